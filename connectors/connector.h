@@ -1,0 +1,78 @@
+// The connector engine: reads one region's native export file (CSV, JSON/NDJSON or XML; GBK,
+// Big5 or UTF-8) as declared by a region profile (connectors/profiles/<region>/<kind>.json),
+// validates each row and normalises it into a CanonicalRecord, or rejects it with a reason.
+// Streams in constant memory whatever the file size. Raw identifiers and names are used only to
+// validate and to compute person tokens; they never leave the engine except inside
+// Rejection::raw (which the hub keeps in its local quarantine only).
+// Thread-safety: an engine is immutable after construction; Read may run concurrently.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "schemas/record.h"
+
+namespace carehub {
+
+// A row that was not accepted. `row` is the 1-based data row (CSV: header excluded; JSON:
+// array element / NDJSON line; XML: record element), `field` the native field name ("" for the
+// whole row), `reason` a stable machine-readable code followed by ": " and a human explanation,
+// e.g. "bad_check_digit: 身份证号 check character is 7, expected X".
+struct Rejection {
+  std::string file;
+  std::int64_t row = 0;
+  std::string field;
+  std::string reason;
+  std::string raw;  // the row as found (decoded to UTF-8); kept in this hub's quarantine only
+};
+
+// Receives the outcome of every row, in file order. Exactly one call per row read.
+class RecordSink {
+ public:
+  virtual ~RecordSink() = default;
+  virtual void Accept(CanonicalRecord&& record) = 0;
+  virtual void Reject(Rejection&& rejection) = 0;
+};
+
+struct ReadStats {
+  std::int64_t read = 0;
+  std::int64_t accepted = 0;
+  std::int64_t quarantined = 0;  // invariant: read == accepted + quarantined
+};
+
+struct Profile;  // connectors/profile.h
+
+struct EngineOptions {
+  std::string origin_region;                  // the hub's own region (GB/T 2260), e.g. "310000"
+  std::vector<std::uint8_t> federation_key;   // secret behind person tokens (32 bytes)
+  std::function<std::int64_t()> now_ms;       // clock seam: ingested_at and "not in the future"
+};
+
+class ConnectorEngine {
+ public:
+  explicit ConnectorEngine(EngineOptions options);
+  ~ConnectorEngine();
+
+  // Profile by name ("shanghai/assessment"); the built-in (compiled-in) profiles, or those under
+  // `profiles_dir` when given. Throws Error::NotFound for an unknown name.
+  const Profile& FindProfile(const std::string& name) const;
+  // Guesses the profile of a file from the hub region and the file's header/root element;
+  // throws Error::InvalidInput when no profile matches.
+  const Profile& DetectProfile(const std::string& path) const;
+  std::vector<std::string> ProfileNames() const;
+
+  // Reads the whole file through `sink`. Throws Error::IoError when the file cannot be opened or
+  // read, Error::InvalidInput when it is not of the profile's format at all (e.g. no header).
+  // `on_progress(bytes_done, bytes_total)` is called now and then when given.
+  ReadStats Read(const std::string& path, const Profile& profile, RecordSink& sink,
+                 const std::function<void(std::uint64_t, std::uint64_t)>& on_progress = {}) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace carehub
