@@ -54,7 +54,15 @@ Poco::Util::Option ValueOption(const std::string& name, const std::string& descr
                                const std::string& arg_name, bool required = false);
 Poco::Util::Option FlagOption(const std::string& name, const std::string& description);
 
-// One factory per subcommand; defined in the file of that subcommand (cli/<name>_command.cc).
+// Every subcommand registers its factory from its own file (cli/<name>_command.cc) with
+//   CAREHUB_REGISTER_COMMAND(SchemasCommand);
+// so adding a subcommand touches no shared file. MakeAllCommands returns them sorted by name.
+using CommandFactory = std::unique_ptr<Command> (*)();
+bool RegisterCommand(CommandFactory factory);
 std::vector<std::unique_ptr<Command>> MakeAllCommands();
+
+#define CAREHUB_REGISTER_COMMAND(Type)                                               \
+  [[maybe_unused]] static const bool kRegistered##Type = ::carehub::cli::RegisterCommand( \
+      []() -> std::unique_ptr<::carehub::cli::Command> { return std::make_unique<Type>(); })
 
 }  // namespace carehub::cli

@@ -23,8 +23,8 @@ class SchemasCommand : public Command {
   }
 };
 
-}  // namespace
+CAREHUB_REGISTER_COMMAND(SchemasCommand);
 
-std::unique_ptr<Command> MakeSchemasCommand() { return std::make_unique<SchemasCommand>(); }
+}  // namespace
 
 }  // namespace carehub::cli
