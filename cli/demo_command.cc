@@ -1,0 +1,328 @@
+// `carehub demo`: the README's first command. Seven real hubs (sh js zj ah gd hk mo) on
+// loopback, each a directory and a `carehub serve` process, driven through the same commands an
+// operator uses: init, keys, peers, gen, ingest, serve, digest, recognize, publish. Hubs are not
+// all connected, so relays must carry records. Leaves the hubs serving HTTP until Ctrl-C, or
+// stops them with --exit.
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/SocketAddress.h>
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "cli/child_process.h"
+#include "cli/command.h"
+#include "schemas/error.h"
+#include "schemas/record.h"
+
+namespace carehub::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+struct DemoRegion {
+  const char* alias;
+  const char* code;
+  const char* profile_region;  // connectors/profiles/<profile_region>/<kind>.json
+  const char* extension;       // native file format of that region
+  const char* label;
+};
+
+constexpr DemoRegion kRegions[] = {
+    {"sh", "310000", "shanghai", "csv", "Shanghai"},
+    {"js", "320000", "jiangsu", "json", "Jiangsu"},
+    {"zj", "330000", "zhejiang", "xml", "Zhejiang"},
+    {"ah", "340000", "anhui", "csv", "Anhui"},
+    {"gd", "440000", "guangdong", "csv", "Guangdong"},
+    {"hk", "810000", "hongkong", "csv", "Hong Kong"},
+    {"mo", "820000", "macau", "json", "Macau"},
+};
+
+// Who dials whom: a tree, not a full mesh, so Anhui only hears Shanghai through Jiangsu and
+// Macau only hears the Yangtze Delta through Guangdong and Shanghai.
+constexpr std::pair<const char*, const char*> kLinks[] = {
+    {"sh", "js"}, {"sh", "zj"}, {"js", "ah"}, {"sh", "gd"}, {"gd", "hk"}, {"gd", "mo"},
+};
+
+volatile sig_atomic_t g_stop_requested = 0;
+void OnSignal(int) { g_stop_requested = 1; }
+
+int FreeLoopbackPort() {
+  Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
+  return socket.address().port();
+}
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+Poco::JSON::Object::Ptr ParseJsonObject(const std::string& text, const std::string& what) {
+  try {
+    return Poco::JSON::Parser().parse(text).extract<Poco::JSON::Object::Ptr>();
+  } catch (const Poco::Exception& e) {
+    throw Error::Protocol("demo: cannot parse the JSON output of " + what + ": " + e.displayText());
+  }
+}
+
+struct Hub {
+  const DemoRegion* region = nullptr;
+  fs::path dir;
+  int zmq_port = 0;
+  int http_port = 0;
+  std::string curve_public;
+  std::string sign_public;
+  std::int64_t read = 0, accepted = 0, quarantined = 0;
+  std::unique_ptr<BackgroundProcess> server;
+};
+
+// digest lines "origin=310000 seq=N records=M sha256=HEX", keyed by origin.
+std::map<std::string, std::string> Digest(const Hub& hub) {
+  std::map<std::string, std::string> lines;
+  std::istringstream out(RunCarehub({"digest", "--dir", hub.dir.string()}).out);
+  for (std::string line; std::getline(out, line);) {
+    auto start = line.find("origin=");
+    if (start == std::string::npos) continue;
+    lines[line.substr(start + 7, line.find(' ', start) - start - 7)] = line;
+  }
+  return lines;
+}
+
+std::string RecordsField(const std::string& digest_line) {
+  auto pos = digest_line.find("records=");
+  if (pos == std::string::npos) return "?";
+  return digest_line.substr(pos + 8, digest_line.find(' ', pos) - pos - 8);
+}
+
+class DemoCommand : public Command {
+ public:
+  std::string_view name() const override { return "demo"; }
+  std::string_view summary() const override {
+    return "run seven regional hubs on loopback: ingest, sync, recognise, publish";
+  }
+  void DefineOptions(Poco::Util::OptionSet& options) const override {
+    options.addOption(ValueOption("dir", "work directory (default: a new temporary one)", "DIR"));
+    options.addOption(ValueOption("rows", "rows per generated native file (default 2000)", "N"));
+    options.addOption(ValueOption("seed", "generator seed (default 2026)", "S"));
+    options.addOption(FlagOption("exit", "stop the hubs and exit when done"));
+  }
+
+  int Run(const ParsedArgs& args, std::ostream& out) override {
+    const auto started = Clock::now();
+    rows_ = args.GetInt("rows", 2000);
+    seed_ = args.GetInt("seed", 2026);
+    base_ = PrepareBase(args);
+    out << "carehub demo: 7 hubs under " << base_.string() << "\n\n";
+
+    Step(out, "init hubs, keys and federation", [&] { InitHubs(); });
+    Step(out, "generate and ingest native files (7 regions x 4 kinds)", [&] { Ingest(); });
+    Step(out, "start hubs (ZeroMQ CURVE + HTTP) and sync peer-to-peer", [&] { StartServers(); });
+    const double sync_seconds = WaitForConvergence(out);
+    PrintSummary(out, sync_seconds);
+    Step(out, "publish an open dataset from the Shanghai hub", [&] { Publish(out); });
+
+    out << "\nfinished in " << std::fixed << std::setprecision(1) << SecondsSince(started)
+        << " s\n";
+    if (args.Has("exit")) {
+      StopServers();
+      return 0;
+    }
+    out << "\nHubs are serving (Ctrl-C to stop):\n";
+    for (const auto& hub : hubs_) {
+      out << "  " << std::left << std::setw(10) << hub.region->label
+          << " http://127.0.0.1:" << hub.http_port
+          << "/health   zmq tcp://127.0.0.1:" << hub.zmq_port << "\n";
+    }
+    out.flush();
+    signal(SIGINT, OnSignal);
+    signal(SIGTERM, OnSignal);
+    while (!g_stop_requested) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    StopServers();
+    return 0;
+  }
+
+ private:
+  template <typename F>
+  void Step(std::ostream& out, const std::string& title, F&& body) {
+    out << "== " << title << " ..." << std::flush;
+    const auto start = Clock::now();
+    body();
+    out << " done (" << std::fixed << std::setprecision(1) << SecondsSince(start) << " s)\n";
+  }
+
+  fs::path PrepareBase(const ParsedArgs& args) {
+    if (auto dir = args.Get("dir")) {
+      fs::create_directories(*dir);
+      if (!fs::is_empty(*dir)) throw Error::InvalidInput("--dir " + *dir + " is not empty");
+      return fs::absolute(*dir);
+    }
+    std::string pattern = (fs::temp_directory_path() / "carehub-demo-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) throw Error::IoError("cannot create a temp dir");
+    return pattern;
+  }
+
+  Hub& HubByAlias(const std::string& alias) {
+    for (auto& hub : hubs_) {
+      if (alias == hub.region->alias) return hub;
+    }
+    throw Error::NotFound("no hub " + alias);
+  }
+
+  void InitHubs() {
+    const fs::path key = base_ / "federation.key";
+    for (const auto& region : kRegions) {
+      Hub hub;
+      hub.region = &region;
+      hub.dir = base_ / region.alias;
+      hub.zmq_port = FreeLoopbackPort();
+      hub.http_port = FreeLoopbackPort();
+      std::vector<std::string> init = {"init", "--dir", hub.dir.string(), "--region", region.code};
+      // The first hub creates the federation key; the others join with it.
+      if (fs::exists(key)) init.insert(init.end(), {"--federation-key", key.string()});
+      RunCarehub(init);
+      if (!fs::exists(key)) fs::copy_file(hub.dir / "federation.key", key);
+      auto keys = ParseJsonObject(
+          RunCarehub({"keys", "show", "--dir", hub.dir.string(), "--json"}).out, "keys show");
+      hub.curve_public = keys->getValue<std::string>("curve_public");
+      hub.sign_public = keys->getValue<std::string>("sign_public");
+      hubs_.push_back(std::move(hub));
+    }
+    for (auto& hub : hubs_) {
+      for (const auto& other : hubs_) {
+        if (&hub == &other) continue;
+        std::vector<std::string> add = {"peers",       "add",
+                                        "--dir",       hub.dir.string(),
+                                        "--name",      other.region->alias,
+                                        "--region",    other.region->code,
+                                        "--curve-key", other.curve_public,
+                                        "--sign-key",  other.sign_public};
+        if (Linked(hub, other)) {
+          add.insert(add.end(),
+                     {"--endpoint", "tcp://127.0.0.1:" + std::to_string(other.zmq_port)});
+        }
+        RunCarehub(add);
+      }
+    }
+  }
+
+  static bool Linked(const Hub& a, const Hub& b) {
+    for (const auto& [x, y] : kLinks) {
+      if ((a.region->alias == std::string_view(x) && b.region->alias == std::string_view(y)) ||
+          (a.region->alias == std::string_view(y) && b.region->alias == std::string_view(x))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  void Ingest() {
+    fs::create_directories(base_ / "native");
+    for (auto& hub : hubs_) {
+      for (RecordKind kind : kAllKinds) {
+        const std::string kind_name(KindName(kind));
+        const fs::path file =
+            base_ / "native" /
+            (std::string(hub.region->alias) + "_" + kind_name + "." + hub.region->extension);
+        RunCarehub({"gen", "--region", hub.region->alias, "--kind", kind_name, "--rows",
+                    std::to_string(rows_), "--seed", std::to_string(seed_), "--out",
+                    file.string()});
+        auto summary = ParseJsonObject(
+            RunCarehub({"ingest", "--dir", hub.dir.string(), "--json", "--profile",
+                        std::string(hub.region->profile_region) + "/" + kind_name, file.string()})
+                .out,
+            "ingest");
+        hub.read += summary->optValue<std::int64_t>("read", 0);
+        hub.accepted += summary->optValue<std::int64_t>("accepted", 0);
+        hub.quarantined += summary->optValue<std::int64_t>("quarantined", 0);
+      }
+    }
+  }
+
+  void StartServers() {
+    for (auto& hub : hubs_) {
+      hub.server = std::make_unique<BackgroundProcess>(
+          std::vector<std::string>{"serve", "--dir", hub.dir.string(), "--zmq",
+                                   "tcp://127.0.0.1:" + std::to_string(hub.zmq_port), "--http",
+                                   "127.0.0.1:" + std::to_string(hub.http_port)},
+          (hub.dir / "serve.log").string());
+    }
+  }
+
+  void StopServers() {
+    for (auto& hub : hubs_) {
+      if (hub.server) hub.server->Stop();
+    }
+  }
+
+  // Polls every hub's digest until all seven agree on all seven origins.
+  double WaitForConvergence(std::ostream& out) {
+    out << "== waiting for the hubs to converge ..." << std::flush;
+    const auto start = Clock::now();
+    const auto deadline = start + std::chrono::seconds(90);
+    while (Clock::now() < deadline) {
+      for (const auto& hub : hubs_) {
+        if (!hub.server->running()) {
+          throw Error::IoError("hub " + std::string(hub.region->alias) + " stopped; see " +
+                               (hub.dir / "serve.log").string());
+        }
+      }
+      digests_.clear();
+      for (const auto& hub : hubs_) digests_.push_back(Digest(hub));
+      bool converged = digests_[0].size() == hubs_.size();
+      for (const auto& digest : digests_) converged = converged && digest == digests_[0];
+      if (converged) {
+        const double seconds = SecondsSince(start);
+        out << " converged (" << std::fixed << std::setprecision(1) << seconds << " s)\n";
+        return seconds;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    throw Error::Protocol("hubs did not converge within 90 s; logs under " + base_.string());
+  }
+
+  void PrintSummary(std::ostream& out, double sync_seconds) {
+    out << "\nrecords held by each hub, by origin (digests equal on all hubs: "
+        << (sync_seconds >= 0 ? "yes" : "no") << ")\n";
+    out << std::left << std::setw(11) << "hub";
+    for (const auto& hub : hubs_) out << std::right << std::setw(8) << hub.region->alias;
+    out << std::right << std::setw(10) << "read" << std::setw(10) << "accepted" << std::setw(13)
+        << "quarantined"
+        << "\n";
+    for (std::size_t i = 0; i < hubs_.size(); ++i) {
+      const auto& hub = hubs_[i];
+      out << std::left << std::setw(11) << hub.region->label;
+      for (const auto& origin : hubs_) {
+        auto it = digests_[i].find(origin.region->code);
+        out << std::right << std::setw(8)
+            << (it == digests_[i].end() ? "-" : RecordsField(it->second));
+      }
+      out << std::right << std::setw(10) << hub.read << std::setw(10) << hub.accepted
+          << std::setw(13) << hub.quarantined << "\n";
+    }
+  }
+
+  void Publish(std::ostream&) {
+    RunCarehub({"publish", "--dir", HubByAlias("sh").dir.string(), "--out",
+                (base_ / "open-data").string(), "--release", "demo-1"});
+  }
+
+  std::int64_t rows_ = 0;
+  std::int64_t seed_ = 0;
+  fs::path base_;
+  std::vector<Hub> hubs_;
+  std::vector<std::map<std::string, std::string>> digests_;
+};
+
+CAREHUB_REGISTER_COMMAND(DemoCommand);
+
+}  // namespace
+}  // namespace carehub::cli
