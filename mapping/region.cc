@@ -29,20 +29,27 @@ std::string RegionCode::ToString() const {
 }
 
 std::optional<RegionCode> ParseRegion(std::string_view text) {
-  std::string lower;
-  for (char c : text)
-    lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  if (text.size() == 6) {
+    int code = 0;
+    bool digits = true;
+    for (char c : text) {
+      if (c < '0' || c > '9') {
+        digits = false;
+        break;
+      }
+      code = code * 10 + (c - '0');
+    }
+    if (digits) return code >= 10000 ? std::optional<RegionCode>(RegionCode{code}) : std::nullopt;
+    return std::nullopt;
+  }
+  if (text.size() != 2) return std::nullopt;
   for (const auto& alias : kAliases) {
-    if (alias.name == lower) return RegionCode{alias.code};
+    if (std::tolower(static_cast<unsigned char>(text[0])) == alias.name[0] &&
+        std::tolower(static_cast<unsigned char>(text[1])) == alias.name[1]) {
+      return RegionCode{alias.code};
+    }
   }
-  if (text.size() != 6) return std::nullopt;
-  int code = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    code = code * 10 + (c - '0');
-  }
-  if (code < 10000) return std::nullopt;
-  return RegionCode{code};
+  return std::nullopt;
 }
 
 int RegionChain(RegionCode region, RegionCode (&out)[3]) {
