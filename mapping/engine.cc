@@ -7,6 +7,12 @@
 namespace carehub::mapping {
 namespace {
 
+Reason Why(ReasonCode code, const RuleSet* set = nullptr, int entry = -1,
+           const SanctionEntry* sanction = nullptr, const Agreement* agreement = nullptr, int a = 0,
+           int b = 0, int c = 0) {
+  return Reason{code, set, entry, sanction, agreement, a, b, c};
+}
+
 // The fields the engine reads, whatever the kind.
 struct View {
   const NativeLevel* native = nullptr;
@@ -70,7 +76,7 @@ StepResult ApplyStep(const CompiledCrosswalk& cw, int level, int upper_level, De
   StepResult result;
   const int entry_index = cw.entry_by_level[level];
   if (entry_index < 0) {
-    d.reasons.Add({ReasonCode::kNoEntry, cw.set, -1, nullptr, nullptr, level});
+    d.reasons.Add(Why(ReasonCode::kNoEntry, cw.set, -1, nullptr, nullptr, level));
     d.outcome = Outcome::kNotRecognised;
     result.stop = true;
     return result;
@@ -80,19 +86,19 @@ StepResult ApplyStep(const CompiledCrosswalk& cw, int level, int upper_level, De
   d.documented = d.documented && entry.documented;
   d.equivalence = Compose(d.equivalence, entry.equivalence);
   if (entry.equivalence == Equivalence::kNotRelatedTo) {
-    d.reasons.Add({ReasonCode::kUnmatched, cw.set, entry_index});
+    d.reasons.Add(Why(ReasonCode::kUnmatched, cw.set, entry_index));
     d.outcome = Outcome::kNotRecognised;
     result.stop = true;
     return result;
   }
   if (cw.target_level[entry_index] < 0) {
-    d.reasons.Add({ReasonCode::kCaseByCase, cw.set, entry_index});
+    d.reasons.Add(Why(ReasonCode::kCaseByCase, cw.set, entry_index));
     d.outcome = Outcome::kRecognisedWithConditions;
     result.stop = true;
     return result;
   }
-  d.reasons.Add({ReasonCode::kStep, cw.set, entry_index});
-  if (!entry.flag.empty()) d.reasons.Add({ReasonCode::kFlag, cw.set, entry_index});
+  d.reasons.Add(Why(ReasonCode::kStep, cw.set, entry_index));
+  if (!entry.flag.empty()) d.reasons.Add(Why(ReasonCode::kFlag, cw.set, entry_index));
   result.level = cw.target_level[entry_index];
   result.upper = cw.target_upper[entry_index];
   // A range carried from the previous step maps through this step too.
@@ -118,13 +124,13 @@ Decision Decide(const CanonicalRecord& record, RegionCode target, Date on, const
 
   const ResolvedPolicy resolved = book.Policy(target, d.kind, on);
   if (!resolved) {
-    d.reasons.Add({ReasonCode::kNoTargetRules, nullptr, -1, nullptr, nullptr, target.code});
+    d.reasons.Add(Why(ReasonCode::kNoTargetRules, nullptr, -1, nullptr, nullptr, target.code));
     return d;
   }
   const KindPolicy& policy = *resolved.policy;
   d.policy = resolved.set;
-  d.reasons.Add({ReasonCode::kTargetRules, resolved.set, -1, nullptr, nullptr, target.code,
-                 resolved.set->region.code});
+  d.reasons.Add(Why(ReasonCode::kTargetRules, resolved.set, -1, nullptr, nullptr, target.code,
+                    resolved.set->region.code));
 
   const RegionCode origin = OriginOf(record);
   const Agreement* agreement = book.FindAgreement(target, origin, d.kind, on);
@@ -132,26 +138,26 @@ Decision Decide(const CanonicalRecord& record, RegionCode target, Date on, const
 
   const auto& statuses = policy.recognised_statuses;
   if (std::find(statuses.begin(), statuses.end(), record.status) == statuses.end()) {
-    d.reasons.Add({ReasonCode::kStatusNotRecognised, resolved.set, -1, nullptr, nullptr,
-                   static_cast<int>(record.status)});
+    d.reasons.Add(Why(ReasonCode::kStatusNotRecognised, resolved.set, -1, nullptr, nullptr,
+                      static_cast<int>(record.status)));
     return d;
   }
-  d.reasons.Add({ReasonCode::kStatusRecognised, resolved.set, -1, nullptr, nullptr,
-                 static_cast<int>(record.status)});
+  d.reasons.Add(Why(ReasonCode::kStatusRecognised, resolved.set, -1, nullptr, nullptr,
+                    static_cast<int>(record.status)));
 
   if (d.kind == RecordKind::kSanction) {
     // A notice from any region is in force everywhere while it lasts (seed 000 item 26).
     if (view.date > on) {
-      d.reasons.Add({ReasonCode::kSanctionNotInForce, nullptr, -1, nullptr, nullptr, 0, 1});
+      d.reasons.Add(Why(ReasonCode::kSanctionNotInForce, nullptr, -1, nullptr, nullptr, 0, 1));
     } else if (view.valid_until && *view.valid_until < on) {
-      d.reasons.Add({ReasonCode::kSanctionNotInForce, nullptr, -1, nullptr, nullptr,
-                     Days(*view.valid_until), 0});
+      d.reasons.Add(Why(ReasonCode::kSanctionNotInForce, nullptr, -1, nullptr, nullptr,
+                        Days(*view.valid_until), 0));
     } else {
-      d.reasons.Add({ReasonCode::kSanctionInForce});
+      d.reasons.Add(Why(ReasonCode::kSanctionInForce));
       d.outcome = Outcome::kRecognised;
       d.documented = true;
     }
-    d.reasons.Add({ReasonCode::kLegalBasis, nullptr, -1, nullptr, agreement});
+    d.reasons.Add(Why(ReasonCode::kLegalBasis, nullptr, -1, nullptr, agreement));
     return d;
   }
 
@@ -161,16 +167,16 @@ Decision Decide(const CanonicalRecord& record, RegionCode target, Date on, const
     if (blocking == nullptr && view.org != nullptr) blocking = sanctions.FindOrg(*view.org, on);
     if (blocking != nullptr) {
       d.sanction = blocking;
-      d.reasons.Add({ReasonCode::kSanctionBlocks, nullptr, -1, blocking});
-      d.reasons.Add({ReasonCode::kLegalBasis, nullptr, -1, nullptr, agreement});
+      d.reasons.Add(Why(ReasonCode::kSanctionBlocks, nullptr, -1, blocking));
+      d.reasons.Add(Why(ReasonCode::kLegalBasis, nullptr, -1, nullptr, agreement));
       return d;
     }
-    d.reasons.Add({ReasonCode::kNoSanction});
+    d.reasons.Add(Why(ReasonCode::kNoSanction));
   }
 
   if (view.date > on) {
     d.reasons.Add(
-        {ReasonCode::kDatedAfter, nullptr, -1, nullptr, nullptr, Days(view.date), Days(on)});
+        Why(ReasonCode::kDatedAfter, nullptr, -1, nullptr, nullptr, Days(view.date), Days(on)));
     return d;
   }
 
@@ -178,12 +184,12 @@ Decision Decide(const CanonicalRecord& record, RegionCode target, Date on, const
   d.source_scale = book.FindScale(view.native->scale);
   d.target_scale = resolved.scale;
   if (d.source_scale < 0) {
-    d.reasons.Add({ReasonCode::kUnknownScale});
+    d.reasons.Add(Why(ReasonCode::kUnknownScale));
     return d;
   }
   d.source_level = book.scale(d.source_scale).FindCode(view.native->code);
   if (d.source_level < 0) {
-    d.reasons.Add({ReasonCode::kUnknownCode, nullptr, -1, nullptr, nullptr, d.source_scale});
+    d.reasons.Add(Why(ReasonCode::kUnknownCode, nullptr, -1, nullptr, nullptr, d.source_scale));
     return d;
   }
   d.equivalence = Equivalence::kEquivalent;
@@ -191,7 +197,7 @@ Decision Decide(const CanonicalRecord& record, RegionCode target, Date on, const
   int level = d.source_level;
   int upper = -1;
   if (d.source_scale == d.target_scale) {
-    d.reasons.Add({ReasonCode::kSameScale, nullptr, -1, nullptr, nullptr, d.source_scale});
+    d.reasons.Add(Why(ReasonCode::kSameScale, nullptr, -1, nullptr, nullptr, d.source_scale));
   } else {
     const CompiledCrosswalk* path[2] = {nullptr, nullptr};
     int path_length = 0;
@@ -202,8 +208,8 @@ Decision Decide(const CanonicalRecord& record, RegionCode target, Date on, const
       if (d.source_scale != pivot) {
         path[path_length] = book.Crosswalk(d.source_scale, pivot, on);
         if (path[path_length] == nullptr) {
-          d.reasons.Add(
-              {ReasonCode::kNoRuleInForce, nullptr, -1, nullptr, nullptr, d.source_scale, pivot});
+          d.reasons.Add(Why(ReasonCode::kNoRuleInForce, nullptr, -1, nullptr, nullptr,
+                            d.source_scale, pivot));
           d.equivalence = Equivalence::kNotRelatedTo;
           return d;
         }
@@ -212,8 +218,8 @@ Decision Decide(const CanonicalRecord& record, RegionCode target, Date on, const
       if (d.target_scale != pivot) {
         path[path_length] = book.Crosswalk(pivot, d.target_scale, on);
         if (path[path_length] == nullptr) {
-          d.reasons.Add(
-              {ReasonCode::kNoRuleInForce, nullptr, -1, nullptr, nullptr, pivot, d.target_scale});
+          d.reasons.Add(Why(ReasonCode::kNoRuleInForce, nullptr, -1, nullptr, nullptr, pivot,
+                            d.target_scale));
           d.equivalence = Equivalence::kNotRelatedTo;
           return d;
         }
@@ -224,7 +230,7 @@ Decision Decide(const CanonicalRecord& record, RegionCode target, Date on, const
       StepResult step = ApplyStep(*path[i], level, upper, d);
       if (step.stop) {
         if (d.outcome != Outcome::kNotRecognised) {
-          d.reasons.Add({ReasonCode::kLegalBasis, nullptr, -1, nullptr, agreement});
+          d.reasons.Add(Why(ReasonCode::kLegalBasis, nullptr, -1, nullptr, agreement));
         }
         return d;
       }
@@ -233,7 +239,7 @@ Decision Decide(const CanonicalRecord& record, RegionCode target, Date on, const
     }
     if (path_length == 1 && !path[0]->set->bilateral()) {
       d.reasons.Add(
-          {ReasonCode::kPivotIsTarget, nullptr, -1, nullptr, nullptr, path[0]->target_scale});
+          Why(ReasonCode::kPivotIsTarget, nullptr, -1, nullptr, nullptr, path[0]->target_scale));
     }
   }
   d.target_level = level;
@@ -242,30 +248,30 @@ Decision Decide(const CanonicalRecord& record, RegionCode target, Date on, const
   bool conditions = false;
   if (d.equivalence != Equivalence::kEquivalent) {
     d.reasons.Add(
-        {ReasonCode::kLossy, nullptr, -1, nullptr, nullptr, static_cast<int>(d.equivalence)});
+        Why(ReasonCode::kLossy, nullptr, -1, nullptr, nullptr, static_cast<int>(d.equivalence)));
     conditions = true;
   }
   for (const Reason& reason : d.reasons)
     conditions = conditions || reason.code == ReasonCode::kFlag;
-  if (!policy.documented) d.reasons.Add({ReasonCode::kProposedScaleChoice, resolved.set});
+  if (!policy.documented) d.reasons.Add(Why(ReasonCode::kProposedScaleChoice, resolved.set));
 
   // Validity: the record's own end date, then the target's window.
   std::optional<Outcome> expired;
   if (view.valid_until && *view.valid_until < on) {
-    d.reasons.Add({ReasonCode::kValidUntilPassed, nullptr, -1, nullptr, nullptr,
-                   Days(*view.valid_until), Days(on)});
+    d.reasons.Add(Why(ReasonCode::kValidUntilPassed, nullptr, -1, nullptr, nullptr,
+                      Days(*view.valid_until), Days(on)));
     expired = policy.on_expiry;
   } else if (policy.validity_months) {
     const Date last = AddMonths(view.date, *policy.validity_months);
     const ReasonCode code = last < on ? ReasonCode::kWindowExpired : ReasonCode::kWithinWindow;
-    d.reasons.Add({code, resolved.set, -1, nullptr, nullptr, Days(view.date), Days(last),
-                   *policy.validity_months});
+    d.reasons.Add(Why(code, resolved.set, -1, nullptr, nullptr, Days(view.date), Days(last),
+                      *policy.validity_months));
     if (last < on) expired = policy.on_expiry;
   }
 
-  d.reasons.Add({ReasonCode::kLegalBasis, nullptr, -1, nullptr, agreement});
+  d.reasons.Add(Why(ReasonCode::kLegalBasis, nullptr, -1, nullptr, agreement));
   if (!d.legal_basis->documented) {
-    d.reasons.Add({ReasonCode::kAdvisoryOnly});
+    d.reasons.Add(Why(ReasonCode::kAdvisoryOnly));
     conditions = true;
   }
   if (expired) {

@@ -48,15 +48,17 @@ enum class ReasonCode {
   kAdvisoryOnly,         // the legal basis is not documented
 };
 
+// Trivially constructible on purpose: a ReasonList keeps 16 of them inline without
+// initialising the unused ones. Always create one with all fields named (aggregate init).
 struct Reason {
-  ReasonCode code = ReasonCode::kNoTargetRules;
-  const RuleSet* set = nullptr;
-  int entry = -1;
-  const SanctionEntry* sanction = nullptr;
-  const Agreement* agreement = nullptr;
-  int a = 0;
-  int b = 0;
-  int c = 0;
+  ReasonCode code;
+  const RuleSet* set;
+  int entry;
+  const SanctionEntry* sanction;
+  const Agreement* agreement;
+  int a;
+  int b;
+  int c;
 };
 
 // Reasons live inline so that deciding allocates nothing; 16 is more than any path adds.
@@ -72,7 +74,7 @@ class ReasonList {
   const Reason* end() const { return items_.data() + size_; }
 
  private:
-  std::array<Reason, kCapacity> items_{};
+  std::array<Reason, kCapacity> items_;  // only [0, size_) are set
   int size_ = 0;
 };
 

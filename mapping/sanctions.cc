@@ -44,16 +44,19 @@ void SanctionIndex::Add(const CanonicalRecord& record) {
     for (const auto& token : notice->subject_person->tokens) {
       entry->tokens.push_back(token.token);
       by_token_[token.token].push_back(entry);
+      Mark(TokenHash{}(token.token));
     }
   }
   if (notice->subject_org) {
     if (notice->subject_org->uscc && !notice->subject_org->uscc->empty()) {
       entry->uscc = *notice->subject_org->uscc;
       by_uscc_[entry->uscc].push_back(entry);
+      Mark(StringHash{}(entry->uscc));
     }
     if (notice->subject_org->local_id && !notice->subject_org->local_id->empty()) {
       entry->local_id = *notice->subject_org->local_id;
       by_local_id_[entry->local_id].push_back(entry);
+      Mark(StringHash{}(entry->local_id));
     }
   }
 }
@@ -72,6 +75,7 @@ const SanctionEntry* SanctionIndex::FindPerson(const PersonRef& person, Date dat
   const SanctionEntry* best = nullptr;
   if (by_token_.empty()) return best;
   for (const auto& token : person.tokens) {
+    if (!Marked(TokenHash{}(token.token))) continue;
     auto it = by_token_.find(token.token);
     if (it != by_token_.end()) Consider(it->second, date, best);
   }
@@ -80,11 +84,11 @@ const SanctionEntry* SanctionIndex::FindPerson(const PersonRef& person, Date dat
 
 const SanctionEntry* SanctionIndex::FindOrg(const OrgRef& org, Date date) const {
   const SanctionEntry* best = nullptr;
-  if (org.uscc && !org.uscc->empty()) {
+  if (org.uscc && !org.uscc->empty() && Marked(StringHash{}(*org.uscc))) {
     auto it = by_uscc_.find(std::string_view(*org.uscc));
     if (it != by_uscc_.end()) Consider(it->second, date, best);
   }
-  if (org.local_id && !org.local_id->empty()) {
+  if (org.local_id && !org.local_id->empty() && Marked(StringHash{}(*org.local_id))) {
     auto it = by_local_id_.find(std::string_view(*org.local_id));
     if (it != by_local_id_.end()) Consider(it->second, date, best);
   }

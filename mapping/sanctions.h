@@ -72,6 +72,15 @@ class SanctionIndex {
 
   static void Consider(const Postings& postings, Date date, const SanctionEntry*& best);
 
+  // One bit per hashed person token / org id ever indexed: most subjects have no notice, and
+  // this 128 KiB filter answers that from cache instead of walking the hash maps.
+  static constexpr std::size_t kFilterBits = std::size_t{1} << 20;
+  void Mark(std::size_t hash) { filter_[(hash % kFilterBits) / 64] |= 1ull << (hash % 64); }
+  bool Marked(std::size_t hash) const {
+    return (filter_[(hash % kFilterBits) / 64] >> (hash % 64)) & 1;
+  }
+  std::vector<std::uint64_t> filter_ = std::vector<std::uint64_t>(kFilterBits / 64);
+
   std::deque<SanctionEntry> entries_;
   std::unordered_map<std::string, SanctionEntry*> by_record_;
   std::unordered_map<Hmac256, Postings, TokenHash> by_token_;
