@@ -1,0 +1,111 @@
+#include "hub/migrations.h"
+
+#include <string>
+
+namespace carehub {
+namespace {
+
+// Step 1: the store of docs/STORE.md (= /work/notes/store_spec.md plus records.content_hash).
+constexpr std::string_view kStoreTables = R"sql(
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE schemas(fingerprint INTEGER PRIMARY KEY, name TEXT NOT NULL, json TEXT NOT NULL);
+CREATE TABLE records(
+  record_id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  origin TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  subject_org TEXT,
+  pivot_level INTEGER,
+  effective_on INTEGER,
+  valid_until INTEGER,
+  seq INTEGER NOT NULL,
+  fingerprint INTEGER NOT NULL,
+  content_hash BLOB,
+  body BLOB NOT NULL);
+CREATE INDEX records_kind_origin ON records(kind, origin);
+CREATE INDEX records_subject_org ON records(subject_org) WHERE subject_org IS NOT NULL;
+CREATE TABLE record_persons(
+  token BLOB NOT NULL,
+  record_id TEXT NOT NULL,
+  PRIMARY KEY(token, record_id)) WITHOUT ROWID;
+CREATE TABLE changes(
+  origin TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  record_id TEXT NOT NULL,
+  op INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  record_hash BLOB NOT NULL,
+  prev_hash BLOB NOT NULL,
+  entry_hash BLOB NOT NULL,
+  body BLOB NOT NULL,
+  PRIMARY KEY(origin, seq)) WITHOUT ROWID;
+CREATE TABLE heads(
+  origin TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL,
+  head_hash BLOB NOT NULL,
+  signature BLOB NOT NULL);
+CREATE TABLE quarantine(
+  id INTEGER PRIMARY KEY,
+  run_id INTEGER NOT NULL,
+  file TEXT NOT NULL,
+  row INTEGER NOT NULL,
+  field TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  raw TEXT NOT NULL,
+  at INTEGER NOT NULL);
+CREATE UNIQUE INDEX quarantine_file_row ON quarantine(file, row);
+CREATE TABLE ingest_runs(
+  id INTEGER PRIMARY KEY,
+  file TEXT,
+  file_sha256 TEXT,
+  profile TEXT,
+  started_at INTEGER,
+  finished_at INTEGER,
+  rows_done INTEGER,
+  read INTEGER,
+  accepted INTEGER,
+  quarantined INTEGER,
+  inserted INTEGER,
+  updated INTEGER,
+  unchanged INTEGER,
+  complete INTEGER);
+)sql";
+
+// Append new steps at the end; never change a shipped one.
+const std::vector<Migration> kSteps = {
+    {1,
+     "store tables: meta, schemas, records, record_persons, changes, heads, quarantine, "
+     "ingest_runs",
+     kStoreTables},
+};
+
+}  // namespace
+
+const std::vector<Migration>& Migrations() { return kSteps; }
+
+int LatestSchemaVersion() { return kSteps.empty() ? 0 : kSteps.back().version; }
+
+int SchemaVersion(sqlite::Database& db) {
+  return static_cast<int>(db.QueryInt("PRAGMA user_version").value_or(0));
+}
+
+void Migrate(sqlite::Database& db) {
+  for (const Migration& step : kSteps) {
+    // Re-read inside the transaction: another process may have migrated meanwhile.
+    if (SchemaVersion(db) >= step.version) continue;
+    sqlite::Transaction tx(db, sqlite::TransactionKind::kImmediate);
+    if (SchemaVersion(db) >= step.version) continue;
+    db.Exec(step.sql);
+    db.Exec("PRAGMA user_version=" + std::to_string(step.version));
+    tx.Commit();
+  }
+  const int version = SchemaVersion(db);
+  if (version > LatestSchemaVersion()) {
+    throw Error::Corruption("carehub.db has schema version " + std::to_string(version) +
+                            ", newer than this carehub (" + std::to_string(LatestSchemaVersion()) +
+                            "); upgrade carehub");
+  }
+}
+
+}  // namespace carehub

@@ -1,0 +1,153 @@
+// The one RAII wrapper around the sqlite3 C API (after SRombauts/SQLiteCpp): Database owns a
+// sqlite3* connection, Statement a prepared statement that is reused (Reset clears bindings),
+// Transaction a BEGIN IMMEDIATE/DEFERRED that rolls back in its destructor unless committed.
+// Failures throw SqliteError (a carehub::Error) carrying the extended result code.
+// Thread-safety: a Database and its Statements belong to one thread at a time (one connection
+// per thread); Statements must be destroyed before their Database.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "schemas/error.h"
+
+namespace carehub::sqlite {
+
+// A carehub::Error (kind IoError, Corruption for corrupt files, InvalidInput for constraint
+// violations) that keeps SQLite's extended result code, e.g. SQLITE_CONSTRAINT_PRIMARYKEY.
+class SqliteError : public Error {
+ public:
+  SqliteError(int extended_code, const std::string& message);
+  int extended_code() const { return extended_code_; }
+  bool busy() const { return (extended_code_ & 0xFF) == SQLITE_BUSY; }
+
+ private:
+  int extended_code_;
+};
+
+enum class OpenMode { kReadWriteCreate, kReadWrite, kReadOnly };
+
+struct DatabaseOptions {
+  OpenMode mode = OpenMode::kReadWriteCreate;
+  int busy_timeout_ms = 5000;  // writers wait for each other instead of failing with BUSY
+  // Page cache per connection in KiB; bigger helps random inserts into large indexes (ingest),
+  // at the price of resident memory.
+  int cache_kib = 32 * 1024;
+};
+
+class Database {
+ public:
+  // Opens (or creates) the file and applies carehub's settings: WAL, synchronous=NORMAL (WAL
+  // keeps commits atomic and durable up to the last checkpoint on power loss, and every commit
+  // on a process crash), busy_timeout, foreign_keys=ON.
+  explicit Database(const std::string& path, const DatabaseOptions& options = {});
+  Database(Database&&) noexcept = default;
+  Database& operator=(Database&&) noexcept = default;
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  // Runs one or more statements without results (DDL, PRAGMA, BEGIN).
+  void Exec(std::string_view sql);
+  // Runs a query returning one integer in its first row (e.g. "PRAGMA user_version");
+  // nullopt when there is no row or the value is NULL.
+  std::optional<std::int64_t> QueryInt(std::string_view sql);
+  std::int64_t LastInsertRowid() const;
+  int Changes() const;  // rows changed by the last statement
+  sqlite3* handle() const { return db_.get(); }
+  const std::string& path() const { return path_; }
+
+ private:
+  struct Closer {
+    void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+  };
+  std::unique_ptr<sqlite3, Closer> db_;
+  std::string path_;
+};
+
+// A prepared statement. Bind indexes and column indexes follow SQLite (bind from 1, columns
+// from 0). Typical use:
+//   Statement get(db, "SELECT version FROM records WHERE record_id = ?");
+//   get.Bind(1, id);
+//   if (get.Step()) version = get.ColumnInt(0);
+//   get.Reset();
+class Statement {
+ public:
+  Statement(const Database& db, std::string_view sql);
+  Statement(Statement&&) noexcept = default;
+  Statement& operator=(Statement&&) noexcept = default;
+
+  Statement& Bind(int index, std::int64_t value);
+  Statement& Bind(int index, int value) { return Bind(index, static_cast<std::int64_t>(value)); }
+  Statement& Bind(int index, double value);
+  Statement& Bind(int index, std::string_view text);  // copied (SQLITE_TRANSIENT)
+  Statement& Bind(int index, const char* text) { return Bind(index, std::string_view(text)); }
+  Statement& Bind(int index, const std::string& text) {
+    return Bind(index, std::string_view(text));
+  }
+  Statement& BindBlob(int index, std::span<const std::uint8_t> bytes);
+  Statement& BindBlob(int index, std::string_view bytes);
+  // Binds text/blob WITHOUT copying: the bytes must stay alive until Reset (hot paths).
+  Statement& BindBlobStatic(int index, std::string_view bytes);
+  Statement& BindTextStatic(int index, std::string_view text);
+  Statement& BindNull(int index);
+  template <typename T>
+  Statement& Bind(int index, const std::optional<T>& value) {
+    return value ? Bind(index, *value) : BindNull(index);
+  }
+
+  // Advances: true when a row is available, false when done. Throws SqliteError on error.
+  bool Step();
+  // Steps to completion (for INSERT/UPDATE/DELETE) then resets; returns changed rows.
+  int Run();
+  // Makes the statement ready to run again and clears all bindings.
+  void Reset();
+
+  bool IsNull(int column) const;
+  std::int64_t ColumnInt64(int column) const;
+  int ColumnInt(int column) const { return static_cast<int>(ColumnInt64(column)); }
+  double ColumnDouble(int column) const;
+  std::string ColumnText(int column) const;
+  std::optional<std::string> ColumnOptionalText(int column) const;
+  std::optional<std::int64_t> ColumnOptionalInt64(int column) const;
+  // Valid until the next Step/Reset.
+  std::string_view ColumnBlob(int column) const;
+  sqlite3_stmt* handle() const { return stmt_.get(); }
+
+ private:
+  void Check(int rc) const;
+  struct Finalizer {
+    void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
+  };
+  sqlite3* db_;
+  std::unique_ptr<sqlite3_stmt, Finalizer> stmt_;
+};
+
+enum class TransactionKind { kDeferred, kImmediate, kExclusive };
+
+// BEGIN in the constructor, Commit() to keep, rollback in the destructor otherwise (never
+// throws). Writers use kImmediate so that the write lock is taken up front (no BUSY upgrade
+// deadlocks between two writers).
+class Transaction {
+ public:
+  explicit Transaction(Database& db, TransactionKind kind = TransactionKind::kImmediate);
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  void Commit();
+  void Rollback();  // explicit rollback; the destructor then does nothing
+
+ private:
+  Database& db_;
+  bool open_ = true;
+};
+
+// Throws the SqliteError for a result code of `db` (message from sqlite3_errmsg).
+[[noreturn]] void ThrowSqlite(sqlite3* db, int rc, std::string_view context);
+
+}  // namespace carehub::sqlite
