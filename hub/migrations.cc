@@ -78,6 +78,31 @@ const std::vector<Migration> kSteps = {
      "store tables: meta, schemas, records, record_persons, changes, heads, quarantine, "
      "ingest_runs",
      kStoreTables},
+    // Recognition engineer (hub/recognitions.cc): the latest decision per target and record.
+    {2, "recognitions: decisions of `carehub recognize --all` per target region",
+     R"sql(
+CREATE TABLE recognitions(
+  target TEXT NOT NULL,
+  record_id TEXT NOT NULL,
+  on_date INTEGER NOT NULL,
+  record_version INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  origin TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  target_scale TEXT,
+  target_code TEXT,
+  target_upper TEXT,
+  rule TEXT NOT NULL,
+  policy TEXT NOT NULL,
+  equivalence TEXT NOT NULL,
+  documented INTEGER NOT NULL,
+  legal_basis TEXT,
+  sanction_id TEXT,
+  reasons TEXT NOT NULL,
+  decided_at INTEGER NOT NULL,
+  PRIMARY KEY(target, record_id)) WITHOUT ROWID;
+CREATE INDEX recognitions_outcome ON recognitions(target, outcome, origin);
+)sql"},
 };
 
 }  // namespace
