@@ -1,9 +1,12 @@
 // `carehub rules check [--rules DIR] [--on DATE] [--quiet]`: loads every recognition rule set
 // (compiled in, or DIR) and checks them against the native codes of every connector profile.
 // `carehub rules list [--rules DIR]`: one line per rule set. Exit 1 when the check finds errors.
+#include <algorithm>
 #include <iostream>
+#include <map>
 
 #include "cli/command.h"
+#include "connectors/profile.h"
 #include "mapping/checker.h"
 #include "mapping/rule_book.h"
 #include "schemas/error.h"
@@ -11,9 +14,32 @@
 namespace carehub::cli {
 namespace {
 
-// The native codes of every connector profile (the connectors engineer's profiles, read here
-// because mapping/ may not include connectors/).
-std::vector<mapping::ProfileCodes> ConnectorProfileCodes() { return {}; }
+// The native codes of every built-in connector profile, per scale (a profile may put several
+// scales on its records, e.g. pre-2019 caregiver titles). Read here because mapping/ may not
+// include connectors/.
+std::vector<mapping::ProfileCodes> ConnectorProfileCodes() {
+  std::vector<mapping::ProfileCodes> out;
+  for (const Profile& profile : BuiltinProfiles()) {
+    std::map<std::string, mapping::ProfileCodes> by_scale;
+    for (const LevelEntry& level : profile.scale.levels) {
+      const std::string& scale = level.scale.empty() ? profile.scale.code : level.scale;
+      auto& codes = by_scale[scale];
+      if (codes.profile.empty()) {
+        codes.profile = profile.name;
+        codes.kind = profile.kind;
+        codes.origin_region = profile.region;
+        codes.scale = scale;
+      }
+      if (std::find(codes.codes.begin(), codes.codes.end(), level.code) != codes.codes.end()) {
+        continue;  // several native spellings of one code
+      }
+      codes.codes.push_back(level.code);
+      codes.pivots.push_back(level.pivot);
+    }
+    for (auto& [scale, codes] : by_scale) out.push_back(std::move(codes));
+  }
+  return out;
+}
 
 Date Today() { return std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now()); }
 

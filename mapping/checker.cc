@@ -184,6 +184,26 @@ class Checker {
         if (to_pivot != nullptr && to_pivot->entry_by_level[level] < 0) {
           Add(Severity::kError, file, "code '" + code + "'",
               "no entry in " + to_pivot->set->Ref() + " (" + to_pivot->set->file + ")");
+          continue;
+        }
+        const std::size_t i = static_cast<std::size_t>(&code - profile.codes.data());
+        if (pivot < 0 || i >= profile.pivots.size()) continue;
+        // What the rules say the pivot is: identity on the pivot scale, else the crosswalk.
+        std::string rule_pivot = s.levels[level].code;
+        std::string where = "identity";
+        if (to_pivot != nullptr) {
+          const int e = to_pivot->entry_by_level[level];
+          rule_pivot = to_pivot->target_level[e] < 0
+                           ? ""
+                           : book.scale(pivot).levels[to_pivot->target_level[e]].code;
+          where = to_pivot->set->Ref();
+        }
+        const std::string connector_pivot =
+            profile.pivots[i] ? std::to_string(*profile.pivots[i]) : "";
+        if (connector_pivot != rule_pivot) {
+          Add(Severity::kWarning, file, "code '" + code + "'",
+              "the connector stores pivot '" + connector_pivot + "' but " + where + " maps to '" +
+                  rule_pivot + "'");
         }
       }
     }

@@ -7,6 +7,7 @@
 // Pure: the profile codes come in as data (mapping does not know connectors). Thread-safe.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,9 @@ struct ProfileCodes {
   std::string origin_region;  // GB/T 2260 code of the profile's region ("" if unknown)
   std::string scale;
   std::vector<std::string> codes;
+  // The pivot level the connector stores with each code (same order as codes; nullopt = none),
+  // compared with the rules' crosswalk to the pivot.
+  std::vector<std::optional<int>> pivots;
 };
 
 enum class Severity { kError, kWarning, kInfo };

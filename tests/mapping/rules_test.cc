@@ -205,8 +205,9 @@ TEST(RuleChecker, ReportsUncoveredProfileCodes) {
                        RecordKind::kAssessment,
                        "340000",
                        "NHSA_LTCI",
-                       {"0", "1", "2", "3", "4", "5", "6"}};
-  ProfileCodes unknown{"nowhere/assessment", RecordKind::kAssessment, "", "NO_SCALE", {"1"}};
+                       {"0", "1", "2", "3", "4", "5", "6"},
+                       {0, 1, 2, 4, 4, 4, 4}};
+  ProfileCodes unknown{"nowhere/assessment", RecordKind::kAssessment, "", "NO_SCALE", {"1"}, {}};
   auto report = CheckRules(EmbeddedRuleFiles(), {profile, unknown}, D("2025-06-01"));
   const std::string errors = Errors(report);
   EXPECT_TRUE(Contains(errors, "profile:anhui/assessment: code '6': not a level of NHSA_LTCI"))
@@ -215,6 +216,13 @@ TEST(RuleChecker, ReportsUncoveredProfileCodes) {
       Contains(errors, "profile:nowhere/assessment: scale: scale 'NO_SCALE' is in no rule set"))
       << errors;
   EXPECT_EQ(report.errors(), 2);
+  // NHSA level 5 is P4 in the rules, but this "connector" says 4 for it: a warning.
+  std::string warnings;
+  for (const auto& f : report.findings) warnings += FormatFinding(f) + "\n";
+  EXPECT_TRUE(Contains(warnings,
+                       "warning: profile:anhui/assessment: code '3': the connector stores "
+                       "pivot '4' but nhsa-ltci.to-pivot@1 maps to '3'"))
+      << warnings;
 }
 
 TEST(RuleChecker, ReportsUnparsableFiles) {
