@@ -133,9 +133,9 @@ std::string ReasonText(const Reason& r, const Decision& d, const RuleBook& book)
       if (d.legal_basis == nullptr) return "no legal basis";
       std::string text = "legal basis: " + BasisText(*d.legal_basis);
       if (r.agreement != nullptr) {
-        text += ", agreement covering the record's origin";
-      } else {
-        text += ", national basis (no agreement names the record's origin)";
+        text += ": the target's agreement with the record's origin";
+      } else if (d.legal_basis->documented) {
+        text += ": the target's basis for records from any region";
       }
       return text;
     }
