@@ -52,6 +52,12 @@ struct RecordColumns {
 };
 RecordColumns ColumnsOf(const CanonicalRecord& record);
 
+// records.content_hash: SHA-256 of the Avro body (no header) of `record` with version = 0 and
+// provenance source_file = "", source_row = 0, ingested_at = 0, i.e. what stays the same when
+// the same data is ingested again. `record` is restored before returning; `scratch` is a
+// reusable buffer.
+Hash256 ContentHash(CanonicalRecord& record, std::string& scratch);
+
 struct RecordFilter {
   std::optional<RecordKind> kind;
   std::optional<std::string> origin;

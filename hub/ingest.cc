@@ -1,0 +1,413 @@
+#include "hub/ingest.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "connectors/profile.h"
+#include "schemas/codec.h"
+#include "schemas/error.h"
+
+namespace carehub {
+namespace fs = std::filesystem;
+namespace {
+
+std::int64_t SystemNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string_view Bytes(const Hash256& h) {
+  return {reinterpret_cast<const char*>(h.data()), h.size()};
+}
+
+// One accepted row, encoded on the reading thread.
+struct PreparedRecord {
+  CanonicalRecord record;  // kept to re-encode with a new version on update
+  std::string body;        // single object with version 1
+  Hash256 record_hash{};   // SHA-256(body)
+  Hash256 content_hash{};  // SHA-256 of the body without version and per-ingest provenance
+  RecordColumns columns;
+};
+
+struct Batch {
+  std::vector<PreparedRecord> records;
+  std::vector<Rejection> rejections;
+  std::int64_t last_row = 0;  // ordinal of the last row of the file this batch covers
+  std::int64_t read = 0;
+};
+
+}  // namespace
+
+std::string SummaryLine(const IngestSummary& s) {
+  return "read=" + std::to_string(s.read) + " accepted=" + std::to_string(s.accepted) +
+         " quarantined=" + std::to_string(s.quarantined) +
+         " inserted=" + std::to_string(s.inserted) + " updated=" + std::to_string(s.updated) +
+         " unchanged=" + std::to_string(s.unchanged);
+}
+
+std::string FileSha256(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error::IoError("cannot open " + path);
+  crypto_hash_sha256_state state;
+  crypto_hash_sha256_init(&state);
+  std::vector<char> buffer(1 << 20);
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    const auto n = in.gcount();
+    if (n > 0) {
+      crypto_hash_sha256_update(&state, reinterpret_cast<const unsigned char*>(buffer.data()),
+                                static_cast<unsigned long long>(n));
+    }
+  }
+  if (in.bad()) throw Error::IoError("cannot read " + path);
+  Hash256 digest{};
+  crypto_hash_sha256_final(&state, digest.data());
+  return ToHex(digest);
+}
+
+EngineOptions EngineOptionsFor(const Store& store, std::function<std::int64_t()> now_ms) {
+  EngineOptions options;
+  options.origin_region = store.region();
+  options.federation_key = store.federation_key();
+  options.now_ms = now_ms ? std::move(now_ms) : SystemNowMs;
+  return options;
+}
+
+// The writer: owns every statement; runs on the writer thread only.
+struct IngestSink::Impl {
+  Impl(Store& s, const std::string& f, const std::string& sha, const std::string& prof,
+       const IngestOptions& opts)
+      : store(s),
+        db(s.db()),
+        file(f),
+        profile(prof),
+        options(opts),
+        now_ms(opts.now_ms ? opts.now_ms : SystemNowMs),
+        log(s.db(), s.region()),
+        lookup(db, "SELECT version, content_hash FROM records WHERE record_id = ?"),
+        old_body(db, "SELECT body FROM records WHERE record_id = ?"),
+        insert_record(db,
+                      "INSERT INTO records(record_id, kind, origin, version, status, subject_org, "
+                      "pivot_level, effective_on, valid_until, seq, fingerprint, content_hash, "
+                      "body) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+        update_record(db,
+                      "UPDATE records SET version = ?2, status = ?3, subject_org = ?4, "
+                      "pivot_level = ?5, effective_on = ?6, valid_until = ?7, seq = ?8, "
+                      "fingerprint = ?9, content_hash = ?10, body = ?11 WHERE record_id = ?1"),
+        insert_person(db, "INSERT OR IGNORE INTO record_persons(token, record_id) VALUES(?, ?)"),
+        delete_person(db, "DELETE FROM record_persons WHERE token = ? AND record_id = ?"),
+        insert_quarantine(db,
+                          "INSERT OR REPLACE INTO quarantine(run_id, file, row, field, reason, "
+                          "raw, at) VALUES(?, ?, ?, ?, ?, ?, ?)"),
+        progress(db,
+                 "UPDATE ingest_runs SET rows_done = ?2, read = ?3, accepted = ?4, "
+                 "quarantined = ?5, inserted = ?6, updated = ?7, unchanged = ?8 WHERE id = ?1") {
+    if (options.batch_size < 1) throw Error::InvalidInput("batch size must be at least 1");
+    summary.file = file;
+    summary.profile = profile;
+    StartOrResume(sha);
+    for (const SchemaInfo& schema : BuiltinSchemas()) {
+      store.RememberSchema(schema.fingerprint, schema.name, schema.json);
+    }
+    current = std::make_unique<Batch>();
+    writer = std::thread([this] { WriterLoop(); });
+  }
+
+  ~Impl() {
+    {
+      std::lock_guard lock(mutex);
+      stop = true;
+      queue.clear();
+    }
+    ready.notify_all();
+    if (writer.joinable()) writer.join();
+  }
+
+  void StartOrResume(const std::string& sha) {
+    sqlite::Statement find(db,
+                           "SELECT id, rows_done, read, accepted, quarantined, inserted, updated, "
+                           "unchanged FROM ingest_runs WHERE file_sha256 = ? AND profile = ? AND "
+                           "complete = 0 ORDER BY id DESC LIMIT 1");
+    find.Bind(1, sha).Bind(2, profile);
+    if (find.Step()) {
+      summary.run_id = find.ColumnInt64(0);
+      skip_rows = find.ColumnInt64(1);
+      summary.resumed_after_row = skip_rows;
+      summary.read = find.ColumnInt64(2);
+      summary.accepted = find.ColumnInt64(3);
+      summary.quarantined = find.ColumnInt64(4);
+      summary.inserted = find.ColumnInt64(5);
+      summary.updated = find.ColumnInt64(6);
+      summary.unchanged = find.ColumnInt64(7);
+      return;
+    }
+    sqlite::Transaction tx(db);
+    sqlite::Statement insert(db,
+                             "INSERT INTO ingest_runs(file, file_sha256, profile, started_at, "
+                             "rows_done, read, accepted, quarantined, inserted, updated, "
+                             "unchanged, complete) VALUES(?, ?, ?, ?, 0, 0, 0, 0, 0, 0, 0, 0)");
+    insert.Bind(1, file).Bind(2, sha).Bind(3, profile).Bind(4, now_ms()).Run();
+    summary.run_id = db.LastInsertRowid();
+    tx.Commit();
+  }
+
+  // --- reading thread ---------------------------------------------------------------------
+  bool Skipping() {
+    ++row;
+    if (row > skip_rows) return false;
+    return true;
+  }
+
+  void Add(PreparedRecord&& prepared) {
+    current->records.push_back(std::move(prepared));
+    Count();
+    if (static_cast<std::int64_t>(current->records.size()) >= options.batch_size) Hand(false);
+  }
+
+  void Count() {
+    current->last_row = row;
+    ++current->read;
+  }
+
+  // Passes the current batch to the writer; blocks while two batches are queued.
+  void Hand(bool last) {
+    std::unique_lock lock(mutex);
+    space.wait(lock, [this] { return queue.size() < 2 || failure; });
+    if (failure) std::rethrow_exception(failure);
+    queue.push_back(std::move(current));
+    if (last) finished = true;
+    lock.unlock();
+    ready.notify_one();
+    current = std::make_unique<Batch>();
+  }
+
+  // --- writer thread ----------------------------------------------------------------------
+  void WriterLoop() {
+    for (;;) {
+      std::unique_ptr<Batch> batch;
+      {
+        std::unique_lock lock(mutex);
+        ready.wait(lock, [this] { return !queue.empty() || stop || (finished && queue.empty()); });
+        if (queue.empty()) return;  // stop, or finished and drained
+        batch = std::move(queue.front());
+        queue.pop_front();
+      }
+      space.notify_one();
+      if (batch->read == 0) continue;  // an empty last batch: nothing to commit
+      try {
+        Write(*batch);
+      } catch (...) {
+        std::lock_guard lock(mutex);
+        failure = std::current_exception();
+        queue.clear();
+        space.notify_all();
+        return;
+      }
+    }
+  }
+
+  void Write(Batch& batch) {
+    IngestSummary next = summary;
+    sqlite::Transaction tx(db);
+    bool appended = false;
+    for (PreparedRecord& p : batch.records) {
+      CanonicalRecord& r = p.record;
+      lookup.BindTextStatic(1, r.record_id);
+      const bool exists = lookup.Step();
+      int old_version = 0;
+      bool same = false;
+      if (exists) {
+        old_version = lookup.ColumnInt(0);
+        same = lookup.ColumnBlob(1) == Bytes(p.content_hash);
+      }
+      lookup.Reset();
+      if (same) {
+        ++next.unchanged;
+        continue;
+      }
+      const ChangeOp op =
+          r.status == RecordStatus::kRetracted ? ChangeOp::kRetract : ChangeOp::kUpsert;
+      if (exists) {
+        r.version = old_version + 1;
+        p.body = EncodeSingleObject(r);
+        p.record_hash = RecordHash(p.body);
+        DropOldTokens(r.record_id, p.columns);
+      } else {
+        r.version = 1;  // the body was encoded with version 1 already
+      }
+      const std::int64_t seq = log.Append(r.record_id, op, r.version, p.body, p.record_hash);
+      appended = true;
+      WriteRecord(p, exists, seq);
+      for (const Hmac256& token : p.columns.tokens) {
+        insert_person.BindBlobStatic(1, Bytes(token)).BindTextStatic(2, r.record_id).Run();
+      }
+      ++(exists ? next.updated : next.inserted);
+    }
+    const std::int64_t at = now_ms();
+    for (const Rejection& q : batch.rejections) {
+      insert_quarantine.Bind(1, summary.run_id)
+          .BindTextStatic(2, file)
+          .Bind(3, q.row)
+          .BindTextStatic(4, q.field)
+          .BindTextStatic(5, q.reason)
+          .BindTextStatic(6, q.raw)
+          .Bind(7, at)
+          .Run();
+    }
+    next.quarantined += static_cast<std::int64_t>(batch.rejections.size());
+    next.accepted += static_cast<std::int64_t>(batch.records.size());
+    next.read += batch.read;
+    progress.Bind(1, summary.run_id)
+        .Bind(2, batch.last_row)
+        .Bind(3, next.read)
+        .Bind(4, next.accepted)
+        .Bind(5, next.quarantined)
+        .Bind(6, next.inserted)
+        .Bind(7, next.updated)
+        .Bind(8, next.unchanged)
+        .Run();
+    if (appended) log.StoreSignedHead(store.keys());
+    tx.Commit();
+    summary = next;
+  }
+
+  void WriteRecord(const PreparedRecord& p, bool exists, std::int64_t seq) {
+    const CanonicalRecord& r = p.record;
+    const RecordColumns& c = p.columns;
+    const auto fingerprint = static_cast<std::int64_t>(SchemaFor(r.kind()).fingerprint);
+    if (exists) {
+      update_record.BindTextStatic(1, r.record_id)
+          .Bind(2, r.version)
+          .BindTextStatic(3, StatusName(r.status))
+          .Bind(4, c.subject_org)
+          .Bind(5, c.pivot_level)
+          .Bind(6, c.effective_on)
+          .Bind(7, c.valid_until)
+          .Bind(8, seq)
+          .Bind(9, fingerprint)
+          .BindBlobStatic(10, Bytes(p.content_hash))
+          .BindBlobStatic(11, p.body)
+          .Run();
+      return;
+    }
+    insert_record.BindTextStatic(1, r.record_id)
+        .BindTextStatic(2, KindName(r.kind()))
+        .BindTextStatic(3, store.region())
+        .Bind(4, r.version)
+        .BindTextStatic(5, StatusName(r.status))
+        .Bind(6, c.subject_org)
+        .Bind(7, c.pivot_level)
+        .Bind(8, c.effective_on)
+        .Bind(9, c.valid_until)
+        .Bind(10, seq)
+        .Bind(11, fingerprint)
+        .BindBlobStatic(12, Bytes(p.content_hash))
+        .BindBlobStatic(13, p.body)
+        .Run();
+  }
+
+  // Removes person tokens the previous version had and the new one has not.
+  void DropOldTokens(const std::string& record_id, const RecordColumns& now) {
+    old_body.BindTextStatic(1, record_id);
+    if (!old_body.Step()) {
+      old_body.Reset();
+      return;
+    }
+    const CanonicalRecord previous = DecodeSingleObject(old_body.ColumnBlob(0));
+    old_body.Reset();
+    for (const Hmac256& token : ColumnsOf(previous).tokens) {
+      if (std::find(now.tokens.begin(), now.tokens.end(), token) != now.tokens.end()) continue;
+      delete_person.BindBlobStatic(1, Bytes(token)).BindTextStatic(2, record_id).Run();
+    }
+  }
+
+  Store& store;
+  sqlite::Database& db;
+  std::string file;
+  std::string profile;
+  IngestOptions options;
+  std::function<std::int64_t()> now_ms;
+  ChangeLogWriter log;
+  sqlite::Statement lookup, old_body, insert_record, update_record, insert_person, delete_person,
+      insert_quarantine, progress;
+  IngestSummary summary;  // as committed; written by the writer thread only
+  std::int64_t skip_rows = 0;
+  std::int64_t row = 0;  // ordinal of the last row received (reading thread)
+  std::string scratch;   // reading thread
+  std::unique_ptr<Batch> current;
+
+  std::mutex mutex;
+  std::condition_variable ready, space;
+  std::deque<std::unique_ptr<Batch>> queue;
+  bool finished = false;
+  bool stop = false;
+  std::exception_ptr failure;
+  std::thread writer;
+};
+
+IngestSink::IngestSink(Store& store, const std::string& file, const std::string& file_sha256,
+                       const std::string& profile, const IngestOptions& options)
+    : impl_(std::make_unique<Impl>(store, file, file_sha256, profile, options)) {}
+
+IngestSink::~IngestSink() = default;
+
+void IngestSink::Accept(CanonicalRecord&& record) {
+  Impl& s = *impl_;
+  if (s.Skipping()) return;
+  PreparedRecord p;
+  p.record = std::move(record);
+  p.record.version = 1;
+  p.content_hash = ContentHash(p.record, s.scratch);
+  p.body = EncodeSingleObject(p.record);
+  p.record_hash = RecordHash(p.body);
+  p.columns = ColumnsOf(p.record);
+  s.Add(std::move(p));
+}
+
+void IngestSink::Reject(Rejection&& rejection) {
+  Impl& s = *impl_;
+  if (s.Skipping()) return;
+  s.current->rejections.push_back(std::move(rejection));
+  s.Count();
+}
+
+IngestSummary IngestSink::Finish() {
+  Impl& s = *impl_;
+  s.Hand(true);
+  s.writer.join();
+  if (s.failure) std::rethrow_exception(s.failure);
+  sqlite::Transaction tx(s.db);
+  sqlite::Statement done(s.db, "UPDATE ingest_runs SET complete = 1, finished_at = ? WHERE id = ?");
+  done.Bind(1, s.now_ms()).Bind(2, s.summary.run_id).Run();
+  tx.Commit();
+  return s.summary;
+}
+
+IngestSummary Ingester::IngestFile(const std::string& path, const IngestOptions& options) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) {
+    throw Error::IoError("cannot read " + path + ": not a readable file");
+  }
+  const std::string sha = FileSha256(path);
+  const Profile& profile =
+      options.profile ? engine_.FindProfile(*options.profile) : engine_.DetectProfile(path);
+  const std::string absolute = fs::absolute(path, ec).lexically_normal().string();
+  IngestSink sink(store_, absolute.empty() ? path : absolute, sha, profile.name, options);
+  engine_.Read(path, profile, sink, options.on_progress);
+  IngestSummary summary = sink.Finish();
+  summary.file = path;
+  return summary;
+}
+
+}  // namespace carehub
