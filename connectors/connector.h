@@ -46,10 +46,16 @@ struct ReadStats {
 struct Profile;  // connectors/profile.h
 
 struct EngineOptions {
-  std::string origin_region;                  // the hub's own region (GB/T 2260), e.g. "310000"
-  std::vector<std::uint8_t> federation_key;   // secret behind person tokens (32 bytes)
-  std::function<std::int64_t()> now_ms;       // clock seam: ingested_at and "not in the future"
+  std::string origin_region;                 // the hub's own region (GB/T 2260), e.g. "310000"
+  std::vector<std::uint8_t> federation_key;  // secret behind person tokens (32 bytes)
+  std::function<std::int64_t()> now_ms;      // clock seam: ingested_at and "not in the future"
+  // Load the profiles from <profiles_dir>/<region>/<kind>.json instead of the built-in ones.
+  std::string profiles_dir;
 };
+
+// "<file> row <row> field <field>: <reason>" (or "... row <row>: <reason>" for a whole row),
+// for people reading a quarantine report. Never contains the raw row.
+std::string DescribeRejection(const Rejection& rejection);
 
 class ConnectorEngine {
  public:

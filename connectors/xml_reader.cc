@@ -1,0 +1,224 @@
+#include "connectors/xml_reader.h"
+
+#include <Poco/SAX/Attributes.h>
+#include <Poco/SAX/DefaultHandler.h>
+#include <Poco/SAX/InputSource.h>
+#include <Poco/SAX/SAXException.h>
+#include <Poco/SAX/SAXParser.h>
+#include <Poco/XML/XMLException.h>
+
+#include <exception>
+#include <unordered_map>
+
+#include "schemas/error.h"
+
+namespace carehub {
+namespace {
+
+void AppendEscaped(std::string_view text, std::string& out) {
+  for (char c : text) {
+    switch (c) {
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
+}
+
+class Handler : public Poco::XML::DefaultHandler {
+ public:
+  Handler(const Profile& profile, const std::function<void(XmlRecord&)>& on_record)
+      : profile_(profile), on_record_(on_record) {
+    record_.values.resize(profile.fields.size());
+    seen_.resize(profile.fields.size());
+    for (std::size_t i = 0; i < profile.fields.size(); ++i) {
+      if (profile.fields[i].xml_attribute) {
+        attributes_.emplace(profile.fields[i].name, static_cast<int>(i));
+      } else {
+        elements_.emplace(profile.fields[i].name, static_cast<int>(i));
+      }
+    }
+  }
+
+  void startElement(const Poco::XML::XMLString&, const Poco::XML::XMLString&,
+                    const Poco::XML::XMLString& qname,
+                    const Poco::XML::Attributes& attrs) override {
+    ++depth_;
+    if (failed_) return;
+    if (depth_ == 1) {
+      root_seen_ = true;
+      if (qname != profile_.xml_root) {
+        root_error_ = "root element is <" + qname + ">, expected <" + profile_.xml_root + ">";
+        failed_ = true;
+      }
+      return;
+    }
+    if (depth_ == 2) {
+      in_record_ = qname == profile_.xml_record;
+      if (!in_record_) return;
+      BeginRecord();
+      for (int i = 0; i < attrs.getLength(); ++i) {
+        auto it = attributes_.find(attrs.getQName(i));
+        if (it != attributes_.end()) {
+          record_.values[it->second] = attrs.getValue(i);
+          seen_[it->second] = true;
+        }
+      }
+      return;
+    }
+    if (!in_record_) return;
+    if (depth_ == 3) {
+      auto it = elements_.find(qname);
+      field_ = it == elements_.end() ? -1 : it->second;
+      if (field_ >= 0) {
+        if (seen_[field_]) Problem("field element given twice", qname);
+        seen_[field_] = true;
+        record_.values[field_].clear();
+      }
+      return;
+    }
+    if (depth_ == 4 && field_ >= 0) {
+      Problem("field element holds elements", profile_.fields[field_].name);
+    }
+  }
+
+  void endElement(const Poco::XML::XMLString&, const Poco::XML::XMLString&,
+                  const Poco::XML::XMLString&) override {
+    if (!failed_ && in_record_) {
+      if (depth_ == 3) field_ = -1;
+      if (depth_ == 2) {
+        in_record_ = false;
+        Emit();
+      }
+    }
+    --depth_;
+  }
+
+  void characters(const Poco::XML::XMLChar ch[], int start, int length) override {
+    if (failed_ || !in_record_) return;
+    if (depth_ == 3 && field_ >= 0) {
+      record_.values[field_].append(ch + start, static_cast<std::size_t>(length));
+    } else if (depth_ == 2) {
+      for (int i = start; i < start + length; ++i) {
+        char c = ch[i];
+        if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+          Problem("text directly inside the record element", "");
+          break;
+        }
+      }
+    }
+  }
+
+  // A syntax error: reports the open record (or a new one) as unreadable. False if the error
+  // came before the root element (not an XML file of this profile at all).
+  bool SyntaxError(const std::string& what) {
+    if (!root_seen_) return false;
+    if (!in_record_) BeginRecord();
+    in_record_ = false;
+    Problem("XML syntax error: " + what, "");
+    Emit();
+    return true;
+  }
+
+  std::exception_ptr failure() const { return failure_; }
+  const std::string& root_error() const { return root_error_; }
+
+ private:
+  void BeginRecord() {
+    ++row_;
+    record_.row = row_;
+    record_.problem.clear();
+    record_.problem_field.clear();
+    for (std::size_t i = 0; i < record_.values.size(); ++i) {
+      record_.values[i].clear();
+      seen_[i] = false;
+    }
+    field_ = -1;
+  }
+
+  void Problem(const std::string& what, const std::string& field) {
+    if (!record_.problem.empty()) return;
+    record_.problem = what;
+    record_.problem_field = field;
+  }
+
+  void Emit() {
+    // Exceptions must not unwind through expat's C frames: keep the first and stop delivering.
+    try {
+      on_record_(record_);
+    } catch (...) {
+      failure_ = std::current_exception();
+      failed_ = true;
+    }
+  }
+
+  const Profile& profile_;
+  const std::function<void(XmlRecord&)>& on_record_;
+  std::unordered_map<std::string, int> elements_;
+  std::unordered_map<std::string, int> attributes_;
+  XmlRecord record_;
+  std::vector<bool> seen_;
+  int depth_ = 0;
+  int field_ = -1;
+  bool in_record_ = false;
+  bool root_seen_ = false;
+  bool failed_ = false;
+  std::int64_t row_ = 0;
+  std::exception_ptr failure_;
+  std::string root_error_;
+};
+
+}  // namespace
+
+std::string XmlRecord::Raw(const Profile& profile) const {
+  std::string out = "<" + profile.xml_record;
+  for (std::size_t i = 0; i < profile.fields.size() && i < values.size(); ++i) {
+    if (!profile.fields[i].xml_attribute || values[i].empty()) continue;
+    out += " " + profile.fields[i].name + "=\"";
+    AppendEscaped(values[i], out);
+    out += "\"";
+  }
+  out += ">";
+  for (std::size_t i = 0; i < profile.fields.size() && i < values.size(); ++i) {
+    if (profile.fields[i].xml_attribute || values[i].empty()) continue;
+    out += "<" + profile.fields[i].name + ">";
+    AppendEscaped(values[i], out);
+    out += "</" + profile.fields[i].name + ">";
+  }
+  out += "</" + profile.xml_record + ">";
+  return out;
+}
+
+XmlRecordReader::XmlRecordReader(const Profile& profile) : profile_(profile) {}
+
+void XmlRecordReader::Read(std::istream& in, const std::function<void(XmlRecord&)>& on_record) {
+  Handler handler(profile_, on_record);
+  Poco::XML::SAXParser parser;
+  parser.setFeature(Poco::XML::XMLReader::FEATURE_NAMESPACES, false);
+  parser.setContentHandler(&handler);
+  Poco::XML::InputSource source(in);
+  try {
+    parser.parse(&source);
+  } catch (const Poco::Exception& e) {
+    if (!handler.root_error().empty()) throw Error::InvalidInput(handler.root_error());
+    if (!handler.SyntaxError(e.message().empty() ? e.displayText() : e.message())) {
+      throw Error::InvalidInput("not an XML file of root <" + profile_.xml_root +
+                                ">: " + e.displayText());
+    }
+  }
+  if (!handler.root_error().empty()) throw Error::InvalidInput(handler.root_error());
+  if (handler.failure()) std::rethrow_exception(handler.failure());
+}
+
+}  // namespace carehub

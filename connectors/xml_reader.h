@@ -1,0 +1,42 @@
+// Streaming reader for XML exports: <root><record a="..."><field>text</field>...</record>...</root>
+// as declared by a profile (xml.root, xml.record, fields as child elements or attributes),
+// built on Poco::XML::SAXParser so memory stays constant whatever the file size. Each record
+// element is handed to a callback as field values in profile field order. Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <istream>
+#include <string>
+#include <vector>
+
+#include "connectors/profile.h"
+
+namespace carehub {
+
+struct XmlRecord {
+  std::int64_t row = 0;             // 1-based index of the record element
+  std::vector<std::string> values;  // per Profile::fields index; "" when absent
+  // Non-empty when the record element cannot be read: a field element holding elements, a field
+  // given twice, text directly inside the record, or an XML syntax error inside it.
+  std::string problem;
+  std::string problem_field;  // native name, "" for the whole record
+  // The record as XML text rebuilt from what was read (for the quarantine only).
+  std::string Raw(const Profile& profile) const;
+};
+
+class XmlRecordReader {
+ public:
+  explicit XmlRecordReader(const Profile& profile);
+
+  // Calls `on_record` once per record element, in file order. Throws Error::InvalidInput when
+  // the document is not XML or its root element is not the profile's. A syntax error after the
+  // root element ends the read with one last record carrying the problem (the rest of the file
+  // cannot be read by a conforming parser).
+  void Read(std::istream& in, const std::function<void(XmlRecord&)>& on_record);
+
+ private:
+  const Profile& profile_;
+};
+
+}  // namespace carehub
