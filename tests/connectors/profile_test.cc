@@ -19,6 +19,42 @@ TEST(ProfileTest, BuiltinProfilesLoadAndAreNamedByPath) {
   }
 }
 
+TEST(ProfileTest, AllSevenRegionsTimesFourKinds) {
+  for (const char* region :
+       {"shanghai", "jiangsu", "zhejiang", "anhui", "guangdong", "hongkong", "macau"}) {
+    for (RecordKind kind : kAllKinds) {
+      std::string name = std::string(region) + "/" + std::string(KindName(kind));
+      const Profile* p = FindBuiltinProfile(name);
+      ASSERT_NE(p, nullptr) << name;
+      EXPECT_EQ(p->kind, kind);
+      for (const std::string& code : p->region_codes) EXPECT_EQ(code.size(), 6u) << name;
+    }
+  }
+  EXPECT_EQ(BuiltinProfiles().size(), 28u);
+}
+
+TEST(ProfileTest, RegionsDifferAsInLife) {
+  EXPECT_EQ(FindBuiltinProfile("jiangsu/assessment")->scale.code, "MZT039");
+  EXPECT_EQ(FindBuiltinProfile("zhejiang/assessment")->format, FileFormat::kXml);
+  EXPECT_EQ(FindBuiltinProfile("anhui/assessment")->scale.code, "NHSA_LTCI");
+  EXPECT_TRUE(FindBuiltinProfile("guangdong/assessment")->bom);
+  EXPECT_EQ(FindBuiltinProfile("guangdong/assessment")->delimiter, ';');
+  EXPECT_EQ(FindBuiltinProfile("guangdong/caregiver")->delimiter, ',');
+  EXPECT_EQ(FindBuiltinProfile("hongkong/assessment")->id_scheme, IdScheme::kHkId);
+  EXPECT_EQ(FindBuiltinProfile("hongkong/caregiver")->encoding, TextEncoding::kBig5);
+  EXPECT_EQ(FindBuiltinProfile("macau/assessment")->id_scheme, IdScheme::kMoId);
+  for (const LevelEntry& l : FindBuiltinProfile("hongkong/facility")->scale.levels) {
+    EXPECT_FALSE(l.comparable);
+    EXPECT_FALSE(l.pivot);
+  }
+  // Only the GB/T 42195 identity is a documented crosswalk.
+  for (const Profile& p : BuiltinProfiles()) {
+    for (const LevelEntry& l : p.scale.levels) {
+      EXPECT_EQ(l.documented, p.scale.code == "GBT42195") << p.name << " " << l.native;
+    }
+  }
+}
+
 TEST(ProfileTest, ShanghaiAssessmentIsGbkCsvWithCareLevels) {
   const Profile* p = FindBuiltinProfile("shanghai/assessment");
   ASSERT_NE(p, nullptr);
