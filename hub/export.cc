@@ -248,7 +248,8 @@ std::optional<ExportFormat> ParseExportFormat(std::string_view name) {
 
 std::vector<std::string> FlatColumns(RecordKind kind) {
   std::vector<std::string> names;
-  for (const Cell& cell : Flatten(EmptyRecord(kind)).cells()) names.push_back(cell.name);
+  const FlatRow row = Flatten(EmptyRecord(kind));
+  for (const Cell& cell : row.cells()) names.push_back(cell.name);
   return names;
 }
 
