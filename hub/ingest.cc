@@ -100,7 +100,8 @@ struct IngestSink::Impl {
         insert_record(db,
                       "INSERT INTO records(record_id, kind, origin, version, status, subject_org, "
                       "pivot_level, effective_on, valid_until, seq, fingerprint, content_hash, "
-                      "body) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                      "body) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                      "ON CONFLICT(record_id) DO NOTHING"),
         update_record(db,
                       "UPDATE records SET version = ?2, status = ?3, subject_org = ?4, "
                       "pivot_level = ?5, effective_on = ?6, valid_until = ?7, seq = ?8, "
@@ -223,36 +224,39 @@ struct IngestSink::Impl {
     bool appended = false;
     for (PreparedRecord& p : batch.records) {
       CanonicalRecord& r = p.record;
-      lookup.BindTextStatic(1, r.record_id);
-      const bool exists = lookup.Step();
-      int old_version = 0;
-      bool same = false;
-      if (exists) {
-        old_version = lookup.ColumnInt(0);
-        same = lookup.ColumnBlob(1) == Bytes(p.content_hash);
+      const ChangeOp op =
+          r.status == RecordStatus::kRetracted ? ChangeOp::kRetract : ChangeOp::kUpsert;
+      // New records (the common case) cost one probe: the insert itself, which does nothing
+      // when the id exists. The body was encoded with version 1 on the reading thread.
+      r.version = 1;
+      if (WriteRecord(p, false, log.tip().seq + 1)) {
+        log.Append(r.record_id, op, r.version, p.body, p.record_hash);
+        appended = true;
+        InsertTokens(p);
+        ++next.inserted;
+        continue;
       }
+      lookup.BindTextStatic(1, r.record_id);
+      if (!lookup.Step()) {
+        lookup.Reset();
+        throw Error::Corruption("record " + r.record_id + " neither inserted nor found");
+      }
+      const int old_version = lookup.ColumnInt(0);
+      const bool same = lookup.ColumnBlob(1) == Bytes(p.content_hash);
       lookup.Reset();
       if (same) {
         ++next.unchanged;
         continue;
       }
-      const ChangeOp op =
-          r.status == RecordStatus::kRetracted ? ChangeOp::kRetract : ChangeOp::kUpsert;
-      if (exists) {
-        r.version = old_version + 1;
-        p.body = EncodeSingleObject(r);
-        p.record_hash = RecordHash(p.body);
-        DropOldTokens(r.record_id, p.columns);
-      } else {
-        r.version = 1;  // the body was encoded with version 1 already
-      }
+      r.version = old_version + 1;
+      p.body = EncodeSingleObject(r);
+      p.record_hash = RecordHash(p.body);
+      DropOldTokens(r.record_id, p.columns);
       const std::int64_t seq = log.Append(r.record_id, op, r.version, p.body, p.record_hash);
       appended = true;
-      WriteRecord(p, exists, seq);
-      for (const Hmac256& token : p.columns.tokens) {
-        insert_person.BindBlobStatic(1, Bytes(token)).BindTextStatic(2, r.record_id).Run();
-      }
-      ++(exists ? next.updated : next.inserted);
+      WriteRecord(p, true, seq);
+      InsertTokens(p);
+      ++next.updated;
     }
     const std::int64_t at = now_ms();
     for (const Rejection& q : batch.rejections) {
@@ -282,7 +286,15 @@ struct IngestSink::Impl {
     summary = next;
   }
 
-  void WriteRecord(const PreparedRecord& p, bool exists, std::int64_t seq) {
+  void InsertTokens(const PreparedRecord& p) {
+    for (const Hmac256& token : p.columns.tokens) {
+      insert_person.BindBlobStatic(1, Bytes(token)).BindTextStatic(2, p.record.record_id).Run();
+    }
+  }
+
+  // Updates the stored record (exists) or inserts it unless its id exists; returns whether a
+  // row was written.
+  bool WriteRecord(const PreparedRecord& p, bool exists, std::int64_t seq) {
     const CanonicalRecord& r = p.record;
     const RecordColumns& c = p.columns;
     const auto fingerprint = static_cast<std::int64_t>(SchemaFor(r.kind()).fingerprint);
@@ -299,22 +311,22 @@ struct IngestSink::Impl {
           .BindBlobStatic(10, Bytes(p.content_hash))
           .BindBlobStatic(11, p.body)
           .Run();
-      return;
+      return true;
     }
-    insert_record.BindTextStatic(1, r.record_id)
-        .BindTextStatic(2, KindName(r.kind()))
-        .BindTextStatic(3, store.region())
-        .Bind(4, r.version)
-        .BindTextStatic(5, StatusName(r.status))
-        .Bind(6, c.subject_org)
-        .Bind(7, c.pivot_level)
-        .Bind(8, c.effective_on)
-        .Bind(9, c.valid_until)
-        .Bind(10, seq)
-        .Bind(11, fingerprint)
-        .BindBlobStatic(12, Bytes(p.content_hash))
-        .BindBlobStatic(13, p.body)
-        .Run();
+    return insert_record.BindTextStatic(1, r.record_id)
+               .BindTextStatic(2, KindName(r.kind()))
+               .BindTextStatic(3, store.region())
+               .Bind(4, r.version)
+               .BindTextStatic(5, StatusName(r.status))
+               .Bind(6, c.subject_org)
+               .Bind(7, c.pivot_level)
+               .Bind(8, c.effective_on)
+               .Bind(9, c.valid_until)
+               .Bind(10, seq)
+               .Bind(11, fingerprint)
+               .BindBlobStatic(12, Bytes(p.content_hash))
+               .BindBlobStatic(13, p.body)
+               .Run() == 1;
   }
 
   // Removes person tokens the previous version had and the new one has not.
