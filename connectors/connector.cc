@@ -14,6 +14,7 @@
 #include "connectors/csv_reader.h"
 #include "connectors/json_reader.h"
 #include "connectors/person_token.h"
+#include "connectors/pipeline.h"
 #include "connectors/profile.h"
 #include "connectors/row_processor.h"
 #include "connectors/text_decoder.h"
@@ -218,19 +219,26 @@ ReadStats ConnectorEngine::Read(
   ctx.today =
       std::chrono::floor<std::chrono::days>(std::chrono::sys_time<std::chrono::milliseconds>(
           std::chrono::milliseconds(now + kChinaOffsetMs)));
-  RowProcessor proc(profile, std::move(ctx));
   ReadStats stats;
-  switch (profile.format) {
-    case FileFormat::kCsv:
-      impl_->ReadCsv(in, profile, proc, sink, stats, on_progress, total);
-      break;
-    case FileFormat::kJson:
-    case FileFormat::kNdjson:
-      impl_->ReadJson(in, profile, proc, sink, stats, on_progress, total);
-      break;
-    case FileFormat::kXml:
-      impl_->ReadXml(in, profile, proc, sink, stats, on_progress, total);
-      break;
+  auto produce = [&](RecordSink& worker_sink, const ProgressFn& progress) {
+    RowProcessor proc(profile, std::move(ctx));
+    switch (profile.format) {
+      case FileFormat::kCsv:
+        impl_->ReadCsv(in, profile, proc, worker_sink, stats, progress, total);
+        break;
+      case FileFormat::kJson:
+      case FileFormat::kNdjson:
+        impl_->ReadJson(in, profile, proc, worker_sink, stats, progress, total);
+        break;
+      case FileFormat::kXml:
+        impl_->ReadXml(in, profile, proc, worker_sink, stats, progress, total);
+        break;
+    }
+  };
+  if (impl_->options.pipelined) {
+    RunPipelined(produce, sink, on_progress);
+  } else {
+    produce(sink, on_progress);
   }
   if (on_progress) on_progress(total, total);
   return stats;

@@ -51,6 +51,10 @@ struct EngineOptions {
   std::function<std::int64_t()> now_ms;      // clock seam: ingested_at and "not in the future"
   // Load the profiles from <profiles_dir>/<region>/<kind>.json instead of the built-in ones.
   std::string profiles_dir;
+  // Parse, validate and build records on a worker thread while the sink runs on the calling
+  // thread. Pays only with a spare core: on the shared 2-core build machine it was slower
+  // (cross-thread frees), so it is off by default.
+  bool pipelined = false;
 };
 
 // "<file> row <row> field <field>: <reason>" (or "... row <row>: <reason>" for a whole row),

@@ -29,20 +29,25 @@ bool AllDigits(std::string_view s) {
 
 std::string NormaliseIdentifier(std::string_view raw) {
   std::string out;
-  out.reserve(raw.size());
+  NormaliseIdentifierInto(raw, out);
+  return out;
+}
+
+void NormaliseIdentifierInto(std::string_view raw, std::string& out) {
+  out.clear();
   for (std::size_t i = 0; i < raw.size(); ++i) {
     char c = raw[i];
     if (c == ' ' || c == '\t' || c == '(' || c == ')' || c == '-') continue;
     // Full-width parentheses （） = EF BC 88 / EF BC 89, full-width space = E3 80 80.
-    if (raw.substr(i, 3) == "\xEF\xBC\x88" || raw.substr(i, 3) == "\xEF\xBC\x89" ||
-        raw.substr(i, 3) == "\xE3\x80\x80") {
+    if (static_cast<unsigned char>(c) >= 0xE3 &&
+        (raw.substr(i, 3) == "\xEF\xBC\x88" || raw.substr(i, 3) == "\xEF\xBC\x89" ||
+         raw.substr(i, 3) == "\xE3\x80\x80")) {
       i += 2;
       continue;
     }
     if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
     out.push_back(c);
   }
-  return out;
 }
 
 char PrcCheckCharacter(std::string_view first17) {

@@ -17,6 +17,8 @@ enum class IdCheck { kOk, kBadFormat, kBadCheckDigit };
 // Upper case, with blanks and parentheses (ASCII and full-width) removed: "a123456(3)" ->
 // "A1234563". The token of a person is computed from this form.
 std::string NormaliseIdentifier(std::string_view raw);
+// The same into `out` (cleared first), reusing its capacity.
+void NormaliseIdentifierInto(std::string_view raw, std::string& out);
 
 // On a normalised identifier. A PRC id needs 17 digits + digit/X, a real birth date and a known
 // province prefix; an HKID 1-2 letters + 6 digits + 0-9/A; a Macau id 7 digits starting 1, 5 or

@@ -186,10 +186,8 @@ std::optional<RowProcessor::Failure> RowProcessor::Validate(
   }
 
   // 4./5. identifiers: all format checks before any check-digit check.
-  person_id_.clear();
-  alt_id_.clear();
-  if (!person.empty()) person_id_ = NormaliseIdentifier(person);
-  if (!alt.empty()) alt_id_ = NormaliseIdentifier(alt);
+  NormaliseIdentifierInto(person, person_id_);
+  NormaliseIdentifierInto(alt, alt_id_);
   IdCheck person_check =
       person.empty() ? IdCheck::kOk : CheckIdentifier(profile_.id_scheme, person_id_);
   IdCheck alt_check =
@@ -226,9 +224,12 @@ std::optional<RowProcessor::Failure> RowProcessor::Validate(
   for (CF f : {CF::kOrgUscc, CF::kEmployerUscc}) {
     std::string_view v = Value(values, f);
     if (v.empty()) continue;
-    std::string upper(v);
-    UpperInPlace(upper);
-    if (!IsValidUscc(upper)) {
+    char upper[18];
+    bool fits = v.size() == sizeof upper;
+    for (std::size_t i = 0; fits && i < v.size(); ++i) {
+      upper[i] = (v[i] >= 'a' && v[i] <= 'z') ? static_cast<char>(v[i] - 'a' + 'A') : v[i];
+    }
+    if (!fits || !IsValidUscc(std::string_view(upper, sizeof upper))) {
       return fail(f, "bad_uscc", Quote(v) + " fails GB 32100 (format or check character)");
     }
   }

@@ -232,3 +232,53 @@ TEST(EngineTest, DetectProfileRejectsUnknownFiles) {
 
 }  // namespace
 }  // namespace carehub
+
+namespace carehub {
+namespace {
+
+class ThrowingSink : public RecordSink {
+ public:
+  void Accept(CanonicalRecord&&) override {
+    if (++seen == 3) throw Error::IoError("store full");
+  }
+  void Reject(Rejection&&) override {}
+  int seen = 0;
+};
+
+TEST(EngineTest, PipelinedGivesTheSameOutcomesAndPropagatesSinkErrors) {
+  testing::TempDir dir;
+  std::string text = "流水号,机构名称,统一社会信用代码,评定等级,评定日期\n";
+  for (int i = 0; i < 3000; ++i) {
+    text += std::to_string(i) + ",院," + (i % 7 ? "91350100M000100Y43" : "bad") + "," +
+            (i % 11 ? "二级" : "六级") + ",2024-01-01\n";
+  }
+  Write(dir / "a.csv", text);
+  EngineOptions inline_options = Options("340000");
+  EngineOptions piped_options = Options("340000");
+  piped_options.pipelined = true;
+  ConnectorEngine inline_engine(inline_options), piped_engine(piped_options);
+  const Profile& p = inline_engine.FindProfile("anhui/facility");
+  CollectSink a, b;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> progress;
+  ReadStats sa = inline_engine.Read((dir / "a.csv").string(), p, a);
+  ReadStats sb =
+      piped_engine.Read((dir / "a.csv").string(), p, b,
+                        [&](std::uint64_t d, std::uint64_t t) { progress.emplace_back(d, t); });
+  EXPECT_EQ(sa.read, 3000);
+  EXPECT_EQ(sa.read, sb.read);
+  EXPECT_EQ(sa.accepted, sb.accepted);
+  EXPECT_EQ(a.records, b.records);
+  ASSERT_EQ(a.rejections.size(), b.rejections.size());
+  for (std::size_t i = 0; i < a.rejections.size(); ++i) {
+    EXPECT_EQ(a.rejections[i].row, b.rejections[i].row);
+    EXPECT_EQ(a.rejections[i].reason, b.rejections[i].reason);
+  }
+  ASSERT_FALSE(progress.empty());
+  EXPECT_EQ(progress.back().first, progress.back().second);
+  ThrowingSink throwing;
+  EXPECT_THROW(piped_engine.Read((dir / "a.csv").string(), p, throwing), Error);
+  EXPECT_EQ(throwing.seen, 3);
+}
+
+}  // namespace
+}  // namespace carehub
