@@ -161,7 +161,6 @@ class Checker {
       const std::string file = "profile:" + profile.profile;
       const int scale = book.FindScale(profile.scale);
       if (scale < 0) {
-        if (profile.kind == RecordKind::kSanction) continue;  // notices are not mapped
         Add(Severity::kError, file, "scale", "scale '" + profile.scale + "' is in no rule set");
         continue;
       }
@@ -193,6 +192,12 @@ class Checker {
         std::string where = "identity";
         if (to_pivot != nullptr) {
           const int e = to_pivot->entry_by_level[level];
+          // A connector that claims no pivot agrees with a rule that claims only related-to.
+          const Equivalence eq = to_pivot->set->entries[e].equivalence;
+          if (!profile.pivots[i] &&
+              (eq == Equivalence::kRelatedTo || eq == Equivalence::kNotRelatedTo)) {
+            continue;
+          }
           rule_pivot = to_pivot->target_level[e] < 0
                            ? ""
                            : book.scale(pivot).levels[to_pivot->target_level[e]].code;
