@@ -30,7 +30,14 @@ class CanonicalWriter {
     return space + "." + name;
   }
 
-  static std::string Quote(const std::string& text) { return "\"" + text + "\""; }
+  static std::string Quote(const std::string& text) {
+    std::string quoted;
+    quoted.reserve(text.size() + 2);
+    quoted.push_back('"');
+    quoted.append(text);
+    quoted.push_back('"');
+    return quoted;
+  }
 
   void EmitNameRef(const std::string& name, const std::string& space) {
     if (kPrimitives.count(name)) {
@@ -137,7 +144,10 @@ std::string ParsingCanonicalForm(std::string_view schema_json) {
   Poco::Dynamic::Var parsed;
   try {
     // Poco's parser wants an object or array at the top; a bare name ("int") is wrapped.
-    parsed = Poco::JSON::Parser().parse("[" + std::string(schema_json) + "]");
+    std::string wrapped;  // built by append: GCC 12 -O3 misreports operator+ (-Wrestrict)
+    wrapped.reserve(schema_json.size() + 2);
+    wrapped.append("[").append(schema_json).append("]");
+    parsed = Poco::JSON::Parser().parse(wrapped);
     parsed = parsed.extract<Poco::JSON::Array::Ptr>()->get(0);
   } catch (const Poco::Exception& e) {
     throw Error::InvalidInput("schema is not JSON: " + e.displayText());
