@@ -31,12 +31,16 @@ std::string_view Bytes(const Hash256& h) {
   return {reinterpret_cast<const char*>(h.data()), h.size()};
 }
 
-// One accepted row, encoded on the reading thread.
+// One accepted row, encoded on the reading thread. Compact on purpose (no CanonicalRecord):
+// batches of tens of thousands of rows stay at a few tens of MB.
 struct PreparedRecord {
-  CanonicalRecord record;  // kept to re-encode with a new version on update
+  std::string record_id;
+  RecordKind kind = RecordKind::kAssessment;
+  RecordStatus status = RecordStatus::kActive;
+  int version = 1;
   std::string body;        // single object with version 1
   Hash256 record_hash{};   // SHA-256(body)
-  Hash256 content_hash{};  // SHA-256 of the body without version and per-ingest provenance
+  Hash256 content_hash{};  // records.content_hash (store.h ContentHash)
   RecordColumns columns;
 };
 
@@ -84,6 +88,57 @@ EngineOptions EngineOptionsFor(const Store& store, std::function<std::int64_t()>
   return options;
 }
 
+// Copies committed WAL frames into the database file on its own connection and thread, so
+// that the writer does not stop for checkpoints (SQLite's PASSIVE checkpoint runs beside a
+// writer). Best effort: a failed checkpoint is retried later or left to the next writer.
+class Checkpointer {
+ public:
+  explicit Checkpointer(std::string path) : path_(std::move(path)) {
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~Checkpointer() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+  void Poke() {
+    {
+      std::lock_guard lock(mutex_);
+      poked_ = true;
+    }
+    wake_.notify_all();
+  }
+
+ private:
+  void Loop() {
+    try {
+      sqlite::Database db(path_, {.mode = sqlite::OpenMode::kReadWrite, .cache_kib = 2048});
+      std::unique_lock lock(mutex_);
+      while (!stop_) {
+        wake_.wait(lock, [this] { return poked_ || stop_; });
+        if (stop_) break;
+        poked_ = false;
+        lock.unlock();
+        sqlite3_wal_checkpoint_v2(db.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                  nullptr);
+        lock.lock();
+      }
+    } catch (const Error&) {
+      // Cannot open a second connection: the writer's own checkpoints still happen.
+    }
+  }
+
+  std::string path_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool poked_ = false;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 // The writer: owns every statement; runs on the writer thread only.
 struct IngestSink::Impl {
   Impl(Store& s, const std::string& f, const std::string& sha, const std::string& prof,
@@ -121,7 +176,12 @@ struct IngestSink::Impl {
     for (const SchemaInfo& schema : BuiltinSchemas()) {
       store.RememberSchema(schema.fingerprint, schema.name, schema.json);
     }
-    current = std::make_unique<Batch>();
+    // A bigger page cache keeps more of the random-key indexes (record id, person token)
+    // in memory; checkpoints move to their own thread (restored in the destructor).
+    db.Exec("PRAGMA cache_size=-" + std::to_string(options.cache_mib * 1024));
+    db.Exec("PRAGMA wal_autocheckpoint=0");
+    checkpointer = std::make_unique<Checkpointer>(db.path());
+    current = NewBatch();
     writer = std::thread([this] { WriterLoop(); });
   }
 
@@ -133,6 +193,13 @@ struct IngestSink::Impl {
     }
     ready.notify_all();
     if (writer.joinable()) writer.join();
+    checkpointer.reset();
+    try {
+      db.Exec("PRAGMA wal_autocheckpoint=1000; PRAGMA cache_size=-" +
+              std::to_string(sqlite::DatabaseOptions{}.cache_kib));
+    } catch (const Error&) {
+      // Destructors do not throw; the settings are per connection and only about speed.
+    }
   }
 
   void StartOrResume(const std::string& sha) {
@@ -170,8 +237,8 @@ struct IngestSink::Impl {
     return true;
   }
 
-  void Add(PreparedRecord&& prepared) {
-    current->records.push_back(std::move(prepared));
+  // The record was prepared in place at the end of the current batch.
+  void Added() {
     Count();
     if (static_cast<std::int64_t>(current->records.size()) >= options.batch_size) Hand(false);
   }
@@ -190,7 +257,32 @@ struct IngestSink::Impl {
     if (last) finished = true;
     lock.unlock();
     ready.notify_one();
-    current = std::make_unique<Batch>();
+    current = NewBatch();
+  }
+
+  // Batches are recycled so that their vectors keep their capacity (no page faults of fresh
+  // memory for every batch).
+  std::unique_ptr<Batch> NewBatch() {
+    {
+      std::lock_guard lock(mutex);
+      if (!spare.empty()) {
+        auto batch = std::move(spare.back());
+        spare.pop_back();
+        return batch;
+      }
+    }
+    auto batch = std::make_unique<Batch>();
+    batch->records.reserve(static_cast<std::size_t>(options.batch_size));
+    return batch;
+  }
+
+  void Recycle(std::unique_ptr<Batch> batch) {
+    batch->records.clear();
+    batch->rejections.clear();
+    batch->read = 0;
+    batch->last_row = 0;
+    std::lock_guard lock(mutex);
+    spare.push_back(std::move(batch));
   }
 
   // --- writer thread ----------------------------------------------------------------------
@@ -208,6 +300,7 @@ struct IngestSink::Impl {
       if (batch->read == 0) continue;  // an empty last batch: nothing to commit
       try {
         Write(*batch);
+        Recycle(std::move(batch));
       } catch (...) {
         std::lock_guard lock(mutex);
         failure = std::current_exception();
@@ -223,23 +316,22 @@ struct IngestSink::Impl {
     sqlite::Transaction tx(db);
     bool appended = false;
     for (PreparedRecord& p : batch.records) {
-      CanonicalRecord& r = p.record;
       const ChangeOp op =
-          r.status == RecordStatus::kRetracted ? ChangeOp::kRetract : ChangeOp::kUpsert;
+          p.status == RecordStatus::kRetracted ? ChangeOp::kRetract : ChangeOp::kUpsert;
       // New records (the common case) cost one probe: the insert itself, which does nothing
       // when the id exists. The body was encoded with version 1 on the reading thread.
-      r.version = 1;
+      p.version = 1;
       if (WriteRecord(p, false, log.tip().seq + 1)) {
-        log.Append(r.record_id, op, r.version, p.body, p.record_hash);
+        log.Append(p.record_id, op, p.version, p.body, p.record_hash);
         appended = true;
         InsertTokens(p);
         ++next.inserted;
         continue;
       }
-      lookup.BindTextStatic(1, r.record_id);
+      lookup.BindTextStatic(1, p.record_id);
       if (!lookup.Step()) {
         lookup.Reset();
-        throw Error::Corruption("record " + r.record_id + " neither inserted nor found");
+        throw Error::Corruption("record " + p.record_id + " neither inserted nor found");
       }
       const int old_version = lookup.ColumnInt(0);
       const bool same = lookup.ColumnBlob(1) == Bytes(p.content_hash);
@@ -248,11 +340,13 @@ struct IngestSink::Impl {
         ++next.unchanged;
         continue;
       }
-      r.version = old_version + 1;
-      p.body = EncodeSingleObject(r);
+      // A new version: rare, so the record is decoded back rather than kept in the batch.
+      CanonicalRecord record = DecodeSingleObject(p.body);
+      p.version = record.version = old_version + 1;
+      p.body = EncodeSingleObject(record);
       p.record_hash = RecordHash(p.body);
-      DropOldTokens(r.record_id, p.columns);
-      const std::int64_t seq = log.Append(r.record_id, op, r.version, p.body, p.record_hash);
+      DropOldTokens(p.record_id, p.columns);
+      const std::int64_t seq = log.Append(p.record_id, op, p.version, p.body, p.record_hash);
       appended = true;
       WriteRecord(p, true, seq);
       InsertTokens(p);
@@ -284,20 +378,20 @@ struct IngestSink::Impl {
     if (appended) log.StoreSignedHead(store.keys());
     tx.Commit();
     summary = next;
+    checkpointer->Poke();
   }
 
   void InsertTokens(const PreparedRecord& p) {
     for (const Hmac256& token : p.columns.tokens) {
-      insert_person.BindBlobStatic(1, Bytes(token)).BindTextStatic(2, p.record.record_id).Run();
+      insert_person.BindBlobStatic(1, Bytes(token)).BindTextStatic(2, p.record_id).Run();
     }
   }
 
   // Updates the stored record (exists) or inserts it unless its id exists; returns whether a
   // row was written.
-  bool WriteRecord(const PreparedRecord& p, bool exists, std::int64_t seq) {
-    const CanonicalRecord& r = p.record;
-    const RecordColumns& c = p.columns;
-    const auto fingerprint = static_cast<std::int64_t>(SchemaFor(r.kind()).fingerprint);
+  bool WriteRecord(const PreparedRecord& r, bool exists, std::int64_t seq) {
+    const RecordColumns& c = r.columns;
+    const auto fingerprint = static_cast<std::int64_t>(SchemaFor(r.kind).fingerprint);
     if (exists) {
       update_record.BindTextStatic(1, r.record_id)
           .Bind(2, r.version)
@@ -308,13 +402,13 @@ struct IngestSink::Impl {
           .Bind(7, c.valid_until)
           .Bind(8, seq)
           .Bind(9, fingerprint)
-          .BindBlobStatic(10, Bytes(p.content_hash))
-          .BindBlobStatic(11, p.body)
+          .BindBlobStatic(10, Bytes(r.content_hash))
+          .BindBlobStatic(11, r.body)
           .Run();
       return true;
     }
     return insert_record.BindTextStatic(1, r.record_id)
-               .BindTextStatic(2, KindName(r.kind()))
+               .BindTextStatic(2, KindName(r.kind))
                .BindTextStatic(3, store.region())
                .Bind(4, r.version)
                .BindTextStatic(5, StatusName(r.status))
@@ -324,8 +418,8 @@ struct IngestSink::Impl {
                .Bind(9, c.valid_until)
                .Bind(10, seq)
                .Bind(11, fingerprint)
-               .BindBlobStatic(12, Bytes(p.content_hash))
-               .BindBlobStatic(13, p.body)
+               .BindBlobStatic(12, Bytes(r.content_hash))
+               .BindBlobStatic(13, r.body)
                .Run() == 1;
   }
 
@@ -362,9 +456,11 @@ struct IngestSink::Impl {
   std::mutex mutex;
   std::condition_variable ready, space;
   std::deque<std::unique_ptr<Batch>> queue;
+  std::vector<std::unique_ptr<Batch>> spare;
   bool finished = false;
   bool stop = false;
   std::exception_ptr failure;
+  std::unique_ptr<Checkpointer> checkpointer;  // declared before `writer`: outlives it
   std::thread writer;
 };
 
@@ -377,14 +473,16 @@ IngestSink::~IngestSink() = default;
 void IngestSink::Accept(CanonicalRecord&& record) {
   Impl& s = *impl_;
   if (s.Skipping()) return;
-  PreparedRecord p;
-  p.record = std::move(record);
-  p.record.version = 1;
-  p.content_hash = ContentHash(p.record, s.scratch);
-  p.body = EncodeSingleObject(p.record);
+  PreparedRecord& p = s.current->records.emplace_back();
+  record.version = 1;
+  p.content_hash = ContentHash(record, s.scratch);
+  p.body = EncodeSingleObject(record);
   p.record_hash = RecordHash(p.body);
-  p.columns = ColumnsOf(p.record);
-  s.Add(std::move(p));
+  p.columns = ColumnsOf(record);
+  p.record_id = std::move(record.record_id);
+  p.kind = record.kind();
+  p.status = record.status;
+  s.Added();
 }
 
 void IngestSink::Reject(Rejection&& rejection) {

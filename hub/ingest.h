@@ -24,6 +24,10 @@ struct IngestOptions {
   // less. Larger batches amortise the commit and head signature, smaller ones lose less on a
   // crash; 10000 keeps a batch in memory at a few MB.
   std::int64_t batch_size = 10000;
+  // SQLite page cache of the ingest connection in MiB: the person-token and record-id indexes
+  // take random inserts, so the more of them stays cached the fewer pages are re-read and
+  // re-written per batch. Counts towards peak RSS.
+  std::int64_t cache_mib = 64;
   // Profile name ("shanghai/assessment"); detected from the file when empty.
   std::optional<std::string> profile = std::nullopt;
   // Called now and then with (bytes read, file size).
