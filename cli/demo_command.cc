@@ -21,6 +21,8 @@
 
 #include "cli/child_process.h"
 #include "cli/command.h"
+#include "connectors/generator.h"
+#include "connectors/profile.h"
 #include "schemas/error.h"
 #include "schemas/record.h"
 
@@ -53,6 +55,8 @@ constexpr DemoRegion kRegions[] = {
 constexpr std::pair<const char*, const char*> kLinks[] = {
     {"sh", "js"}, {"sh", "zj"}, {"js", "ah"}, {"sh", "gd"}, {"gd", "hk"}, {"gd", "mo"},
 };
+
+constexpr double kDemoDefectRate = 0.03;
 
 volatile sig_atomic_t g_stop_requested = 0;
 void OnSignal(int) { g_stop_requested = 1; }
@@ -128,6 +132,8 @@ class DemoCommand : public Command {
     Step(out, "start hubs (ZeroMQ CURVE + HTTP) and sync peer-to-peer", [&] { StartServers(); });
     const double sync_seconds = WaitForConvergence(out);
     PrintSummary(out, sync_seconds);
+    ShowRelocatingResident(out);
+    ShowSanctionedCaregiver(out);
     Step(out, "publish an open dataset from the Shanghai hub", [&] { Publish(out); });
 
     out << "\nfinished in " << std::fixed << std::setprecision(1) << SecondsSince(started)
@@ -233,7 +239,8 @@ class DemoCommand : public Command {
             base_ / "native" /
             (std::string(hub.region->alias) + "_" + kind_name + "." + hub.region->extension);
         RunCarehub({"gen", "--region", hub.region->alias, "--kind", kind_name, "--rows",
-                    std::to_string(rows_), "--seed", std::to_string(seed_), "--out",
+                    std::to_string(rows_), "--seed", std::to_string(seed_), "--defect-rate",
+                    std::to_string(kDemoDefectRate), "--as-of", FormatIsoDate(Today()), "--out",
                     file.string()});
         auto summary = ParseJsonObject(
             RunCarehub({"ingest", "--dir", hub.dir.string(), "--json", "--profile",
@@ -308,6 +315,94 @@ class DemoCommand : public Command {
       out << std::right << std::setw(10) << hub.read << std::setw(10) << hub.accepted
           << std::setw(13) << hub.quarantined << "\n";
     }
+  }
+
+  GeneratorOptions Options() const {
+    GeneratorOptions options;
+    options.rows = rows_;
+    options.seed = static_cast<std::uint64_t>(seed_);
+    options.defect_rate = kDemoDefectRate;
+    options.as_of = Today();
+    return options;
+  }
+
+  static Date Today() {
+    return std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());
+  }
+
+  // The canonical status of a generated row, read back through its profile's code table.
+  static RecordStatus StatusOf(const Profile& profile, const GeneratedRow& row) {
+    for (std::size_t i = 0; i < profile.fields.size(); ++i) {
+      if (profile.fields[i].field != CanonicalField::kStatus) continue;
+      for (const auto& entry : profile.statuses) {
+        if (entry.native == row.values[i]) return entry.value;
+      }
+    }
+    return RecordStatus::kActive;
+  }
+
+  // A Shanghai resident (assessed in Shanghai, valid, recent) moves to Zhuhai: the Guangdong
+  // hub, which received the assessment peer-to-peer, decides whether Zhuhai recognises it.
+  void ShowRelocatingResident(std::ostream& out) {
+    const Profile& profile = *FindBuiltinProfile("shanghai/assessment");
+    Generator generator(profile, Options());
+    for (std::int64_t i = 0; i < rows_; ++i) {
+      const GeneratedRow row = generator.Row(i);
+      if (!row.defect.empty() || !row.person || row.person->home_region != "310000" ||
+          StatusOf(profile, row) != RecordStatus::kActive) {
+        continue;
+      }
+      out << "\n== a Shanghai resident relocating to Zhuhai (440400), asked at the Guangdong hub\n"
+          << "$ carehub recognize --dir gd --id <resident id> --to 440400\n";
+      out << RunCarehub({"recognize", "--dir", HubByAlias("gd").dir.string(), "--id",
+                         row.person->prc_id, "--to", "440400"})
+                 .out;
+      return;
+    }
+    out << "\n(no valid Shanghai assessment generated; try more --rows)\n";
+  }
+
+  // A caregiver blacklisted in one region holds a qualification in another: while the notice
+  // is active, no region recognises the qualification, and the decision names the notice.
+  void ShowSanctionedCaregiver(std::ostream& out) {
+    std::map<std::string, const DemoRegion*> caregivers;  // resident id -> region of certificate
+    for (const auto& region : kRegions) {
+      const Profile& profile =
+          *FindBuiltinProfile(std::string(region.profile_region) + "/caregiver");
+      Generator generator(profile, Options());
+      for (std::int64_t i = 0; i < rows_; ++i) {
+        const GeneratedRow row = generator.Row(i);
+        if (row.defect.empty() && row.person && profile.id_scheme == IdScheme::kPrcResidentId &&
+            StatusOf(profile, row) == RecordStatus::kActive) {
+          caregivers.emplace(row.person->prc_id, &region);
+        }
+      }
+    }
+    for (const auto& sanctioning : kRegions) {
+      const Profile& profile =
+          *FindBuiltinProfile(std::string(sanctioning.profile_region) + "/sanction");
+      if (profile.id_scheme != IdScheme::kPrcResidentId) continue;
+      Generator generator(profile, Options());
+      for (std::int64_t i = 0; i < rows_; ++i) {
+        const GeneratedRow row = generator.Row(i);
+        if (!row.defect.empty() || !row.person || StatusOf(profile, row) != RecordStatus::kActive) {
+          continue;
+        }
+        auto found = caregivers.find(row.person->prc_id);
+        if (found == caregivers.end() || found->second == &sanctioning) continue;
+        const DemoRegion& works = *found->second;
+        const DemoRegion& target = std::string(works.alias) == "zj" ? kRegions[0] : kRegions[2];
+        out << "\n== a caregiver certified in " << works.label << " and sanctioned in "
+            << sanctioning.label << ", asked at the " << works.label << " hub for " << target.label
+            << "\n$ carehub recognize --dir " << works.alias << " --id <caregiver id> --to "
+            << target.code << "\n";
+        out << RunCarehub({"recognize", "--dir", HubByAlias(works.alias).dir.string(), "--id",
+                           row.person->prc_id, "--to", target.code})
+                   .out;
+        return;
+      }
+    }
+    out << "\n(no sanctioned caregiver with a certificate elsewhere was generated)\n";
   }
 
   void Publish(std::ostream&) {
