@@ -118,6 +118,10 @@ int main(int argc, char** argv) {
   carehub::ConnectorEngine engine(options);
   CountingSink sink;
   if (const char* w = std::getenv("SINK_WORK")) sink.work = std::atoi(w);
+  rusage before{};
+  getrusage(RUSAGE_SELF, &before);
+  const double cpu_before = before.ru_utime.tv_sec + before.ru_utime.tv_usec / 1e6 +
+                            before.ru_stime.tv_sec + before.ru_stime.tv_usec / 1e6;
   auto start = std::chrono::steady_clock::now();
   carehub::ReadStats stats = engine.Read(file, engine.FindProfile(profile), sink);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -129,8 +133,11 @@ int main(int argc, char** argv) {
               static_cast<long long>(stats.accepted), static_cast<long long>(stats.quarantined));
   if (!sink.first_rejection.empty())
     std::printf("first rejection: %s\n", sink.first_rejection.c_str());
-  std::printf("engine: %.2f s, %.0f rows/s, peak RSS %ld MB\n", secs, stats.read / secs,
-              usage.ru_maxrss / 1024);
+  double cpu = usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 + usage.ru_stime.tv_sec +
+               usage.ru_stime.tv_usec / 1e6 - cpu_before;
+  std::printf(
+      "engine: %.2f s wall, %.0f rows/s; %.2f s CPU, %.0f rows per CPU-second; peak RSS %ld MB\n",
+      secs, stats.read / secs, cpu, stats.read / cpu, usage.ru_maxrss / 1024);
   if (generated && !std::getenv("KEEP")) std::filesystem::remove(file);
   return 0;
 }

@@ -59,8 +59,11 @@ bool JsonElementReader::Next(std::string_view& element, std::int64_t& row) {
       mode_ = Mode::kArray;
       ++pos_;
       row_ = 0;
-    } else {
+    } else if (buffer_[pos_] == '{') {
       mode_ = Mode::kLines;
+    } else {
+      mode_ = Mode::kDone;
+      throw Error::InvalidInput("not a JSON array or NDJSON file");
     }
   }
   if (mode_ == Mode::kArray) return NextArrayElement(element, row);
@@ -147,6 +150,7 @@ bool JsonElementReader::NextArrayElement(std::string_view& element, std::int64_t
     }
     std::size_t stop = complete ? j : end_;
     if (stop > end_) stop = end_;
+    if (stop == i) stop = i + 1;  // a stray '}' where a value should start: one bad element
     std::size_t e = stop;
     while (e > i && IsBlank(buffer_[e - 1])) --e;
     element = std::string_view(buffer_.data() + i, e - i);

@@ -18,7 +18,8 @@ class JsonElementReader {
   // The next element's text (valid until the next call) and its 1-based row: the element index
   // in an array, the line number in NDJSON. False at the end. A truncated or garbled array
   // yields the broken text as an element, which then fails to parse (a malformed row).
-  // Throws Error::IoError on a read error, Error::InvalidInput for an element beyond 64 MiB.
+  // Throws Error::IoError on a read error, Error::InvalidInput for an element beyond 64 MiB or
+  // a stream whose first non-blank byte is neither '[' nor '{' (not JSON at all).
   bool Next(std::string_view& element, std::int64_t& row);
   bool is_array() const { return mode_ == Mode::kArray; }
   std::uint64_t bytes_consumed() const { return bytes_read_ - (end_ - pos_); }
