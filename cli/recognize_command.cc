@@ -8,6 +8,7 @@
 #include <Poco/JSON/Object.h>
 
 #include <chrono>
+#include <cstring>
 #include <iomanip>
 #include <iostream>
 
@@ -275,12 +276,13 @@ class RecognizeCommand : public Command {
         << " (" << s.sanctions_indexed
         << " sanction notices indexed); written to table recognitions\n";
     out << std::left << std::setw(8) << "origin";
-    for (const char* o : kOutcomes) out << std::right << std::setw(28) << o;
+    for (const char* o : kOutcomes) out << "  " << o;
     out << "\n";
     auto row = [&](const std::string& label, const std::map<std::string, std::int64_t>& counts) {
       out << std::left << std::setw(8) << label;
       for (const char* o : kOutcomes) {
-        out << std::right << std::setw(28) << (counts.count(o) ? counts.at(o) : 0);
+        out << "  " << std::right << std::setw(static_cast<int>(std::strlen(o)))
+            << (counts.count(o) ? counts.at(o) : 0);
       }
       out << "\n";
     };
