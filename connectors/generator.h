@@ -7,6 +7,7 @@
 // A Generator is immutable after construction; Row() is thread-safe.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -21,8 +22,8 @@ namespace carehub {
 // A synthetic person. Identifiers are fake but valid (check digits right); they are personal
 // data in a real export, so callers must treat them as such (never log them).
 struct SyntheticPerson {
-  std::string home_region;              // 310000, 810000, ...
-  std::string prc_id;                   // GB 11643; for HK/Macau residents their residence permit
+  std::string home_region;  // 310000, 810000, ...
+  std::string prc_id;       // GB 11643; HK/Macau residents: their residence permit if any, else ""
   std::optional<std::string> hk_id;     // "A123456(3)"
   std::optional<std::string> macau_id;  // "1234567(8)"
   std::string name;
@@ -35,11 +36,16 @@ struct SyntheticPerson {
 SyntheticPerson MakeSyntheticPerson(std::uint64_t seed, const std::string& home_region,
                                     std::int64_t number);
 
+inline constexpr Date kDefaultAsOf{std::chrono::year{2025} / 12 / 31};
+
 struct GeneratorOptions {
   std::int64_t rows = 1000;
   std::uint64_t seed = 1;
   double defect_rate = 0.02;
-  Date as_of{};  // "today" of the export: valid dates lie before it; tests fix it
+  // "Today" of the export: valid dates lie before it, future_date defects decades after it. A
+  // fixed default (never the clock) keeps files byte-identical whenever they are generated; it
+  // must not lie after the ingest clock, or valid rows would read as future_date.
+  Date as_of = kDefaultAsOf;
 };
 
 // One row as generated, before it is written in the profile's format.
@@ -49,6 +55,7 @@ struct GeneratedRow {
   std::optional<SyntheticPerson>
       person;              // the row's person (assessment, caregiver, person sanction)
   bool malformed = false;  // written so the reader cannot parse it as a record
+  Date event_date{};       // assessed_on / issued_on / rated_on / decided_on of a valid row
 };
 
 struct GenerationSummary {
@@ -67,7 +74,6 @@ class Generator {
   // Writes the native file and, beside it, `<path>.expected.json`. Throws Error::IoError.
   GenerationSummary Write(const std::string& path) const;
 
-  // The canonical person number a row draws (see the overlap rules in generator.cc).
   const Profile& profile() const { return profile_; }
 
  private:

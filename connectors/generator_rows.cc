@@ -196,6 +196,7 @@ void RowPlan::FillValid(GeneratedRow& row) {
     }
   }
   Set(row, CF::kEventDate, FormatDate(CF::kEventDate, event_));
+  row.event_date = event_;
   int valid_days = 0;
   switch (profile_.kind) {
     case RecordKind::kAssessment:
