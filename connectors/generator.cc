@@ -59,6 +59,8 @@ SyntheticPerson MakeSyntheticPerson(std::uint64_t seed, const std::string& home_
   person.birth = earliest + std::chrono::days(rng.Below(36 * 365));
   const auto& codes = AddressCodes(home_region);
   person.prc_id = PrcId(codes[rng.Below(codes.size())], person.birth, person.sex, rng);
+  // About half of Hong Kong and Macau residents hold a mainland residence permit.
+  if (home_region[0] == '8' && rng.Below(2) == 0) person.prc_id.clear();
   if (home_region == "810000") {
     std::string body(1, static_cast<char>('A' + rng.Below(26)));
     if (rng.Below(5) == 0) body.push_back(static_cast<char>('A' + rng.Below(26)));

@@ -89,15 +89,21 @@ SyntheticPerson RowPlan::PickPerson(std::int64_t block_offset, bool any_home) {
       std::find(compatible.begin(), compatible.end(), profile_.region) != compatible.end()
           ? profile_.region
           : compatible.front();
+  // A PRC-id profile can only carry Hong Kong and Macau residents who hold a permit.
+  auto usable = [this](const SyntheticPerson& person) {
+    return profile_.id_scheme != IdScheme::kPrcResidentId || !person.prc_id.empty();
+  };
   if (any_home) {
-    return MakeSyntheticPerson(options_.seed, compatible[rng_.Below(compatible.size())],
-                               block_offset + static_cast<std::int64_t>(rng_.Below(rows)));
-  }
-  if (compatible.size() > 1 && rng_.Uniform() < kOverlap) {
+    SyntheticPerson person =
+        MakeSyntheticPerson(options_.seed, compatible[rng_.Below(compatible.size())],
+                            block_offset + static_cast<std::int64_t>(rng_.Below(rows)));
+    if (usable(person)) return person;
+  } else if (compatible.size() > 1 && rng_.Uniform() < kOverlap) {
     std::string other = own;
     while (other == own) other = compatible[rng_.Below(compatible.size())];
-    return MakeSyntheticPerson(options_.seed, other,
-                               block_offset + static_cast<std::int64_t>(rng_.Below(rows)));
+    SyntheticPerson person = MakeSyntheticPerson(
+        options_.seed, other, block_offset + static_cast<std::int64_t>(rng_.Below(rows)));
+    if (usable(person)) return person;
   }
   return MakeSyntheticPerson(options_.seed, own, block_offset + index_);
 }
