@@ -1,5 +1,6 @@
 // The one thin RAII layer over Avro C (libavro): schemas, value interfaces, values, memory
-// readers/writers and resolvers. No other file calls avro_*_decref / avro_*_free directly.
+// readers/writers, resolvers and container-file readers. No other file calls
+// avro_*_decref / avro_*_free / avro_*_close directly.
 // Every failing Avro C call becomes carehub::Error carrying avro_strerror().
 // Handles are move-only and must stay on the thread that uses them (Avro C values are not
 // thread-safe); schemas and interfaces are reference counted by Avro C itself.
@@ -15,6 +16,20 @@ namespace carehub::avro {
 
 // Throws Error(kind) with "<what>: <avro_strerror()>" when rc != 0.
 void Check(int rc, const char* what);
+
+// While alive, any single allocation Avro C makes on this thread larger than `max_bytes` fails
+// (Avro C then returns ENOMEM): a corrupt length prefix in untrusted bytes ends the read with an
+// error instead of reserving gigabytes first. Nests; the outer limit returns on destruction.
+class AllocationLimit {
+ public:
+  explicit AllocationLimit(std::size_t max_bytes);
+  ~AllocationLimit();
+  AllocationLimit(const AllocationLimit&) = delete;
+  AllocationLimit& operator=(const AllocationLimit&) = delete;
+
+ private:
+  std::size_t previous_;
+};
 
 class Schema {
  public:
@@ -61,6 +76,9 @@ class Value {
  public:
   Value() = default;
   explicit Value(const ValueIface& iface);
+  // The value of a ValueIface::ResolvedWriter: reading into it fills the destination set with
+  // avro_resolved_writer_set_dest (a value of the reader schema).
+  static Value ForResolvedWriter(const ValueIface& resolver);
   ~Value() { Reset(); }
   Value(Value&& other) noexcept : value_(other.value_), owned_(other.owned_) {
     other.owned_ = false;
@@ -106,6 +124,24 @@ class MemoryReader {
 
  private:
   avro_reader_t reader_;
+};
+
+// An Avro object container file opened for reading (avro_file_reader). Avro C decodes the
+// framing and the null/deflate/snappy block codecs itself.
+class FileReader {
+ public:
+  explicit FileReader(const std::string& path);  // throws NotFound / Corruption
+  ~FileReader();
+  FileReader(const FileReader&) = delete;
+  FileReader& operator=(const FileReader&) = delete;
+
+  Schema WriterSchema() const;
+  // Reads the next value into `dest` (of the writer schema, or a resolver value); false at the
+  // end of the file; throws Error::Corruption on a damaged block.
+  bool Read(avro_value_t* dest);
+
+ private:
+  avro_file_reader_t reader_ = nullptr;
 };
 
 }  // namespace carehub::avro

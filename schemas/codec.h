@@ -18,12 +18,12 @@
 namespace carehub {
 
 struct SchemaInfo {
-  std::string name;         // full name, e.g. "carehub.v1.Assessment"
+  std::string name;  // full name, e.g. "carehub.v1.Assessment"
   RecordKind kind;
-  std::string json;         // the .avsc text as shipped (with doc, logicalType and "pii")
-  std::string canonical;    // Parsing Canonical Form per the Avro specification
+  std::string json;           // the .avsc text as shipped (with doc, logicalType and "pii")
+  std::string canonical;      // Parsing Canonical Form per the Avro specification
   std::uint64_t fingerprint;  // CRC-64-AVRO of `canonical` (= Java SchemaNormalization)
-  int field_count;          // top-level fields
+  int field_count;            // top-level fields
 };
 
 // The compiled-in schemas, one per RecordKind, in RecordKind order.
@@ -37,12 +37,15 @@ std::uint64_t Crc64Avro(std::string_view bytes);
 
 // Encodes a record as a single object with its kind's builtin schema.
 std::string EncodeSingleObject(const CanonicalRecord& record);
+// The same bytes appended to `out`, so that a caller encoding many records reuses one buffer.
+void AppendSingleObject(const CanonicalRecord& record, std::string& out);
 // Appends the Avro binary body only (no header) to `out`; used by the OCF writer.
 void EncodeBody(const CanonicalRecord& record, std::string& out);
 
 // Decodes a single object. The fingerprint must be a builtin schema or one registered with
 // RegisterWriterSchema (then Avro schema resolution maps it onto the builtin reader schema).
-// Throws Error::Corruption naming what is wrong (bad magic, unknown fingerprint, short body).
+// Throws Error::Corruption naming what is wrong (bad magic, unknown fingerprint, short body,
+// trailing bytes, values out of range); never reads outside `bytes`.
 CanonicalRecord DecodeSingleObject(std::string_view bytes);
 // Reads only the fingerprint of a single object; nullopt when the header is not C3 01.
 std::optional<std::uint64_t> SingleObjectFingerprint(std::string_view bytes);

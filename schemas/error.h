@@ -18,12 +18,16 @@ class Error : public std::runtime_error {
  public:
   Error(ErrorKind kind, const std::string& message);
 
-  static Error InvalidInput(const std::string& message) { return {ErrorKind::kInvalidInput, message}; }
+  static Error InvalidInput(const std::string& message) {
+    return {ErrorKind::kInvalidInput, message};
+  }
   static Error Corruption(const std::string& message) { return {ErrorKind::kCorruption, message}; }
   static Error NotFound(const std::string& message) { return {ErrorKind::kNotFound, message}; }
   static Error IoError(const std::string& message) { return {ErrorKind::kIoError, message}; }
   static Error Protocol(const std::string& message) { return {ErrorKind::kProtocol, message}; }
-  static Error Unauthorized(const std::string& message) { return {ErrorKind::kUnauthorized, message}; }
+  static Error Unauthorized(const std::string& message) {
+    return {ErrorKind::kUnauthorized, message};
+  }
 
   ErrorKind kind() const { return kind_; }
 

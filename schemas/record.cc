@@ -8,7 +8,7 @@
 namespace carehub {
 namespace {
 constexpr std::string_view kKindNames[] = {"assessment", "caregiver", "facility", "sanction"};
-constexpr std::string_view kStatusNames[] = {"ACTIVE",   "EXPIRED",  "REVOKED",
+constexpr std::string_view kStatusNames[] = {"ACTIVE",    "EXPIRED",  "REVOKED",
                                              "WITHDRAWN", "REPAIRED", "RETRACTED"};
 constexpr std::string_view kSchemeNames[] = {"PRC_RESIDENT_ID", "HK_ID", "MO_ID"};
 }  // namespace
