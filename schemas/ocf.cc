@@ -217,7 +217,9 @@ struct OcfReader::Impl {
   avro::Value resolved;  // of the file's schema, filling `value`
 };
 
-OcfReader::OcfReader(const std::string& path) : impl_(std::make_unique<Impl>(path)) {
+OcfReader::OcfReader(const std::string& path) {
+  avro::AllocationLimit limit(kMaxAllocation);  // opening reads the header and the first block
+  impl_ = std::make_unique<Impl>(path);
   impl_->writer_schema = impl_->file.WriterSchema();
   if (!is_avro_record(impl_->writer_schema.get())) {
     throw Error::InvalidInput(path + ": the file's schema is not a record");

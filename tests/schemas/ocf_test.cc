@@ -183,6 +183,22 @@ TEST(OcfTest, ReaderRejectsMissingAndDamagedFiles) {
     EXPECT_EQ(e.kind(), ErrorKind::kCorruption) << e.what();
   }
   EXPECT_LT(read, records.size());
+
+  // A block that claims 8 GiB fails cleanly instead of reserving them (avro::AllocationLimit).
+  const std::string huge = (dir / "huge.avro").string();
+  OcfWriter(huge, RecordKind::kFacility, "null").Close();
+  {
+    std::ofstream append(huge, std::ios::binary | std::ios::app);
+    append << '\x02' << "\x80\x80\x80\x80\x40"
+           << "short";
+  }
+  EXPECT_THROW(
+      {
+        OcfReader reader(huge);
+        while (reader.Next()) {
+        }
+      },
+      Error);
 }
 
 // A file written elsewhere with a newer schema version (one more optional field) is read through
