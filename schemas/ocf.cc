@@ -22,6 +22,7 @@ namespace carehub {
 namespace {
 
 constexpr std::size_t kMaxAllocation = std::size_t{256} << 20;
+constexpr std::size_t kSingleObjectHeaderSize = 10;  // C3 01 + 8-byte fingerprint
 
 void AppendLong(std::string& out, std::int64_t value) {  // zig-zag varint, as Avro's long
   std::uint64_t n =
@@ -178,6 +179,19 @@ void OcfWriter::Append(const CanonicalRecord& record) {
                               " record in a " + std::string(KindName(impl_->kind)) + " file");
   }
   EncodeBody(record, impl_->block);
+  ++impl_->block_count;
+  ++impl_->records;
+  if (impl_->block.size() >= kBlockBytes) impl_->FlushBlock();
+}
+
+void OcfWriter::AppendSingleObject(std::string_view bytes) {
+  const auto fingerprint = SingleObjectFingerprint(bytes);
+  if (fingerprint != SchemaFor(impl_->kind).fingerprint) {
+    Append(DecodeSingleObject(bytes));  // throws Corruption for garbage / unknown schemas
+    return;
+  }
+  if (impl_->file == nullptr) throw Error::InvalidInput("OcfWriter: append after Close");
+  impl_->block.append(bytes.substr(kSingleObjectHeaderSize));
   ++impl_->block_count;
   ++impl_->records;
   if (impl_->block.size() >= kBlockBytes) impl_->FlushBlock();

@@ -36,6 +36,11 @@ class OcfWriter {
 
   // Throws Error::InvalidInput for a record of another kind, Error::IoError on write failure.
   void Append(const CanonicalRecord& record);
+  // Appends a stored single object (codec.h) without decoding it when it was written with this
+  // kind's builtin schema (its body is copied as is: the fast path of an export); an object of
+  // another, registered schema version is decoded and re-encoded. Throws Error::Corruption for
+  // bytes that are no single object or of an unknown schema, InvalidInput for another kind.
+  void AppendSingleObject(std::string_view bytes);
   // Writes the last block and closes the file; throws Error::IoError. Idempotent.
   void Close();
 

@@ -118,6 +118,36 @@ TEST(OcfTest, EveryKindWithEveryOptionalSetOrUnsetRoundTrips) {
   }
 }
 
+TEST(OcfTest, StoredSingleObjectsAreCopiedOrReencoded) {
+  TempDir dir;
+  const std::string path = (dir / "stored.avro").string();
+  const auto records = Records(RecordKind::kFacility, 300);
+  std::string newer = SchemaFor(RecordKind::kFacility).json;
+  const auto end = newer.rfind('}', newer.rfind(']'));
+  newer.insert(end + 1, R"(, {"name": "tail_note", "type": ["null", "string"], "default": null})");
+  const std::uint64_t newer_fingerprint = RegisterWriterSchema(newer);
+  {
+    OcfWriter writer(path, RecordKind::kFacility, "snappy");
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      std::string bytes = EncodeSingleObject(records[i]);
+      if (i % 2 == 1) {  // as a peer with the newer schema would have stored it
+        for (int b = 0; b < 8; ++b) bytes[2 + b] = static_cast<char>(newer_fingerprint >> (8 * b));
+        bytes.push_back('\0');  // tail_note: null
+      }
+      writer.AppendSingleObject(bytes);
+    }
+    EXPECT_THROW(writer.AppendSingleObject("garbage"), Error);
+    EXPECT_THROW(
+        writer.AppendSingleObject(EncodeSingleObject(SampleRecord(RecordKind::kSanction, 1, true))),
+        Error);
+    writer.Close();
+    EXPECT_EQ(writer.records(), 300);
+  }
+  OcfReader reader(path);
+  for (const CanonicalRecord& expected : records) EXPECT_EQ(reader.Next(), expected);
+  EXPECT_EQ(reader.Next(), std::nullopt);
+}
+
 TEST(OcfTest, EmptyFileIsValid) {
   TempDir dir;
   const std::string path = (dir / "empty.avro").string();
