@@ -216,20 +216,31 @@ class Checker {
 
   // Every region as origin against every region as target, every code of the origin's scale:
   // lossy compositions (warnings) and round trips that raise a level (errors).
-  void CheckCompositions(const RuleBook& book) {
+  void CheckCompositions(const RuleBook& book, const std::vector<ProfileCodes>& profiles) {
     SanctionIndex no_sanctions;
     std::set<std::string> reported;
     const auto regions = book.Regions();
     for (RecordKind kind :
          {RecordKind::kAssessment, RecordKind::kCaregiver, RecordKind::kFacility}) {
+      // Sources: each region's own scale, and every scale a connector profile exports (Macau's
+      // profile, say, exports a scale its region does not decide in).
+      std::set<std::pair<int, int>> sources;
       for (RegionCode a : regions) {
         const ResolvedPolicy pa = book.Policy(a, kind, on_);
-        if (!pa || pa.scale < 0) continue;
+        if (pa && pa.scale >= 0) sources.insert({a.code, pa.scale});
+      }
+      for (const auto& profile : profiles) {
+        const auto origin = ParseRegion(profile.origin_region);
+        const int scale = book.FindScale(profile.scale);
+        if (profile.kind == kind && origin && scale >= 0) sources.insert({origin->code, scale});
+      }
+      for (const auto& [code, scale] : sources) {
+        const RegionCode a{code};
         for (RegionCode b : regions) {
           if (a == b) continue;
           const ResolvedPolicy pb = book.Policy(b, kind, on_);
-          if (!pb || pb.scale < 0 || pb.scale == pa.scale) continue;
-          CheckPair(book, no_sanctions, kind, a, pa.scale, b, reported);
+          if (!pb || pb.scale < 0 || pb.scale == scale) continue;
+          CheckPair(book, no_sanctions, kind, a, scale, b, reported);
         }
       }
     }
@@ -280,7 +291,9 @@ class Checker {
                  " (" + std::string(EquivalenceName(there.equivalence)) + ")";
       }
       Decision back = Decide(Synthetic(kind, b, target, there.target_level), a, on_, book, none);
-      if (back.target_level > level && source.ordered && target.ordered) {
+      // Only a way back into the same scale can be compared level by level.
+      if (back.target_scale == scale_a && back.target_level > level && source.ordered &&
+          target.ordered) {
         Add(Severity::kError, there.steps[0] != nullptr ? there.steps[0]->file : "", "",
             "round trip " + a.ToString() + " -> " + b.ToString() + " -> " + a.ToString() +
                 " raises " + source.id + " '" + source.levels[level].code + "' to '" +
@@ -363,7 +376,7 @@ CheckReport CheckRules(const std::vector<RuleFile>& files,
   checker.set_scales_file(scales_file);
   checker.CheckPivotLinks(*book);
   checker.CheckProfiles(*book, profiles);
-  if (report.errors() == 0) checker.CheckCompositions(*book);
+  if (report.errors() == 0) checker.CheckCompositions(*book, profiles);
   return report;
 }
 
