@@ -25,7 +25,8 @@ class GenCommand : public Command {
     options.addOption(ValueOption("seed", "random seed (default 1); same seed, same people", "S"));
     options.addOption(
         ValueOption("defect-rate", "share of rows with one defect (default 0.02)", "F"));
-    options.addOption(ValueOption("as-of", "export date YYYY-MM-DD (default today, UTC)", "DATE"));
+    options.addOption(ValueOption(
+        "as-of", "export date YYYY-MM-DD, valid dates lie before it (default 2025-12-31)", "DATE"));
     options.addOption(ValueOption("out", "output file", "FILE", true));
   }
 
@@ -47,12 +48,12 @@ class GenCommand : public Command {
     options.rows = args.GetInt("rows", 1000);
     options.seed = static_cast<std::uint64_t>(args.GetInt("seed", 1));
     options.defect_rate = args.GetDouble("defect-rate", 0.02);
-    const Date today = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());
-    options.as_of = today;
     if (auto as_of = args.Get("as-of")) {
       auto parsed = ParseIsoDate(*as_of);
       if (!parsed) throw Error::InvalidInput("--as-of: '" + *as_of + "' is not YYYY-MM-DD");
-      if (*parsed > today) throw Error::InvalidInput("--as-of must not be in the future");
+      // Only checked, never used as a default: the output must not depend on the clock.
+      const Date today = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());
+      if (*parsed >= today) throw Error::InvalidInput("--as-of must lie before today");
       options.as_of = *parsed;
     }
     const std::string out = args.Require("out");
