@@ -65,9 +65,33 @@ for rows in "${rows_list[@]}"; do
   echo "carehub ingest  : ${secs}s  $ingest_rate rows/s  peak RSS ${rss_mb} MB  ($(tail -1 "$work/out.txt"))"
   echo "ratio ingest/import: $(awk -v a="$import_secs" -v b="$secs" 'BEGIN { printf "%.2f", a / b }')x"
 
+  # Second reference, the store floor: SQL alone writing rows of the same shapes and sizes as
+  # an ingest does (records, changes, record_persons with random keys), in 10000-row
+  # transactions, no parsing or validation at all.
+  rm -rf "$work/floor"
+  "$carehub" init --dir "$work/floor" --region sh >/dev/null
+  body=$(sqlite3 "$work/hub/carehub.db" 'SELECT CAST(avg(length(body)) AS INT) FROM records')
+  {
+    echo "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;"
+    for ((start = 1; start <= rows; start += 10000)); do
+      end=$((start + 9999 < rows ? start + 9999 : rows))
+      echo "BEGIN;"
+      echo "INSERT INTO records SELECT lower(hex(randomblob(16))), 'assessment', '310000', 1, 'ACTIVE', NULL, 2, 19000, 19700, value, 1, randomblob(32), randomblob($body) FROM generate_series($start, $end);"
+      echo "INSERT INTO changes SELECT '310000', value, lower(hex(randomblob(16))), 1, 1, randomblob(32), randomblob(32), randomblob(32), randomblob($body) FROM generate_series($start, $end);"
+      echo "INSERT INTO record_persons SELECT randomblob(32), lower(hex(randomblob(16))) FROM generate_series($start, $end);"
+      echo "COMMIT;"
+    done
+  } >"$work/floor.sql"
+  timed sqlite3 "$work/floor/carehub.db" ".read $work/floor.sql"
+  echo "store floor (SQL only, same rows): ${secs}s  $(rate "$rows" "$secs") rows/s"
+  rm -rf "$work/floor" "$work/floor.sql"
+
   for codec in null deflate; do
-    timed "$carehub" export --dir "$work/hub" --kind assessment --format avro --codec "$codec" \
-      --out "$work/export.avro"
+    if ! timed "$carehub" export --dir "$work/hub" --kind assessment --format avro \
+      --codec "$codec" --out "$work/export.avro"; then
+      echo "export avro ($codec): failed"
+      continue
+    fi
     records=$(sed -n 's/.*records=\([0-9]*\).*/\1/p' "$work/out.txt")
     echo "export avro ($codec): ${secs}s  $(rate "$records" "$secs") records/s  $(du -m "$work/export.avro" | cut -f1) MB  peak RSS ${rss_mb} MB"
   done

@@ -97,7 +97,7 @@ Generator::Generator(const Profile& profile, GeneratorOptions options)
   if (HasField(profile, CF::kTotalScore) || HasField(profile, CF::kBeds)) {
     defect_kinds_.push_back("bad_number");
   }
-  if (profile.format != FileFormat::kXml) defect_kinds_.push_back("malformed_row");
+  defect_kinds_.push_back("malformed_row");
 }
 
 GeneratedRow Generator::Row(std::int64_t index) const {

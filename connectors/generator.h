@@ -53,9 +53,10 @@ struct GeneratedRow {
   std::vector<std::string> values;  // UTF-8, one per Profile::fields entry
   std::string defect;               // "" for a valid row, else the expected reason code
   std::optional<SyntheticPerson>
-      person;              // the row's person (assessment, caregiver, person sanction)
-  bool malformed = false;  // written so the reader cannot parse it as a record
-  Date event_date{};       // assessed_on / issued_on / rated_on / decided_on of a valid row
+      person;                // the row's person (assessment, caregiver, person sanction)
+  bool malformed = false;    // written so the reader cannot parse it as a record
+  bool undecodable = false;  // malformed CSV: a byte that is no character in the encoding
+  Date event_date{};         // assessed_on / issued_on / rated_on / decided_on of a valid row
 };
 
 struct GenerationSummary {

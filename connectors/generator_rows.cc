@@ -18,16 +18,61 @@ constexpr double kOverlap = 0.08;
 constexpr const char* kHomes[] = {"310000", "320000", "330000", "340000",
                                   "440000", "810000", "820000"};
 constexpr std::string_view kUsccCharset = "0123456789ABCDEFGHJKLMNPQRTUWXY";
-constexpr const char* kLegalBases[] = {"《养老机构管理办法》第四十六条",
-                                       "《中华人民共和国老年人权益保障法》第七十八条",
-                                       "《养老机构服务安全基本规范》GB 38600-2019",
-                                       "沪府规〔2019〕26号 第十五条", "国办发〔2019〕5号 (一)"};
+// Legal bases as the exporting region cites them (mainland in simplified Chinese, which Big5
+// cannot encode, so Hong Kong and Macau get their own).
+constexpr const char* kMainlandLegalBases[] = {
+    "《养老机构管理办法》第四十六条", "《中华人民共和国老年人权益保障法》第七十八条",
+    "《养老机构服务安全基本规范》GB 38600-2019", "《民办非企业单位登记管理暂行条例》第二十五条",
+    "国办发〔2019〕5号 (一)"};
+constexpr const char* kHongKongLegalBases[] = {
+    "Residential Care Homes (Elderly Persons) Ordinance (Cap. 459) s. 18",
+    "Residential Care Homes (Elderly Persons) Ordinance (Cap. 459) s. 20",
+    "Residential Care Homes (Elderly Persons) Regulation (Cap. 459A) reg. 12"};
+constexpr const char* kMacauLegalBases[] = {"第12/2018號法律 第二十一條",
+                                            "第90/88/M號法令 第十四條"};
 
+const char* LegalBasis(const std::string& region, Rng& rng) {
+  if (region == "810000") return kHongKongLegalBases[rng.Below(std::size(kHongKongLegalBases))];
+  if (region == "820000") return kMacauLegalBases[rng.Below(std::size(kMacauLegalBases))];
+  return kMainlandLegalBases[rng.Below(std::size(kMainlandLegalBases))];
+}
+
+// GB 11714 organisation code (8 characters + check), the body of a USCC: older ones all digits,
+// newer ones "MA" + letters and digits. The hub checks only the USCC check character.
+std::string OrganisationCode(Rng& rng) {
+  std::string code = rng.Below(2) == 0 ? "MA" : "";
+  while (code.size() < 8) {
+    code.push_back(code.empty() || code[0] != 'M' ? static_cast<char>('0' + rng.Below(10))
+                                                  : kUsccCharset[rng.Below(kUsccCharset.size())]);
+  }
+  constexpr int kWeights[] = {3, 7, 9, 10, 5, 8, 4, 2};
+  int sum = 0;
+  for (int i = 0; i < 8; ++i) {
+    const char c = code[i];
+    sum += kWeights[i] * (c <= '9' ? c - '0' : c - 'A' + 10);
+  }
+  const int check = 11 - sum % 11;
+  code.push_back(check == 10 ? 'X' : check == 11 ? '0' : static_cast<char>('0' + check));
+  return code;
+}
+
+// GB 32100: registration authority and type (52 = social service organisation registered with
+// civil affairs, as most care homes are; 91 = company), region, organisation code, check.
 std::string Uscc(const std::string& region_code, Rng& rng) {
-  std::string code = "52" + region_code;
-  for (int i = 0; i < 9; ++i) code.push_back(kUsccCharset[rng.Below(kUsccCharset.size())]);
+  std::string code = (rng.Below(10) < 7 ? "52" : "91") + region_code + OrganisationCode(rng);
   code.push_back(UsccCheckCharacter(code));
   return code;
+}
+
+// The district codes organisations of `home` are drawn from: that region's profile hint, so
+// that an organisation is the same (same USCC) in every file that names it.
+const std::vector<std::string>& OrgRegionCodes(const Profile& profile, const std::string& home) {
+  if (home == profile.region && !profile.region_codes.empty()) return profile.region_codes;
+  for (const Profile& other : BuiltinProfiles()) {
+    if (other.region == home && !other.region_codes.empty()) return other.region_codes;
+  }
+  static const std::vector<std::string> kNone;
+  return kNone;
 }
 
 bool IsMainland(const std::string& home) { return home[0] != '8'; }
@@ -113,9 +158,9 @@ SyntheticPerson RowPlan::PickPerson(std::int64_t block_offset, bool any_home) {
 void RowPlan::FillOrg(GeneratedRow& row, bool employer, const std::string& home,
                       std::int64_t number) {
   Rng org(Mix(Mix(options_.seed ^ 0x0A6ull, Hash(home)), static_cast<std::uint64_t>(number)));
-  const std::vector<std::string>& codes = profile_.region_codes;
+  const std::vector<std::string>& codes = OrgRegionCodes(profile_, home);
   std::string region_code = home;
-  if (home == profile_.region && !codes.empty()) region_code = codes[org.Below(codes.size())];
+  if (!codes.empty()) region_code = codes[org.Below(codes.size())];
   const std::string name = SyntheticOrgName(home, profile_.kind, number, org);
   std::string local_id;
   if (!profile_.local_id_pattern.empty()) {
@@ -147,7 +192,7 @@ void RowPlan::FillValid(GeneratedRow& row) {
     for (const auto& entry : profile_.subject_kinds) {
       if (entry.value == subject) Set(row, CF::kSubjectKind, entry.native);
     }
-    Set(row, CF::kLegalBasis, kLegalBases[rng_.Below(std::size(kLegalBases))]);
+    Set(row, CF::kLegalBasis, LegalBasis(profile_.region, rng_));
   }
   if (has_person) {
     const std::int64_t block = profile_.kind == RecordKind::kAssessment ? 0 : kCaregiverBlock;
@@ -185,21 +230,30 @@ void RowPlan::FillValid(GeneratedRow& row) {
   int total_weight = 0;
   for (const auto& level : profile_.scale.levels) total_weight += std::max(level.weight, 0);
   int pick = static_cast<int>(rng_.Below(static_cast<std::uint64_t>(std::max(total_weight, 1))));
-  for (const auto& level : profile_.scale.levels) {
-    pick -= std::max(level.weight, 0);
+  std::size_t level_index = 0;
+  for (; level_index < profile_.scale.levels.size(); ++level_index) {
+    pick -= std::max(profile_.scale.levels[level_index].weight, 0);
     if (pick < 0) {
-      Set(row, CF::kLevel, level.native);
+      Set(row, CF::kLevel, profile_.scale.levels[level_index].native);
       break;
     }
   }
-  for (CF number_field : {CF::kTotalScore, CF::kBeds}) {
-    if (const FieldSpec* spec = profile_.FindField(number_field)) {
-      const std::int64_t lo = spec->min.value_or(number_field == CF::kBeds ? 20 : 0);
-      const std::int64_t hi = spec->max.value_or(number_field == CF::kBeds ? 600 : 100);
-      Set(row, number_field,
-          std::to_string(
-              lo + static_cast<std::int64_t>(rng_.Below(static_cast<std::uint64_t>(hi - lo + 1)))));
-    }
+  // Numbers follow the level. Profiles list assessment levels from the least impaired, so the
+  // ability score falls along the list; facility grades rise along it, and so do beds.
+  const double position =
+      (static_cast<double>(level_index) + rng_.Uniform()) /
+      static_cast<double>(std::max<std::size_t>(profile_.scale.levels.size(), 1));
+  if (const FieldSpec* spec = profile_.FindField(CF::kTotalScore)) {
+    const std::int64_t lo = spec->min.value_or(0);
+    const std::int64_t hi = spec->max.value_or(100);
+    const auto score = hi - static_cast<std::int64_t>(position * static_cast<double>(hi - lo));
+    Set(row, CF::kTotalScore, std::to_string(std::clamp(score, lo, hi)));
+  }
+  if (const FieldSpec* spec = profile_.FindField(CF::kBeds)) {
+    const auto beds = static_cast<std::int64_t>(30 + position * 400 + rng_.Below(60));
+    Set(row, CF::kBeds,
+        std::to_string(
+            std::clamp<std::int64_t>(beds, spec->min.value_or(0), spec->max.value_or(1000000))));
   }
   Set(row, CF::kEventDate, FormatDate(CF::kEventDate, event_));
   row.event_date = event_;
@@ -227,7 +281,15 @@ void RowPlan::FillValid(GeneratedRow& row) {
     for (const auto& entry : statuses) {
       if (entry.value == RecordStatus::kActive) status = entry.native;
     }
-    if (rng_.Uniform() < 0.1) status = statuses[rng_.Below(statuses.size())].native;
+    // A lapsed record is mostly marked expired where the region has that status; a few are
+    // revoked, withdrawn or repaired (sanctions after credit repair).
+    if (valid_days > 0 && event_ + std::chrono::days(valid_days) < options_.as_of &&
+        rng_.Below(5) != 0) {
+      for (const auto& entry : statuses) {
+        if (entry.value == RecordStatus::kExpired) status = entry.native;
+      }
+    }
+    if (rng_.Uniform() < 0.08) status = statuses[rng_.Below(statuses.size())].native;
     Set(row, CF::kStatus, status);
   }
   Set(row, CF::kCertificateNo,
@@ -362,10 +424,11 @@ bool RowPlan::ApplyDefect(const std::string& defect, const std::vector<std::stri
     return false;
   }
   if (defect == "malformed_row") {
-    // XML cannot carry one broken record without breaking the document; a leading non-object
-    // line would not be recognised as NDJSON at all.
-    if (profile_.format == FileFormat::kXml || index_ == 0) return false;
+    // A leading non-object line would not be recognised as NDJSON at all. XML records give a
+    // field element twice (well-formed XML, so the document goes on).
+    if (index_ == 0) return false;
     row.malformed = true;
+    row.undecodable = profile_.format == FileFormat::kCsv && rng_.Below(2) == 0;
     return true;
   }
   return false;

@@ -98,10 +98,13 @@ void NativeWriter::Write(const GeneratedRow& row) {
   const auto& fields = profile_.fields;
   switch (profile_.format) {
     case FileFormat::kCsv: {
-      // A malformed row loses its last column: the reader sees the wrong column count.
-      const std::size_t columns = row.malformed ? fields.size() - 1 : fields.size();
+      // A malformed row either loses its last column (the reader sees the wrong column count)
+      // or carries a byte that decodes in no encoding (0xFF, marked \x01 until encoded).
+      const std::size_t columns =
+          row.malformed && !row.undecodable ? fields.size() - 1 : fields.size();
       for (std::size_t i = 0; i < columns; ++i) {
         if (i > 0) text.push_back(profile_.delimiter);
+        if (i == columns - 1 && row.undecodable) text.push_back('\x01');
         const std::string& value = row.values[i];
         if (value.find_first_of(std::string("\"\r\n") + profile_.delimiter) != std::string::npos) {
           text.push_back('"');
@@ -136,6 +139,7 @@ void NativeWriter::Write(const GeneratedRow& row) {
       break;
     }
     case FileFormat::kXml: {
+      // A malformed record gives its first child element twice.
       text += "  <" + profile_.xml_record;
       for (std::size_t i = 0; i < fields.size(); ++i) {
         if (fields[i].xml_attribute) {
@@ -143,15 +147,21 @@ void NativeWriter::Write(const GeneratedRow& row) {
         }
       }
       text += ">";
+      bool doubled = !row.malformed;
       for (std::size_t i = 0; i < fields.size(); ++i) {
         if (fields[i].xml_attribute) continue;
-        text += "<" + fields[i].name + ">" + XmlEscape(row.values[i]) + "</" + fields[i].name + ">";
+        const std::string element =
+            "<" + fields[i].name + ">" + XmlEscape(row.values[i]) + "</" + fields[i].name + ">";
+        text += element;
+        if (!doubled) text += element, doubled = true;
       }
       text += "</" + profile_.xml_record + ">\n";
       break;
     }
   }
+  const std::size_t start = buffer_.size();
   Put(text);
+  if (row.undecodable) buffer_[buffer_.find('\x01', start)] = '\xFF';
   ++written_;
   if (buffer_.size() >= kFlushAt) Flush();
 }

@@ -9,6 +9,7 @@
 
 #include "schemas/codec.h"
 #include "schemas/error.h"
+#include "schemas/ocf.h"
 
 namespace carehub {
 namespace fs = std::filesystem;
@@ -255,7 +256,7 @@ std::vector<std::string> FlatColumns(RecordKind kind) {
 
 ExportSummary ExportRecords(Store& store, const ExportOptions& options,
                             const std::string& out_path) {
-  if (options.codec != "null" && options.codec != "deflate" && options.codec != "snappy") {
+  if (!ParseOcfCodec(options.codec)) {
     throw Error::InvalidInput("unknown Avro codec '" + options.codec +
                               "' (use null, deflate or snappy)");
   }
@@ -263,9 +264,14 @@ ExportSummary ExportRecords(Store& store, const ExportOptions& options,
   ExportSummary summary;
   const RecordFilter filter{options.kind, options.origin};
   if (options.format == ExportFormat::kAvro) {
-    throw Error::InvalidInput("avro export is not available in this build yet");
-  }
-  {
+    OcfWriter writer(tmp_path, options.kind, options.codec);
+    store.ForEachRecord(filter, [&](const StoredRecord& stored) {
+      writer.AppendSingleObject(stored.body);
+      ++summary.records;
+      return true;
+    });
+    writer.Close();
+  } else {
     std::ofstream out(tmp_path, std::ios::binary | std::ios::trunc);
     if (!out) throw Error::IoError("cannot create " + tmp_path);
     FlatWriter writer(out, options.format, options.kind);

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "connectors/profile.h"
@@ -44,12 +45,18 @@ struct PreparedRecord {
   RecordColumns columns;
 };
 
-struct Batch {
+// A slice of the rows of one batch, handed from the reading to the writing thread. Batches
+// (transactions) are large to keep the number of commits low; chunks keep memory small.
+struct Chunk {
   std::vector<PreparedRecord> records;
   std::vector<Rejection> rejections;
-  std::int64_t last_row = 0;  // ordinal of the last row of the file this batch covers
+  std::int64_t last_row = 0;  // ordinal of the last row of the file this chunk covers
   std::int64_t read = 0;
+  bool commit = false;  // the last chunk of a batch: commit after it
 };
+
+constexpr std::size_t kChunkRows = 4096;
+constexpr std::size_t kChunksInFlight = 4;
 
 }  // namespace
 
@@ -181,7 +188,7 @@ struct IngestSink::Impl {
     db.Exec("PRAGMA cache_size=-" + std::to_string(options.cache_mib * 1024));
     db.Exec("PRAGMA wal_autocheckpoint=0");
     checkpointer = std::make_unique<Checkpointer>(db.path());
-    current = NewBatch();
+    current = NewChunk();
     writer = std::thread([this] { WriterLoop(); });
   }
 
@@ -193,6 +200,7 @@ struct IngestSink::Impl {
     }
     ready.notify_all();
     if (writer.joinable()) writer.join();
+    batch_tx.reset();  // an unfinished batch is rolled back, as a crash would lose it
     checkpointer.reset();
     try {
       db.Exec("PRAGMA wal_autocheckpoint=1000; PRAGMA cache_size=-" +
@@ -237,10 +245,21 @@ struct IngestSink::Impl {
     return true;
   }
 
-  // The record was prepared in place at the end of the current batch.
+  // The record was prepared in place at the end of the current chunk.
   void Added() {
     Count();
-    if (static_cast<std::int64_t>(current->records.size()) >= options.batch_size) Hand(false);
+    if (++accepted_in_batch == options.batch_size) {
+      accepted_in_batch = 0;
+      current->commit = true;
+      Hand(false);
+    } else if (current->records.size() >= kChunkRows) {
+      Hand(false);
+    }
+  }
+
+  void Rejected() {
+    Count();
+    if (static_cast<std::size_t>(current->read) >= 4 * kChunkRows) Hand(false);
   }
 
   void Count() {
@@ -248,60 +267,65 @@ struct IngestSink::Impl {
     ++current->read;
   }
 
-  // Passes the current batch to the writer; blocks while two batches are queued.
+  // Passes the current chunk to the writer; blocks while kChunksInFlight are queued.
   void Hand(bool last) {
     std::unique_lock lock(mutex);
-    space.wait(lock, [this] { return queue.size() < 2 || failure; });
+    space.wait(lock, [this] { return queue.size() < kChunksInFlight || failure; });
     if (failure) std::rethrow_exception(failure);
+    if (last) {
+      current->commit = true;
+      finished = true;
+    }
     queue.push_back(std::move(current));
-    if (last) finished = true;
     lock.unlock();
     ready.notify_one();
-    current = NewBatch();
+    current = NewChunk();
   }
 
-  // Batches are recycled so that their vectors keep their capacity (no page faults of fresh
-  // memory for every batch).
-  std::unique_ptr<Batch> NewBatch() {
+  // Chunks are recycled so that their vectors keep their capacity (no page faults of fresh
+  // memory for every chunk).
+  std::unique_ptr<Chunk> NewChunk() {
     {
       std::lock_guard lock(mutex);
       if (!spare.empty()) {
-        auto batch = std::move(spare.back());
+        auto chunk = std::move(spare.back());
         spare.pop_back();
-        return batch;
+        return chunk;
       }
     }
-    auto batch = std::make_unique<Batch>();
-    batch->records.reserve(static_cast<std::size_t>(options.batch_size));
-    return batch;
+    auto chunk = std::make_unique<Chunk>();
+    chunk->records.reserve(kChunkRows);
+    return chunk;
   }
 
-  void Recycle(std::unique_ptr<Batch> batch) {
-    batch->records.clear();
-    batch->rejections.clear();
-    batch->read = 0;
-    batch->last_row = 0;
+  void Recycle(std::unique_ptr<Chunk> chunk) {
+    chunk->records.clear();
+    chunk->rejections.clear();
+    chunk->read = 0;
+    chunk->last_row = 0;
+    chunk->commit = false;
     std::lock_guard lock(mutex);
-    spare.push_back(std::move(batch));
+    spare.push_back(std::move(chunk));
   }
 
   // --- writer thread ----------------------------------------------------------------------
   void WriterLoop() {
     for (;;) {
-      std::unique_ptr<Batch> batch;
+      std::unique_ptr<Chunk> chunk;
       {
         std::unique_lock lock(mutex);
         ready.wait(lock, [this] { return !queue.empty() || stop || (finished && queue.empty()); });
         if (queue.empty()) return;  // stop, or finished and drained
-        batch = std::move(queue.front());
+        chunk = std::move(queue.front());
         queue.pop_front();
       }
       space.notify_one();
-      if (batch->read == 0) continue;  // an empty last batch: nothing to commit
+      if (chunk->read == 0 && !batch_tx) continue;  // an empty last chunk: nothing to commit
       try {
-        Write(*batch);
-        Recycle(std::move(batch));
+        Write(*chunk);
+        Recycle(std::move(chunk));
       } catch (...) {
+        batch_tx.reset();  // rolls back the open batch
         std::lock_guard lock(mutex);
         failure = std::current_exception();
         queue.clear();
@@ -311,11 +335,18 @@ struct IngestSink::Impl {
     }
   }
 
-  void Write(Batch& batch) {
-    IngestSummary next = summary;
-    sqlite::Transaction tx(db);
-    bool appended = false;
-    for (PreparedRecord& p : batch.records) {
+  // Writes one chunk into the open batch transaction (begun at the batch's first chunk);
+  // commits at the batch's last chunk.
+  void Write(Chunk& chunk) {
+    if (!batch_tx) {
+      batch_tx.emplace(db);
+      // Another process (a retract) may have appended to this origin's log since the last
+      // batch; the write lock is ours now, so the tip read here stays valid until commit.
+      log.Reload();
+      next = summary;
+      appended = false;
+    }
+    for (PreparedRecord& p : chunk.records) {
       const ChangeOp op =
           p.status == RecordStatus::kRetracted ? ChangeOp::kRetract : ChangeOp::kUpsert;
       // New records (the common case) cost one probe: the insert itself, which does nothing
@@ -353,7 +384,7 @@ struct IngestSink::Impl {
       ++next.updated;
     }
     const std::int64_t at = now_ms();
-    for (const Rejection& q : batch.rejections) {
+    for (const Rejection& q : chunk.rejections) {
       insert_quarantine.Bind(1, summary.run_id)
           .BindTextStatic(2, file)
           .Bind(3, q.row)
@@ -363,11 +394,13 @@ struct IngestSink::Impl {
           .Bind(7, at)
           .Run();
     }
-    next.quarantined += static_cast<std::int64_t>(batch.rejections.size());
-    next.accepted += static_cast<std::int64_t>(batch.records.size());
-    next.read += batch.read;
+    next.quarantined += static_cast<std::int64_t>(chunk.rejections.size());
+    next.accepted += static_cast<std::int64_t>(chunk.records.size());
+    next.read += chunk.read;
+    if (chunk.last_row > 0) last_row = chunk.last_row;
+    if (!chunk.commit) return;
     progress.Bind(1, summary.run_id)
-        .Bind(2, batch.last_row)
+        .Bind(2, last_row)
         .Bind(3, next.read)
         .Bind(4, next.accepted)
         .Bind(5, next.quarantined)
@@ -376,7 +409,8 @@ struct IngestSink::Impl {
         .Bind(8, next.unchanged)
         .Run();
     if (appended) log.StoreSignedHead(store.keys());
-    tx.Commit();
+    batch_tx->Commit();
+    batch_tx.reset();
     summary = next;
     checkpointer->Poke();
   }
@@ -451,12 +485,19 @@ struct IngestSink::Impl {
   std::int64_t skip_rows = 0;
   std::int64_t row = 0;  // ordinal of the last row received (reading thread)
   std::string scratch;   // reading thread
-  std::unique_ptr<Batch> current;
+  std::unique_ptr<Chunk> current;
+  std::int64_t accepted_in_batch = 0;  // reading thread
+
+  // Writer thread: the open batch.
+  std::optional<sqlite::Transaction> batch_tx;
+  IngestSummary next;  // counters including the open batch
+  bool appended = false;
+  std::int64_t last_row = 0;
 
   std::mutex mutex;
   std::condition_variable ready, space;
-  std::deque<std::unique_ptr<Batch>> queue;
-  std::vector<std::unique_ptr<Batch>> spare;
+  std::deque<std::unique_ptr<Chunk>> queue;
+  std::vector<std::unique_ptr<Chunk>> spare;
   bool finished = false;
   bool stop = false;
   std::exception_ptr failure;
@@ -489,7 +530,7 @@ void IngestSink::Reject(Rejection&& rejection) {
   Impl& s = *impl_;
   if (s.Skipping()) return;
   s.current->rejections.push_back(std::move(rejection));
-  s.Count();
+  s.Rejected();
 }
 
 IngestSummary IngestSink::Finish() {
