@@ -103,6 +103,49 @@ CREATE TABLE recognitions(
   PRIMARY KEY(target, record_id)) WITHOUT ROWID;
 CREATE INDEX recognitions_outcome ON recognitions(target, outcome, origin);
 )sql"},
+    // API engineer (hub/api_tokens.cc, hub/publish.cc): HTTP API tokens (only a hash of the
+    // secret is stored) and the open-data releases this hub has published.
+    {3, "api_tokens and published_releases: HTTP API access and open-data releases",
+     R"sql(
+CREATE TABLE api_tokens(
+  id TEXT PRIMARY KEY,
+  secret_hash BLOB NOT NULL,
+  role TEXT NOT NULL,
+  region TEXT,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER);
+CREATE TABLE published_releases(
+  release TEXT PRIMARY KEY,
+  path TEXT NOT NULL,
+  catalog_sha256 TEXT NOT NULL,
+  published_at INTEGER NOT NULL);
+)sql"},
+    // Exchange engineer (hub/peers.cc, hub/exchange*.cc): federation members, and every signed
+    // head ever stored (heads keeps only the latest) so that a hub can serve a log in batches
+    // that each end at a signed position. Triggers keep signed_heads in step with heads, so
+    // ingest, retract and relayed batches need no extra write.
+    {4, "peers and signed_heads: federation members and the history of signed heads",
+     R"sql(
+CREATE TABLE peers(
+  name TEXT PRIMARY KEY,
+  region TEXT NOT NULL UNIQUE,
+  curve_key TEXT NOT NULL UNIQUE,
+  sign_key BLOB NOT NULL,
+  endpoint TEXT);
+CREATE TABLE signed_heads(
+  origin TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  head_hash BLOB NOT NULL,
+  signature BLOB NOT NULL,
+  PRIMARY KEY(origin, seq)) WITHOUT ROWID;
+INSERT OR IGNORE INTO signed_heads SELECT origin, seq, head_hash, signature FROM heads;
+CREATE TRIGGER heads_history_insert AFTER INSERT ON heads BEGIN
+  INSERT OR IGNORE INTO signed_heads VALUES(new.origin, new.seq, new.head_hash, new.signature);
+END;
+CREATE TRIGGER heads_history_update AFTER UPDATE ON heads BEGIN
+  INSERT OR IGNORE INTO signed_heads VALUES(new.origin, new.seq, new.head_hash, new.signature);
+END;
+)sql"},
 };
 
 }  // namespace

@@ -1,0 +1,89 @@
+// Peer-to-peer exchange of signed change logs over ZeroMQ (docs/PROTOCOL.md). An Exchange owns
+// one hub's Store connection, optionally a ROUTER socket (CURVE server, ZAP admits members only)
+// that serves every origin the hub holds, and one DEALER (CURVE client) per member with an
+// endpoint, through which it pulls every member origin the peer advertises and applies it
+// (verified, exactly once: Store::ApplyRemoteBatch). New heads — own ingest by another process
+// or relayed batches — are announced to connected peers with NOTIFY.
+// Thread-safety: an Exchange runs on the thread that calls SyncOnce / Serve; `stop` may be set
+// from another thread or a signal handler.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace carehub {
+
+struct ExchangeOptions {
+  // ROUTER endpoint to listen on (tcp://127.0.0.1:7301, port * for any); none = client only.
+  std::optional<std::string> listen = std::nullopt;
+  // Dial only this member (by name); all members with an endpoint when empty.
+  std::optional<std::string> only_peer = std::nullopt;
+  // Entries asked per PULL; a server may answer with fewer, or more when its nearest signed
+  // head lies further (an ingest batch is signed as a whole).
+  std::uint32_t max_batch = 5000;
+  // PULLs outstanding at once over all peers (at most one per origin): bounds memory.
+  int max_in_flight = 4;
+  std::chrono::milliseconds heartbeat{1000};     // PING interval per dialled peer
+  std::chrono::milliseconds peer_timeout{5000};  // silence after which a link is re-dialled
+  std::chrono::milliseconds head_poll{200};      // check of the store for new heads to NOTIFY
+  std::chrono::milliseconds rehello{10000};      // fallback refresh of a peer's heads
+  // Diagnostics (peer names, origins, seqs; never record contents). stderr when empty.
+  std::function<void(const std::string&)> log = nullptr;
+};
+
+// What one SyncOnce/Serve run applied for an origin.
+struct OriginProgress {
+  std::string origin;
+  std::int64_t applied = 0;  // entries applied
+  std::int64_t seq = 0;      // seq held now
+  double seconds = 0;        // from the start of the run to the last applied batch
+};
+
+struct SyncReport {
+  std::vector<OriginProgress> origins;  // sorted by origin
+  std::vector<std::string> problems;    // unreachable peers, rejected batches
+  bool caught_up = false;               // every reachable peer's member origins held
+};
+
+struct ExchangeStats {
+  std::int64_t batches_applied = 0;
+  std::int64_t entries_applied = 0;
+  std::int64_t batches_rejected = 0;
+  std::int64_t batches_served = 0;
+  std::int64_t notifies_sent = 0;
+  std::int64_t connections_denied = 0;
+};
+
+class Exchange {
+ public:
+  // Opens the hub at `dir`, binds `options.listen` (throws Error::IoError when it cannot) and
+  // dials the members.
+  Exchange(const std::filesystem::path& dir, ExchangeOptions options);
+  ~Exchange();
+  Exchange(const Exchange&) = delete;
+  Exchange& operator=(const Exchange&) = delete;
+
+  // The bound ROUTER endpoint with its real port, or "" without a listener.
+  std::string endpoint() const;
+  // Pulls until every dialled peer's member origins are held (or the peer is unreachable /
+  // rejected), or `timeout`, or `stop`. Also serves requests meanwhile when listening.
+  SyncReport SyncOnce(std::chrono::milliseconds timeout, const std::atomic<bool>* stop = nullptr);
+  // Serves and keeps in sync until `stop` is true.
+  void Serve(const std::atomic<bool>& stop);
+  ExchangeStats stats() const;
+  std::vector<OriginProgress> progress() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace carehub
