@@ -1,0 +1,85 @@
+#include "hub/http_server.h"
+
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/ThreadPool.h>
+
+#include "hub/http_router.h"
+#include "schemas/error.h"
+
+namespace carehub {
+
+struct HttpApi::Impl {
+  Impl(std::filesystem::path dir, HttpOptions options)
+      : shared(std::move(dir), std::move(options)) {}
+  http::ApiShared shared;
+  std::unique_ptr<Poco::ThreadPool> pool;
+  std::unique_ptr<Poco::Net::HTTPServer> server;
+  std::uint16_t port = 0;
+};
+
+HttpApi::HttpApi(std::filesystem::path dir, HttpOptions options)
+    : impl_(std::make_unique<Impl>(std::move(dir), std::move(options))) {}
+
+HttpApi::~HttpApi() { Stop(); }
+
+void HttpApi::Start(const std::string& host, std::uint16_t port) {
+  if (impl_->server) throw Error::InvalidInput("HTTP API already started");
+  Poco::Net::ServerSocket socket;
+  try {
+    socket.bind(Poco::Net::SocketAddress(host, port), /*reuseAddress=*/true);
+    socket.listen(impl_->shared.options.max_queued);
+  } catch (const Poco::Exception& e) {
+    throw Error::IoError("cannot listen on " + host + ":" + std::to_string(port) + ": " +
+                         e.displayText());
+  }
+  impl_->port = socket.address().port();
+  const int threads = std::max(1, impl_->shared.options.max_threads);
+  impl_->pool = std::make_unique<Poco::ThreadPool>(std::min(2, threads), threads);
+  Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
+  params->setMaxThreads(threads);
+  params->setMaxQueued(impl_->shared.options.max_queued);
+  params->setKeepAlive(true);
+  params->setServerName("carehub");
+  impl_->server = std::make_unique<Poco::Net::HTTPServer>(
+      new http::ApiHandlerFactory(impl_->shared), *impl_->pool, socket, params);
+  impl_->server->start();
+}
+
+void HttpApi::Stop() {
+  if (!impl_->server) return;
+  impl_->server->stopAll(false);
+  impl_->pool->joinAll();
+  impl_->server.reset();
+  impl_->pool.reset();
+}
+
+std::uint16_t HttpApi::port() const { return impl_->port; }
+
+const std::string& HttpApi::region() const { return impl_->shared.region; }
+
+std::vector<RouteInfo> HttpApi::Routes() {
+  std::vector<RouteInfo> out;
+  for (const http::Route& r : http::ApiRoutes()) {
+    out.push_back({r.method, r.pattern, std::string(AccessName(r.access))});
+  }
+  return out;
+}
+
+std::pair<std::string, std::uint16_t> ParseListenAddress(const std::string& text,
+                                                         const std::string& option) {
+  const auto colon = text.rfind(':');
+  const std::string port_text = colon == std::string::npos ? "" : text.substr(colon + 1);
+  const bool digits = !port_text.empty() && port_text.size() <= 5 &&
+                      port_text.find_first_not_of("0123456789") == std::string::npos;
+  const long port = digits ? std::stol(port_text) : -1;
+  if (colon == 0 || colon == std::string::npos || port < 0 || port > 65535) {
+    throw Error::InvalidInput("option --" + option + ": expected HOST:PORT, e.g. 127.0.0.1:8080");
+  }
+  return {text.substr(0, colon), static_cast<std::uint16_t>(port)};
+}
+
+}  // namespace carehub
