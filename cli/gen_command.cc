@@ -53,7 +53,7 @@ class GenCommand : public Command {
       if (!parsed) throw Error::InvalidInput("--as-of: '" + *as_of + "' is not YYYY-MM-DD");
       // Only checked, never used as a default: the output must not depend on the clock.
       const Date today = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());
-      if (*parsed >= today) throw Error::InvalidInput("--as-of must lie before today");
+      if (*parsed > today) throw Error::InvalidInput("--as-of must not lie after today");
       options.as_of = *parsed;
     }
     const std::string out = args.Require("out");
