@@ -26,12 +26,13 @@ class ServeCommand : public Command {
     options.addOption(
         ValueOption("zmq", "ZeroMQ endpoint to listen on (default tcp://127.0.0.1:7301)", "URL"));
     options.addOption(ValueOption("http", "HTTP API address host:port", "ADDR"));
-    options.addOption(ValueOption("max-batch", "entries asked per pull (default 5000)", "N"));
+    options.addOption(ValueOption("max-batch", "entries asked per pull (default 20000)", "N"));
   }
   int Run(const ParsedArgs& args, std::ostream& out) override {
     ExchangeOptions options;
     options.listen = args.GetOr("zmq", "tcp://127.0.0.1:7301");
-    options.max_batch = static_cast<std::uint32_t>(args.GetInt("max-batch", 5000));
+    options.max_batch =
+        static_cast<std::uint32_t>(args.GetInt("max-batch", ExchangeOptions{}.max_batch));
     if (args.Has("http")) {
       std::cerr << "serve: --http " << *args.Get("http")
                 << " ignored: this build has no HTTP API component\n";

@@ -22,7 +22,7 @@ class SyncCommand : public Command {
     options.addOption(ValueOption("peer", "only this member (by name)", "NAME"));
     options.addOption(FlagOption("once", "pull until caught up, then exit (required)"));
     options.addOption(ValueOption("timeout", "give up after S seconds (default 300)", "S"));
-    options.addOption(ValueOption("max-batch", "entries asked per pull (default 5000)", "N"));
+    options.addOption(ValueOption("max-batch", "entries asked per pull (default 20000)", "N"));
   }
   int Run(const ParsedArgs& args, std::ostream& out) override {
     if (!args.Has("once")) {
@@ -30,7 +30,8 @@ class SyncCommand : public Command {
     }
     ExchangeOptions options;
     options.only_peer = args.Get("peer");
-    options.max_batch = static_cast<std::uint32_t>(args.GetInt("max-batch", 5000));
+    options.max_batch =
+        static_cast<std::uint32_t>(args.GetInt("max-batch", ExchangeOptions{}.max_batch));
     Exchange exchange(args.Require("dir"), options);
     const SyncReport report = exchange.SyncOnce(std::chrono::seconds(args.GetInt("timeout", 300)));
     for (const OriginProgress& p : report.origins) {

@@ -52,7 +52,10 @@ void SendFrames(zmq::socket_t& socket, const wire::Frames& frames, const std::st
 }
 
 Exchange::Impl::Impl(const std::filesystem::path& dir, ExchangeOptions opts)
-    : options(std::move(opts)), store(Store::Open(dir)), context(1) {
+    : options(std::move(opts)),
+      store(Store::Open(dir)),
+      bulk(std::make_unique<sqlite::BulkWriteMode>(store.db(), 64)),
+      context(1) {
   // Writer schemas learnt from peers in earlier runs.
   {
     sqlite::Statement schemas(store.db(), "SELECT fingerprint, json FROM schemas");
@@ -269,7 +272,8 @@ void Exchange::Impl::OnLinkMessage(std::size_t index, const wire::Frames& frames
 void Exchange::Impl::OnBatch(std::size_t index, wire::Batch batch) {
   Link& link = links[index];
   const std::string origin = batch.head.origin;
-  if (auto it = in_flight.find(origin); it != in_flight.end() && it->second.link == index) {
+  if (auto it = in_flight.find(origin);
+      it != in_flight.end() && it->second.link == index && it->second.after == batch.after_seq) {
     in_flight.erase(it);
   }
   auto reject = [&](const std::string& why) {
@@ -311,13 +315,24 @@ void Exchange::Impl::OnBatch(std::size_t index, wire::Batch batch) {
     parked.push_back({index, std::move(batch)});
     return;
   }
+  // Pipelining: ask for the next batch before applying this one, so that the peer reads and
+  // sends it while this hub verifies and writes. Should this batch be rejected, the next one
+  // does not continue the stored chain and is treated as a gap (asked again from the cursor).
+  if (link.advertised[origin] > batch.head.seq && !in_flight.count(origin) &&
+      batch.head.seq == batch.entries.back().seq) {
+    in_flight[origin] = {index, batch.head.seq, ExchangeClock::now()};
+    SendTo(link, wire::Pull{origin, batch.head.seq, options.max_batch});
+  }
   ApplyBatch(index, batch);
 }
 
 void Exchange::Impl::ApplyBatch(std::size_t index, const wire::Batch& batch) {
   Link& link = links[index];
   const std::string& origin = batch.head.origin;
-  in_flight.erase(origin);
+  if (auto it = in_flight.find(origin);
+      it != in_flight.end() && it->second.after <= batch.after_seq) {
+    in_flight.erase(it);  // (a pipelined pull for the batch after this one stays)
+  }
   ApplyResult result;
   try {
     result = store.ApplyRemoteBatch(origin, batch.entries, batch.head, members.at(origin).sign_key);
@@ -326,6 +341,7 @@ void Exchange::Impl::ApplyBatch(std::size_t index, const wire::Batch& batch) {
   } catch (const Error& e) {
     result.rejected = std::string("undecodable record: ") + ErrorKindName(e.kind()).data();
   }
+  if (result.applied > 0) bulk->Poke();
   if (result.rejected) {
     ++stats.batches_rejected;
     link.blocked[origin] = ExchangeClock::now() + kRejectBackoff;

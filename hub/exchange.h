@@ -27,7 +27,7 @@ struct ExchangeOptions {
   std::optional<std::string> only_peer = std::nullopt;
   // Entries asked per PULL; a server may answer with fewer, or more when its nearest signed
   // head lies further (an ingest batch is signed as a whole).
-  std::uint32_t max_batch = 5000;
+  std::uint32_t max_batch = 20000;
   // PULLs outstanding at once over all peers (at most one per origin): bounds memory.
   int max_in_flight = 4;
   std::chrono::milliseconds heartbeat{1000};     // PING interval per dialled peer

@@ -85,6 +85,8 @@ struct Exchange::Impl {
 
   ExchangeOptions options;
   Store store;
+  // Relayed batches are bulk writes: bigger cache, checkpoints beside the loop (poked per batch).
+  std::unique_ptr<sqlite::BulkWriteMode> bulk;
   zmq::context_t context;
   std::unique_ptr<ZapHandler> zap;
   std::unique_ptr<zmq::socket_t> router;

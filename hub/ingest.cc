@@ -95,57 +95,6 @@ EngineOptions EngineOptionsFor(const Store& store, std::function<std::int64_t()>
   return options;
 }
 
-// Copies committed WAL frames into the database file on its own connection and thread, so
-// that the writer does not stop for checkpoints (SQLite's PASSIVE checkpoint runs beside a
-// writer). Best effort: a failed checkpoint is retried later or left to the next writer.
-class Checkpointer {
- public:
-  explicit Checkpointer(std::string path) : path_(std::move(path)) {
-    thread_ = std::thread([this] { Loop(); });
-  }
-  ~Checkpointer() {
-    {
-      std::lock_guard lock(mutex_);
-      stop_ = true;
-    }
-    wake_.notify_all();
-    thread_.join();
-  }
-  void Poke() {
-    {
-      std::lock_guard lock(mutex_);
-      poked_ = true;
-    }
-    wake_.notify_all();
-  }
-
- private:
-  void Loop() {
-    try {
-      sqlite::Database db(path_, {.mode = sqlite::OpenMode::kReadWrite, .cache_kib = 2048});
-      std::unique_lock lock(mutex_);
-      while (!stop_) {
-        wake_.wait(lock, [this] { return poked_ || stop_; });
-        if (stop_) break;
-        poked_ = false;
-        lock.unlock();
-        sqlite3_wal_checkpoint_v2(db.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
-                                  nullptr);
-        lock.lock();
-      }
-    } catch (const Error&) {
-      // Cannot open a second connection: the writer's own checkpoints still happen.
-    }
-  }
-
-  std::string path_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool poked_ = false;
-  bool stop_ = false;
-  std::thread thread_;
-};
-
 // The writer: owns every statement; runs on the writer thread only.
 struct IngestSink::Impl {
   Impl(Store& s, const std::string& f, const std::string& sha, const std::string& prof,
@@ -185,9 +134,7 @@ struct IngestSink::Impl {
     }
     // A bigger page cache keeps more of the random-key indexes (record id, person token)
     // in memory; checkpoints move to their own thread (restored in the destructor).
-    db.Exec("PRAGMA cache_size=-" + std::to_string(options.cache_mib * 1024));
-    db.Exec("PRAGMA wal_autocheckpoint=0");
-    checkpointer = std::make_unique<Checkpointer>(db.path());
+    bulk = std::make_unique<sqlite::BulkWriteMode>(db, static_cast<int>(options.cache_mib));
     current = NewChunk();
     writer = std::thread([this] { WriterLoop(); });
   }
@@ -201,13 +148,7 @@ struct IngestSink::Impl {
     ready.notify_all();
     if (writer.joinable()) writer.join();
     batch_tx.reset();  // an unfinished batch is rolled back, as a crash would lose it
-    checkpointer.reset();
-    try {
-      db.Exec("PRAGMA wal_autocheckpoint=1000; PRAGMA cache_size=-" +
-              std::to_string(sqlite::DatabaseOptions{}.cache_kib));
-    } catch (const Error&) {
-      // Destructors do not throw; the settings are per connection and only about speed.
-    }
+    bulk.reset();
   }
 
   void StartOrResume(const std::string& sha) {
@@ -412,7 +353,7 @@ struct IngestSink::Impl {
     batch_tx->Commit();
     batch_tx.reset();
     summary = next;
-    checkpointer->Poke();
+    bulk->Poke();
   }
 
   void InsertTokens(const PreparedRecord& p) {
@@ -501,7 +442,7 @@ struct IngestSink::Impl {
   bool finished = false;
   bool stop = false;
   std::exception_ptr failure;
-  std::unique_ptr<Checkpointer> checkpointer;  // declared before `writer`: outlives it
+  std::unique_ptr<sqlite::BulkWriteMode> bulk;  // declared before `writer`: outlives it
   std::thread writer;
 };
 

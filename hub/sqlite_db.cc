@@ -229,4 +229,58 @@ void Transaction::Rollback() {
   db_.Exec("ROLLBACK");
 }
 
+BulkWriteMode::BulkWriteMode(Database& db, int cache_mib) : db_(db) {
+  db_.Exec("PRAGMA cache_size=-" + std::to_string(cache_mib * 1024));
+  db_.Exec("PRAGMA wal_autocheckpoint=0");
+  thread_ = std::thread([this] { Loop(); });
+}
+
+BulkWriteMode::~BulkWriteMode() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+  try {
+    db_.Exec("PRAGMA wal_autocheckpoint=1000; PRAGMA cache_size=-" +
+             std::to_string(DatabaseOptions{}.cache_kib));
+  } catch (const Error&) {
+    // Destructors do not throw; the settings are per connection and only about speed.
+  }
+}
+
+void BulkWriteMode::Poke() {
+  bool fallback = false;
+  {
+    std::lock_guard lock(mutex_);
+    fallback = fallback_;
+    poked_ = !fallback;
+  }
+  if (fallback) {
+    sqlite3_wal_checkpoint_v2(db_.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  } else {
+    wake_.notify_all();
+  }
+}
+
+void BulkWriteMode::Loop() {
+  try {
+    Database checkpointer(db_.path(), {.mode = OpenMode::kReadWrite, .cache_kib = 2048});
+    std::unique_lock lock(mutex_);
+    while (!stop_) {
+      wake_.wait(lock, [this] { return poked_ || stop_; });
+      if (stop_) break;
+      poked_ = false;
+      lock.unlock();
+      sqlite3_wal_checkpoint_v2(checkpointer.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                nullptr);
+      lock.lock();
+    }
+  } catch (const Error&) {
+    std::lock_guard lock(mutex_);
+    fallback_ = true;
+  }
+}
+
 }  // namespace carehub::sqlite

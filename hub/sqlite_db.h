@@ -8,12 +8,15 @@
 
 #include <sqlite3.h>
 
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "schemas/error.h"
 
@@ -149,5 +152,31 @@ class Transaction {
 
 // Throws the SqliteError for a result code of `db` (message from sqlite3_errmsg).
 [[noreturn]] void ThrowSqlite(sqlite3* db, int rc, std::string_view context);
+
+// Bulk writing on one connection (ingest, applying relayed batches): a bigger page cache for the
+// random-key indexes, and WAL checkpoints moved to a second connection on its own thread
+// (SQLite's PASSIVE checkpoint runs beside a writer), so the writer never stops to copy pages
+// into the database file and fsync it. Call Poke() after commits. The destructor stops the
+// thread and restores the connection's default cache and autocheckpoint. Best effort: when the
+// second connection cannot be opened, the writer checkpoints as usual.
+class BulkWriteMode {
+ public:
+  BulkWriteMode(Database& db, int cache_mib);
+  ~BulkWriteMode();
+  BulkWriteMode(const BulkWriteMode&) = delete;
+  BulkWriteMode& operator=(const BulkWriteMode&) = delete;
+  void Poke();
+
+ private:
+  void Loop();
+
+  Database& db_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool poked_ = false;
+  bool stop_ = false;
+  bool fallback_ = false;  // no second connection: the writer checkpoints itself
+  std::thread thread_;
+};
 
 }  // namespace carehub::sqlite
