@@ -320,7 +320,10 @@ class DemoCommand : public Command {
       for (const auto& hub : hubs_)
         digests_.push_back({{hub.region->code, "records=" + std::to_string(hub.accepted)}});
     }
-    out << "\nrecords held by each hub, by origin (digests equal on all hubs: "
+    out << "\nlinks (who dials whom):";
+    for (const auto& [a, b] : kLinks) out << " " << a << "-" << b;
+    out << "; Anhui hears Shanghai only through Jiangsu, Macau only through Guangdong\n";
+    out << "records held by each hub, by origin (digests equal on all hubs: "
         << (sync_seconds >= 0 ? "yes" : "no, not synced") << ")\n";
     out << std::left << std::setw(11) << "hub";
     for (const auto& hub : hubs_) out << std::right << std::setw(8) << hub.region->alias;
@@ -445,9 +448,15 @@ class DemoCommand : public Command {
     out << "   " << file.string() << " (" << fs::file_size(file) << " bytes)";
   }
 
-  void Publish(std::ostream&) {
-    RunCarehub({"publish", "--dir", HubByAlias("sh").dir.string(), "--out",
-                (base_ / "open-data").string(), "--release", "demo-1"});
+  // The Shanghai hub holds every region's records after the sync, so its release covers all
+  // seven; publish prints the release folder on stdout and its summary on stderr.
+  void Publish(std::ostream& out) {
+    const ChildResult result =
+        RunCarehub({"publish", "--dir", HubByAlias("sh").dir.string(), "--out",
+                    (base_ / "open-data").string(), "--release", "demo-1"});
+    std::string folder = result.out.substr(0, result.out.find('\n'));
+    out << "   " << folder << "/catalog.json\n     " << result.err.substr(0, result.err.find('\n'))
+        << "\n    ";
   }
 
   std::int64_t rows_ = 0;
