@@ -137,14 +137,14 @@ std::string CellKey(const CanonicalRecord& record, const std::string& origin, Da
         } else {
           date = body.decided_on;
           f[kSanctionType] = SanctionTypeText(body.sanction_type);
+          const std::string& issuer = body.issuing_region.empty() ? origin : body.issuing_region;
           if (body.subject_person) {
-            f[kRegion] = Prefecture(body.subject_person->residence_region, body.issuing_region);
+            f[kRegion] = Prefecture(body.subject_person->residence_region, issuer);
             f[kAge] = AgeBand(body.subject_person->birth_year, date);
             f[kSex] = SexCode(body.subject_person->sex);
           } else {
             f[kRegion] = Prefecture(
-                body.subject_org ? std::optional(body.subject_org->region) : std::nullopt,
-                body.issuing_region.empty() ? origin : body.issuing_region);
+                body.subject_org ? std::optional(body.subject_org->region) : std::nullopt, issuer);
           }
         }
       },
