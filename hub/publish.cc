@@ -106,10 +106,13 @@ std::string SanctionTypeText(SanctionType type) {
                                             : "DISHONESTY";
 }
 
-// The detailed cell key of a record (kCols fields joined by kSep).
-std::string CellKey(const CanonicalRecord& record, const std::string& origin, Date& date) {
-  std::string f[kCols];
-  f[kKind] = std::string(KindName(record.kind()));
+// The detailed cell key of a record (kCols fields joined by kSep), built into `key`; reusing
+// `f` and `key` across records keeps the scan free of allocations for known cells.
+void CellKey(const CanonicalRecord& record, const std::string& origin, std::string (&f)[kCols],
+             std::string& key) {
+  Date date{};
+  for (std::string& field : f) field.clear();
+  f[kKind] = KindName(record.kind());
   std::visit(
       [&](const auto& body) {
         using T = std::decay_t<decltype(body)>;
@@ -150,13 +153,41 @@ std::string CellKey(const CanonicalRecord& record, const std::string& origin, Da
       },
       record.body);
   f[kQuarter] = QuarterOf(date);
-  std::string key;
+  key.clear();
   for (int i = 0; i < kCols; ++i) {
     if (i) key += kSep;
     key += f[i];
   }
-  return key;
 }
+
+// Heterogeneous lookup: find a cell by a string_view without building a std::string.
+struct KeyHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+};
+
+// Restores the connection's mmap_size when the scan ends, however it ends.
+class MmapForScan {
+ public:
+  explicit MmapForScan(sqlite::Database& db)
+      : db_(db), before_(db.QueryInt("PRAGMA mmap_size").value_or(0)) {
+    db_.Exec("PRAGMA mmap_size=" + std::to_string(kScanMmapBytes));
+  }
+  ~MmapForScan() {
+    try {
+      db_.Exec("PRAGMA mmap_size=" + std::to_string(before_));
+    } catch (...) {  // never throws from a destructor; the setting only affects speed
+    }
+  }
+  MmapForScan(const MmapForScan&) = delete;
+  MmapForScan& operator=(const MmapForScan&) = delete;
+
+ private:
+  // SQLite caps it at SQLITE_MAX_MMAP_SIZE (2 GiB by default); pages beyond are read as usual.
+  static constexpr std::int64_t kScanMmapBytes = std::int64_t{1} << 31;
+  sqlite::Database& db_;
+  std::int64_t before_;
+};
 
 // The class a detailed cell is totalled under, per kind.
 std::string_view ClassDim(std::string_view kind) {
@@ -231,8 +262,9 @@ std::string QuarterEnd(const std::string& quarter) {
   return quarter.substr(0, 4) + "-" + kEnd[q - 1];
 }
 
-void WriteFile(const fs::path& path, const std::string& bytes) {
-  fs::create_directories(path.parent_path());
+// `made` remembers the folders created already (a release has hundreds of partitions).
+void WriteFile(const fs::path& path, const std::string& bytes, std::set<fs::path>& made) {
+  if (made.insert(path.parent_path()).second) fs::create_directories(path.parent_path());
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   out.close();
@@ -280,18 +312,32 @@ PublishSummary Publish(Store& store, const PublishOptions& options, std::int64_t
   }
   PublishSummary summary;
 
-  // 1. One streaming pass: every record adds one to its detailed cell.
-  std::unordered_map<std::string, std::int64_t> cells;
-  RecordFilter filter;
-  filter.origin = options.origin;
-  store.ForEachRecord(filter, [&](const StoredRecord& stored) {
-    if (stored.status == RecordStatus::kRetracted) return true;
-    const CanonicalRecord record = DecodeSingleObject(stored.body);
-    Date date{};
-    ++cells[CellKey(record, stored.origin, date)];
-    ++summary.records;
-    return true;
-  });
+  // 1. One streaming pass: every record that is not retracted adds one to its detailed cell.
+  // Only origin and body are read, the body in place (no copy); memory-mapped pages spare a
+  // read() and a page-cache allocation per page on a large store.
+  std::unordered_map<std::string, std::int64_t, KeyHash, std::equal_to<>> cells;
+  {
+    MmapForScan mmap(store.db());
+    sqlite::Statement scan(store.db(),
+                           "SELECT origin, body FROM records WHERE status != ?1 AND "
+                           "(?2 IS NULL OR origin = ?2) ORDER BY rowid");
+    scan.Bind(1, StatusName(RecordStatus::kRetracted)).Bind(2, options.origin);
+    std::string fields[kCols];
+    std::string key;
+    std::string origin;
+    while (scan.Step()) {
+      const CanonicalRecord record = DecodeSingleObject(scan.ColumnBlob(1));
+      origin = scan.ColumnText(0);
+      CellKey(record, origin, fields, key);
+      const auto it = cells.find(std::string_view(key));
+      if (it != cells.end()) {
+        ++it->second;
+      } else {
+        cells.emplace(key, 1);
+      }
+      ++summary.records;
+    }
+  }
 
   // 2. The tree of totals: kind -> kind x region -> kind x region x class -> detailed cells.
   std::map<std::string, std::int64_t> sorted(cells.begin(), cells.end());
@@ -442,9 +488,18 @@ PublishSummary Publish(Store& store, const PublishOptions& options, std::int64_t
   context->set("@vocab", "http://www.w3.org/ns/dcat#");
   context->set("dct", "http://purl.org/dc/terms/");
   context->set("spdx", "http://spdx.org/rdf/terms#");
+  // Plain keys, mapped to their vocabularies (DCAT 2 with Dublin Core terms and SPDX).
+  for (const char* term : {"identifier", "title", "description", "publisher", "temporal",
+                           "spatial", "license", "format", "conformsTo"}) {
+    context->set(term, std::string("dct:") + term);
+  }
+  context->set("checksum", "spdx:checksum");
+  context->set("algorithm", "spdx:algorithm");
+  context->set("checksumValue", "spdx:checksumValue");
   catalog.set("@context", context);
   catalog.set("@type", "Dataset");
   catalog.set("identifier", summary.release);
+  catalog.set("version", summary.release);
   catalog.set("title", "carehub open elderly-care statistics, hub " + store.region() +
                            (options.origin ? ", origin " + *options.origin : "") + ", release " +
                            summary.release);
@@ -480,7 +535,8 @@ PublishSummary Publish(Store& store, const PublishOptions& options, std::int64_t
   control->set("threshold", options.threshold);
   control->set("rule", "counts 1.." + std::to_string(options.threshold - 1) +
                            " suppressed; complementary suppression so that every published total "
-                           "relation has zero or at least two hidden cells; zero is shown");
+                           "relation has zero or at least two hidden cells and no hidden cell is "
+                           "pinned to 1; cells with no records are not listed (absent = 0)");
   control->set("cells", summary.cells);
   control->set("suppressedPrimary", summary.suppressed_primary);
   control->set("suppressedComplementary", summary.suppressed_secondary);
@@ -528,7 +584,8 @@ PublishSummary Publish(Store& store, const PublishOptions& options, std::int64_t
     sodium_bin2hex(nonce_hex, sizeof nonce_hex, nonce, sizeof nonce);
     const fs::path tmp = out_dir / ("." + summary.release + ".partial-" + nonce_hex);
     try {
-      for (const auto& [path, bytes] : files) WriteFile(tmp / path, bytes);
+      std::set<fs::path> made;
+      for (const auto& [path, bytes] : files) WriteFile(tmp / path, bytes, made);
       fs::rename(tmp, summary.path);
     } catch (...) {
       std::error_code ec;
