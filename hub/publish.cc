@@ -465,8 +465,8 @@ PublishSummary Publish(Store& store, const PublishOptions& options, std::int64_t
   context->set("dct", "http://purl.org/dc/terms/");
   context->set("spdx", "http://spdx.org/rdf/terms#");
   // Plain keys, mapped to their vocabularies (DCAT 2 with Dublin Core terms and SPDX).
-  for (const char* term : {"identifier", "title", "description", "publisher", "temporal",
-                           "spatial", "license", "format", "conformsTo"}) {
+  for (const char* term : {"identifier", "title", "description", "publisher", "temporal", "spatial",
+                           "license", "format", "conformsTo"}) {
     context->set(term, std::string("dct:") + term);
   }
   context->set("checksum", "spdx:checksum");

@@ -102,7 +102,8 @@ std::vector<std::map<std::string, std::string>> ReadTable(const fs::path& path) 
   for (std::size_t r = 1; r < rows.size(); ++r) {
     EXPECT_EQ(rows[r].size(), rows[0].size()) << path << " row " << r;
     std::map<std::string, std::string> m;
-    for (std::size_t c = 0; c < rows[0].size() && c < rows[r].size(); ++c) m[rows[0][c]] = rows[r][c];
+    for (std::size_t c = 0; c < rows[0].size() && c < rows[r].size(); ++c)
+      m[rows[0][c]] = rows[r][c];
     table.push_back(std::move(m));
   }
   return table;
@@ -246,15 +247,17 @@ class PublishTest : public ::testing::Test {
         << log;
     Store store = Store::Open(hub->dir);
     std::vector<std::string> ids;
-    store.ForEachRecord({.kind = RecordKind::kAssessment, .origin = std::nullopt}, [&](const StoredRecord& r) {
-      if (r.status != RecordStatus::kRetracted) ids.push_back(r.record_id);
-      return ids.size() < kRetracted;
-    });
+    store.ForEachRecord({.kind = RecordKind::kAssessment, .origin = std::nullopt},
+                        [&](const StoredRecord& r) {
+                          if (r.status != RecordStatus::kRetracted) ids.push_back(r.record_id);
+                          return ids.size() < kRetracted;
+                        });
     for (const auto& id : ids) {
       if (store.Retract(id)) ++hub->retracted_assessments;
     }
     store.ForEachRecord({}, [&](const StoredRecord& r) {
-      if (r.status != RecordStatus::kRetracted) ++hub->active_by_kind[std::string(KindName(r.kind))];
+      if (r.status != RecordStatus::kRetracted)
+        ++hub->active_by_kind[std::string(KindName(r.kind))];
       return true;
     });
     hub->first = Publish(store, {.out_dir = hub->out, .threshold = kThreshold}, 1);
@@ -288,8 +291,9 @@ TEST_F(PublishTest, NoPublishedCountIsBelowTheThreshold) {
   EXPECT_GT(hub->first.suppressed_primary, 0);
   EXPECT_GT(hub->first.suppressed_secondary, 0);
   EXPECT_EQ(suppressed, hub->first.suppressed_primary + hub->first.suppressed_secondary);
-  EXPECT_EQ(hub->first.cells, static_cast<std::int64_t>(ReadTable(Release() / "counts.csv").size() +
-                                                         ReadTable(Release() / "summary.csv").size()));
+  EXPECT_EQ(hub->first.cells,
+            static_cast<std::int64_t>(ReadTable(Release() / "counts.csv").size() +
+                                      ReadTable(Release() / "summary.csv").size()));
 }
 
 TEST_F(PublishTest, SuppressedCellsCannotBeRecoveredFromPublishedTotals) {
@@ -310,9 +314,9 @@ TEST_F(PublishTest, SuppressedCellsCannotBeRecoveredFromPublishedTotals) {
       {"sanctions.csv", {"sanction", "sanction_type"}}};
   for (const auto& [file, kind_column] : views) {
     for (const auto& row : ReadTable(Release() / file)) {
-      attacker.Cell("S|" + kind_column.first + "|" + row.at("region") + "|" +
-                        row.at(kind_column.second),
-                    CountOf(row));
+      attacker.Cell(
+          "S|" + kind_column.first + "|" + row.at("region") + "|" + row.at(kind_column.second),
+          CountOf(row));
     }
   }
   std::map<std::string, std::vector<std::string>> detail_of;
@@ -348,6 +352,7 @@ TEST_F(PublishTest, SuppressedCellsCannotBeRecoveredFromPublishedTotals) {
 TEST(PublishSuppressionTest, RandomTreesResistTheSubtractionAttack) {
   std::mt19937 rng(20261123);
   int primary = 0;
+  int recovered_without_complement = 0;
   for (int round = 0; round < 400; ++round) {
     SuppressionTree tree;
     std::vector<std::vector<int>> children_of;
@@ -380,8 +385,8 @@ TEST(PublishSuppressionTest, RandomTreesResistTheSubtractionAttack) {
       if (!tree.suppressed(node)) {
         EXPECT_GE(tree.value(node), kThreshold);
       }
-      attacker.Cell(std::to_string(i), tree.suppressed(node) ? std::nullopt
-                                                             : std::optional(values[i]));
+      attacker.Cell(std::to_string(i),
+                    tree.suppressed(node) ? std::nullopt : std::optional(values[i]));
       if (values[i] < kThreshold) {
         EXPECT_TRUE(tree.suppressed(node));
       }
@@ -394,8 +399,37 @@ TEST(PublishSuppressionTest, RandomTreesResistTheSubtractionAttack) {
     }
     const auto recovered = attacker.Attack();
     ASSERT_TRUE(recovered.empty()) << "round " << round << ": recovered " << *recovered.begin();
+    // The attack has teeth: with primary suppression alone it recovers cells.
+    Attacker naive;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      naive.Cell(std::to_string(i),
+                 values[i] < kThreshold ? std::nullopt : std::optional(values[i]));
+    }
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (children_of[i].empty()) continue;
+      std::vector<std::string> children;
+      for (int c : children_of[i]) children.push_back(std::to_string(c));
+      naive.Relation(std::to_string(i), children);
+    }
+    recovered_without_complement += static_cast<int>(naive.Attack().size());
   }
   EXPECT_GT(primary, 100);
+  EXPECT_GT(recovered_without_complement, 50);
+}
+
+TEST(PublishSuppressionTest, HiddenCellsThatWouldAllBeOneGetACompanion) {
+  SuppressionTree tree;
+  const int root = tree.Add(12, SuppressionTree::kNoParent);
+  const int a = tree.Add(1, root);
+  const int b = tree.Add(1, root);
+  const int c = tree.Add(10, root);
+  tree.Suppress(kThreshold);
+  EXPECT_FALSE(tree.suppressed(root));
+  EXPECT_TRUE(tree.suppressed(a));
+  EXPECT_TRUE(tree.suppressed(b));
+  EXPECT_TRUE(tree.suppressed(c));  // else 12 - 10 = 2 = 1 + 1 would give both away
+  EXPECT_EQ(tree.primary_count(), 2);
+  EXPECT_EQ(tree.secondary_count(), 1);
 }
 
 TEST(PublishSuppressionTest, ThresholdOneSuppressesNothingAndZeroCellsAreRefused) {
@@ -413,17 +447,16 @@ TEST(PublishSuppressionTest, ThresholdOneSuppressesNothingAndZeroCellsAreRefused
 // plus birth dates read from PRC resident ids.
 std::vector<std::string> NativeSecrets() {
   static const std::set<std::string> kSecretFields = {
-      "person_name", "person_id",    "person_alt_id",     "birth_date",
-      "org_uscc",    "employer_uscc", "source_id",        "certificate_no",
-      "org_name",    "employer_name", "org_local_id",     "employer_local_id"};
+      "person_name", "person_id",     "person_alt_id", "birth_date",
+      "org_uscc",    "employer_uscc", "source_id",     "certificate_no",
+      "org_name",    "employer_name", "org_local_id",  "employer_local_id"};
   std::vector<std::string> secrets;
   for (const char* kind : kKinds) {
     Poco::JSON::Parser parser;
-    const auto profile =
-        parser
-            .parse(Slurp(SourceDir() / "connectors/profiles/guangdong" /
-                         (std::string(kind) + ".json")))
-            .extract<Poco::JSON::Object::Ptr>();
+    const auto profile = parser
+                             .parse(Slurp(SourceDir() / "connectors/profiles/guangdong" /
+                                          (std::string(kind) + ".json")))
+                             .extract<Poco::JSON::Object::Ptr>();
     const std::string delimiter = profile->getObject("csv")->getValue<std::string>("delimiter");
     std::map<std::string, std::string> field_of;
     const auto fields = profile->getArray("fields");
@@ -431,8 +464,7 @@ std::vector<std::string> NativeSecrets() {
       const auto f = fields->getObject(static_cast<unsigned>(i));
       field_of[f->getValue<std::string>("name")] = f->getValue<std::string>("field");
     }
-    const auto rows =
-        ParseCsv(Slurp(hub->native / (std::string(kind) + ".csv")), delimiter.at(0));
+    const auto rows = ParseCsv(Slurp(hub->native / (std::string(kind) + ".csv")), delimiter.at(0));
     EXPECT_EQ(rows.size(), static_cast<std::size_t>(kRowsPerKind + 1)) << kind;
     for (std::size_t r = 1; r < rows.size(); ++r) {
       for (std::size_t c = 0; c < rows[0].size() && c < rows[r].size(); ++c) {
@@ -638,10 +670,11 @@ TEST_F(PublishTest, RetractedRecordsAreNotCounted) {
   EXPECT_EQ(kind_totals, hub->active_by_kind);
   Store store = Store::Open(hub->dir);
   std::int64_t all = 0;
-  store.ForEachRecord({.kind = RecordKind::kAssessment, .origin = std::nullopt}, [&](const StoredRecord&) {
-    ++all;
-    return true;
-  });
+  store.ForEachRecord({.kind = RecordKind::kAssessment, .origin = std::nullopt},
+                      [&](const StoredRecord&) {
+                        ++all;
+                        return true;
+                      });
   EXPECT_EQ(kind_totals["assessment"], all - kRetracted);
 }
 
