@@ -562,11 +562,22 @@ PublishSummary Publish(Store& store, const PublishOptions& options, std::int64_t
     try {
       std::set<fs::path> made;
       for (const auto& [path, bytes] : files) WriteFile(tmp / path, bytes, made);
-      fs::rename(tmp, summary.path);
     } catch (...) {
-      std::error_code ec;
-      fs::remove_all(tmp, ec);
+      std::error_code ignored;
+      fs::remove_all(tmp, ignored);
       throw;
+    }
+    std::error_code ec;
+    fs::rename(tmp, summary.path, ec);
+    if (ec) {
+      std::error_code ignored;
+      fs::remove_all(tmp, ignored);
+      // A concurrent publish of the same data may have renamed its copy first: that is fine.
+      if (!fs::exists(summary.path) || !SameRelease(summary.path, files)) {
+        throw Error::IoError("cannot move release into " + summary.path.string() + ": " +
+                             ec.message());
+      }
+      summary.unchanged = true;
     }
   }
 

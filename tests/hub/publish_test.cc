@@ -605,6 +605,22 @@ TEST_F(PublishTest, RepublishingGivesIdenticalBytesAndReleasesAreImmutable) {
   EXPECT_THROW(Publish(store, {.out_dir = out2, .release = ".hidden"}, 6), Error);
 }
 
+TEST_F(PublishTest, ConcurrentPublishesOfTheSameDataBothSucceed) {
+  const auto out = hub->tmp / "out-concurrent";
+  const std::string publish =
+      CarehubBinary() + " publish --dir " + hub->dir.string() + " --out " + out.string() + " 2>&1";
+  std::string log;
+  const int rc = RunCommand("(" + publish + ") > " + (hub->tmp / "c1.log").string() + " & a=$!; (" +
+                                publish + ") > " + (hub->tmp / "c2.log").string() +
+                                " & b=$!; wait $a; ra=$?; wait $b; rb=$?; exit $((ra + rb))",
+                            &log);
+  EXPECT_EQ(rc, 0) << Slurp(hub->tmp / "c1.log") << Slurp(hub->tmp / "c2.log");
+  EXPECT_EQ(Files(out / hub->first.release), Files(Release()));
+  for (const auto& entry : fs::directory_iterator(out)) {
+    EXPECT_EQ(entry.path().filename(), hub->first.release);  // no partial folder left
+  }
+}
+
 TEST_F(PublishTest, HivePartitionsAreReadableByPythonAvroAndMatchTheCsv) {
   // Per partition: rows, suppressed rows and the sum of published counts.
   std::map<std::string, std::array<std::int64_t, 3>> expected;
