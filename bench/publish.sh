@@ -33,7 +33,8 @@ mkdir -p "$work"
 cleanup() { [ -n "${BENCH_DIR:-}" ] || rm -rf "$work"; }
 trap cleanup EXIT
 
-# Runs a command under /usr/bin/time -v; sets $secs (wall) and $rss_mb (peak RSS).
+# Runs a command under /usr/bin/time -v; sets $secs (wall), $cpu (user + system) and $rss_mb
+# (peak RSS). The machine is shared, so CPU seconds are the steadier number.
 timed() {
   local log="$work/time.log"
   /usr/bin/time -v -o "$log" "$@" >"$work/out.txt" 2>"$work/err.txt"
@@ -41,6 +42,7 @@ timed() {
   wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$log")
   secs=$(echo "$wall" | awk -F: '{ if (NF == 3) print $1*3600 + $2*60 + $3; else print $1*60 + $2 }')
   rss_mb=$(awk '/Maximum resident set size/ { printf "%.0f", $6 / 1024 }' "$log")
+  cpu=$(awk '/User time|System time/ { s += $NF } END { printf "%.2f", s }' "$log")
 }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }'; }
 
@@ -76,12 +78,13 @@ sql="SELECT kind, origin, pivot_level, (effective_on + 719468) / 91 AS q, count(
 cat "$work/hub/carehub.db" >/dev/null  # warm the page cache for both
 timed sqlite3 "$work/hub/carehub.db" "$sql"
 base_secs=$secs
-echo "baseline sqlite3 GROUP BY: ${secs}s  $(rate "$records" "$secs") records/s  $(wc -l <"$work/out.txt") groups  peak RSS ${rss_mb} MB"
+base_cpu=$cpu
+echo "baseline sqlite3 GROUP BY: ${secs}s (CPU ${cpu}s)  $(rate "$records" "$secs") records/s  $(wc -l <"$work/out.txt") groups  peak RSS ${rss_mb} MB"
 
 timed "$carehub" publish --dir "$work/hub" --out "$work/open"
-echo "carehub publish          : ${secs}s  $(rate "$records" "$secs") records/s  peak RSS ${rss_mb} MB"
+echo "carehub publish          : ${secs}s (CPU ${cpu}s)  $(rate "$records" "$secs") records/s  peak RSS ${rss_mb} MB"
 echo "  $(tail -1 "$work/err.txt")"
 echo "  $(find "$work/open" -type f | wc -l) files, $(du -sk "$work/open" | cut -f1) KiB"
-echo "ratio publish/baseline: $(awk -v a="$secs" -v b="$base_secs" 'BEGIN { printf "%.1f", a / b }')x"
+echo "ratio publish/baseline: $(awk -v a="$secs" -v b="$base_secs" 'BEGIN { printf "%.1f", a / b }')x wall, $(awk -v a="$cpu" -v b="$base_cpu" 'BEGIN { printf "%.1f", a / b }')x CPU"
 timed "$carehub" publish --dir "$work/hub" --out "$work/open"
-echo "carehub publish (again, same folder: identical release verified): ${secs}s"
+echo "carehub publish (again, same folder: identical release verified): ${secs}s (CPU ${cpu}s)"
