@@ -621,6 +621,18 @@ TEST_F(PublishTest, ConcurrentPublishesOfTheSameDataBothSucceed) {
   }
 }
 
+TEST_F(PublishTest, AnUndecodableRecordFailsThePublishAndWritesNothing) {
+  const auto copy = hub->tmp / "hub-corrupt";
+  // No writer is running: a copy of the folder (database and WAL) is a consistent hub.
+  fs::copy(hub->dir, copy, fs::copy_options::recursive);
+  Store store = Store::Open(copy);
+  store.db().Exec(
+      "UPDATE records SET body = x'c30100' WHERE rowid = (SELECT max(rowid) / 2 FROM records)");
+  const auto out = hub->tmp / "out-corrupt";
+  EXPECT_THROW(Publish(store, {.out_dir = out, .threshold = kThreshold}, 7), Error);
+  EXPECT_TRUE(!fs::exists(out) || fs::is_empty(out));
+}
+
 TEST_F(PublishTest, HivePartitionsAreReadableByPythonAvroAndMatchTheCsv) {
   // Per partition: rows, suppressed rows and the sum of published counts.
   std::map<std::string, std::array<std::int64_t, 3>> expected;
