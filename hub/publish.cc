@@ -6,10 +6,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <exception>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <set>
 #include <sstream>
+#include <thread>
 #include <unordered_map>
 
 #include "hub/publish_ocf.h"
@@ -106,10 +111,13 @@ std::string SanctionTypeText(SanctionType type) {
                                             : "DISHONESTY";
 }
 
-// The detailed cell key of a record (kCols fields joined by kSep).
-std::string CellKey(const CanonicalRecord& record, const std::string& origin, Date& date) {
-  std::string f[kCols];
-  f[kKind] = std::string(KindName(record.kind()));
+// The detailed cell key of a record (kCols fields joined by kSep), built into `key`; reusing
+// `f` and `key` across records keeps the scan free of allocations for known cells.
+void CellKey(const CanonicalRecord& record, const std::string& origin, std::string (&f)[kCols],
+             std::string& key) {
+  Date date{};
+  for (std::string& field : f) field.clear();
+  f[kKind] = KindName(record.kind());
   std::visit(
       [&](const auto& body) {
         using T = std::decay_t<decltype(body)>;
@@ -137,25 +145,142 @@ std::string CellKey(const CanonicalRecord& record, const std::string& origin, Da
         } else {
           date = body.decided_on;
           f[kSanctionType] = SanctionTypeText(body.sanction_type);
+          const std::string& issuer = body.issuing_region.empty() ? origin : body.issuing_region;
           if (body.subject_person) {
-            f[kRegion] = Prefecture(body.subject_person->residence_region, body.issuing_region);
+            f[kRegion] = Prefecture(body.subject_person->residence_region, issuer);
             f[kAge] = AgeBand(body.subject_person->birth_year, date);
             f[kSex] = SexCode(body.subject_person->sex);
           } else {
             f[kRegion] = Prefecture(
-                body.subject_org ? std::optional(body.subject_org->region) : std::nullopt,
-                body.issuing_region.empty() ? origin : body.issuing_region);
+                body.subject_org ? std::optional(body.subject_org->region) : std::nullopt, issuer);
           }
         }
       },
       record.body);
   f[kQuarter] = QuarterOf(date);
-  std::string key;
+  key.clear();
   for (int i = 0; i < kCols; ++i) {
     if (i) key += kSep;
     key += f[i];
   }
-  return key;
+}
+
+// Heterogeneous lookup: find a cell by a string_view without building a std::string.
+struct KeyHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+};
+
+using Cells = std::unordered_map<std::string, std::int64_t, KeyHash, std::equal_to<>>;
+
+// Records read from the store, handed to a decoding thread in one piece.
+struct ScanBatch {
+  std::string bodies;             // Avro single objects back to back
+  std::vector<std::size_t> ends;  // end offset of each body in `bodies`
+  std::vector<std::string> origins;
+};
+
+void CountBatch(const ScanBatch& batch, Cells& cells, std::int64_t& records) {
+  std::string fields[kCols];
+  std::string key;
+  std::size_t begin = 0;
+  for (std::size_t i = 0; i < batch.ends.size(); ++i) {
+    const std::string_view body(batch.bodies.data() + begin, batch.ends[i] - begin);
+    begin = batch.ends[i];
+    CellKey(DecodeSingleObject(body), batch.origins[i], fields, key);
+    const auto it = cells.find(std::string_view(key));
+    if (it != cells.end()) {
+      ++it->second;
+    } else {
+      cells.emplace(key, 1);
+    }
+    ++records;
+  }
+}
+
+// Counts the records that are not retracted (of `origin`, if given) per detailed cell. This
+// thread reads the store through its one connection (so one consistent snapshot) and hands
+// batches of bodies to decoding threads, because decoding costs most; each thread counts into
+// its own map and the maps are added at the end, so the result does not depend on scheduling.
+// An error in any thread stops the scan and is rethrown here.
+Cells CountCells(Store& store, const std::optional<std::string>& origin, std::int64_t& records) {
+  constexpr std::size_t kBatchRecords = 2048;
+  const unsigned workers = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+  std::mutex mutex;
+  std::condition_variable ready;  // a batch is queued, or the scan ended
+  std::condition_variable space;  // the queue has room, or a thread failed
+  std::deque<ScanBatch> queue;
+  bool done = false;
+  std::exception_ptr error;
+  std::vector<Cells> partial(workers);
+  std::vector<std::int64_t> counted(workers, 0);
+  auto fail = [&](std::exception_ptr e) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!error) error = e;
+    ready.notify_all();
+    space.notify_all();
+  };
+  auto work = [&](unsigned w) {
+    try {
+      while (true) {
+        ScanBatch batch;
+        {
+          std::unique_lock<std::mutex> lock(mutex);
+          ready.wait(lock, [&] { return !queue.empty() || done || error; });
+          if (error || queue.empty()) return;
+          batch = std::move(queue.front());
+          queue.pop_front();
+        }
+        space.notify_one();
+        CountBatch(batch, partial[w], counted[w]);
+      }
+    } catch (...) {
+      fail(std::current_exception());
+    }
+  };
+  std::vector<std::thread> threads;
+  threads.reserve(workers);
+  for (unsigned w = 0; w < workers; ++w) threads.emplace_back(work, w);
+  try {
+    sqlite::Statement scan(store.db(),
+                           "SELECT origin, body FROM records WHERE status != ?1 AND "
+                           "(?2 IS NULL OR origin = ?2) ORDER BY rowid");
+    scan.Bind(1, StatusName(RecordStatus::kRetracted)).Bind(2, origin);
+    ScanBatch batch;
+    auto push = [&] {
+      std::unique_lock<std::mutex> lock(mutex);
+      space.wait(lock, [&] { return queue.size() < 2 * workers || error; });
+      if (error) return false;
+      queue.push_back(std::move(batch));
+      batch = ScanBatch();
+      ready.notify_one();
+      return true;
+    };
+    bool running = true;
+    while (running && scan.Step()) {
+      batch.bodies.append(scan.ColumnBlob(1));
+      batch.ends.push_back(batch.bodies.size());
+      batch.origins.push_back(scan.ColumnText(0));
+      if (batch.ends.size() == kBatchRecords) running = push();
+    }
+    if (running && !batch.ends.empty()) push();
+  } catch (...) {
+    fail(std::current_exception());
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    done = true;
+  }
+  ready.notify_all();
+  for (std::thread& t : threads) t.join();
+  if (error) std::rethrow_exception(error);
+  Cells cells = std::move(partial[0]);
+  records = counted[0];
+  for (unsigned w = 1; w < workers; ++w) {
+    for (const auto& [key, count] : partial[w]) cells[key] += count;
+    records += counted[w];
+  }
+  return cells;
 }
 
 // The class a detailed cell is totalled under, per kind.
@@ -231,8 +356,9 @@ std::string QuarterEnd(const std::string& quarter) {
   return quarter.substr(0, 4) + "-" + kEnd[q - 1];
 }
 
-void WriteFile(const fs::path& path, const std::string& bytes) {
-  fs::create_directories(path.parent_path());
+// `made` remembers the folders created already (a release has hundreds of partitions).
+void WriteFile(const fs::path& path, const std::string& bytes, std::set<fs::path>& made) {
+  if (made.insert(path.parent_path()).second) fs::create_directories(path.parent_path());
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   out.close();
@@ -280,18 +406,8 @@ PublishSummary Publish(Store& store, const PublishOptions& options, std::int64_t
   }
   PublishSummary summary;
 
-  // 1. One streaming pass: every record adds one to its detailed cell.
-  std::unordered_map<std::string, std::int64_t> cells;
-  RecordFilter filter;
-  filter.origin = options.origin;
-  store.ForEachRecord(filter, [&](const StoredRecord& stored) {
-    if (stored.status == RecordStatus::kRetracted) return true;
-    const CanonicalRecord record = DecodeSingleObject(stored.body);
-    Date date{};
-    ++cells[CellKey(record, stored.origin, date)];
-    ++summary.records;
-    return true;
-  });
+  // 1. One streaming pass: every record that is not retracted adds one to its detailed cell.
+  Cells cells = CountCells(store, options.origin, summary.records);
 
   // 2. The tree of totals: kind -> kind x region -> kind x region x class -> detailed cells.
   std::map<std::string, std::int64_t> sorted(cells.begin(), cells.end());
@@ -442,9 +558,18 @@ PublishSummary Publish(Store& store, const PublishOptions& options, std::int64_t
   context->set("@vocab", "http://www.w3.org/ns/dcat#");
   context->set("dct", "http://purl.org/dc/terms/");
   context->set("spdx", "http://spdx.org/rdf/terms#");
+  // Plain keys, mapped to their vocabularies (DCAT 2 with Dublin Core terms and SPDX).
+  for (const char* term : {"identifier", "title", "description", "publisher", "temporal", "spatial",
+                           "license", "format", "conformsTo"}) {
+    context->set(term, std::string("dct:") + term);
+  }
+  context->set("checksum", "spdx:checksum");
+  context->set("algorithm", "spdx:algorithm");
+  context->set("checksumValue", "spdx:checksumValue");
   catalog.set("@context", context);
   catalog.set("@type", "Dataset");
   catalog.set("identifier", summary.release);
+  catalog.set("version", summary.release);
   catalog.set("title", "carehub open elderly-care statistics, hub " + store.region() +
                            (options.origin ? ", origin " + *options.origin : "") + ", release " +
                            summary.release);
@@ -480,7 +605,8 @@ PublishSummary Publish(Store& store, const PublishOptions& options, std::int64_t
   control->set("threshold", options.threshold);
   control->set("rule", "counts 1.." + std::to_string(options.threshold - 1) +
                            " suppressed; complementary suppression so that every published total "
-                           "relation has zero or at least two hidden cells; zero is shown");
+                           "relation has zero or at least two hidden cells and no hidden cell is "
+                           "pinned to 1; cells with no records are not listed (absent = 0)");
   control->set("cells", summary.cells);
   control->set("suppressedPrimary", summary.suppressed_primary);
   control->set("suppressedComplementary", summary.suppressed_secondary);
@@ -528,12 +654,24 @@ PublishSummary Publish(Store& store, const PublishOptions& options, std::int64_t
     sodium_bin2hex(nonce_hex, sizeof nonce_hex, nonce, sizeof nonce);
     const fs::path tmp = out_dir / ("." + summary.release + ".partial-" + nonce_hex);
     try {
-      for (const auto& [path, bytes] : files) WriteFile(tmp / path, bytes);
-      fs::rename(tmp, summary.path);
+      std::set<fs::path> made;
+      for (const auto& [path, bytes] : files) WriteFile(tmp / path, bytes, made);
     } catch (...) {
-      std::error_code ec;
-      fs::remove_all(tmp, ec);
+      std::error_code ignored;
+      fs::remove_all(tmp, ignored);
       throw;
+    }
+    std::error_code ec;
+    fs::rename(tmp, summary.path, ec);
+    if (ec) {
+      std::error_code ignored;
+      fs::remove_all(tmp, ignored);
+      // A concurrent publish of the same data may have renamed its copy first: that is fine.
+      if (!fs::exists(summary.path) || !SameRelease(summary.path, files)) {
+        throw Error::IoError("cannot move release into " + summary.path.string() + ": " +
+                             ec.message());
+      }
+      summary.unchanged = true;
     }
   }
 
