@@ -7,10 +7,13 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "hub/exchange.h"
 
 namespace carehub {
 
@@ -28,6 +31,11 @@ struct HttpOptions {
   // One line per request on stderr: method, route template, status, milliseconds (never the
   // query string or body).
   bool access_log = false;
+  // Live state of the peer exchange running in the same process (`carehub serve --http`):
+  // member links and rejected batches for /v1/peers and /metrics. Unset: only what the store
+  // knows (members, applied seqs) is reported. Called from server threads: must be thread-safe.
+  std::function<std::vector<PeerLinkState>()> live_peers = nullptr;
+  std::function<std::int64_t()> batches_rejected = nullptr;
 };
 
 // One route as the server has it: used by the OpenAPI check and docs.
