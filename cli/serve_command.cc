@@ -44,6 +44,8 @@ class ServeCommand : public Command {
     options.max_batch = static_cast<std::uint32_t>(args.GetInt("max-batch", 5000));
     std::optional<std::pair<std::string, std::uint16_t>> http_address;
     if (auto http = args.Get("http")) http_address = ParseListenAddress(*http, "http");
+    // A client that goes away mid-response must not kill the server.
+    ::signal(SIGPIPE, SIG_IGN);
     struct sigaction action {};
     action.sa_handler = OnSignal;
     sigaction(SIGINT, &action, nullptr);

@@ -463,8 +463,7 @@ void Exchange::Serve(const std::atomic<bool>& stop) {
 void Exchange::Impl::PublishLinkStates() {
   const auto now = ExchangeClock::now();
   const auto since = [&](ExchangeClock::time_point t) {
-    return t == ExchangeClock::time_point{} ? -1.0
-                                            : std::chrono::duration<double>(now - t).count();
+    return t == ExchangeClock::time_point{} ? -1.0 : std::chrono::duration<double>(now - t).count();
   };
   std::map<std::string, PeerLinkState> by_name;
   for (const auto& [region, peer] : members) {
@@ -477,7 +476,8 @@ void Exchange::Impl::PublishLinkStates() {
     state.name = link.peer.name;
     state.region = link.peer.region;
     state.dialled = true;
-    state.connected = link.welcomed && !link.unreachable && now - link.last_recv < options.peer_timeout;
+    state.connected =
+        link.welcomed && !link.unreachable && now - link.last_recv < options.peer_timeout;
     state.last_heard_seconds = link.welcomed ? since(link.last_recv) : -1.0;
     state.advertised = link.advertised;
   }
@@ -488,7 +488,8 @@ void Exchange::Impl::PublishLinkStates() {
     if (heard >= 0 && heard * 1000 < static_cast<double>(options.peer_timeout.count())) {
       it->second.connected = true;
     }
-    if (it->second.last_heard_seconds < 0 || (heard >= 0 && heard < it->second.last_heard_seconds)) {
+    if (it->second.last_heard_seconds < 0 ||
+        (heard >= 0 && heard < it->second.last_heard_seconds)) {
       it->second.last_heard_seconds = heard;
     }
   }

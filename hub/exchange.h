@@ -58,8 +58,8 @@ struct SyncReport {
 struct PeerLinkState {
   std::string name;
   std::string region;
-  bool dialled = false;     // this hub dials the member (it has an endpoint)
-  bool connected = false;   // dialled and answered recently, or connected to us recently
+  bool dialled = false;            // this hub dials the member (it has an endpoint)
+  bool connected = false;          // dialled and answered recently, or connected to us recently
   double last_heard_seconds = -1;  // since the last message from the member; -1 never
   std::map<std::string, std::int64_t> advertised;  // origin -> seq the member holds
 };

@@ -161,9 +161,9 @@ void HandlePeers(ApiCall& call) {
       o->set("origin", origin);
       o->set("applied_seq", seq_of(origin));
       o->set("peer_seq", peer_seq ? Poco::Dynamic::Var(*peer_seq) : Poco::Dynamic::Var());
-      o->set("lag", peer_seq ? Poco::Dynamic::Var(std::max<std::int64_t>(0, *peer_seq -
-                                                                              seq_of(origin)))
-                             : Poco::Dynamic::Var());
+      o->set("lag", peer_seq
+                        ? Poco::Dynamic::Var(std::max<std::int64_t>(0, *peer_seq - seq_of(origin)))
+                        : Poco::Dynamic::Var());
       array->add(o);
     }
     return array;

@@ -4,8 +4,6 @@
 // the OpenAPI file against the routes; cursor paging; Avro OCF read by python3-avro; ingest
 // upload; recognitions equal to `carehub recognize` with the identifier kept out of logs; bad
 // JSON and oversize bodies; tokens stored as hashes and revoked; `carehub serve --http`.
-#include "hub/http_server.h"
-
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -31,6 +29,7 @@
 
 #include "connectors/identifiers.h"
 #include "hub/api_tokens.h"
+#include "hub/http_server.h"
 #include "hub/store.h"
 #include "tests/support/temp_dir.h"
 
@@ -104,7 +103,8 @@ Reply Send(std::uint16_t port, const Request& r) {
     if (r.chunked) {
       request.setChunkedTransferEncoding(true);
     } else {
-      request.setContentLength64(r.claimed_length.value_or(static_cast<std::int64_t>(r.body.size())));
+      request.setContentLength64(
+          r.claimed_length.value_or(static_cast<std::int64_t>(r.body.size())));
     }
   }
   std::ostream& out = session.sendRequest(request);
@@ -158,8 +158,7 @@ struct Env {
     Carehub("gen --region sh --kind caregiver --rows 200 --seed 12 --out " + defective.string());
     Carehub("gen --region sh --kind caregiver --rows 60 --seed 13 --out " + upload.string());
     Carehub("ingest --dir " + hub.string() + " --profile shanghai/assessment " + clean.string());
-    Carehub("ingest --dir " + hub.string() + " --profile shanghai/caregiver " +
-            defective.string());
+    Carehub("ingest --dir " + hub.string() + " --profile shanghai/caregiver " + defective.string());
     Store store = Store::Open(hub);
     tokens["researcher"] = CreateApiToken(store, Role::kResearcher, std::nullopt, NowMs()).token;
     tokens["auditor"] = CreateApiToken(store, Role::kAuditor, std::nullopt, NowMs()).token;
@@ -245,8 +244,8 @@ TEST_F(HttpTest, EveryRouteWithEveryRoleGets401Or403Or200) {
   ASSERT_FALSE(routes.empty());
   for (const RouteInfo& route : routes) {
     const auto it = cases.find(route.method + " " + route.pattern);
-    ASSERT_NE(it, cases.end()) << "no test case for route " << route.method << " "
-                               << route.pattern << ": add one to RouteCases";
+    ASSERT_NE(it, cases.end()) << "no test case for route " << route.method << " " << route.pattern
+                               << ": add one to RouteCases";
     for (const std::string role :
          {"anonymous", "researcher", "auditor", "department-own", "department-other"}) {
       Request r = it->second;
@@ -303,9 +302,9 @@ TEST_F(HttpTest, CursorPagingWalksEveryRecordExactlyOnce) {
   std::string cursor;
   int pages = 0;
   do {
-    const Reply reply = env_->Call(
-        {.target = "/v1/records?limit=97" + (cursor.empty() ? "" : "&cursor=" + cursor),
-         .token = auditor});
+    const Reply reply =
+        env_->Call({.target = "/v1/records?limit=97" + (cursor.empty() ? "" : "&cursor=" + cursor),
+                    .token = auditor});
     ASSERT_EQ(reply.status, 200) << reply.body;
     const auto json = reply.Json();
     const auto items = json->getArray("items");
@@ -339,7 +338,8 @@ TEST_F(HttpTest, CursorPagingWalksEveryRecordExactlyOnce) {
 
 TEST_F(HttpTest, AvroResponsesAreOcfThatPythonAvroReads) {
   const std::string auditor = env_->tokens.at("auditor");
-  const Reply json = env_->Call({.target = "/v1/records?kind=assessment&limit=1000", .token = auditor});
+  const Reply json =
+      env_->Call({.target = "/v1/records?kind=assessment&limit=1000", .token = auditor});
   ASSERT_EQ(json.status, 200);
   const std::size_t count = json.Json()->getArray("items")->size();
   ASSERT_GT(count, 0u);
@@ -357,20 +357,19 @@ TEST_F(HttpTest, AvroResponsesAreOcfThatPythonAvroReads) {
   const fs::path py = env_->tmp / "count.py";
   std::ofstream(py) << script;
   std::string out;
-  ASSERT_EQ(testing::RunCommand(std::string(kPython) + " " + py.string() + " " + file.string(), &out),
-            0)
+  ASSERT_EQ(
+      testing::RunCommand(std::string(kPython) + " " + py.string() + " " + file.string(), &out), 0)
       << out;
   EXPECT_EQ(out, std::to_string(count) + " " + std::to_string(count) + "\n");
 
   // One record as OCF too; Avro without a kind is refused naming "kind"; other types get 406.
-  const Reply one = env_->Call({.target = "/v1/records/" + env_->record_id,
-                                .token = auditor,
-                                .accept = "application/avro"});
+  const Reply one = env_->Call(
+      {.target = "/v1/records/" + env_->record_id, .token = auditor, .accept = "application/avro"});
   ASSERT_EQ(one.status, 200);
   std::ofstream(file, std::ios::binary | std::ios::trunc) << one.body;
   out.clear();
-  ASSERT_EQ(testing::RunCommand(std::string(kPython) + " " + py.string() + " " + file.string(), &out),
-            0);
+  ASSERT_EQ(
+      testing::RunCommand(std::string(kPython) + " " + py.string() + " " + file.string(), &out), 0);
   EXPECT_EQ(out, "1 1\n");
   const Reply no_kind =
       env_->Call({.target = "/v1/records", .token = auditor, .accept = "application/avro"});
@@ -397,6 +396,48 @@ TEST_F(HttpTest, RecordGetAnswers404And400) {
   EXPECT_EQ(method.status, 405);
 }
 
+TEST_F(HttpTest, RecordFiltersAndTheirErrors) {
+  const std::string auditor = env_->tokens.at("auditor");
+  const Reply caregivers =
+      env_->Call({.target = "/v1/records?kind=caregiver&origin=sh&since=2000-01-01&limit=1000",
+                  .token = auditor});
+  ASSERT_EQ(caregivers.status, 200) << caregivers.body;
+  const auto items = caregivers.Json()->getArray("items");
+  ASSERT_GT(items->size(), 0u);
+  for (std::size_t i = 0; i < items->size(); ++i) {
+    EXPECT_EQ(items->getObject(static_cast<unsigned>(i))->getValue<std::string>("kind"),
+              "caregiver");
+  }
+  const Reply later = env_->Call({.target = "/v1/records?since=2999-01-01", .token = auditor});
+  ASSERT_EQ(later.status, 200);
+  EXPECT_EQ(later.Json()->getArray("items")->size(), 0u);
+  for (const auto& [query, field] :
+       std::vector<std::pair<std::string, std::string>>{{"kind=person", "kind"},
+                                                        {"origin=atlantis", "origin"},
+                                                        {"since=2025-13-01", "since"},
+                                                        {"limit=1&limit=2", "limit"}}) {
+    const Reply bad = env_->Call({.target = "/v1/records?" + query, .token = auditor});
+    EXPECT_EQ(bad.status, 400) << query;
+    EXPECT_EQ(bad.ErrorField(), field) << query << " -> " << bad.body;
+  }
+}
+
+TEST_F(HttpTest, QuarantineShowsRawRowsOnlyToTheOwnDepartment) {
+  const Reply auditor =
+      env_->Call({.target = "/v1/quarantine", .token = env_->tokens.at("auditor")});
+  const Reply own =
+      env_->Call({.target = "/v1/quarantine", .token = env_->tokens.at("department-own")});
+  ASSERT_EQ(auditor.status, 200);
+  ASSERT_EQ(own.status, 200);
+  const auto a = auditor.Json()->getArray("items");
+  const auto o = own.Json()->getArray("items");
+  ASSERT_GT(a->size(), 0u);
+  ASSERT_EQ(a->size(), o->size());
+  EXPECT_FALSE(a->getObject(0)->has("raw"));
+  EXPECT_TRUE(o->getObject(0)->has("raw"));
+  EXPECT_GT(auditor.Json()->getValue<std::int64_t>("total"), 0);
+}
+
 TEST_F(HttpTest, IngestUploadReturnsTheSummary) {
   const std::string own = env_->tokens.at("department-own");
   const std::string body = ReadAll(env_->upload);
@@ -410,9 +451,9 @@ TEST_F(HttpTest, IngestUploadReturnsTheSummary) {
   EXPECT_EQ(s->getValue<std::int64_t>("read"), 60);
   EXPECT_EQ(s->getValue<std::int64_t>("read"),
             s->getValue<std::int64_t>("accepted") + s->getValue<std::int64_t>("quarantined"));
-  EXPECT_EQ(s->getValue<std::int64_t>("accepted"),
-            s->getValue<std::int64_t>("inserted") + s->getValue<std::int64_t>("updated") +
-                s->getValue<std::int64_t>("unchanged"));
+  EXPECT_EQ(s->getValue<std::int64_t>("accepted"), s->getValue<std::int64_t>("inserted") +
+                                                       s->getValue<std::int64_t>("updated") +
+                                                       s->getValue<std::int64_t>("unchanged"));
   EXPECT_EQ(s->getValue<std::string>("profile"), "shanghai/caregiver");
   EXPECT_EQ(s->getValue<std::int64_t>("bytes"), static_cast<std::int64_t>(body.size()));
   // The upload is not kept once ingested.
@@ -424,8 +465,8 @@ TEST_F(HttpTest, IngestUploadReturnsTheSummary) {
       {.method = "POST", .target = "/v1/ingest?profile=atlantis/x", .token = own, .body = body});
   EXPECT_EQ(bad_profile.status, 400);
   EXPECT_EQ(bad_profile.ErrorField(), "profile");
-  const Reply empty =
-      env_->Call({.method = "POST", .target = "/v1/ingest?profile=shanghai/caregiver", .token = own});
+  const Reply empty = env_->Call(
+      {.method = "POST", .target = "/v1/ingest?profile=shanghai/caregiver", .token = own});
   EXPECT_EQ(empty.status, 400);
   EXPECT_EQ(empty.ErrorField(), "body");
 }
@@ -434,24 +475,24 @@ TEST_F(HttpTest, RecognitionsDecideAsTheCliAndNeverLogTheIdentifier) {
   const auto ids = Identifiers(env_->clean, 5);
   ASSERT_FALSE(ids.empty());
   const std::string id = ids.front();
-  const std::string cli = Carehub("recognize --dir " + env_->hub.string() + " --id " + id +
-                                      " --to gd --on 2026-01-01 --json",
-                                  /*keep_stderr=*/true);
+  const std::string cli = Carehub(
+      "recognize --dir " + env_->hub.string() + " --id " + id + " --to gd --on 2026-01-01 --json",
+      /*keep_stderr=*/true);
   Poco::JSON::Parser parser;
   const auto expected = parser.parse(cli).extract<Object::Ptr>();
   ASSERT_GT(expected->getArray("records")->size(), 0u) << cli;
 
   ::testing::internal::CaptureStderr();
-  const Reply reply = env_->Call(
-      {.method = "POST",
-       .target = "/v1/recognitions",
-       .token = env_->tokens.at("auditor"),
-       .body = R"({"identifier":")" + id + R"(","target":"gd","on":"2026-01-01"})"});
-  const Reply invalid = env_->Call(
-      {.method = "POST",
-       .target = "/v1/recognitions",
-       .token = env_->tokens.at("auditor"),
-       .body = R"({"identifier":")" + id.substr(0, 17) + R"(0","target":"gd"})"});
+  const Reply reply =
+      env_->Call({.method = "POST",
+                  .target = "/v1/recognitions",
+                  .token = env_->tokens.at("auditor"),
+                  .body = R"({"identifier":")" + id + R"(","target":"gd","on":"2026-01-01"})"});
+  const Reply invalid =
+      env_->Call({.method = "POST",
+                  .target = "/v1/recognitions",
+                  .token = env_->tokens.at("auditor"),
+                  .body = R"({"identifier":")" + id.substr(0, 17) + R"(0","target":"gd"})"});
   std::this_thread::sleep_for(50ms);  // the access log line is written after the response
   const std::string log = ::testing::internal::GetCapturedStderr();
 
@@ -579,12 +620,14 @@ TEST_F(HttpTest, PeersAndMetricsReportTheStore) {
 
   const Reply metrics = env_->Call({.target = "/metrics", .token = auditor});
   ASSERT_EQ(metrics.status, 200);
-  EXPECT_NE(metrics.body.find("carehub_records{hub=\"310000\",origin=\"310000\",kind=\"assessment\"}"),
-            std::string::npos)
+  EXPECT_NE(
+      metrics.body.find("carehub_records{hub=\"310000\",origin=\"310000\",kind=\"assessment\"}"),
+      std::string::npos)
       << metrics.body;
   EXPECT_NE(metrics.body.find("carehub_quarantine_rows{"), std::string::npos);
-  EXPECT_NE(metrics.body.find("carehub_http_request_duration_seconds_bucket{route=\"GET /v1/peers\""),
-            std::string::npos);
+  EXPECT_NE(
+      metrics.body.find("carehub_http_request_duration_seconds_bucket{route=\"GET /v1/peers\""),
+      std::string::npos);
 }
 
 TEST_F(HttpTest, DatasetFilesAreServedOnlyWhenTheCatalogListsThem) {
@@ -599,44 +642,112 @@ TEST_F(HttpTest, DatasetFilesAreServedOnlyWhenTheCatalogListsThem) {
   EXPECT_EQ(list.Json()->getArray("items")->size(), 1u);
 }
 
-// `carehub serve --http HOST:0` prints the URL, answers, shows the exchange as running, and
-// stops on SIGTERM with status 0.
-TEST_F(HttpTest, ServeWithHttpStartsBothAndStopsOnSigterm) {
-  const fs::path log = env_->tmp / "serve.log";
-  std::vector<std::string> text = {testing::CarehubBinary(), "serve", "--dir", env_->hub.string(),
-                                   "--zmq", "tcp://127.0.0.1:*", "--http", "127.0.0.1:0"};
-  std::vector<char*> argv;
-  for (auto& t : text) argv.push_back(t.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  pid_t pid = -1;
-  ASSERT_EQ(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ), 0);
-  posix_spawn_file_actions_destroy(&actions);
+// A `carehub` process with stdout and stderr in a log file; SIGTERM and reaped on destruction.
+class Process {
+ public:
+  Process(std::vector<std::string> args, const fs::path& log) : log_(log) {
+    args.insert(args.begin(), testing::CarehubBinary());
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&actions);
+  }
+  ~Process() {
+    if (pid_ > 0) Stop();
+  }
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+  // SIGTERM, then the exit status (128 + signal when killed).
+  int Stop() {
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  std::string Log() const { return ReadAll(log_); }
+  // The first capture of `pattern` in the log, waiting up to 15 s for it.
+  std::string WaitFor(const std::string& pattern) const {
+    const std::regex re(pattern);
+    for (int i = 0; i < 300; ++i) {
+      std::smatch m;
+      const std::string text = Log();
+      if (std::regex_search(text, m, re)) return m[1];
+      std::this_thread::sleep_for(50ms);
+    }
+    return "";
+  }
 
-  int port = 0;
-  const std::regex url("http: http://127\\.0\\.0\\.1:([0-9]+)/");
-  for (int i = 0; i < 300 && port == 0; ++i) {
-    std::smatch m;
-    const std::string text_log = ReadAll(log);
-    if (std::regex_search(text_log, m, url)) port = std::stoi(m[1]);
-    if (port == 0) std::this_thread::sleep_for(50ms);
+ private:
+  pid_t pid_ = -1;
+  fs::path log_;
+};
+
+Object::Ptr KeysOf(const fs::path& hub) {
+  Poco::JSON::Parser parser;
+  return parser.parse(Carehub("keys show --json --dir " + hub.string(), true))
+      .extract<Object::Ptr>();
+}
+
+// `carehub serve --http HOST:0` prints the URL, answers, shows its member link live in
+// /v1/peers, and stops on SIGTERM with status 0.
+TEST_F(HttpTest, ServeWithHttpShowsLiveLinksAndStopsOnSigterm) {
+  // Member b (Guangdong) admits this hub and serves; this hub dials it.
+  const fs::path b = env_->tmp / "b";
+  Carehub("init --dir " + b.string() + " --region gd --federation-key " +
+          (env_->hub / "federation.key").string());
+  const auto keys_a = KeysOf(env_->hub);
+  const auto keys_b = KeysOf(b);
+  Carehub("peers add --dir " + b.string() + " --name a --region sh --curve-key '" +
+          keys_a->getValue<std::string>("curve_public") + "' --sign-key " +
+          keys_a->getValue<std::string>("sign_public"));
+  Process serve_b({"serve", "--dir", b.string(), "--zmq", "tcp://127.0.0.1:*"},
+                  env_->tmp / "serve_b.log");
+  const std::string endpoint_b = serve_b.WaitFor("serving on (tcp://[0-9.:]+)");
+  ASSERT_FALSE(endpoint_b.empty()) << serve_b.Log();
+  Carehub("peers add --dir " + env_->hub.string() + " --name b --region gd --curve-key '" +
+          keys_b->getValue<std::string>("curve_public") + "' --sign-key " +
+          keys_b->getValue<std::string>("sign_public") + " --endpoint " + endpoint_b);
+
+  Process serve_a(
+      {"serve", "--dir", env_->hub.string(), "--zmq", "tcp://127.0.0.1:*", "--http", "127.0.0.1:0"},
+      env_->tmp / "serve_a.log");
+  const std::string port_text = serve_a.WaitFor("http: http://127\\.0\\.0\\.1:([0-9]+)/\n");
+  ASSERT_FALSE(port_text.empty()) << serve_a.Log();
+  const auto port = static_cast<std::uint16_t>(std::stoi(port_text));
+  EXPECT_EQ(Send(port, {.target = "/health"}).status, 200);
+  Object::Ptr member;
+  Reply peers;
+  for (int i = 0; i < 200; ++i) {
+    peers = Send(port, {.target = "/v1/peers", .token = env_->tokens.at("auditor")});
+    ASSERT_EQ(peers.status, 200) << peers.body;
+    const auto items = peers.Json()->getArray("items");
+    for (std::size_t k = 0; k < items->size(); ++k) {
+      const auto item = items->getObject(static_cast<unsigned>(k));
+      if (item->getValue<std::string>("name") == "b") member = item;
+    }
+    if (member && member->getValue<bool>("connected")) break;
+    std::this_thread::sleep_for(50ms);
   }
-  if (port != 0) {
-    EXPECT_EQ(Send(static_cast<std::uint16_t>(port), {.target = "/health"}).status, 200);
-    const Reply peers = Send(static_cast<std::uint16_t>(port),
-                             {.target = "/v1/peers", .token = env_->tokens.at("auditor")});
-    EXPECT_EQ(peers.status, 200);
-    EXPECT_EQ(peers.Json()->getValue<std::string>("exchange"), "running") << peers.body;
-  }
-  ::kill(pid, SIGTERM);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  ASSERT_NE(port, 0) << ReadAll(log);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadAll(log);
-  EXPECT_NE(ReadAll(log).find("stopped:"), std::string::npos) << ReadAll(log);
+  EXPECT_EQ(peers.Json()->getValue<std::string>("exchange"), "running") << peers.body;
+  ASSERT_TRUE(member) << peers.body;
+  EXPECT_TRUE(member->getValue<bool>("connected")) << peers.body;
+  EXPECT_TRUE(member->getValue<bool>("dialled"));
+  EXPECT_EQ(member->getValue<std::string>("region"), "440000");
+  EXPECT_FALSE(member->get("last_heard_seconds").isEmpty()) << peers.body;
+  const Reply metrics = Send(port, {.target = "/metrics", .token = env_->tokens.at("auditor")});
+  EXPECT_NE(metrics.body.find("carehub_peer_connected{hub=\"310000\",peer=\"b\"} 1"),
+            std::string::npos)
+      << metrics.body;
+
+  EXPECT_EQ(serve_a.Stop(), 0) << serve_a.Log();
+  EXPECT_NE(serve_a.Log().find("stopped:"), std::string::npos) << serve_a.Log();
+  Carehub("peers remove --dir " + env_->hub.string() + " --name b");
 }
 
 }  // namespace
