@@ -50,15 +50,15 @@ hub="$work/hub"
 native="$work/sh_assessment.csv"
 rm -rf "$hub"
 "$carehub" init --dir "$hub" --region sh >/dev/null
-"$carehub" gen --region sh --kind assessment --rows "$rows" --seed 1 --defect-rate 0 --out "$native" >/dev/null
+"$carehub" gen --region sh --kind assessment --rows "$rows" --seed 1 --defect-rate 0 --out "$native" >/dev/null 2>&1
 start=$(date +%s.%N)
 "$carehub" ingest --dir "$hub" --profile shanghai/assessment "$native" >/dev/null
-echo "hub: $("$carehub" --version 2>/dev/null || true) $rows rows generated and ingested in $(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }') s"
+echo "hub: $rows rows generated and ingested in $(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }') s"
 
 token=$("$carehub" tokens create --dir "$hub" --role department --region sh 2>/dev/null)
 sqlite3 "$hub/carehub.db" "SELECT record_id FROM records ORDER BY random() LIMIT 10000" >"$work/ids.txt"
 # The identifier column (4th) of the native file; ASCII in every encoding.
-tail -n +2 "$native" | cut -d, -f4 | head -n 1000 >"$work/identifiers.txt"
+awk -F, 'NR > 1 && NR <= 1001 { print $4 }' "$native" >"$work/identifiers.txt"
 
 "$carehub" serve --dir "$hub" --zmq 'tcp://127.0.0.1:*' --http 127.0.0.1:0 \
   --http-threads "$http_threads" >"$work/serve.log" 2>&1 &
@@ -87,6 +87,11 @@ done = function(summary, latency, requests)
               summary.errors.write + summary.errors.timeout
   io.write(string.format("RESULT %.1f %.3f %d %d\n", summary.requests / (summary.duration / 1e6),
                          latency:percentile(99) / 1000, summary.requests, bad))
+  if bad > 0 then
+    io.write(string.format("ERRORS status=%d connect=%d read=%d write=%d timeout=%d\n",
+                           summary.errors.status, summary.errors.connect, summary.errors.read,
+                           summary.errors.write, summary.errors.timeout))
+  end
 end
 EOF
 cat >"$work/health.lua" <<EOF
@@ -115,7 +120,9 @@ declare -A label=([health]="GET /health" [record]="GET /v1/records/{id}"
                   [recognition]="POST /v1/recognitions")
 run() {  # script path
   local result total bad
-  result=$(wrk -t"$threads" -c"$connections" -d"$duration" -s "$work/$1.lua" "${url%/}$2" | sed -n 's/^RESULT //p')
+  wrk -t"$threads" -c"$connections" -d"$duration" -s "$work/$1.lua" "${url%/}$2" >"$work/wrk_$1.txt"
+  result=$(sed -n 's/^RESULT //p' "$work/wrk_$1.txt")
+  grep '^ERRORS' "$work/wrk_$1.txt" || true
   read -r r p total bad <<<"$result"
   rps[$1]=$r
   p99[$1]=$p

@@ -20,6 +20,11 @@ namespace carehub {
 struct HttpOptions {
   int max_threads = 16;  // server threads = concurrent requests; each leases a Store
   int max_queued = 256;  // accepted connections waiting for a thread
+  // Poco serves a kept-alive connection on one thread until it closes, so with more clients than
+  // threads the extra connections would wait for ever: a connection is closed after this many
+  // requests (the client reconnects and queues behind the waiting ones) or this idle time.
+  int max_keep_alive_requests = 100;
+  int keep_alive_timeout_ms = 2000;
   // Largest request body of an ingest upload; bigger uploads get 413 before being read.
   std::uint64_t max_upload_bytes = 256ull << 20;
   // Largest JSON request body (recognitions); small on purpose.
