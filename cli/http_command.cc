@@ -42,6 +42,8 @@ class HttpCommand : public Command {
     if (auto rules = args.Get("rules")) options.rules_dir = *rules;
     options.access_log = args.Has("access-log");
 
+    // A client that goes away mid-response must not kill the server.
+    ::signal(SIGPIPE, SIG_IGN);
     // Block the termination signals before the server threads start, so that only sigwait
     // below receives them.
     sigset_t signals;

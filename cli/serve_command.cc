@@ -1,13 +1,20 @@
 // `carehub serve --dir D --zmq tcp://127.0.0.1:7301 [--http 127.0.0.1:8301]`: listens for
 // members (CURVE + ZAP), serves every origin this hub holds, keeps itself in sync with all
-// members that have an endpoint, and announces new heads. Stops cleanly on SIGINT/SIGTERM.
+// members that have an endpoint, and announces new heads. With --http it also serves the HTTP
+// API (hub/http_server.h) from the same process, whose /v1/peers and /metrics then show the live
+// member links. Prints "serving on ..." and "http: http://HOST:PORT/"; stops both cleanly on
+// SIGINT/SIGTERM.
 #include <signal.h>
 
 #include <atomic>
 #include <iostream>
+#include <memory>
+#include <optional>
 
 #include "cli/command.h"
 #include "hub/exchange.h"
+#include "hub/http_server.h"
+#include "schemas/error.h"
 
 namespace carehub::cli {
 namespace {
@@ -25,7 +32,10 @@ class ServeCommand : public Command {
     options.addOption(ValueOption("dir", "hub directory", "DIR", true));
     options.addOption(
         ValueOption("zmq", "ZeroMQ endpoint to listen on (default tcp://127.0.0.1:7301)", "URL"));
-    options.addOption(ValueOption("http", "HTTP API address host:port", "ADDR"));
+    options.addOption(
+        ValueOption("http", "also serve the HTTP API on HOST:PORT (port 0 = any)", "HOST:PORT"));
+    options.addOption(ValueOption("http-threads", "HTTP server threads (default 16)", "N"));
+    options.addOption(FlagOption("access-log", "one line per HTTP request on stderr"));
     options.addOption(ValueOption("max-batch", "entries asked per pull (default 20000)", "N"));
   }
   int Run(const ParsedArgs& args, std::ostream& out) override {
@@ -33,17 +43,33 @@ class ServeCommand : public Command {
     options.listen = args.GetOr("zmq", "tcp://127.0.0.1:7301");
     options.max_batch =
         static_cast<std::uint32_t>(args.GetInt("max-batch", ExchangeOptions{}.max_batch));
-    if (args.Has("http")) {
-      std::cerr << "serve: --http " << *args.Get("http")
-                << " ignored: this build has no HTTP API component\n";
-    }
+    std::optional<std::pair<std::string, std::uint16_t>> http_address;
+    if (auto http = args.Get("http")) http_address = ParseListenAddress(*http, "http");
+    // A client that goes away mid-response must not kill the server.
+    ::signal(SIGPIPE, SIG_IGN);
     struct sigaction action {};
     action.sa_handler = OnSignal;
     sigaction(SIGINT, &action, nullptr);
     sigaction(SIGTERM, &action, nullptr);
     Exchange exchange(args.Require("dir"), options);
     out << "serving on " << exchange.endpoint() << "\n" << std::flush;
+    std::unique_ptr<HttpApi> api;
+    if (http_address) {
+      HttpOptions http_options;
+      http_options.max_threads = static_cast<int>(args.GetInt("http-threads", 16));
+      if (http_options.max_threads < 1 || http_options.max_threads > 1024) {
+        throw Error::InvalidInput("option --http-threads: expected 1..1024");
+      }
+      http_options.access_log = args.Has("access-log");
+      http_options.live_peers = [&exchange] { return exchange.LinkStates(); };
+      http_options.batches_rejected = [&exchange] { return exchange.BatchesRejected(); };
+      api = std::make_unique<HttpApi>(args.Require("dir"), http_options);
+      api->Start(http_address->first, http_address->second);
+      out << "http: http://" << http_address->first << ":" << api->port() << "/\n" << std::flush;
+    }
     exchange.Serve(g_stop);
+    // The API reads the exchange's snapshot: stop it first.
+    if (api) api->Stop();
     const ExchangeStats s = exchange.stats();
     out << "stopped: applied " << s.entries_applied << " entries in " << s.batches_applied
         << " batches, rejected " << s.batches_rejected << ", served " << s.batches_served

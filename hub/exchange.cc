@@ -470,8 +470,58 @@ SyncReport Exchange::SyncOnce(milliseconds timeout, const std::atomic<bool>* sto
 }
 
 void Exchange::Serve(const std::atomic<bool>& stop) {
-  while (!stop) impl_->Step(std::chrono::milliseconds(50));
+  while (!stop) {
+    impl_->Step(std::chrono::milliseconds(50));
+    impl_->PublishLinkStates();
+  }
 }
+
+void Exchange::Impl::PublishLinkStates() {
+  const auto now = ExchangeClock::now();
+  const auto since = [&](ExchangeClock::time_point t) {
+    return t == ExchangeClock::time_point{} ? -1.0 : std::chrono::duration<double>(now - t).count();
+  };
+  std::map<std::string, PeerLinkState> by_name;
+  for (const auto& [region, peer] : members) {
+    PeerLinkState& state = by_name[peer.name];
+    state.name = peer.name;
+    state.region = peer.region;
+  }
+  for (const Link& link : links) {
+    PeerLinkState& state = by_name[link.peer.name];
+    state.name = link.peer.name;
+    state.region = link.peer.region;
+    state.dialled = true;
+    state.connected =
+        link.welcomed && !link.unreachable && now - link.last_recv < options.peer_timeout;
+    state.last_heard_seconds = link.welcomed ? since(link.last_recv) : -1.0;
+    state.advertised = link.advertised;
+  }
+  for (const auto& [routing_id, client] : clients) {
+    auto it = by_name.find(client.name);
+    if (it == by_name.end()) continue;
+    const double heard = since(client.last_seen);
+    if (heard >= 0 && heard * 1000 < static_cast<double>(options.peer_timeout.count())) {
+      it->second.connected = true;
+    }
+    if (it->second.last_heard_seconds < 0 ||
+        (heard >= 0 && heard < it->second.last_heard_seconds)) {
+      it->second.last_heard_seconds = heard;
+    }
+  }
+  std::vector<PeerLinkState> out;
+  for (auto& [name, state] : by_name) out.push_back(std::move(state));
+  batches_rejected_shared = stats.batches_rejected;
+  std::lock_guard lock(link_states_mutex);
+  link_states = std::move(out);
+}
+
+std::vector<PeerLinkState> Exchange::LinkStates() const {
+  std::lock_guard lock(impl_->link_states_mutex);
+  return impl_->link_states;
+}
+
+std::int64_t Exchange::BatchesRejected() const { return impl_->batches_rejected_shared.load(); }
 
 ExchangeStats Exchange::stats() const { return impl_->stats; }
 

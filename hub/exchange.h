@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,6 +53,17 @@ struct SyncReport {
   bool caught_up = false;               // every reachable peer's member origins held
 };
 
+// One member link as the running exchange sees it, for /v1/peers and /metrics: whether the
+// link answers and which seq of each origin the peer says it holds (its latest WELCOME/NOTIFY).
+struct PeerLinkState {
+  std::string name;
+  std::string region;
+  bool dialled = false;            // this hub dials the member (it has an endpoint)
+  bool connected = false;          // dialled and answered recently, or connected to us recently
+  double last_heard_seconds = -1;  // since the last message from the member; -1 never
+  std::map<std::string, std::int64_t> advertised;  // origin -> seq the member holds
+};
+
 struct ExchangeStats {
   std::int64_t batches_applied = 0;
   std::int64_t entries_applied = 0;
@@ -79,6 +91,11 @@ class Exchange {
   void Serve(const std::atomic<bool>& stop);
   ExchangeStats stats() const;
   std::vector<OriginProgress> progress() const;
+  // A snapshot of the member links, refreshed by Serve/SyncOnce after every poll round.
+  // Thread-safe: may be called from any thread while Serve runs (the HTTP API does).
+  std::vector<PeerLinkState> LinkStates() const;
+  // Batches rejected so far (stats().batches_rejected), readable from any thread.
+  std::int64_t BatchesRejected() const;
 
   struct Impl;
 

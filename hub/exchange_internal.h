@@ -5,6 +5,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -104,6 +105,12 @@ struct Exchange::Impl {
   ExchangeClock::time_point last_head_poll{}, last_member_refresh{};
   ExchangeClock::time_point started = ExchangeClock::now();
   std::atomic<std::int64_t> denied{0};
+
+  // Snapshot for other threads (Exchange::LinkStates); written by the exchange thread only.
+  void PublishLinkStates();
+  mutable std::mutex link_states_mutex;
+  std::vector<PeerLinkState> link_states;
+  std::atomic<std::int64_t> batches_rejected_shared{0};
 };
 
 // Multipart helpers: Receive returns false when nothing was waiting.

@@ -93,6 +93,33 @@ void SendError(HTTPServerResponse& response, int status, const std::string& code
   response.sendBuffer(body.data(), body.size());
 }
 
+// An error answered before the handler read the request body: the unread body would be parsed as
+// the next request of a kept-alive connection. Read and drop up to kDrainLimit bytes of it (wiped:
+// it may hold an identifier); past that, close the connection instead.
+constexpr std::int64_t kDrainLimit = 1 << 20;
+void DiscardBody(HTTPServerRequest& request, HTTPServerResponse& response) {
+  const bool chunked = request.getChunkedTransferEncoding();
+  const std::int64_t length = request.hasContentLength() ? request.getContentLength64() : 0;
+  if (!chunked && length <= 0) return;
+  if (length > kDrainLimit) {
+    response.setKeepAlive(false);
+    return;
+  }
+  try {
+    std::istream& in = request.stream();
+    char buffer[8192];
+    std::int64_t total = 0;
+    while (in && total <= kDrainLimit) {
+      in.read(buffer, sizeof buffer);
+      total += in.gcount();
+    }
+    sodium_memzero(buffer, sizeof buffer);
+    if (total > kDrainLimit) response.setKeepAlive(false);
+  } catch (const std::exception&) {
+    response.setKeepAlive(false);
+  }
+}
+
 int StatusOf(ErrorKind kind) {
   switch (kind) {
     case ErrorKind::kInvalidInput:
@@ -156,11 +183,16 @@ class ApiRequestHandler : public Poco::Net::HTTPRequestHandler {
       status = static_cast<int>(response.getStatus());
     } catch (const HttpError& e) {
       status = e.status();
-      if (status == 413) response.setKeepAlive(false);  // the unread body would follow
+      if (status == 413) {
+        response.setKeepAlive(false);  // the unread rest of the body would follow
+      } else {
+        DiscardBody(request, response);
+      }
       SendError(response, status, e.code(), e.what(), e.field());
     } catch (const Error& e) {
       status = StatusOf(e.kind());
       const bool internal = status >= 500;
+      DiscardBody(request, response);
       if (internal) std::cerr << "carehub http: " << route.pattern << ": " << e.what() << "\n";
       SendError(response, status, internal ? "internal" : std::string(ErrorKindName(e.kind())),
                 internal ? "internal error (see the server log)" : e.what());
@@ -169,6 +201,7 @@ class ApiRequestHandler : public Poco::Net::HTTPRequestHandler {
     } catch (const std::exception& e) {
       std::cerr << "carehub http: " << route.pattern << ": " << e.what() << "\n";
       status = 500;
+      DiscardBody(request, response);
       SendError(response, status, "internal", "internal error (see the server log)");
     }
     const double seconds =
@@ -208,6 +241,7 @@ class NoRouteHandler : public Poco::Net::HTTPRequestHandler {
     const auto start = std::chrono::steady_clock::now();
     int status = 404;
     try {
+      DiscardBody(request, response);
       if (allow_.empty()) {
         SendError(response, 404, "not_found",
                   "no route " + request.getMethod() + " " + Poco::URI(request.getURI()).getPath());

@@ -3,9 +3,12 @@
 // same routes (a test checks both directions).
 #include <Poco/JSON/Array.h>
 
+#include <algorithm>
 #include <chrono>
+#include <map>
 
 #include "hub/http_router.h"
+#include "hub/peers.h"
 #include "schemas/embedded.h"
 
 namespace carehub::embedded_openapi {
@@ -38,16 +41,6 @@ std::string_view OpenApiJson() {
   return embedded_openapi::kFileCount > 0 ? embedded_openapi::kFiles[0].content
                                           : std::string_view();
 }
-
-namespace {
-
-bool TableExists(Store& store, std::string_view table) {
-  sqlite::Statement stmt(store.db(), "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?");
-  stmt.Bind(1, table);
-  return stmt.Step();
-}
-
-}  // namespace
 
 void HandleHealth(ApiCall& call) {
   call.AllowQuery({});
@@ -96,38 +89,38 @@ void HandleMetrics(ApiCall& call) {
     out += "carehub_origin_head_seq{" + hub + ",origin=\"" + PromLabel(head.origin) + "\"} " +
            std::to_string(head.seq) + "\n";
   }
-  // Sync lag and rejected batches come from the exchange's tables when this hub has them.
-  if (TableExists(store, "sync_state")) {
+  // Sync lag and rejected batches: known only while the exchange runs in this process.
+  if (call.shared.options.live_peers) {
+    std::map<std::string, std::int64_t> applied;
+    for (const SignedHead& head : store.Heads()) applied[head.origin] = head.seq;
     out +=
-        "# HELP carehub_sync_lag_entries Change-log entries a peer announced that this hub "
-        "has not applied yet, per peer and origin.\n";
+        "# HELP carehub_sync_lag_entries Change-log entries a member holds that this hub has "
+        "not applied yet, per member and origin.\n";
     out += "# TYPE carehub_sync_lag_entries gauge\n";
-    try {
-      sqlite::Statement stmt(store.db(),
-                             "SELECT peer, origin, max(0, announced_seq - applied_seq) FROM "
-                             "sync_state ORDER BY peer, origin");
-      while (stmt.Step()) {
-        out += "carehub_sync_lag_entries{" + hub + ",peer=\"" + PromLabel(stmt.ColumnText(0)) +
-               "\",origin=\"" + PromLabel(stmt.ColumnText(1)) + "\"} " +
-               std::to_string(stmt.ColumnInt64(2)) + "\n";
+    for (const PeerLinkState& state : call.shared.options.live_peers()) {
+      for (const auto& [origin, seq] : state.advertised) {
+        const auto it = applied.find(origin);
+        const std::int64_t held = it == applied.end() ? 0 : it->second;
+        out += "carehub_sync_lag_entries{" + hub + ",peer=\"" + PromLabel(state.name) +
+               "\",origin=\"" + PromLabel(origin) + "\"} " +
+               std::to_string(std::max<std::int64_t>(0, seq - held)) + "\n";
       }
-    } catch (const Error&) {
-      // Another layout than expected: leave the family empty rather than fail the scrape.
+    }
+    out += "# HELP carehub_peer_connected 1 when the member link answers.\n";
+    out += "# TYPE carehub_peer_connected gauge\n";
+    for (const PeerLinkState& state : call.shared.options.live_peers()) {
+      out += "carehub_peer_connected{" + hub + ",peer=\"" + PromLabel(state.name) + "\"} " +
+             (state.connected ? "1" : "0") + "\n";
     }
   }
-  out +=
-      "# HELP carehub_batches_rejected_total Relayed batches refused (bad chain or "
-      "signature).\n";
-  out += "# TYPE carehub_batches_rejected_total counter\n";
-  std::int64_t rejected = 0;
-  if (TableExists(store, "sync_state")) {
-    try {
-      rejected =
-          store.db().QueryInt("SELECT coalesce(sum(rejected), 0) FROM sync_state").value_or(0);
-    } catch (const Error&) {
-    }
+  if (call.shared.options.batches_rejected) {
+    out +=
+        "# HELP carehub_batches_rejected_total Relayed batches refused (bad chain or "
+        "signature).\n";
+    out += "# TYPE carehub_batches_rejected_total counter\n";
+    out += "carehub_batches_rejected_total{" + hub + "} " +
+           std::to_string(call.shared.options.batches_rejected()) + "\n";
   }
-  out += "carehub_batches_rejected_total{" + hub + "} " + std::to_string(rejected) + "\n";
   call.shared.metrics.Render(out);
   call.SendBytes(200, "text/plain; version=0.0.4; charset=utf-8", out);
 }
@@ -140,67 +133,90 @@ void HandlePeers(ApiCall& call) {
   const std::string digest = QueryDigest({"peers"});
   const std::string after = DecodeCursor(call.Query("cursor"), digest).value_or("");
 
-  // Federation members (the exchange's peers table) and every origin this hub holds a head for.
-  struct Member {
-    std::string name, region;
-    std::optional<std::string> endpoint;
-  };
-  std::vector<Member> peers;
-  if (TableExists(store, "peers")) {
-    sqlite::Statement stmt(store.db(), "SELECT name, region, endpoint FROM peers ORDER BY name");
-    while (stmt.Step()) {
-      peers.push_back({stmt.ColumnText(0), stmt.ColumnText(1), stmt.ColumnOptionalText(2)});
+  // Applied seq per origin (the signed heads this hub holds) and, when the exchange runs in
+  // this process, what each member says it holds.
+  std::map<std::string, std::int64_t> applied;
+  for (const SignedHead& h : store.Heads()) applied[h.origin] = h.seq;
+  std::map<std::string, PeerLinkState> live;
+  const bool running = static_cast<bool>(call.shared.options.live_peers);
+  if (running) {
+    for (PeerLinkState& state : call.shared.options.live_peers()) {
+      live[state.name] = std::move(state);
     }
   }
-  std::map<std::string, const Member*> by_region;
-  for (const Member& p : peers) by_region[p.region] = &p;
-  std::map<std::string, SignedHead> heads;
-  for (SignedHead& h : store.Heads()) heads[h.origin] = std::move(h);
-
-  // Members by name, then origins without a member (this hub's own region).
-  std::vector<Poco::JSON::Object::Ptr> items;
-  std::vector<std::string> keys;
-  auto head_json = [&](const std::string& region, Poco::JSON::Object& json) {
-    const auto it = heads.find(region);
-    json.set("head_seq", it == heads.end() ? 0 : it->second.seq);
+  const auto seq_of = [&applied](const std::string& origin) {
+    const auto it = applied.find(origin);
+    return it == applied.end() ? std::int64_t{0} : it->second;
   };
-  for (const Member& p : peers) {
+  // Per origin: the seq applied here, the seq the member holds (when known) and the lag.
+  const auto origins_json = [&](const PeerLinkState* state) {
+    std::map<std::string, std::optional<std::int64_t>> origins;
+    for (const auto& [origin, seq] : applied) origins[origin] = std::nullopt;
+    if (state) {
+      for (const auto& [origin, seq] : state->advertised) origins[origin] = seq;
+    }
+    Poco::JSON::Array::Ptr array = new Poco::JSON::Array;
+    for (const auto& [origin, peer_seq] : origins) {
+      Poco::JSON::Object::Ptr o = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+      o->set("origin", origin);
+      o->set("applied_seq", seq_of(origin));
+      o->set("peer_seq", peer_seq ? Poco::Dynamic::Var(*peer_seq) : Poco::Dynamic::Var());
+      o->set("lag", peer_seq
+                        ? Poco::Dynamic::Var(std::max<std::int64_t>(0, *peer_seq - seq_of(origin)))
+                        : Poco::Dynamic::Var());
+      array->add(o);
+    }
+    return array;
+  };
+
+  std::vector<std::pair<std::string, Poco::JSON::Object::Ptr>> items;  // (cursor key, item)
+  {
+    Poco::JSON::Object::Ptr self = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    self->set("name", "self");
+    self->set("region", call.shared.region);
+    self->set("self", true);
+    self->set("endpoint", Poco::Dynamic::Var());
+    self->set("dialled", false);
+    self->set("connected", Poco::Dynamic::Var());
+    self->set("last_heard_seconds", Poco::Dynamic::Var());
+    self->set("head_seq", seq_of(call.shared.region));
+    self->set("origins", origins_json(nullptr));
+    items.emplace_back("0", self);
+  }
+  for (const Peer& p : ListPeers(store.db())) {
+    const auto it = live.find(p.name);
+    const PeerLinkState* state = it == live.end() ? nullptr : &it->second;
     Poco::JSON::Object::Ptr json = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
     json->set("name", p.name);
     json->set("region", p.region);
     json->set("self", false);
     json->set("endpoint", p.endpoint ? Poco::Dynamic::Var(*p.endpoint) : Poco::Dynamic::Var());
     json->set("dialled", p.endpoint.has_value());
-    head_json(p.region, *json);
-    keys.push_back("1" + p.name);
-    items.push_back(json);
-  }
-  for (const auto& [origin, head] : heads) {
-    if (by_region.count(origin)) continue;
-    Poco::JSON::Object::Ptr json = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-    json->set("name", origin == call.shared.region ? std::string("self") : origin);
-    json->set("region", origin);
-    json->set("self", origin == call.shared.region);
-    json->set("endpoint", Poco::Dynamic::Var());
-    json->set("dialled", false);
-    head_json(origin, *json);
-    keys.push_back("2" + origin);
-    items.push_back(json);
+    // null: no exchange runs in this process, so the link state is unknown.
+    json->set("connected", running ? Poco::Dynamic::Var(state != nullptr && state->connected)
+                                   : Poco::Dynamic::Var());
+    json->set("last_heard_seconds", state && state->last_heard_seconds >= 0
+                                        ? Poco::Dynamic::Var(state->last_heard_seconds)
+                                        : Poco::Dynamic::Var());
+    json->set("head_seq", seq_of(p.region));
+    json->set("origins", origins_json(state));
+    items.emplace_back("1" + p.name, json);
   }
   Poco::JSON::Array::Ptr page = new Poco::JSON::Array;
   std::string last;
   bool more = false;
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (!after.empty() && keys[i] <= after) continue;
+  for (const auto& [key, item] : items) {
+    if (!after.empty() && key <= after) continue;
     if (static_cast<int>(page->size()) == limit) {
       more = true;
       break;
     }
-    page->add(items[i]);
-    last = keys[i];
+    page->add(item);
+    last = key;
   }
   Poco::JSON::Object json(Poco::JSON_PRESERVE_KEY_ORDER);
   json.set("region", call.shared.region);
+  json.set("exchange", running ? "running" : "not running in this process");
   json.set("items", page);
   json.set("next_cursor",
            more ? Poco::Dynamic::Var(EncodeCursor(last, digest)) : Poco::Dynamic::Var());

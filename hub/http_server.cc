@@ -43,6 +43,9 @@ void HttpApi::Start(const std::string& host, std::uint16_t port) {
   params->setMaxThreads(threads);
   params->setMaxQueued(impl_->shared.options.max_queued);
   params->setKeepAlive(true);
+  params->setMaxKeepAliveRequests(impl_->shared.options.max_keep_alive_requests);
+  params->setKeepAliveTimeout(Poco::Timespan(
+      static_cast<Poco::Timespan::TimeDiff>(impl_->shared.options.keep_alive_timeout_ms) * 1000));
   params->setServerName("carehub");
   impl_->server = std::make_unique<Poco::Net::HTTPServer>(
       new http::ApiHandlerFactory(impl_->shared), *impl_->pool, socket, params);

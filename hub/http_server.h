@@ -7,16 +7,24 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "hub/exchange.h"
 
 namespace carehub {
 
 struct HttpOptions {
   int max_threads = 16;  // server threads = concurrent requests; each leases a Store
   int max_queued = 256;  // accepted connections waiting for a thread
+  // Poco serves a kept-alive connection on one thread until it closes, so with more clients than
+  // threads the extra connections would wait for ever: a connection is closed after this many
+  // requests (the client reconnects and queues behind the waiting ones) or this idle time.
+  int max_keep_alive_requests = 100;
+  int keep_alive_timeout_ms = 2000;
   // Largest request body of an ingest upload; bigger uploads get 413 before being read.
   std::uint64_t max_upload_bytes = 256ull << 20;
   // Largest JSON request body (recognitions); small on purpose.
@@ -28,6 +36,11 @@ struct HttpOptions {
   // One line per request on stderr: method, route template, status, milliseconds (never the
   // query string or body).
   bool access_log = false;
+  // Live state of the peer exchange running in the same process (`carehub serve --http`):
+  // member links and rejected batches for /v1/peers and /metrics. Unset: only what the store
+  // knows (members, applied seqs) is reported. Called from server threads: must be thread-safe.
+  std::function<std::vector<PeerLinkState>()> live_peers = nullptr;
+  std::function<std::int64_t()> batches_rejected = nullptr;
 };
 
 // One route as the server has it: used by the OpenAPI check and docs.

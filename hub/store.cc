@@ -255,11 +255,16 @@ std::vector<StoredRecord> Store::RecordsBySubjectOrg(std::string_view uscc_or_lo
 
 void Store::ForEachRecord(const RecordFilter& filter,
                           const std::function<bool(const StoredRecord&)>& visit) {
-  sqlite::Statement stmt(db_, "SELECT " + std::string(kRecordColumns) +
-                                  " FROM records WHERE (?1 IS NULL OR kind = ?1) AND "
-                                  "(?2 IS NULL OR origin = ?2) ORDER BY rowid");
+  // Only the filters given are in the SQL: "?1 IS NULL OR kind = ?1" would keep SQLite from
+  // using records_kind_origin, and a Recognizer (the sanctions, a few rows) would scan every
+  // record of the store.
+  std::string where = " WHERE 1";
+  if (filter.kind) where += " AND kind = ?1";
+  if (filter.origin) where += " AND origin = ?2";
+  sqlite::Statement stmt(
+      db_, "SELECT " + std::string(kRecordColumns) + " FROM records" + where + " ORDER BY rowid");
   if (filter.kind) stmt.Bind(1, KindName(*filter.kind));
-  stmt.Bind(2, filter.origin);
+  if (filter.origin) stmt.Bind(2, *filter.origin);
   while (stmt.Step()) {
     if (!visit(ReadStoredRecord(stmt))) break;
   }
