@@ -317,12 +317,18 @@ void HandleRecognitions(ApiCall& call) {
     return value.extract<std::string>();
   };
   std::optional<std::string> identifier = text_field("identifier");
+  // Whatever path this request leaves by (an error below included), our copy is wiped.
+  struct Wipe {
+    std::optional<std::string>& text;
+    ~Wipe() {
+      if (text) sodium_memzero(text->data(), text->size());
+    }
+  } wipe{identifier};
   const std::optional<std::string> token = text_field("token");
   const std::optional<std::string> facility = text_field("facility");
   body->remove("identifier");
   const int subjects = (identifier ? 1 : 0) + (token ? 1 : 0) + (facility ? 1 : 0);
   if (subjects != 1) {
-    if (identifier) sodium_memzero(identifier->data(), identifier->size());
     throw HttpError::BadParameter("identifier", "give exactly one of identifier, token, facility");
   }
   const auto target_text = text_field("target");
