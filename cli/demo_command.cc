@@ -5,6 +5,9 @@
 // stops them with --exit.
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <signal.h>
@@ -101,6 +104,23 @@ std::map<std::string, std::string> Digest(const Hub& hub) {
   return lines;
 }
 
+// GET http://127.0.0.1:port/path; the status (0 when nothing answers) and the body.
+std::pair<int, std::string> HttpGet(int port, const std::string& path) {
+  try {
+    Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port));
+    session.setTimeout(Poco::Timespan(5, 0));
+    Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, path,
+                                   Poco::Net::HTTPMessage::HTTP_1_1);
+    session.sendRequest(request);
+    Poco::Net::HTTPResponse response;
+    std::istream& in = session.receiveResponse(response);
+    std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return {static_cast<int>(response.getStatus()), body};
+  } catch (const Poco::Exception&) {
+    return {0, ""};
+  }
+}
+
 std::string RecordsField(const std::string& digest_line) {
   auto pos = digest_line.find("records=");
   if (pos == std::string::npos) return "?";
@@ -136,6 +156,7 @@ class DemoCommand : public Command {
     if (exchange_) {
       Step(out, "start hubs (ZeroMQ CURVE + HTTP) and sync peer-to-peer", [&] { StartServers(); });
       sync_seconds = WaitForConvergence(out);
+      Step(out, "check the HTTP API of every hub (GET /health)", [&] { CheckHttp(out); });
     } else {
       out << "== peer-to-peer exchange: not in this build (keys/peers/serve/digest missing); "
              "each hub holds only its own region\n";
@@ -281,6 +302,24 @@ class DemoCommand : public Command {
                                    "127.0.0.1:" + std::to_string(hub.http_port)},
           (hub.dir / "serve.log").string());
     }
+  }
+
+  // Every hub answers GET /health with its own region (the servers started with the exchange,
+  // so the HTTP side is normally up by the time the hubs have converged).
+  void CheckHttp(std::ostream& out) {
+    const auto deadline = Clock::now() + std::chrono::seconds(15);
+    for (const auto& hub : hubs_) {
+      std::pair<int, std::string> health;
+      while ((health = HttpGet(hub.http_port, "/health")).first != 200 && Clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      if (health.first != 200 || health.second.find(hub.region->code) == std::string::npos) {
+        throw Error::IoError("hub " + std::string(hub.region->alias) +
+                             " does not answer GET /health; see " +
+                             (hub.dir / "serve.log").string());
+      }
+    }
+    out << "   7 of 7 up";
   }
 
   void StopServers() {
@@ -457,6 +496,12 @@ class DemoCommand : public Command {
     std::string folder = result.out.substr(0, result.out.find('\n'));
     out << "   " << folder << "/catalog.json\n     " << result.err.substr(0, result.err.find('\n'))
         << "\n    ";
+    if (exchange_) {  // the running Shanghai hub serves the release to anyone, no token needed
+      const int port = HubByAlias("sh").http_port;
+      const auto [status, body] = HttpGet(port, "/v1/datasets/demo-1");
+      out << " served: GET http://127.0.0.1:" << port << "/v1/datasets/demo-1 -> " << status << " ("
+          << body.size() << " bytes of DCAT catalog)\n    ";
+    }
   }
 
   std::int64_t rows_ = 0;

@@ -1,8 +1,9 @@
 // `carehub demo --exit`, the README's first command, end to end with small files: seven hubs
 // ingest, sync through relays until their digests agree, a relocating Shanghai resident is
 // recognised at the Guangdong hub, a caregiver sanctioned in another region is blocked, an Avro
-// export any reader opens and a published release. The checks read the demo's own output and
-// then ask the hubs it leaves behind directly (digest, python3-avro, catalog.json).
+// export any reader opens, every hub's HTTP API up and a published release served over it. The
+// checks read the demo's own output and then ask the hubs it leaves behind directly (digest,
+// python3-avro, catalog.json).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -114,8 +115,12 @@ TEST(DemoTest, SevenHubsSyncThroughRelaysRecogniseBlockExportAndPublish) {
       avro.string());
   EXPECT_GT(std::stol(count), 0) << count;
 
-  // The published release exists with its catalog.
+  // Every hub answered on HTTP; the published release exists and the Shanghai hub served it.
+  EXPECT_NE(out.find("7 of 7 up"), std::string::npos) << out;
   EXPECT_TRUE(fs::exists(dir / "open-data" / "demo-1" / "catalog.json")) << out;
+  EXPECT_TRUE(std::regex_search(
+      out, std::regex(R"(GET http://127\.0\.0\.1:\d+/v1/datasets/demo-1 -> 200)")))
+      << out;
 }
 
 }  // namespace
