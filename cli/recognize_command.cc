@@ -58,34 +58,12 @@ std::string NativeText(const NativeLevel& native) {
   return text;
 }
 
-std::string DateOf(const CanonicalRecord& record) {
-  return std::visit(
-      [](const auto& body) -> std::string {
-        using T = std::decay_t<decltype(body)>;
-        if constexpr (std::is_same_v<T, Assessment>) {
-          return "assessed " + FormatIsoDate(body.assessed_on);
-        } else if constexpr (std::is_same_v<T, CaregiverQualification>) {
-          return "issued " + FormatIsoDate(body.issued_on);
-        } else if constexpr (std::is_same_v<T, FacilityRating>) {
-          return "rated " + FormatIsoDate(body.rated_on);
-        } else {
-          return "decided " + FormatIsoDate(body.decided_on);
-        }
-      },
-      record.body);
-}
-
-const NativeLevel& NativeOf(const CanonicalRecord& record) {
-  return std::visit([](const auto& body) -> const NativeLevel& { return body.native; },
-                    record.body);
-}
-
 void PrintText(const RecognizedRecord& item, const RuleBook& book, std::ostream& out) {
   const Decision& d = item.decision;
   out << KindName(item.record.kind()) << " " << item.stored.record_id << " v" << item.stored.version
       << " from " << item.stored.origin << " (" << item.record.provenance.profile
-      << "): " << NativeText(NativeOf(item.record)) << ", " << DateOf(item.record) << ", "
-      << StatusName(item.record.status) << "\n";
+      << "): " << NativeText(NativeLevelOf(item.record)) << ", " << EventDateText(item.record)
+      << ", " << StatusName(item.record.status) << "\n";
   out << "  => " << mapping::OutcomeName(d.outcome);
   if (d.target_scale >= 0 && d.target_level >= 0) {
     const auto& level = book.scale(d.target_scale).levels[d.target_level];
@@ -111,25 +89,6 @@ void PrintText(const RecognizedRecord& item, const RuleBook& book, std::ostream&
   for (const auto& text : mapping::ReasonTexts(d, book)) {
     out << "     " << ++n << ". " << text << "\n";
   }
-}
-
-Poco::JSON::Object::Ptr RecordJson(const RecognizedRecord& item, const RuleBook& book) {
-  Poco::JSON::Object::Ptr json = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-  json->set("record_id", item.stored.record_id);
-  json->set("kind", std::string(KindName(item.record.kind())));
-  json->set("origin", item.stored.origin);
-  json->set("version", item.stored.version);
-  json->set("status", std::string(StatusName(item.record.status)));
-  json->set("profile", item.record.provenance.profile);
-  const NativeLevel& native = NativeOf(item.record);
-  Poco::JSON::Object::Ptr n = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-  n->set("scale", native.scale);
-  n->set("code", native.code);
-  n->set("label", native.label);
-  json->set("native", n);
-  json->set("date", DateOf(item.record));
-  json->set("decision", mapping::DecisionJson(item.decision, book));
-  return json;
 }
 
 class RecognizeCommand : public Command {
@@ -204,7 +163,7 @@ class RecognizeCommand : public Command {
       root->set("target", target->ToString());
       root->set("on", FormatIsoDate(on));
       Poco::JSON::Array::Ptr records = new Poco::JSON::Array;
-      for (const auto& item : items) records->add(RecordJson(item, book));
+      for (const auto& item : items) records->add(RecognizedRecordJson(item, book));
       root->set("records", records);
       root->stringify(out, 2);
       out << "\n";

@@ -139,29 +139,6 @@ Object::Ptr BodyJson(const CanonicalRecord& record) {
   return json;
 }
 
-const NativeLevel& NativeOf(const CanonicalRecord& record) {
-  return std::visit([](const auto& body) -> const NativeLevel& { return body.native; },
-                    record.body);
-}
-
-// As `carehub recognize` prints it: "assessed 2024-01-31".
-std::string DateText(const CanonicalRecord& record) {
-  return std::visit(
-      [](const auto& body) -> std::string {
-        using T = std::decay_t<decltype(body)>;
-        if constexpr (std::is_same_v<T, Assessment>) {
-          return "assessed " + FormatIsoDate(body.assessed_on);
-        } else if constexpr (std::is_same_v<T, CaregiverQualification>) {
-          return "issued " + FormatIsoDate(body.issued_on);
-        } else if constexpr (std::is_same_v<T, FacilityRating>) {
-          return "rated " + FormatIsoDate(body.rated_on);
-        } else {
-          return "decided " + FormatIsoDate(body.decided_on);
-        }
-      },
-      record.body);
-}
-
 }  // namespace
 
 std::string HexOf(const Hmac256& bytes) {
@@ -186,20 +163,6 @@ Object::Ptr RecordJson(const StoredRecord& stored, const CanonicalRecord& record
   provenance->set("source_record_id", record.provenance.source_record_id);
   provenance->set("ingested_at_ms", record.provenance.ingested_at_ms);
   json->set("provenance", provenance);
-  return json;
-}
-
-Object::Ptr RecognizedJson(const RecognizedRecord& item, const mapping::RuleBook& book) {
-  Object::Ptr json = NewObject();
-  json->set("record_id", item.stored.record_id);
-  json->set("kind", std::string(KindName(item.record.kind())));
-  json->set("origin", item.stored.origin);
-  json->set("version", item.stored.version);
-  json->set("status", std::string(StatusName(item.record.status)));
-  json->set("profile", item.record.provenance.profile);
-  json->set("native", NativeJson(NativeOf(item.record)));
-  json->set("date", DateText(item.record));
-  json->set("decision", mapping::DecisionJson(item.decision, book));
   return json;
 }
 

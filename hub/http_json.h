@@ -1,5 +1,5 @@
 // JSON shapes of the HTTP API: a stored record (its canonical content, person tokens as hex,
-// no local source file/row) and a recognised record (the shape of `carehub recognize --json`).
+// no local source file/row). Recognised records: RecognizedRecordJson (hub/recognitions.h).
 // Pure functions; thread-safe.
 #pragma once
 
@@ -14,7 +14,6 @@
 namespace carehub::http {
 
 Poco::JSON::Object::Ptr RecordJson(const StoredRecord& stored, const CanonicalRecord& record);
-Poco::JSON::Object::Ptr RecognizedJson(const RecognizedRecord& item, const mapping::RuleBook& book);
 std::string HexOf(const Hmac256& bytes);
 
 }  // namespace carehub::http

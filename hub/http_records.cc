@@ -376,7 +376,7 @@ void HandleRecognitions(ApiCall& call) {
   Poco::JSON::Array::Ptr records = new Poco::JSON::Array;
   const std::size_t end = std::min(items.size(), offset + static_cast<std::size_t>(limit));
   for (std::size_t i = offset; i < end; ++i) {
-    records->add(RecognizedJson(items[i], *call.shared.book));
+    records->add(RecognizedRecordJson(items[i], *call.shared.book));
   }
   Poco::JSON::Object json(Poco::JSON_PRESERVE_KEY_ORDER);
   json.set("subject", subject);

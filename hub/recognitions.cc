@@ -6,6 +6,8 @@
 #include <chrono>
 #include <set>
 #include <sstream>
+#include <type_traits>
+#include <variant>
 
 #include "schemas/codec.h"
 
@@ -194,6 +196,48 @@ RecognitionSummary Recognizer::DecideAll(mapping::RegionCode target, Date on, st
   summary.seconds_deciding = deciding;
   summary.seconds_total = Since(start);
   return summary;
+}
+
+const NativeLevel& NativeLevelOf(const CanonicalRecord& record) {
+  return std::visit([](const auto& body) -> const NativeLevel& { return body.native; },
+                    record.body);
+}
+
+std::string EventDateText(const CanonicalRecord& record) {
+  return std::visit(
+      [](const auto& body) -> std::string {
+        using T = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<T, Assessment>) {
+          return "assessed " + FormatIsoDate(body.assessed_on);
+        } else if constexpr (std::is_same_v<T, CaregiverQualification>) {
+          return "issued " + FormatIsoDate(body.issued_on);
+        } else if constexpr (std::is_same_v<T, FacilityRating>) {
+          return "rated " + FormatIsoDate(body.rated_on);
+        } else {
+          return "decided " + FormatIsoDate(body.decided_on);
+        }
+      },
+      record.body);
+}
+
+Poco::JSON::Object::Ptr RecognizedRecordJson(const RecognizedRecord& item,
+                                             const mapping::RuleBook& book) {
+  Poco::JSON::Object::Ptr json = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+  json->set("record_id", item.stored.record_id);
+  json->set("kind", std::string(KindName(item.record.kind())));
+  json->set("origin", item.stored.origin);
+  json->set("version", item.stored.version);
+  json->set("status", std::string(StatusName(item.record.status)));
+  json->set("profile", item.record.provenance.profile);
+  const NativeLevel& native = NativeLevelOf(item.record);
+  Poco::JSON::Object::Ptr n = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+  n->set("scale", native.scale);
+  n->set("code", native.code);
+  n->set("label", native.label);
+  json->set("native", n);
+  json->set("date", EventDateText(item.record));
+  json->set("decision", mapping::DecisionJson(item.decision, book));
+  return json;
 }
 
 }  // namespace carehub

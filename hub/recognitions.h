@@ -6,6 +6,8 @@
 // Thread-safety: like the Store, one thread at a time.
 #pragma once
 
+#include <Poco/JSON/Object.h>
+
 #include <cstdint>
 #include <map>
 #include <string>
@@ -23,6 +25,15 @@ struct RecognizedRecord {
   CanonicalRecord record;  // decoded
   mapping::Decision decision;
 };
+
+// How a recognised record is shown, the same in `carehub recognize` and the HTTP API: the
+// native level as the source gave it, and its date with what the date means.
+const NativeLevel& NativeLevelOf(const CanonicalRecord& record);
+std::string EventDateText(const CanonicalRecord& record);  // "assessed 2024-01-31"
+// {record_id, kind, origin, version, status, profile, native{scale,code,label}, date,
+// decision}: the shape of `carehub recognize --json` and POST /v1/recognitions.
+Poco::JSON::Object::Ptr RecognizedRecordJson(const RecognizedRecord& item,
+                                             const mapping::RuleBook& book);
 
 // Counts of one `--all` run.
 struct RecognitionSummary {
