@@ -7,7 +7,7 @@
 #      pivot_level and 91-day buckets of effective_on, non-retracted rows, count(*);
 #   3. `carehub publish` of the hub into a fresh folder (decodes every body, 9-column cells,
 #      totals, suppression, CSV + Hive-partitioned Avro + catalog with SHA-256), twice: cold and
-#      again into the same folder (which only verifies the identical release).
+#      again into the same folder (recomputed, then compared with the identical release there).
 # Prints seconds and records/s of each, the ratio publish/baseline and peak RSS.
 #
 # usage: bench/publish.sh [SCALE]   (default 1: ~1M records; 0.1 gives ~100k for a quick look)
