@@ -519,8 +519,9 @@ PublishSummary Publish(Store& store, const PublishOptions& options, std::int64_t
   control->set("threshold", options.threshold);
   control->set("rule", "counts 1.." + std::to_string(options.threshold - 1) +
                            " suppressed; complementary suppression so that every published total "
-                           "relation has zero or at least two hidden cells and no hidden cell is "
-                           "pinned to 1; cells with no records are not listed (absent = 0)");
+                           "relation has zero or at least two hidden cells, and no hidden value "
+                           "follows from the published ones by arithmetic or by bounds (hidden "
+                           "cells are at least 1); cells with no records are not listed (= 0)");
   control->set("cells", summary.cells);
   control->set("suppressedPrimary", summary.suppressed_primary);
   control->set("suppressedComplementary", summary.suppressed_secondary);
