@@ -1,7 +1,8 @@
 // Open datasets (`carehub publish`, hub/publish.h): disclosure control (no small count, no
-// suppressed cell recoverable by subtraction from the published totals), no personal data in
-// any file, a DCAT catalog whose sizes and checksums match, reproducible and immutable
-// releases, Hive-partitioned Avro read by python3-avro, retracted records left out.
+// suppressed cell recoverable from the published totals by subtraction or by interval bounds),
+// no personal data in any file, a DCAT catalog whose sizes and checksums match, reproducible
+// and immutable releases, Hive-partitioned Avro read by python3-avro, retracted records left
+// out, errors that leave nothing behind.
 // One Guangdong hub (nine prefectures) is built per process from generated native files; the
 // `carehub publish` CLI is run where the tests compare it with the library.
 #include "hub/publish.h"
@@ -401,8 +402,8 @@ TEST_F(PublishTest, SuppressedCellsCannotBeRecoveredFromPublishedTotals) {
                                  << " suppressed cells recovered, e.g. " << *recovered.begin();
 }
 
-// The same attack on many random trees, straight on SuppressionTree.
-TEST(PublishSuppressionTest, RandomTreesResistTheSubtractionAttack) {
+// Both attacks on many random trees, straight on SuppressionTree.
+TEST(PublishSuppressionTest, RandomTreesResistSubtractionAndBoundsAttacks) {
   std::mt19937 rng(20261123);
   int primary = 0;
   int recovered_without_complement = 0;
