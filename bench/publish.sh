@@ -4,10 +4,10 @@
 #      `carehub ingest` them all into one fresh hub (the hub's own records, many prefectures);
 #   2. baseline: `sqlite3` running the closest aggregate SQL can do on the same store without
 #      decoding the Avro bodies — one scan of the records table, GROUP BY kind, origin,
-#      pivot_level and quarter (from effective_on), non-retracted rows, count(*);
+#      pivot_level and 91-day buckets of effective_on, non-retracted rows, count(*);
 #   3. `carehub publish` of the hub into a fresh folder (decodes every body, 9-column cells,
 #      totals, suppression, CSV + Hive-partitioned Avro + catalog with SHA-256), twice: cold and
-#      again into the same folder (which only verifies the identical release).
+#      again into the same folder (recomputed, then compared with the identical release there).
 # Prints seconds and records/s of each, the ratio publish/baseline and peak RSS.
 #
 # usage: bench/publish.sh [SCALE]   (default 1: ~1M records; 0.1 gives ~100k for a quick look)

@@ -43,7 +43,9 @@ struct PublishSummary {
 // Aggregates in one streaming pass, suppresses, writes the release into a temporary folder and
 // renames it into place, then registers it in the hub (table published_releases) so the HTTP
 // API serves it. Throws Error::InvalidInput for a bad release name or threshold, or when the
-// release exists with other content (releases are immutable); Error::IoError on write errors.
+// release exists with other content (releases are immutable); Error::Corruption for a record
+// body that does not decode (nothing is written then); Error::IoError on write errors. A
+// concurrent publish of the same data into the same folder is not an error (unchanged).
 PublishSummary Publish(Store& store, const PublishOptions& options, std::int64_t now_ms);
 
 // Release names: 1-64 characters of [A-Za-z0-9._-], not starting with '.'.

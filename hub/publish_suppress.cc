@@ -1,5 +1,7 @@
 #include "hub/publish_suppress.h"
 
+#include <algorithm>
+
 #include "schemas/error.h"
 
 namespace carehub {
@@ -56,13 +58,97 @@ void SuppressionTree::Suppress(std::int64_t threshold) {
     }
   }
   // Suppression only grows, so this reaches a fixed point.
-  bool changed = true;
-  while (changed) {
-    changed = false;
-    for (int i = static_cast<int>(nodes_.size()) - 1; i >= 0; --i) {
-      while (Protect(i)) changed = true;
+  do {
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      for (int i = static_cast<int>(nodes_.size()) - 1; i >= 0; --i) {
+        while (Protect(i)) changed = true;
+      }
+    }
+  } while (Unpin());
+}
+
+void SuppressionTree::Bounds(std::vector<std::int64_t>& lo, std::vector<std::int64_t>& hi) const {
+  const std::size_t n = nodes_.size();
+  lo.assign(n, 1);
+  hi.assign(n, kUnbounded);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!nodes_[i].suppressed) lo[i] = hi[i] = nodes_[i].value;
+  }
+  // On a tree, sweeps up and down settle the bounds in a few rounds; the cap only guards.
+  for (int sweep = 0; sweep < 64; ++sweep) {
+    bool changed = false;
+    auto narrow = [&](std::size_t i, std::int64_t new_lo, std::int64_t new_hi) {
+      if (new_lo > lo[i]) {
+        lo[i] = new_lo;
+        changed = true;
+      }
+      if (new_hi < hi[i]) {
+        hi[i] = new_hi;
+        changed = true;
+      }
+    };
+    for (std::size_t step = 0; step < n; ++step) {
+      const std::size_t p = sweep % 2 == 0 ? n - 1 - step : step;  // children first, then parents
+      const Node& parent = nodes_[p];
+      if (parent.children.empty()) continue;
+      std::int64_t sum_lo = 0;
+      std::int64_t sum_hi = 0;
+      for (int c : parent.children) {
+        sum_lo += lo[static_cast<std::size_t>(c)];
+        sum_hi = std::min(kUnbounded, sum_hi + hi[static_cast<std::size_t>(c)]);
+      }
+      narrow(p, sum_lo, sum_hi);
+      for (int c : parent.children) {
+        const auto ci = static_cast<std::size_t>(c);
+        const std::int64_t others_lo = sum_lo - lo[ci];
+        const bool others_unbounded = sum_hi >= kUnbounded || hi[ci] >= kUnbounded;
+        const std::int64_t new_lo = others_unbounded ? lo[ci] : lo[p] - (sum_hi - hi[ci]);
+        const std::int64_t new_hi = hi[p] >= kUnbounded ? kUnbounded : hi[p] - others_lo;
+        narrow(ci, new_lo, new_hi);
+      }
+    }
+    if (!changed) break;
+  }
+}
+
+bool SuppressionTree::Unpin() {
+  std::vector<std::int64_t> lo, hi;
+  Bounds(lo, hi);
+  std::vector<bool> widened(nodes_.size(), false);  // one more hidden cell per relation a round
+  bool any = false;
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    if (!nodes_[i].suppressed || lo[i] != hi[i]) continue;
+    // Hide the smallest published sibling, else the parent; up the tree while neither exists.
+    int x = static_cast<int>(i);
+    while (nodes_[static_cast<std::size_t>(x)].parent != kNoParent) {
+      const int p = nodes_[static_cast<std::size_t>(x)].parent;
+      Node& parent = nodes_[static_cast<std::size_t>(p)];
+      if (widened[static_cast<std::size_t>(p)]) break;
+      int smallest = -1;
+      for (int c : parent.children) {
+        const Node& child = nodes_[static_cast<std::size_t>(c)];
+        if (!child.suppressed &&
+            (smallest < 0 || child.value < nodes_[static_cast<std::size_t>(smallest)].value)) {
+          smallest = c;
+        }
+      }
+      if (smallest >= 0) {
+        nodes_[static_cast<std::size_t>(smallest)].suppressed = true;
+      } else if (!parent.suppressed) {
+        parent.suppressed = true;
+      } else {
+        x = p;
+        continue;
+      }
+      widened[static_cast<std::size_t>(p)] = true;
+      ++secondary_;
+      any = true;
+      break;
     }
   }
+  return any;
 }
 
 }  // namespace carehub

@@ -6,8 +6,11 @@
 // children of a published parent sum to more than their number (so none is pinned to 1). In a
 // tree each node is in at most two relations, so a perturbation of any suppressed cell can be
 // balanced along the tree: no suppressed value follows from the published ones by arithmetic.
-// Zero cells are not nodes (they are published as absent). Deterministic: ties go to the
-// lower index. Thread-safety: a value type, one thread at a time.
+// Then an interval audit: every hidden cell is at least 1 (zero cells are not nodes: they are
+// published as absent), bounds are propagated through all relations, and wherever a hidden
+// cell's interval closes to one value a published sibling (else the parent) is suppressed too,
+// repeated with the rules above until no hidden value is determined by bounds either.
+// Deterministic: ties go to the lower index. Thread-safety: a value type, one thread at a time.
 #pragma once
 
 #include <cstdint>
@@ -39,6 +42,12 @@ class SuppressionTree {
   };
   // Makes the relation of `parent` safe; returns true when it suppressed something.
   bool Protect(int parent);
+  // The interval [lo, hi] of each node an attacker derives from the published counts, every
+  // hidden cell being at least 1; hi = kUnbounded when nothing bounds it.
+  void Bounds(std::vector<std::int64_t>& lo, std::vector<std::int64_t>& hi) const;
+  // Suppresses more where a hidden node's interval is a single value; true when it did.
+  bool Unpin();
+  static constexpr std::int64_t kUnbounded = std::int64_t{1} << 50;
   std::vector<Node> nodes_;
   std::int64_t primary_ = 0;
   std::int64_t secondary_ = 0;

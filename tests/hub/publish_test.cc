@@ -1,7 +1,8 @@
 // Open datasets (`carehub publish`, hub/publish.h): disclosure control (no small count, no
-// suppressed cell recoverable by subtraction from the published totals), no personal data in
-// any file, a DCAT catalog whose sizes and checksums match, reproducible and immutable
-// releases, Hive-partitioned Avro read by python3-avro, retracted records left out.
+// suppressed cell recoverable from the published totals by subtraction or by interval bounds),
+// no personal data in any file, a DCAT catalog whose sizes and checksums match, reproducible
+// and immutable releases, Hive-partitioned Avro read by python3-avro, retracted records left
+// out, errors that leave nothing behind.
 // One Guangdong hub (nine prefectures) is built per process from generated native files; the
 // `carehub publish` CLI is run where the tests compare it with the library.
 #include "hub/publish.h"
@@ -190,6 +191,51 @@ class Attacker {
     }
     return recovered;
   }
+  // A stronger attacker: interval bounds. Every hidden cell is in [1, inf) (zeros are absent),
+  // and each relation narrows its hidden members from the others' bounds, across relations,
+  // until nothing changes. Returns the hidden cells whose interval closes to one value.
+  std::set<std::string> BoundsAttack() const {
+    constexpr std::int64_t kInf = std::int64_t{1} << 40;
+    std::map<std::string, std::pair<std::int64_t, std::int64_t>> b;
+    for (const auto& [id, v] : values_)
+      b[id] = v ? std::pair(*v, *v) : std::pair(std::int64_t{1}, kInf);
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (const auto& [parent, children] : relations_) {
+        std::int64_t lo = 0, hi = 0;
+        for (const auto& c : children) {
+          lo += b[c].first;
+          hi = std::min(kInf, hi + b[c].second);
+        }
+        auto narrow = [&](const std::string& id, std::int64_t new_lo, std::int64_t new_hi) {
+          auto& [l, h] = b[id];
+          if (new_lo > l) {
+            l = new_lo;
+            changed = true;
+          }
+          if (new_hi < h) {
+            h = new_hi;
+            changed = true;
+          }
+        };
+        narrow(parent, lo, hi);
+        const auto [plo, phi] = b[parent];
+        for (const auto& c : children) {
+          const auto [clo, chi] = b[c];
+          const std::int64_t others_lo = lo - clo;
+          const std::int64_t others_hi = hi >= kInf || chi >= kInf ? kInf : hi - chi;
+          narrow(c, others_hi >= kInf ? clo : plo - others_hi,
+                 phi >= kInf ? kInf : phi - others_lo);
+        }
+      }
+    }
+    std::set<std::string> recovered;
+    for (const auto& [id, v] : values_) {
+      if (!v && b[id].first == b[id].second) recovered.insert(id);
+      EXPECT_LE(b[id].first, b[id].second) << id;
+    }
+    return recovered;
+  }
   std::size_t unknowns() const {
     std::size_t n = 0;
     for (const auto& [id, v] : values_) n += v ? 0 : 1;
@@ -348,22 +394,26 @@ TEST_F(PublishTest, SuppressedCellsCannotBeRecoveredFromPublishedTotals) {
   }
   const std::size_t unknowns = attacker.unknowns();
   EXPECT_GT(unknowns, 20u);
+  const auto bounded = attacker.BoundsAttack();
+  EXPECT_TRUE(bounded.empty()) << bounded.size() << " of " << unknowns
+                               << " suppressed cells pinned by bounds, e.g. " << *bounded.begin();
   const auto recovered = attacker.Attack();
   EXPECT_TRUE(recovered.empty()) << recovered.size() << " of " << unknowns
                                  << " suppressed cells recovered, e.g. " << *recovered.begin();
 }
 
-// The same attack on many random trees, straight on SuppressionTree.
-TEST(PublishSuppressionTest, RandomTreesResistTheSubtractionAttack) {
+// Both attacks on many random trees, straight on SuppressionTree.
+TEST(PublishSuppressionTest, RandomTreesResistSubtractionAndBoundsAttacks) {
   std::mt19937 rng(20261123);
   int primary = 0;
   int recovered_without_complement = 0;
+  int bounds_failures = 0;
   for (int round = 0; round < 400; ++round) {
     SuppressionTree tree;
     std::vector<std::vector<int>> children_of;
     std::vector<std::int64_t> values;
     std::vector<int> parents;
-    // Generate shape: depth 1..3 under a root, 1..5 children each, leaves 1..40 skewed small.
+    // Generate shape: depth 1..3 under a root, 1..5 children each, leaves skewed small.
     std::function<std::int64_t(int, int)> grow = [&](int parent, int depth) -> std::int64_t {
       const int index = static_cast<int>(values.size());
       values.push_back(0);
@@ -372,7 +422,9 @@ TEST(PublishSuppressionTest, RandomTreesResistTheSubtractionAttack) {
       if (parent >= 0) children_of[static_cast<std::size_t>(parent)].push_back(index);
       std::int64_t sum = 0;
       if (depth == 0) {
-        sum = 1 + static_cast<std::int64_t>(std::exponential_distribution<double>(0.12)(rng));
+        // Half the trees sparse (mostly 1s and 2s), half with counts around the threshold.
+        const double rate = round % 2 == 0 ? 0.12 : 0.7;
+        sum = 1 + static_cast<std::int64_t>(std::exponential_distribution<double>(rate)(rng));
       } else {
         const int n = 1 + static_cast<int>(rng() % 5);
         for (int i = 0; i < n; ++i) sum += grow(index, depth - 1);
@@ -402,6 +454,9 @@ TEST(PublishSuppressionTest, RandomTreesResistTheSubtractionAttack) {
       for (int c : children_of[i]) children.push_back(std::to_string(c));
       attacker.Relation(std::to_string(i), children);
     }
+    const auto bounded = attacker.BoundsAttack();
+    EXPECT_TRUE(bounded.empty()) << "round " << round << ": bounds pin " << *bounded.begin();
+    bounds_failures += bounded.empty() ? 0 : 1;
     const auto recovered = attacker.Attack();
     ASSERT_TRUE(recovered.empty()) << "round " << round << ": recovered " << *recovered.begin();
     // The attack has teeth: with primary suppression alone it recovers cells.
@@ -420,6 +475,7 @@ TEST(PublishSuppressionTest, RandomTreesResistTheSubtractionAttack) {
   }
   EXPECT_GT(primary, 100);
   EXPECT_GT(recovered_without_complement, 50);
+  EXPECT_EQ(bounds_failures, 0);
 }
 
 TEST(PublishSuppressionTest, HiddenCellsThatWouldAllBeOneGetACompanion) {
