@@ -48,18 +48,6 @@ std::optional<std::int64_t> OptInt(const std::optional<int>& v) {
   return v ? std::optional<std::int64_t>(*v) : std::nullopt;
 }
 
-std::string_view SexName(Sex sex) {
-  switch (sex) {
-    case Sex::kMale:
-      return "MALE";
-    case Sex::kFemale:
-      return "FEMALE";
-    case Sex::kUnknown:
-      break;
-  }
-  return "UNKNOWN";
-}
-
 void AddOrg(FlatRow& row, const std::string& prefix, const std::optional<OrgRef>& org) {
   row.Text(prefix + "_id", org ? (org->uscc ? org->uscc : org->local_id) : std::nullopt);
   row.Text(prefix + "_name", org ? std::optional<std::string>(org->name) : std::nullopt);
@@ -69,7 +57,7 @@ void AddOrg(FlatRow& row, const std::string& prefix, const std::optional<OrgRef>
 // Quasi-identifiers only: tokens and birth year are "pii" and never leave as flat data.
 void AddPerson(FlatRow& row, const std::string& prefix, const std::optional<PersonRef>& person) {
   row.Text(prefix + "sex",
-           person ? std::optional<std::string>(SexName(person->sex)) : std::nullopt);
+           person ? std::optional<std::string>(SexSymbol(person->sex)) : std::nullopt);
   row.Text(prefix + "residence_region", person ? person->residence_region : std::nullopt);
 }
 

@@ -21,18 +21,6 @@ Var Opt(const std::optional<T>& value) {
 
 Var OptDate(const std::optional<Date>& date) { return date ? Var(FormatIsoDate(*date)) : Var(); }
 
-std::string_view SexName(Sex sex) {
-  switch (sex) {
-    case Sex::kMale:
-      return "MALE";
-    case Sex::kFemale:
-      return "FEMALE";
-    case Sex::kUnknown:
-      return "UNKNOWN";
-  }
-  return "UNKNOWN";
-}
-
 std::string_view SanctionTypeName(SanctionType type) {
   switch (type) {
     case SanctionType::kPenalty:
@@ -56,7 +44,7 @@ Object::Ptr PersonJson(const PersonRef& person) {
   }
   json->set("tokens", tokens);
   json->set("birth_year", Opt(person.birth_year));
-  json->set("sex", std::string(SexName(person.sex)));
+  json->set("sex", std::string(SexSymbol(person.sex)));
   json->set("residence_region", Opt(person.residence_region));
   return json;
 }

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "connectors/profile.h"
 #include "hub/publish_ocf.h"
 #include "hub/publish_suppress.h"
 #include "schemas/codec.h"
@@ -94,7 +95,7 @@ std::string AgeBand(const std::optional<int>& birth_year, Date on) {
   return std::to_string(low) + "-" + std::to_string(low + 4);
 }
 
-std::string SexCode(Sex sex) { return sex == Sex::kMale ? "M" : sex == Sex::kFemale ? "F" : "U"; }
+std::string SexCode(Sex sex) { return std::string(SexName(sex)); }  // "M", "F", "U"
 
 std::string PivotText(const std::optional<PivotLevel>& pivot) {
   return pivot ? std::to_string(pivot->level) : std::string();

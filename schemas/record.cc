@@ -22,6 +22,18 @@ std::optional<RecordKind> ParseKind(std::string_view name) {
   return std::nullopt;
 }
 
+std::string_view SexSymbol(Sex sex) {
+  switch (sex) {
+    case Sex::kMale:
+      return "MALE";
+    case Sex::kFemale:
+      return "FEMALE";
+    case Sex::kUnknown:
+      break;
+  }
+  return "UNKNOWN";
+}
+
 std::string_view StatusName(RecordStatus status) { return kStatusNames[static_cast<int>(status)]; }
 
 std::optional<RecordStatus> ParseStatus(std::string_view symbol) {

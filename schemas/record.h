@@ -30,6 +30,7 @@ enum class IdScheme { kPrcResidentId, kHkId, kMoId };
 std::string_view IdSchemeName(IdScheme scheme);  // "PRC_RESIDENT_ID", "HK_ID", "MO_ID"
 
 enum class Sex { kUnknown, kMale, kFemale };
+std::string_view SexSymbol(Sex sex);  // the Avro symbol: "MALE", "FEMALE", "UNKNOWN"
 enum class SubjectKind { kOrganisation, kPerson };
 enum class SanctionType { kPenalty, kBlacklist, kDishonesty };
 
