@@ -65,7 +65,7 @@ class IngestCommand : public Command {
         "REGION/KIND"));
     options.addOption(FlagOption("json", "print the summary as one JSON object"));
     options.addOption(ValueOption(
-        "batch-size", "accepted rows per transaction (default 10000, at least 1000)", "N"));
+        "batch-size", "accepted rows per transaction (default 50000, at least 1000)", "N"));
   }
 
   int Run(const ParsedArgs& args, std::ostream& out) override {

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "connectors/csv_reader.h"
 #include "schemas/codec.h"
 #include "schemas/error.h"
 #include "schemas/ocf.h"
@@ -164,19 +165,6 @@ CanonicalRecord EmptyRecord(RecordKind kind) {
   return r;
 }
 
-void CsvCell(std::string& out, const std::string& text) {
-  if (text.find_first_of(",\"\r\n") == std::string::npos) {
-    out += text;
-    return;
-  }
-  out += '"';
-  for (char c : text) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
-}
-
 class FlatWriter {
  public:
   FlatWriter(std::ostream& out, ExportFormat format, RecordKind kind) : out_(out), format_(format) {
@@ -184,7 +172,7 @@ class FlatWriter {
     std::string line;
     for (const auto& name : FlatColumns(kind)) {
       if (!line.empty()) line += ',';
-      CsvCell(line, name);
+      AppendCsvField(line, name);
     }
     out_ << line << "\r\n";
   }
@@ -197,7 +185,7 @@ class FlatWriter {
       for (const Cell& cell : row.cells()) {
         if (!first) line_ += ',';
         first = false;
-        if (cell.value) CsvCell(line_, *cell.value);
+        if (cell.value) AppendCsvField(line_, *cell.value);
       }
       line_ += "\r\n";
     } else {

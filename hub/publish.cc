@@ -12,6 +12,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "connectors/csv_reader.h"
 #include "connectors/profile.h"
 #include "hub/publish_ocf.h"
 #include "hub/publish_suppress.h"
@@ -212,25 +213,12 @@ std::string ClassOf(const std::vector<std::string>& f) {
   return f[kKind] == "facility" ? "ungraded" : "none";
 }
 
-void CsvCell(std::string& out, std::string_view text) {
-  if (text.find_first_of(",\"\r\n") == std::string_view::npos) {
-    out += text;
-    return;
-  }
-  out += '"';
-  for (char c : text) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
-}
-
 void CsvRow(std::string& out, std::initializer_list<std::string_view> cells) {
   bool first = true;
   for (std::string_view c : cells) {
     if (!first) out += ',';
     first = false;
-    CsvCell(out, c);
+    AppendCsvField(out, c);
   }
   out += "\r\n";
 }

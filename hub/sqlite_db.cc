@@ -1,5 +1,7 @@
 #include "hub/sqlite_db.h"
 
+#include <filesystem>
+
 namespace carehub::sqlite {
 namespace {
 
@@ -250,7 +252,22 @@ BulkWriteMode::~BulkWriteMode() {
   }
 }
 
+// The PASSIVE checkpoints of the background thread copy pages, but SQLite restarts the WAL
+// from its beginning only after a checkpoint that caught up with the writer, which a writer
+// that keeps committing never allows: the WAL grew without bound (35 GB after 4M ingested rows)
+// and every page lookup searched a wal-index that large. Past this size the writer itself,
+// between transactions, checkpoints with TRUNCATE (waiting for readers through the busy
+// handler), so its next transaction starts a fresh WAL.
+constexpr std::uintmax_t kWalTruncateBytes = 256ull << 20;
+
 void BulkWriteMode::Poke() {
+  std::error_code ignored;
+  const std::uintmax_t wal_bytes = std::filesystem::file_size(db_.path() + "-wal", ignored);
+  if (!ignored && wal_bytes > kWalTruncateBytes) {
+    sqlite3_wal_checkpoint_v2(db_.handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr,
+                              nullptr);  // SQLITE_BUSY: tried again after the next commit
+    return;
+  }
   bool fallback = false;
   {
     std::lock_guard lock(mutex_);

@@ -156,9 +156,10 @@ class Transaction {
 // Bulk writing on one connection (ingest, applying relayed batches): a bigger page cache for the
 // random-key indexes, and WAL checkpoints moved to a second connection on its own thread
 // (SQLite's PASSIVE checkpoint runs beside a writer), so the writer never stops to copy pages
-// into the database file and fsync it. Call Poke() after commits. The destructor stops the
-// thread and restores the connection's default cache and autocheckpoint. Best effort: when the
-// second connection cannot be opened, the writer checkpoints as usual.
+// into the database file and fsync it. Call Poke() after commits, outside a transaction: it
+// also keeps the WAL below 256 MiB (a TRUNCATE checkpoint by the writer when it is larger). The
+// destructor stops the thread and restores the connection's default cache and autocheckpoint. Best
+// effort: when the second connection cannot be opened, the writer checkpoints as usual.
 class BulkWriteMode {
  public:
   BulkWriteMode(Database& db, int cache_mib);
