@@ -261,8 +261,12 @@ void Store::ForEachRecord(const RecordFilter& filter,
   std::string where = " WHERE 1";
   if (filter.kind) where += " AND kind = ?1";
   if (filter.origin) where += " AND origin = ?2";
-  sqlite::Statement stmt(
-      db_, "SELECT " + std::string(kRecordColumns) + " FROM records" + where + " ORDER BY rowid");
+  // With a kind, the order records_kind_origin gives for free (origin, then rowid): "ORDER BY
+  // rowid" alone made SQLite sort every selected row, bodies included, in a temp B-tree (an
+  // export of 1M records held 417 MB).
+  const char* order = filter.kind ? " ORDER BY origin, rowid" : " ORDER BY rowid";
+  sqlite::Statement stmt(db_,
+                         "SELECT " + std::string(kRecordColumns) + " FROM records" + where + order);
   if (filter.kind) stmt.Bind(1, KindName(*filter.kind));
   if (filter.origin) stmt.Bind(2, *filter.origin);
   while (stmt.Step()) {

@@ -118,8 +118,9 @@ class Store {
   std::optional<StoredRecord> RecordById(std::string_view record_id);
   std::vector<StoredRecord> RecordsByToken(const Hmac256& token);
   std::vector<StoredRecord> RecordsBySubjectOrg(std::string_view uscc_or_local_id);
-  // Streams matching records in rowid order without loading them all; `visit` returns false
-  // to stop early. Do not write through this Store from inside `visit`.
+  // Streams matching records (rowid order; with a kind filter origin, then rowid) without
+  // loading them all; `visit` returns false to stop early. Do not write through this Store from
+  // inside `visit`.
   void ForEachRecord(const RecordFilter& filter,
                      const std::function<bool(const StoredRecord&)>& visit);
   std::vector<RecordCount> CountRecords();  // per (origin, kind), sorted
