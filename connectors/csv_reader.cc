@@ -174,4 +174,18 @@ bool CsvReader::Next(CsvRecord& record) {
   }
 }
 
+void AppendCsvField(std::string& out, std::string_view value, char delimiter) {
+  const char specials[] = {'"', '\r', '\n', delimiter, '\0'};
+  if (value.find_first_of(specials) == std::string_view::npos) {
+    out += value;
+    return;
+  }
+  out += '"';
+  for (char c : value) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+}
+
 }  // namespace carehub

@@ -3,7 +3,7 @@
 // record at a time as views into its buffer, so memory stays constant whatever the file size
 // (only a single record larger than the buffer grows it, up to 64 MiB). Works on raw bytes: the
 // delimiter, quote and line ends are ASCII (< 0x40), which no GBK or Big5 trail byte can be.
-// Not thread-safe; one reader per stream.
+// Not thread-safe; one reader per stream. AppendCsvField writes a field the reader reads back.
 #pragma once
 
 #include <cstdint>
@@ -55,5 +55,9 @@ class CsvReader {
   std::vector<Span> spans_;
   std::string scratch_;
 };
+
+// The writing side of the same format: appends `value` to `out` as one field, quoted (with
+// doubled quotes) only when it holds a quote, CR, LF or the delimiter.
+void AppendCsvField(std::string& out, std::string_view value, char delimiter = ',');
 
 }  // namespace carehub

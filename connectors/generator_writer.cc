@@ -2,6 +2,7 @@
 #include <Poco/Windows936Encoding.h>
 #include <Poco/Windows950Encoding.h>
 
+#include "connectors/csv_reader.h"
 #include "connectors/generator_internal.h"
 #include "schemas/error.h"
 
@@ -105,17 +106,7 @@ void NativeWriter::Write(const GeneratedRow& row) {
       for (std::size_t i = 0; i < columns; ++i) {
         if (i > 0) text.push_back(profile_.delimiter);
         if (i == columns - 1 && row.undecodable) text.push_back('\x01');
-        const std::string& value = row.values[i];
-        if (value.find_first_of(std::string("\"\r\n") + profile_.delimiter) != std::string::npos) {
-          text.push_back('"');
-          for (char c : value) {
-            if (c == '"') text.push_back('"');
-            text.push_back(c);
-          }
-          text.push_back('"');
-        } else {
-          text += value;
-        }
+        AppendCsvField(text, row.values[i], profile_.delimiter);
       }
       text += profile_.crlf ? "\r\n" : "\n";
       break;
