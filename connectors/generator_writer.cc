@@ -4,6 +4,7 @@
 
 #include "connectors/csv_reader.h"
 #include "connectors/generator_internal.h"
+#include "connectors/xml_reader.h"
 #include "schemas/error.h"
 
 namespace carehub {
@@ -39,26 +40,9 @@ std::string JsonString(const std::string& text) {
   return out + "\"";
 }
 
-std::string XmlEscape(const std::string& text) {
+std::string XmlEscape(std::string_view text) {
   std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
+  AppendXmlEscaped(out, text);
   return out;
 }
 

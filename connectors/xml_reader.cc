@@ -15,27 +15,6 @@
 namespace carehub {
 namespace {
 
-void AppendEscaped(std::string_view text, std::string& out) {
-  for (char c : text) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-}
-
 class Handler : public Poco::XML::DefaultHandler {
  public:
   Handler(const Profile& profile, const std::function<void(XmlRecord&)>& on_record)
@@ -186,14 +165,14 @@ std::string XmlRecord::Raw(const Profile& profile) const {
   for (std::size_t i = 0; i < profile.fields.size() && i < values.size(); ++i) {
     if (!profile.fields[i].xml_attribute || values[i].empty()) continue;
     out += " " + profile.fields[i].name + "=\"";
-    AppendEscaped(values[i], out);
+    AppendXmlEscaped(out, values[i]);
     out += "\"";
   }
   out += ">";
   for (std::size_t i = 0; i < profile.fields.size() && i < values.size(); ++i) {
     if (profile.fields[i].xml_attribute || values[i].empty()) continue;
     out += "<" + profile.fields[i].name + ">";
-    AppendEscaped(values[i], out);
+    AppendXmlEscaped(out, values[i]);
     out += "</" + profile.fields[i].name + ">";
   }
   out += "</" + profile.xml_record + ">";
@@ -219,6 +198,27 @@ void XmlRecordReader::Read(std::istream& in, const std::function<void(XmlRecord&
   }
   if (!handler.root_error().empty()) throw Error::InvalidInput(handler.root_error());
   if (handler.failure()) std::rethrow_exception(handler.failure());
+}
+
+void AppendXmlEscaped(std::string& out, std::string_view text) {
+  for (char c : text) {
+    switch (c) {
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
 }
 
 }  // namespace carehub

@@ -8,6 +8,7 @@
 #include <functional>
 #include <istream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "connectors/profile.h"
@@ -38,5 +39,9 @@ class XmlRecordReader {
  private:
   const Profile& profile_;
 };
+
+// Appends `text` with &, <, > and " escaped: for element text and double-quoted attributes
+// (the raw rows kept in quarantine, the generator's XML files).
+void AppendXmlEscaped(std::string& out, std::string_view text);
 
 }  // namespace carehub
