@@ -21,15 +21,8 @@ threads=${THREADS:-2}
 connections=${CONNECTIONS:-32}
 http_threads=${HTTP_THREADS:-16}
 
-carehub=${CAREHUB:-}
-if [ -z "$carehub" ]; then
-  build="$root/build/release"
-  if [ ! -x "$build/cli/carehub" ]; then
-    cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-  fi
-  cmake --build "$build" --target carehub -j "${CAREHUB_JOBS:-2}" >/dev/null
-  carehub="$build/cli/carehub"
-fi
+# shellcheck source=bench/common.sh
+source "$root/bench/common.sh"
 command -v wrk >/dev/null || { echo "bench/http: wrk missing (scripts/setup installs it)" >&2; exit 1; }
 command -v sqlite3 >/dev/null || { echo "bench/http: sqlite3 missing" >&2; exit 1; }
 

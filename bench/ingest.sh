@@ -15,16 +15,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 rows_list=("${@:-1000000}")
 
-carehub=${CAREHUB:-}
-if [ -z "$carehub" ]; then
-  build="$root/build/release"
-  if [ ! -x "$build/cli/carehub" ]; then
-    cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCAREHUB_BUILD_TESTS=OFF \
-      -DCAREHUB_BUILD_BENCH=OFF >/dev/null
-  fi
-  cmake --build "$build" --target carehub >/dev/null
-  carehub="$build/cli/carehub"
-fi
+# shellcheck source=bench/common.sh
+source "$root/bench/common.sh"
 [ -x /usr/bin/time ] || { echo "bench/ingest: /usr/bin/time missing (scripts/setup installs 'time')" >&2; exit 1; }
 
 work=${BENCH_DIR:-$(mktemp -d)}

@@ -17,15 +17,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 scale=${1:-1}
 
-carehub=${CAREHUB:-}
-if [ -z "$carehub" ]; then
-  build="$root/build/release"
-  if [ ! -x "$build/cli/carehub" ]; then
-    cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-  fi
-  cmake --build "$build" --target carehub -j "${CAREHUB_JOBS:-2}" >/dev/null
-  carehub="$build/cli/carehub"
-fi
+# shellcheck source=bench/common.sh
+source "$root/bench/common.sh"
 [ -x /usr/bin/time ] || { echo "bench/publish: /usr/bin/time missing (scripts/setup installs 'time')" >&2; exit 1; }
 
 work=${BENCH_DIR:-$(mktemp -d)}
