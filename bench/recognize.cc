@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/synthetic_token.h"
 #include "mapping/engine.h"
 #include "schemas/codec.h"
 
@@ -42,20 +43,7 @@ const std::vector<Source> kAssessmentSources = {
 const char* kTargets[] = {"310000", "320000", "330000", "340000", "440000",
                           "440400", "440300", "810000", "820000"};
 
-// Person tokens are HMAC outputs, i.e. uniformly random bytes: splitmix64 of the person number.
-carehub::Hmac256 Token(std::uint64_t person) {
-  carehub::Hmac256 token{};
-  std::uint64_t x = person;
-  for (std::size_t i = 0; i < token.size(); i += 8) {
-    x += 0x9e3779b97f4a7c15ULL;
-    std::uint64_t z = x;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    z ^= z >> 31;
-    std::memcpy(token.data() + i, &z, sizeof z);
-  }
-  return token;
-}
+carehub::Hmac256 Token(std::uint64_t person) { return carehub::bench::SyntheticToken(person); }
 
 carehub::PersonRef Person(std::uint64_t person) {
   carehub::PersonRef ref;

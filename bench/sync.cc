@@ -24,6 +24,7 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
+#include "bench/synthetic_token.h"
 #include "hub/digest.h"
 #include "hub/exchange.h"
 #include "hub/ingest.h"
@@ -54,19 +55,8 @@ long RssKib() {
   return 0;
 }
 
-// Person tokens are HMAC outputs (uniformly random bytes): splitmix64 of the person number.
 carehub::Hmac256 Token(std::uint64_t person) {
-  carehub::Hmac256 token{};
-  std::uint64_t x = person * 0x2545F4914F6CDD1DULL;
-  for (std::size_t i = 0; i < token.size(); i += 8) {
-    x += 0x9e3779b97f4a7c15ULL;
-    std::uint64_t z = x;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    z ^= z >> 31;
-    std::memcpy(token.data() + i, &z, sizeof z);
-  }
-  return token;
+  return carehub::bench::SyntheticToken(person * 0x2545F4914F6CDD1DULL);
 }
 
 // A Shanghai care-needs assessment, shaped like what the shanghai/assessment profile produces.
