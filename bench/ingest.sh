@@ -58,19 +58,19 @@ for rows in "${rows_list[@]}"; do
   echo "ratio ingest/import: $(awk -v a="$import_secs" -v b="$secs" 'BEGIN { printf "%.2f", a / b }')x"
 
   # Second reference, the store floor: SQL alone writing rows of the same shapes and sizes as
-  # an ingest does (records, changes, record_persons with random keys), in 10000-row
+  # an ingest does (records, changes, record_persons with random keys), in 50000-row
   # transactions, no parsing or validation at all.
   rm -rf "$work/floor"
   "$carehub" init --dir "$work/floor" --region sh >/dev/null
   body=$(sqlite3 "$work/hub/carehub.db" 'SELECT CAST(avg(length(body)) AS INT) FROM records')
   {
     echo "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;"
-    for ((start = 1; start <= rows; start += 10000)); do
-      end=$((start + 9999 < rows ? start + 9999 : rows))
+    for ((start = 1; start <= rows; start += 50000)); do
+      end=$((start + 49999 < rows ? start + 49999 : rows))
       echo "BEGIN;"
-      echo "INSERT INTO records SELECT lower(hex(randomblob(16))), 'assessment', '310000', 1, 'ACTIVE', NULL, 2, 19000, 19700, value, 1, randomblob(32), randomblob($body) FROM generate_series($start, $end);"
+      echo "INSERT INTO records SELECT lower(hex(randomblob(16))), random(), 'assessment', '310000', 1, 'ACTIVE', NULL, 2, 19000, 19700, value, 1, randomblob(32), randomblob($body) FROM generate_series($start, $end);"
       echo "INSERT INTO changes SELECT '310000', value, lower(hex(randomblob(16))), 1, 1, randomblob(32), randomblob(32), randomblob(32), randomblob($body) FROM generate_series($start, $end);"
-      echo "INSERT INTO record_persons SELECT randomblob(32), lower(hex(randomblob(16))) FROM generate_series($start, $end);"
+      echo "INSERT INTO record_persons SELECT random(), random() FROM generate_series($start, $end);"
       echo "COMMIT;"
     done
   } >"$work/floor.sql"

@@ -4,6 +4,8 @@
 
 #include <set>
 
+#include "schemas/error.h"
+
 namespace carehub {
 namespace {
 
@@ -26,10 +28,16 @@ OriginDigest DigestOf(Store& store, const std::string& origin) {
   if (auto head = store.Head(origin)) digest.seq = head->seq;
   crypto_hash_sha256_state state;
   crypto_hash_sha256_init(&state);
-  sqlite::Statement stmt(store.db(),
-                         "SELECT record_id, body FROM records WHERE origin = ? ORDER BY record_id");
-  stmt.Bind(1, origin);
-  while (stmt.Step()) {
+  // Sorted by id without the bodies in the sorter (records has no index in id order), then
+  // each body read by rowid.
+  sqlite::Statement in_order(store.db(),
+                             "SELECT rowid FROM records WHERE origin = ? ORDER BY record_id");
+  sqlite::Statement stmt(store.db(), "SELECT record_id, body FROM records WHERE rowid = ?");
+  in_order.Bind(1, origin);
+  while (in_order.Step()) {
+    stmt.Bind(1, in_order.ColumnInt64(0));
+    if (!stmt.Step())
+      throw Error::Corruption("digest: a record vanished inside a read transaction");
     const std::string_view id = stmt.ColumnBlob(0);
     Put(state, id.size(), 2);
     Put(state, id);
@@ -37,6 +45,7 @@ OriginDigest DigestOf(Store& store, const std::string& origin) {
     Put(state, body.size(), 4);
     Put(state, body);
     ++digest.records;
+    stmt.Reset();
   }
   Hash256 hash{};
   crypto_hash_sha256_final(&state, hash.data());

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "connectors/profile.h"
+#include "hub/lookup_keys.h"
 #include "schemas/codec.h"
 #include "schemas/error.h"
 
@@ -36,6 +37,7 @@ std::string_view Bytes(const Hash256& h) {
 // batches of tens of thousands of rows stay at a few tens of MB.
 struct PreparedRecord {
   std::string record_id;
+  std::int64_t record_key = 0;  // RecordKey(record_id)
   RecordKind kind = RecordKind::kAssessment;
   RecordStatus status = RecordStatus::kActive;
   int version = 1;
@@ -106,19 +108,21 @@ struct IngestSink::Impl {
         options(opts),
         now_ms(opts.now_ms ? opts.now_ms : SystemNowMs),
         log(s.db(), s.region()),
-        lookup(db, "SELECT version, content_hash FROM records WHERE record_id = ?"),
-        old_body(db, "SELECT body FROM records WHERE record_id = ?"),
+        lookup(db,
+               "SELECT version, content_hash FROM records WHERE record_key = ? AND record_id = ?"),
+        old_body(db, "SELECT body FROM records WHERE record_key = ? AND record_id = ?"),
         insert_record(db,
-                      "INSERT INTO records(record_id, kind, origin, version, status, subject_org, "
-                      "pivot_level, effective_on, valid_until, seq, fingerprint, content_hash, "
-                      "body) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                      "ON CONFLICT(record_id) DO NOTHING"),
+                      "INSERT INTO records(record_id, record_key, kind, origin, version, status, "
+                      "subject_org, pivot_level, effective_on, valid_until, seq, fingerprint, "
+                      "content_hash, body) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
         update_record(db,
-                      "UPDATE records SET version = ?2, status = ?3, subject_org = ?4, "
-                      "pivot_level = ?5, effective_on = ?6, valid_until = ?7, seq = ?8, "
-                      "fingerprint = ?9, content_hash = ?10, body = ?11 WHERE record_id = ?1"),
-        insert_person(db, "INSERT OR IGNORE INTO record_persons(token, record_id) VALUES(?, ?)"),
-        delete_person(db, "DELETE FROM record_persons WHERE token = ? AND record_id = ?"),
+                      "UPDATE records SET version = ?3, status = ?4, subject_org = ?5, "
+                      "pivot_level = ?6, effective_on = ?7, valid_until = ?8, seq = ?9, "
+                      "fingerprint = ?10, content_hash = ?11, body = ?12 "
+                      "WHERE record_key = ?2 AND record_id = ?1"),
+        insert_person(db,
+                      "INSERT OR IGNORE INTO record_persons(token_key, record_key) VALUES(?, ?)"),
+        delete_person(db, "DELETE FROM record_persons WHERE token_key = ? AND record_key = ?"),
         insert_quarantine(db,
                           "INSERT OR REPLACE INTO quarantine(run_id, file, row, field, reason, "
                           "raw, at) VALUES(?, ?, ?, ?, ?, ?, ?)"),
@@ -290,20 +294,19 @@ struct IngestSink::Impl {
     for (PreparedRecord& p : chunk.records) {
       const ChangeOp op =
           p.status == RecordStatus::kRetracted ? ChangeOp::kRetract : ChangeOp::kUpsert;
-      // New records (the common case) cost one probe: the insert itself, which does nothing
-      // when the id exists. The body was encoded with version 1 on the reading thread.
-      p.version = 1;
-      if (WriteRecord(p, false, log.tip().seq + 1)) {
+      // One probe of the compact record_key index decides between insert (the common case)
+      // and update; the write lock is held, so nobody inserts the id in between. The body was
+      // encoded with version 1 on the reading thread.
+      lookup.Bind(1, p.record_key).BindTextStatic(2, p.record_id);
+      if (!lookup.Step()) {
+        lookup.Reset();
+        p.version = 1;
+        WriteRecord(p, false, log.tip().seq + 1);
         log.Append(p.record_id, op, p.version, p.body, p.record_hash);
         appended = true;
         InsertTokens(p);
         ++next.inserted;
         continue;
-      }
-      lookup.BindTextStatic(1, p.record_id);
-      if (!lookup.Step()) {
-        lookup.Reset();
-        throw Error::Corruption("record " + p.record_id + " neither inserted nor found");
       }
       const int old_version = lookup.ColumnInt(0);
       const bool same = lookup.ColumnBlob(1) == Bytes(p.content_hash);
@@ -317,7 +320,7 @@ struct IngestSink::Impl {
       p.version = record.version = old_version + 1;
       p.body = EncodeSingleObject(record);
       p.record_hash = RecordHash(p.body);
-      DropOldTokens(p.record_id, p.columns);
+      DropOldTokens(p);
       const std::int64_t seq = log.Append(p.record_id, op, p.version, p.body, p.record_hash);
       appended = true;
       WriteRecord(p, true, seq);
@@ -358,58 +361,59 @@ struct IngestSink::Impl {
 
   void InsertTokens(const PreparedRecord& p) {
     for (const Hmac256& token : p.columns.tokens) {
-      insert_person.BindBlobStatic(1, Bytes(token)).BindTextStatic(2, p.record_id).Run();
+      insert_person.Bind(1, TokenKey(token)).Bind(2, p.record_key).Run();
     }
   }
 
-  // Updates the stored record (exists) or inserts it unless its id exists; returns whether a
-  // row was written.
-  bool WriteRecord(const PreparedRecord& r, bool exists, std::int64_t seq) {
+  // Updates the stored record (exists) or inserts it (the caller found no row with its id).
+  void WriteRecord(const PreparedRecord& r, bool exists, std::int64_t seq) {
     const RecordColumns& c = r.columns;
     const auto fingerprint = static_cast<std::int64_t>(SchemaFor(r.kind).fingerprint);
     if (exists) {
       update_record.BindTextStatic(1, r.record_id)
-          .Bind(2, r.version)
-          .BindTextStatic(3, StatusName(r.status))
-          .Bind(4, c.subject_org)
-          .Bind(5, c.pivot_level)
-          .Bind(6, c.effective_on)
-          .Bind(7, c.valid_until)
-          .Bind(8, seq)
-          .Bind(9, fingerprint)
-          .BindBlobStatic(10, Bytes(r.content_hash))
-          .BindBlobStatic(11, r.body)
+          .Bind(2, r.record_key)
+          .Bind(3, r.version)
+          .BindTextStatic(4, StatusName(r.status))
+          .Bind(5, c.subject_org)
+          .Bind(6, c.pivot_level)
+          .Bind(7, c.effective_on)
+          .Bind(8, c.valid_until)
+          .Bind(9, seq)
+          .Bind(10, fingerprint)
+          .BindBlobStatic(11, Bytes(r.content_hash))
+          .BindBlobStatic(12, r.body)
           .Run();
-      return true;
+      return;
     }
-    return insert_record.BindTextStatic(1, r.record_id)
-               .BindTextStatic(2, KindName(r.kind))
-               .BindTextStatic(3, store.region())
-               .Bind(4, r.version)
-               .BindTextStatic(5, StatusName(r.status))
-               .Bind(6, c.subject_org)
-               .Bind(7, c.pivot_level)
-               .Bind(8, c.effective_on)
-               .Bind(9, c.valid_until)
-               .Bind(10, seq)
-               .Bind(11, fingerprint)
-               .BindBlobStatic(12, Bytes(r.content_hash))
-               .BindBlobStatic(13, r.body)
-               .Run() == 1;
+    insert_record.BindTextStatic(1, r.record_id)
+        .Bind(2, r.record_key)
+        .BindTextStatic(3, KindName(r.kind))
+        .BindTextStatic(4, store.region())
+        .Bind(5, r.version)
+        .BindTextStatic(6, StatusName(r.status))
+        .Bind(7, c.subject_org)
+        .Bind(8, c.pivot_level)
+        .Bind(9, c.effective_on)
+        .Bind(10, c.valid_until)
+        .Bind(11, seq)
+        .Bind(12, fingerprint)
+        .BindBlobStatic(13, Bytes(r.content_hash))
+        .BindBlobStatic(14, r.body)
+        .Run();
   }
 
-  // Removes person tokens the previous version had and the new one has not.
-  void DropOldTokens(const std::string& record_id, const RecordColumns& now) {
-    old_body.BindTextStatic(1, record_id);
+  // Removes the person keys the previous version had and the new one has not.
+  void DropOldTokens(const PreparedRecord& now) {
+    old_body.Bind(1, now.record_key).BindTextStatic(2, now.record_id);
     if (!old_body.Step()) {
       old_body.Reset();
       return;
     }
     const CanonicalRecord previous = DecodeSingleObject(old_body.ColumnBlob(0));
     old_body.Reset();
-    for (const Hmac256& token : ColumnsOf(previous).tokens) {
-      if (std::find(now.tokens.begin(), now.tokens.end(), token) != now.tokens.end()) continue;
-      delete_person.BindBlobStatic(1, Bytes(token)).BindTextStatic(2, record_id).Run();
+    for (const std::int64_t key :
+         DroppedTokenKeys(ColumnsOf(previous).tokens, now.columns.tokens)) {
+      delete_person.Bind(1, key).Bind(2, now.record_key).Run();
     }
   }
 
@@ -462,6 +466,7 @@ void IngestSink::Accept(CanonicalRecord&& record) {
   p.record_hash = RecordHash(p.body);
   p.columns = ColumnsOf(record);
   p.record_id = std::move(record.record_id);
+  p.record_key = RecordKey(p.record_id);
   p.kind = record.kind();
   p.status = record.status;
   s.Added();

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "hub/lookup_keys.h"
 #include "hub/migrations.h"
 #include "schemas/error.h"
 
@@ -49,10 +50,6 @@ std::optional<std::string> MetaValue(sqlite::Database& db, std::string_view key)
   stmt.Bind(1, key);
   if (!stmt.Step()) return std::nullopt;
   return stmt.ColumnText(0);
-}
-
-std::string_view AsBytes(const Hmac256& h) {
-  return {reinterpret_cast<const char*>(h.data()), h.size()};
 }
 
 void AddTokens(const PersonRef& person, std::vector<Hmac256>& out) {
@@ -226,22 +223,11 @@ Store Store::Open(const fs::path& dir) {
 }
 
 std::optional<StoredRecord> Store::RecordById(std::string_view record_id) {
-  sqlite::Statement stmt(
-      db_, "SELECT " + std::string(kRecordColumns) + " FROM records WHERE record_id = ?");
-  stmt.Bind(1, record_id);
+  sqlite::Statement stmt(db_, "SELECT " + std::string(kRecordColumns) +
+                                  " FROM records WHERE record_key = ? AND record_id = ?");
+  stmt.Bind(1, RecordKey(record_id)).Bind(2, record_id);
   if (!stmt.Step()) return std::nullopt;
   return ReadStoredRecord(stmt);
-}
-
-std::vector<StoredRecord> Store::RecordsByToken(const Hmac256& token) {
-  sqlite::Statement stmt(db_, "SELECT " + std::string(kRecordColumns) +
-                                  " FROM records WHERE record_id IN "
-                                  "(SELECT record_id FROM record_persons WHERE token = ?) "
-                                  "ORDER BY record_id");
-  stmt.BindBlob(1, AsBytes(token));
-  std::vector<StoredRecord> out;
-  while (stmt.Step()) out.push_back(ReadStoredRecord(stmt));
-  return out;
 }
 
 std::vector<StoredRecord> Store::RecordsBySubjectOrg(std::string_view uscc_or_local_id) {

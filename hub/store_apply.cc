@@ -1,8 +1,10 @@
-// The Store writes that need the Avro codec: relayed batches and retractions (kept apart from
-// store.cc so that the lookups link without the codec).
+// The Store operations that need the Avro codec: relayed batches, retractions and the lookup by
+// person token (which checks candidates against the tokens in their bodies); kept apart from
+// store.cc so that the other lookups link without the codec.
 #include <algorithm>
 #include <cstring>
 
+#include "hub/lookup_keys.h"
 #include "hub/store.h"
 #include "schemas/codec.h"
 #include "schemas/error.h"
@@ -23,17 +25,21 @@ class RemoteWriter {
       : insert_change_(db,
                        "INSERT INTO changes(origin, seq, record_id, op, version, record_hash, "
                        "prev_hash, entry_hash, body) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-        lookup_(db, "SELECT version, body FROM records WHERE record_id = ?"),
-        upsert_record_(db,
-                       "INSERT INTO records(record_id, kind, origin, version, status, "
+        lookup_(db,
+                "SELECT rowid, version, body FROM records WHERE record_key = ? AND record_id = ?"),
+        insert_record_(db,
+                       "INSERT INTO records(record_id, record_key, kind, origin, version, status, "
                        "subject_org, pivot_level, effective_on, valid_until, seq, fingerprint, "
                        "content_hash, body) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-                       "NULL, ?12) ON CONFLICT(record_id) DO UPDATE SET kind = ?2, origin = ?3, "
-                       "version = ?4, status = ?5, subject_org = ?6, pivot_level = ?7, "
-                       "effective_on = ?8, valid_until = ?9, seq = ?10, fingerprint = ?11, "
-                       "content_hash = NULL, body = ?12"),
-        insert_person_(db, "INSERT OR IGNORE INTO record_persons(token, record_id) VALUES(?, ?)"),
-        delete_person_(db, "DELETE FROM record_persons WHERE token = ? AND record_id = ?"),
+                       "?12, NULL, ?13)"),
+        update_record_(db,
+                       "UPDATE records SET kind = ?3, origin = ?4, version = ?5, status = ?6, "
+                       "subject_org = ?7, pivot_level = ?8, effective_on = ?9, valid_until = ?10, "
+                       "seq = ?11, fingerprint = ?12, content_hash = NULL, body = ?13 "
+                       "WHERE rowid = ?1 AND record_key = ?2"),
+        insert_person_(db,
+                       "INSERT OR IGNORE INTO record_persons(token_key, record_key) VALUES(?, ?)"),
+        delete_person_(db, "DELETE FROM record_persons WHERE token_key = ? AND record_key = ?"),
         upsert_head_(db,
                      "INSERT INTO heads(origin, seq, head_hash, signature) VALUES(?, ?, ?, ?) "
                      "ON CONFLICT(origin) DO UPDATE SET seq = excluded.seq, "
@@ -57,45 +63,46 @@ class RemoteWriter {
                               ": body is of another record");
     }
     const RecordColumns columns = ColumnsOf(record);
-    lookup_.BindTextStatic(1, e.record_id);
+    const std::int64_t record_key = RecordKey(e.record_id);
+    std::optional<std::int64_t> stored_rowid;
+    lookup_.Bind(1, record_key).BindTextStatic(2, e.record_id);
     if (lookup_.Step()) {
-      const int stored_version = lookup_.ColumnInt(0);
+      stored_rowid = lookup_.ColumnInt64(0);
+      const int stored_version = lookup_.ColumnInt(1);
       if (stored_version > e.version) {  // an older version: the log keeps it, records do not
         lookup_.Reset();
         return;
       }
-      const CanonicalRecord previous = DecodeSingleObject(lookup_.ColumnBlob(1));
+      const CanonicalRecord previous = DecodeSingleObject(lookup_.ColumnBlob(2));
       lookup_.Reset();
-      for (const Hmac256& token : ColumnsOf(previous).tokens) {
-        if (std::find(columns.tokens.begin(), columns.tokens.end(), token) !=
-            columns.tokens.end()) {
-          continue;
-        }
-        delete_person_.BindBlob(1, std::span<const std::uint8_t>(token))
-            .BindTextStatic(2, e.record_id)
-            .Run();
+      for (const std::int64_t key : DroppedTokenKeys(ColumnsOf(previous).tokens, columns.tokens)) {
+        delete_person_.Bind(1, key).Bind(2, record_key).Run();
       }
     } else {
       lookup_.Reset();
     }
     const auto fingerprint = SingleObjectFingerprint(e.body);
-    upsert_record_.BindTextStatic(1, e.record_id)
-        .BindTextStatic(2, KindName(record.kind()))
-        .BindTextStatic(3, origin)
-        .Bind(4, static_cast<std::int64_t>(e.version))
-        .BindTextStatic(5, StatusName(record.status))
-        .Bind(6, columns.subject_org)
-        .Bind(7, columns.pivot_level)
-        .Bind(8, columns.effective_on)
-        .Bind(9, columns.valid_until)
-        .Bind(10, e.seq)
-        .Bind(11, static_cast<std::int64_t>(fingerprint.value_or(0)))
-        .BindBlobStatic(12, e.body)
+    sqlite::Statement& write = stored_rowid ? update_record_ : insert_record_;
+    if (stored_rowid) {
+      write.Bind(1, *stored_rowid);
+    } else {
+      write.BindTextStatic(1, e.record_id);
+    }
+    write.Bind(2, record_key)
+        .BindTextStatic(3, KindName(record.kind()))
+        .BindTextStatic(4, origin)
+        .Bind(5, static_cast<std::int64_t>(e.version))
+        .BindTextStatic(6, StatusName(record.status))
+        .Bind(7, columns.subject_org)
+        .Bind(8, columns.pivot_level)
+        .Bind(9, columns.effective_on)
+        .Bind(10, columns.valid_until)
+        .Bind(11, e.seq)
+        .Bind(12, static_cast<std::int64_t>(fingerprint.value_or(0)))
+        .BindBlobStatic(13, e.body)
         .Run();
     for (const Hmac256& token : columns.tokens) {
-      insert_person_.BindBlob(1, std::span<const std::uint8_t>(token))
-          .BindTextStatic(2, e.record_id)
-          .Run();
+      insert_person_.Bind(1, TokenKey(token)).Bind(2, record_key).Run();
     }
   }
 
@@ -108,8 +115,8 @@ class RemoteWriter {
   }
 
  private:
-  sqlite::Statement insert_change_, lookup_, upsert_record_, insert_person_, delete_person_,
-      upsert_head_;
+  sqlite::Statement insert_change_, lookup_, insert_record_, update_record_, insert_person_,
+      delete_person_, upsert_head_;
 };
 
 }  // namespace
@@ -165,6 +172,24 @@ std::int64_t Store::ApplyVerifiedBatch(std::string_view origin,
   return static_cast<std::int64_t>(entries.size());
 }
 
+std::vector<StoredRecord> Store::RecordsByToken(const Hmac256& token) {
+  // record_persons holds 8-byte keys: the candidates are checked against the full token.
+  sqlite::Statement stmt(db_, "SELECT " + std::string(kRecordColumns) +
+                                  " FROM records WHERE record_key IN "
+                                  "(SELECT record_key FROM record_persons WHERE token_key = ?) "
+                                  "ORDER BY record_id");
+  stmt.Bind(1, TokenKey(token));
+  std::vector<StoredRecord> out;
+  while (stmt.Step()) {
+    StoredRecord stored = ReadStoredRecord(stmt);
+    const std::vector<Hmac256> tokens = ColumnsOf(DecodeSingleObject(stored.body)).tokens;
+    if (std::find(tokens.begin(), tokens.end(), token) != tokens.end()) {
+      out.push_back(std::move(stored));
+    }
+  }
+  return out;
+}
+
 std::optional<int> Store::Retract(std::string_view record_id) {
   sqlite::Transaction tx(db_);
   auto stored = RecordById(record_id);
@@ -186,13 +211,14 @@ std::optional<int> Store::Retract(std::string_view record_id) {
       log.Append(record.record_id, ChangeOp::kRetract, record.version, body, record_hash);
   sqlite::Statement update(db_,
                            "UPDATE records SET version = ?, status = ?, seq = ?, "
-                           "content_hash = ?, body = ? WHERE record_id = ?");
+                           "content_hash = ?, body = ? WHERE record_key = ? AND record_id = ?");
   update.Bind(1, record.version)
       .Bind(2, StatusName(record.status))
       .Bind(3, seq)
       .BindBlob(4, Bytes(content))
       .BindBlob(5, body)
-      .Bind(6, record_id)
+      .Bind(6, RecordKey(record_id))
+      .Bind(7, record_id)
       .Run();
   log.StoreSignedHead(keys_);
   tx.Commit();

@@ -27,6 +27,7 @@
 #include "hub/change_log.h"
 #include "hub/digest.h"
 #include "hub/ingest.h"
+#include "hub/lookup_keys.h"
 #include "hub/store.h"
 #include "schemas/codec.h"
 #include "tests/hub/hub_test_records.h"
@@ -276,10 +277,15 @@ TEST(ExchangeProcessTest, SyncKilledMidPullResumesWithNothingLostOrDoubled) {
   EXPECT_EQ(DigestOf(b, "310000"), origin_a);
   EXPECT_EQ(Count(b, held), origin_a->seq);
   EXPECT_EQ(Count(b, "SELECT count(*) FROM records WHERE origin = '310000'"), origin_a->records);
+  // No record twice (ids are unique by the writers' lookups, not by a constraint), and the
+  // person index holds exactly what A's does.
   EXPECT_EQ(Count(b,
-                  "SELECT count(*) FROM (SELECT record_id FROM record_persons GROUP BY "
-                  "token, record_id HAVING count(*) > 1)"),
+                  "SELECT count(*) FROM (SELECT record_id FROM records GROUP BY record_id "
+                  "HAVING count(*) > 1)"),
             0);
+  const std::string persons = "SELECT count(*) FROM record_persons";
+  EXPECT_GT(Count(a, persons), 0);
+  EXPECT_EQ(Count(b, persons), Count(a, persons));
 }
 
 TEST(ExchangeProcessTest, NewRecordsArriveByNotificationNotPolling) {
@@ -344,13 +350,15 @@ void AppendNewerRecord(const fs::path& dir, const std::string& json, int i) {
   const std::int64_t seq =
       log.Append(record.record_id, ChangeOp::kUpsert, 1, body, RecordHash(body));
   sqlite::Statement insert(store.db(),
-                           "INSERT INTO records(record_id, kind, origin, version, status, seq, "
-                           "fingerprint, body) VALUES(?, 'assessment', ?, 1, 'ACTIVE', ?, ?, ?)");
+                           "INSERT INTO records(record_id, record_key, kind, origin, version, "
+                           "status, seq, fingerprint, body) "
+                           "VALUES(?, ?, 'assessment', ?, 1, 'ACTIVE', ?, ?, ?)");
   insert.Bind(1, record.record_id)
-      .Bind(2, store.region())
-      .Bind(3, seq)
-      .Bind(4, static_cast<std::int64_t>(fingerprint))
-      .BindBlob(5, body)
+      .Bind(2, RecordKey(record.record_id))
+      .Bind(3, store.region())
+      .Bind(4, seq)
+      .Bind(5, static_cast<std::int64_t>(fingerprint))
+      .BindBlob(6, body)
       .Run();
   log.StoreSignedHead(store.keys());
   tx.Commit();

@@ -5,8 +5,12 @@
 
 #include <fstream>
 
+#include "hub/ingest.h"
+#include "hub/lookup_keys.h"
 #include "hub/migrations.h"
+#include "schemas/codec.h"
 #include "schemas/error.h"
+#include "tests/hub/hub_test_records.h"
 #include "tests/support/temp_dir.h"
 
 namespace carehub {
@@ -109,6 +113,68 @@ TEST(StoreTest, MigrationsAreOrderedAndRefuseNewerDatabases) {
   EXPECT_EQ(SchemaVersion(db), LatestSchemaVersion());
   db.Exec("PRAGMA user_version=" + std::to_string(LatestSchemaVersion() + 1));
   EXPECT_THROW(Migrate(db), Error);
+}
+
+// A hub written before step 5 (TEXT record ids as the key, full tokens in record_persons) keeps
+// every record and every person lookup after the upgrade to the compact keys.
+TEST(StoreTest, MigrationToCompactLookupKeysKeepsRecordsAndPersonLookups) {
+  TempDir tmp;
+  const fs::path dir = tmp / "hub";
+  Store::Init(dir, {.region = "sh"});
+  fs::remove(dir / "carehub.db");
+  std::vector<CanonicalRecord> records;
+  {
+    sqlite::Database db((dir / "carehub.db").string());
+    sqlite::Transaction tx(db);
+    for (const Migration& step : Migrations()) {
+      if (step.version <= 4) db.Exec(step.sql);
+    }
+    db.Exec("PRAGMA user_version=4");
+    db.Exec("INSERT INTO meta VALUES('region', '310000')");
+    sqlite::Statement insert(db,
+                             "INSERT INTO records(record_id, kind, origin, version, status, seq, "
+                             "fingerprint, body) VALUES(?, 'assessment', '310000', 1, 'ACTIVE', "
+                             "?, 0, ?)");
+    sqlite::Statement person(db, "INSERT INTO record_persons(token, record_id) VALUES(?, ?)");
+    for (int i = 1; i <= 3; ++i) {
+      records.push_back(testing::TestAssessment(i));
+      const CanonicalRecord& r = records.back();
+      insert.Bind(1, r.record_id).Bind(2, i).BindBlob(3, EncodeSingleObject(r)).Run();
+      const Hmac256 token = testing::TestToken(i);
+      person.BindBlob(1, std::span<const std::uint8_t>(token)).Bind(2, r.record_id).Run();
+    }
+    tx.Commit();
+  }
+  Store store = Store::Open(dir);
+  EXPECT_EQ(SchemaVersion(store.db()), LatestSchemaVersion());
+  for (int i = 1; i <= 3; ++i) {
+    const CanonicalRecord& r = records[static_cast<std::size_t>(i - 1)];
+    const auto stored = store.RecordById(r.record_id);
+    ASSERT_TRUE(stored.has_value()) << i;
+    EXPECT_EQ(stored->seq, i);
+    const auto found = store.RecordsByToken(testing::TestToken(i));
+    ASSERT_EQ(found.size(), 1U) << i;
+    EXPECT_EQ(found[0].record_id, r.record_id);
+  }
+  EXPECT_FALSE(store.RecordById("no-such-record").has_value());
+  EXPECT_TRUE(store.RecordsByToken(testing::TestToken(4)).empty());
+  EXPECT_EQ(store.db().QueryInt("SELECT count(*) FROM record_persons"), 3);
+}
+
+// The person index keeps 8-byte keys only: a token sharing another's key is not a match.
+TEST(StoreTest, PersonLookupChecksTheWholeToken) {
+  TempDir tmp;
+  Store store = Store::Init(tmp / "hub", {.region = "sh"});
+  {
+    IngestSink sink(store, "/data/a.csv", "sha-a", "shanghai/assessment", {.batch_size = 1});
+    sink.Accept(testing::TestAssessment(7));
+    sink.Finish();
+  }
+  ASSERT_EQ(store.RecordsByToken(testing::TestToken(7)).size(), 1U);
+  Hmac256 same_key = testing::TestToken(7);
+  same_key[31] ^= 0x01;
+  EXPECT_EQ(TokenKey(same_key), TokenKey(testing::TestToken(7)));
+  EXPECT_TRUE(store.RecordsByToken(same_key).empty());
 }
 
 TEST(SqliteDbTest, TransactionRollsBackUnlessCommitted) {
