@@ -154,7 +154,11 @@ END;
     // batch commit rewrites each page of these indexes it touched, and at 1M records the old
     // indexes were 115 MB; the new ones are ~35 MB. records loses its TEXT primary key (ids stay
     // unique: writers look up (record_key, record_id) before inserting, under the write lock).
-    {5, "compact lookup keys: records.record_key and record_persons(token_key, record_key)",
+    // changes becomes a rowid table with a unique (origin, seq) index: a WITHOUT ROWID table
+    // keeps whole rows (here ~450 bytes with the body) in its interior pages too.
+    {5,
+     "compact lookup keys (records.record_key, record_persons(token_key, record_key)) and "
+     "changes as a rowid table",
      R"sql(
 CREATE TABLE records_v5(
   record_id TEXT NOT NULL,
@@ -187,6 +191,20 @@ INSERT OR IGNORE INTO record_persons_v5
   SELECT carehub_token_key(token), carehub_record_key(record_id) FROM record_persons;
 DROP TABLE record_persons;
 ALTER TABLE record_persons_v5 RENAME TO record_persons;
+CREATE TABLE changes_v5(
+  origin TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  record_id TEXT NOT NULL,
+  op INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  record_hash BLOB NOT NULL,
+  prev_hash BLOB NOT NULL,
+  entry_hash BLOB NOT NULL,
+  body BLOB NOT NULL);
+INSERT INTO changes_v5 SELECT * FROM changes ORDER BY origin, seq;
+DROP TABLE changes;
+ALTER TABLE changes_v5 RENAME TO changes;
+CREATE UNIQUE INDEX changes_origin_seq ON changes(origin, seq);
 )sql"},
 };
 
