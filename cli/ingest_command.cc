@@ -17,6 +17,9 @@
 namespace carehub::cli {
 namespace {
 
+// Largest batch of the default, growing batch size (hub/ingest.h IngestOptions::max_batch_size).
+constexpr std::int64_t kMaxAdaptiveBatch = 400000;
+
 // "\r<file> 42% 123.4/300.0 MB" on a terminal, at most every 200 ms.
 class Progress {
  public:
@@ -65,7 +68,10 @@ class IngestCommand : public Command {
         "REGION/KIND"));
     options.addOption(FlagOption("json", "print the summary as one JSON object"));
     options.addOption(ValueOption(
-        "batch-size", "accepted rows per transaction (default 50000, at least 1000)", "N"));
+        "batch-size",
+        "accepted rows per transaction, fixed (at least 1000; default: 50000, growing with the "
+        "store to 400000)",
+        "N"));
   }
 
   int Run(const ParsedArgs& args, std::ostream& out) override {
@@ -76,6 +82,7 @@ class IngestCommand : public Command {
     IngestOptions options;
     options.profile = args.Get("profile");
     options.batch_size = args.GetInt("batch-size", options.batch_size);
+    if (!args.Has("batch-size")) options.max_batch_size = kMaxAdaptiveBatch;
     if (options.batch_size < 1000) {
       throw Error::InvalidInput("--batch-size must be at least 1000 (the store contract)");
     }

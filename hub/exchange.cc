@@ -15,6 +15,7 @@ using namespace std::chrono_literals;
 
 constexpr auto kInFlightTimeout = 20s;
 constexpr auto kRejectBackoff = 5s;
+constexpr auto kBusyBackoff = 1s;
 constexpr auto kMaxBackoff = 8000ms;
 constexpr auto kMemberRefresh = 2s;
 
@@ -336,8 +337,16 @@ void Exchange::Impl::ApplyBatch(std::size_t index, const wire::Batch& batch) {
   ApplyResult result;
   try {
     result = store.ApplyRemoteBatch(origin, batch.entries, batch.head, members.at(origin).sign_key);
-  } catch (const sqlite::SqliteError&) {
-    throw;
+  } catch (const sqlite::SqliteError& e) {
+    if (!e.busy()) throw;
+    // Another writer (an ingest batch) held the write lock past busy_timeout: nothing was
+    // written and the cursor is unchanged, so the origin is simply pulled again a bit later.
+    ++stats.batches_deferred;
+    link.deferred[origin] = ExchangeClock::now() + kBusyBackoff;
+    Log("store busy (another writer holds the lock): batch of origin " + origin + " (seq " +
+        std::to_string(batch.entries.front().seq) + ".." + std::to_string(batch.head.seq) +
+        ") from peer " + link.peer.name + " will be pulled again");
+    return;
   } catch (const Error& e) {
     result.rejected = std::string("undecodable record: ") + ErrorKindName(e.kind()).data();
   }
@@ -416,6 +425,9 @@ void Exchange::Impl::SchedulePulls() {
       if (origin == store.region() || !members.count(origin) || in_flight.count(origin)) continue;
       if (seq <= LocalSeq(origin)) continue;
       if (auto b = link.blocked.find(origin); b != link.blocked.end() && now < b->second) continue;
+      if (auto d = link.deferred.find(origin); d != link.deferred.end() && now < d->second) {
+        continue;
+      }
       const std::int64_t after = LocalSeq(origin);
       in_flight[origin] = {i, after, now};
       SendTo(link, wire::Pull{origin, after, options.max_batch});

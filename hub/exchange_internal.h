@@ -33,6 +33,8 @@ struct Link {
   bool unreachable = false;
   std::map<std::string, std::int64_t> advertised;            // origin -> seq the peer holds
   std::map<std::string, ExchangeClock::time_point> blocked;  // origin -> retry after a rejection
+  // origin -> pull again after the store was busy; unlike `blocked`, not caught up meanwhile
+  std::map<std::string, ExchangeClock::time_point> deferred;
   std::set<std::uint64_t> schema_requested;
   ExchangeClock::time_point dialled{}, last_recv{}, last_ping{}, last_hello{}, next_dial{};
   std::chrono::milliseconds backoff{250};

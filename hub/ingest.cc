@@ -130,6 +130,7 @@ struct IngestSink::Impl {
                  "UPDATE ingest_runs SET rows_done = ?2, read = ?3, accepted = ?4, "
                  "quarantined = ?5, inserted = ?6, updated = ?7, unchanged = ?8 WHERE id = ?1") {
     if (options.batch_size < 1) throw Error::InvalidInput("batch size must be at least 1");
+    store_rows = db.QueryInt("SELECT max(rowid) FROM records").value_or(0);
     summary.file = file;
     summary.profile = profile;
     StartOrResume(sha);
@@ -190,10 +191,18 @@ struct IngestSink::Impl {
     return true;
   }
 
+  // Accepted rows of the next batch: fixed, or growing with the store (see IngestOptions).
+  std::int64_t BatchTarget() const {
+    if (options.max_batch_size <= options.batch_size) return options.batch_size;
+    return std::clamp(store_rows / 8, options.batch_size, options.max_batch_size);
+  }
+
   // The record was prepared in place at the end of the current chunk.
   void Added() {
     Count();
-    if (++accepted_in_batch == options.batch_size) {
+    if (accepted_in_batch == 0) batch_target = BatchTarget();
+    ++store_rows;
+    if (++accepted_in_batch == batch_target) {
       accepted_in_batch = 0;
       current->commit = true;
       Hand(false);
@@ -432,6 +441,10 @@ struct IngestSink::Impl {
   std::string scratch;   // reading thread
   std::unique_ptr<Chunk> current;
   std::int64_t accepted_in_batch = 0;  // reading thread
+  std::int64_t batch_target = 0;       // reading thread: rows of the open batch
+  // Reading thread: rows in the store (max rowid at the start) plus the rows accepted since,
+  // an estimate that does not wait for the writer (the reader runs ahead of the commits).
+  std::int64_t store_rows = 0;
 
   // Writer thread: the open batch.
   std::optional<sqlite::Transaction> batch_tx;

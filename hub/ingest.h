@@ -26,6 +26,13 @@ struct IngestOptions {
   // indexes spread a batch over most of their pages, so fewer, larger commits write far less:
   // at 1M rows 10000 -> 42 s and 10 GB written, 50000 -> 29 s and 4 GB (a batch is ~20 MB).
   std::int64_t batch_size = 50000;
+  // When above batch_size, batches grow with the store: (rows in the store) / 8, between
+  // batch_size and max_batch_size. Each commit rewrites the index pages the batch touched, which
+  // for random keys is nearly the whole index once it is larger than a batch; growing batches
+  // keep that cost per row bounded (5M rows: 216 s with 50k batches, 143 s with 500k). Larger
+  // batches hold the write lock longer (a relayed batch waits, see Exchange) and a crash loses
+  // more work (never consistency). 0 or <= batch_size: every batch has batch_size rows.
+  std::int64_t max_batch_size = 0;
   // SQLite page cache of the ingest connection in MiB: the person-token and record-id indexes
   // take random inserts, so the more of them stays cached the fewer pages are re-read and
   // re-written per batch. Counts towards peak RSS.

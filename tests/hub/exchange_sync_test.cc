@@ -164,6 +164,33 @@ TEST_F(ExchangeSyncTest, RelayCarriesVerifiedRecordsToAHubThatNeverSawTheOrigin)
   EXPECT_EQ(Digest310(c_), Digest310(a_));
 }
 
+// An ingest batch can hold the store's write lock longer than busy_timeout (5 s): the relayed
+// batch is then not applied, not counted as rejected, and pulled again once the lock is free.
+TEST_F(ExchangeSyncTest, ABusyStoreDefersTheBatchAndTheSyncStillCompletes) {
+  Ingest(a_, 0, 1500);
+  AddPeer(a_.db(), Member(b_, "b", std::nullopt), a_.region());
+  Server a(tmp_ / "a", Options());
+  AddPeer(b_.db(), Member(a_, "a", a.endpoint()), b_.region());
+  a.Start();
+  b_.db().Exec("BEGIN IMMEDIATE");  // another writer on B, as a long ingest batch would be
+  std::thread release([this] {
+    std::this_thread::sleep_for(6500ms);
+    b_.db().Exec("COMMIT");
+  });
+  {
+    Exchange b(tmp_ / "b", Options(false));
+    const SyncReport report = b.SyncOnce(60s);
+    release.join();
+    EXPECT_TRUE(report.caught_up);
+    EXPECT_TRUE(report.problems.empty());
+    EXPECT_GE(b.stats().batches_deferred, 1);
+    EXPECT_EQ(b.stats().batches_rejected, 0);
+  }
+  EXPECT_TRUE(log_.Contains("store busy"));
+  EXPECT_EQ(HeldSeq(b_), 1500);
+  EXPECT_EQ(Digest310(b_), Digest310(a_));
+}
+
 TEST_F(ExchangeSyncTest, TamperedBodyAndForgedSignatureAreRejectedWithTheCursorUnchanged) {
   Ingest(a_, 0, 2000);
   AddPeer(a_.db(), Member(b_, "b", std::nullopt), a_.region());

@@ -65,6 +65,28 @@ class IngestTest : public ::testing::Test {
   Store store_;
 };
 
+// With max_batch_size, a batch is (rows in the store) / 8 between the two bounds: each commit
+// leaves a signed head, so the heads show where the batches ended.
+TEST_F(IngestTest, GrowingBatchesFollowTheStoreSize) {
+  {
+    IngestSink sink(store_, "/data/a.csv", "sha-a", "shanghai/assessment", {.batch_size = 1000});
+    for (int i = 1; i <= 16000; ++i) sink.Accept(TestAssessment(i));
+    sink.Finish();
+  }
+  ASSERT_EQ(Count(store_, "signed_heads"), 16);
+  IngestSink sink(store_, "/data/b.csv", "sha-b", "shanghai/assessment",
+                  {.batch_size = 1000, .max_batch_size = 2400});
+  for (int i = 16001; i <= 24000; ++i) sink.Accept(TestAssessment(i));
+  const IngestSummary s = sink.Finish();
+  EXPECT_EQ(s.inserted, 8000);
+  std::vector<std::int64_t> ends;
+  sqlite::Statement heads(store_.db(),
+                          "SELECT seq FROM signed_heads WHERE seq > 16000 ORDER BY seq");
+  while (heads.Step()) ends.push_back(heads.ColumnInt64(0));
+  // 16000 / 8 = 2000; 18000 / 8 = 2250; 20250 / 8 = 2531 -> capped at 2400; the rest.
+  EXPECT_EQ(ends, (std::vector<std::int64_t>{18000, 20250, 22650, 24000}));
+}
+
 TEST_F(IngestTest, FreshIngestWritesRecordsChangesAndQuarantine) {
   const auto s = Feed(store_, MakeRows(2500));
   ExpectInvariants(s);
