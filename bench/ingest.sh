@@ -45,10 +45,10 @@ for rows in "${rows_list[@]}"; do
   echo "== $rows rows ($(du -m "$native" | cut -f1) MB native)"
 
   rm -f "$work/import.db"
-  timed sqlite3 "$work/import.db" ".import --csv $utf8 assessment"
+  timed sqlite3 "$work/import.db" ".import --csv $utf8 assessment" 2>"$work/import.err"
   import_secs=$secs
   import_rate=$(rate "$rows" "$secs")
-  echo "sqlite3 .import : ${secs}s  $import_rate rows/s  peak RSS ${rss_mb} MB"
+  echo "sqlite3 .import : ${secs}s  $import_rate rows/s  peak RSS ${rss_mb} MB  ($(wc -l <"$work/import.err") short rows filled with NULL)"
 
   rm -rf "$work/hub"
   "$carehub" init --dir "$work/hub" --region sh >/dev/null
