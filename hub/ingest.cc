@@ -116,9 +116,9 @@ struct IngestSink::Impl {
                       "subject_org, pivot_level, effective_on, valid_until, seq, fingerprint, "
                       "content_hash, body) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
         update_record(db,
-                      "UPDATE records SET version = ?3, status = ?4, subject_org = ?5, "
-                      "pivot_level = ?6, effective_on = ?7, valid_until = ?8, seq = ?9, "
-                      "fingerprint = ?10, content_hash = ?11, body = ?12 "
+                      "UPDATE records SET kind = ?3, origin = ?4, version = ?5, status = ?6, "
+                      "subject_org = ?7, pivot_level = ?8, effective_on = ?9, valid_until = ?10, "
+                      "seq = ?11, fingerprint = ?12, content_hash = ?13, body = ?14 "
                       "WHERE record_key = ?2 AND record_id = ?1"),
         insert_person(db,
                       "INSERT OR IGNORE INTO record_persons(token_key, record_key) VALUES(?, ?)"),
@@ -375,26 +375,12 @@ struct IngestSink::Impl {
   }
 
   // Updates the stored record (exists) or inserts it (the caller found no row with its id).
+  // Both statements number their parameters alike (the update ignores kind and origin).
   void WriteRecord(const PreparedRecord& r, bool exists, std::int64_t seq) {
     const RecordColumns& c = r.columns;
     const auto fingerprint = static_cast<std::int64_t>(SchemaFor(r.kind).fingerprint);
-    if (exists) {
-      update_record.BindTextStatic(1, r.record_id)
-          .Bind(2, r.record_key)
-          .Bind(3, r.version)
-          .BindTextStatic(4, StatusName(r.status))
-          .Bind(5, c.subject_org)
-          .Bind(6, c.pivot_level)
-          .Bind(7, c.effective_on)
-          .Bind(8, c.valid_until)
-          .Bind(9, seq)
-          .Bind(10, fingerprint)
-          .BindBlobStatic(11, Bytes(r.content_hash))
-          .BindBlobStatic(12, r.body)
-          .Run();
-      return;
-    }
-    insert_record.BindTextStatic(1, r.record_id)
+    (exists ? update_record : insert_record)
+        .BindTextStatic(1, r.record_id)
         .Bind(2, r.record_key)
         .BindTextStatic(3, KindName(r.kind))
         .BindTextStatic(4, store.region())
