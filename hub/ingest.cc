@@ -59,6 +59,9 @@ struct Chunk {
 
 constexpr std::size_t kChunkRows = 4096;
 constexpr std::size_t kChunksInFlight = 4;
+// Signed heads at least this often in the change log (plus one at every commit): the exchange
+// serves at most kMaxServedEntries (20000) entries per batch when heads allow it.
+constexpr std::int64_t kSignedHeadEvery = 10000;
 
 }  // namespace
 
@@ -311,8 +314,7 @@ struct IngestSink::Impl {
         lookup.Reset();
         p.version = 1;
         WriteRecord(p, false, log.tip().seq + 1);
-        log.Append(p.record_id, op, p.version, p.body, p.record_hash);
-        appended = true;
+        Append(p, op);
         InsertTokens(p);
         ++next.inserted;
         continue;
@@ -330,8 +332,7 @@ struct IngestSink::Impl {
       p.body = EncodeSingleObject(record);
       p.record_hash = RecordHash(p.body);
       DropOldTokens(p);
-      const std::int64_t seq = log.Append(p.record_id, op, p.version, p.body, p.record_hash);
-      appended = true;
+      const std::int64_t seq = Append(p, op);
       WriteRecord(p, true, seq);
       InsertTokens(p);
       ++next.updated;
@@ -361,11 +362,24 @@ struct IngestSink::Impl {
         .Bind(7, next.updated)
         .Bind(8, next.unchanged)
         .Run();
-    if (appended) log.StoreSignedHead(store.keys());
+    if (appended && log.tip().seq != signed_seq) log.StoreSignedHead(store.keys());
     batch_tx->Commit();
     batch_tx.reset();
     summary = next;
     bulk->Poke();
+  }
+
+  // Appends the change-log entry of `p`; every kSignedHeadEvery seqs also signs a head (kept
+  // in signed_heads with the batch), so that peers are served batches of bounded size however
+  // large an ingest batch is (a served batch ends at a signed head, docs/PROTOCOL.md).
+  std::int64_t Append(const PreparedRecord& p, ChangeOp op) {
+    const std::int64_t seq = log.Append(p.record_id, op, p.version, p.body, p.record_hash);
+    appended = true;
+    if (seq % kSignedHeadEvery == 0) {
+      log.StoreSignedHead(store.keys());
+      signed_seq = seq;
+    }
+    return seq;
   }
 
   void InsertTokens(const PreparedRecord& p) {
@@ -436,6 +450,7 @@ struct IngestSink::Impl {
   std::optional<sqlite::Transaction> batch_tx;
   IngestSummary next;  // counters including the open batch
   bool appended = false;
+  std::int64_t signed_seq = 0;  // the last seq this run signed a head at
   std::int64_t last_row = 0;
 
   std::mutex mutex;

@@ -83,8 +83,22 @@ TEST_F(IngestTest, GrowingBatchesFollowTheStoreSize) {
   sqlite::Statement heads(store_.db(),
                           "SELECT seq FROM signed_heads WHERE seq > 16000 ORDER BY seq");
   while (heads.Step()) ends.push_back(heads.ColumnInt64(0));
-  // 16000 / 8 = 2000; 18000 / 8 = 2250; 20250 / 8 = 2531 -> capped at 2400; the rest.
-  EXPECT_EQ(ends, (std::vector<std::int64_t>{18000, 20250, 22650, 24000}));
+  // 16000 / 8 = 2000; 18000 / 8 = 2250; 20250 / 8 = 2531 -> capped at 2400; the rest. (20000:
+  // the head signed every 10000 entries, inside the second batch.)
+  EXPECT_EQ(ends, (std::vector<std::int64_t>{18000, 20000, 20250, 22650, 24000}));
+}
+
+// A batch larger than 10000 entries still leaves a signed head every 10000 seqs, so that the
+// exchange can serve the log in batches of at most 20000 entries.
+TEST_F(IngestTest, LargeBatchesSignAHeadEveryTenThousandEntries) {
+  IngestSink sink(store_, "/data/a.csv", "sha-a", "shanghai/assessment", {.batch_size = 25000});
+  for (int i = 1; i <= 30000; ++i) sink.Accept(TestAssessment(i));
+  EXPECT_EQ(sink.Finish().inserted, 30000);
+  std::vector<std::int64_t> heads;
+  sqlite::Statement stmt(store_.db(), "SELECT seq FROM signed_heads ORDER BY seq");
+  while (stmt.Step()) heads.push_back(stmt.ColumnInt64(0));
+  EXPECT_EQ(heads, (std::vector<std::int64_t>{10000, 20000, 25000, 30000}));
+  EXPECT_EQ(VerifyStoredLog(store_.db(), "310000", store_.keys().sign_public()), std::nullopt);
 }
 
 TEST_F(IngestTest, FreshIngestWritesRecordsChangesAndQuarantine) {
