@@ -16,6 +16,11 @@ using namespace std::chrono_literals;
 constexpr auto kInFlightTimeout = 20s;
 constexpr auto kRejectBackoff = 5s;
 constexpr auto kBusyBackoff = 1s;
+// Group commit bounds: an open group holds the write lock, and an ingest waits at most its
+// busy_timeout (5 s) for it.
+constexpr auto kGroupMaxAge = 1s;
+constexpr std::int64_t kGroupMinEntries = 20000;
+constexpr std::int64_t kGroupMaxEntries = 400000;
 constexpr auto kMaxBackoff = 8000ms;
 constexpr auto kMemberRefresh = 2s;
 
@@ -57,6 +62,7 @@ Exchange::Impl::Impl(const std::filesystem::path& dir, ExchangeOptions opts)
       store(Store::Open(dir)),
       bulk(std::make_unique<sqlite::BulkWriteMode>(store.db(), 64)),
       context(1) {
+  store_rows = store.db().QueryInt("SELECT max(rowid) FROM records").value_or(0);
   // Writer schemas learnt from peers in earlier runs.
   {
     sqlite::Statement schemas(store.db(), "SELECT fingerprint, json FROM schemas");
@@ -203,6 +209,7 @@ bool Exchange::Impl::Step(milliseconds wait) {
       busy = true;
     }
   }
+  if (group && (!busy || ExchangeClock::now() - group_started >= kGroupMaxAge)) CommitGroup();
   Timers();
   SchedulePulls();
   stats.connections_denied = denied.load();
@@ -336,6 +343,7 @@ void Exchange::Impl::ApplyBatch(std::size_t index, const wire::Batch& batch) {
   }
   ApplyResult result;
   try {
+    if (!group) BeginGroup();  // BEGIN IMMEDIATE: may wait for another writer, then BUSY
     result = store.ApplyRemoteBatch(origin, batch.entries, batch.head, members.at(origin).sign_key);
   } catch (const sqlite::SqliteError& e) {
     if (!e.busy()) throw;
@@ -350,7 +358,13 @@ void Exchange::Impl::ApplyBatch(std::size_t index, const wire::Batch& batch) {
   } catch (const Error& e) {
     result.rejected = std::string("undecodable record: ") + ErrorKindName(e.kind()).data();
   }
-  if (result.applied > 0) bulk->Poke();
+  group_entries += result.applied;
+  store_rows += result.applied;
+  // Checked here, not only once per Step: while catching up, the next batch is already
+  // waiting when one is applied, so a single Step can drain a long run of batches.
+  if (group_entries >= GroupTarget() || ExchangeClock::now() - group_started >= kGroupMaxAge) {
+    CommitGroup();
+  }
   if (result.rejected) {
     ++stats.batches_rejected;
     link.blocked[origin] = ExchangeClock::now() + kRejectBackoff;
@@ -373,6 +387,26 @@ void Exchange::Impl::ApplyBatch(std::size_t index, const wire::Batch& batch) {
   // From the start of the run (a single batch still has a rate).
   if (!first_apply.count(origin)) first_apply[origin] = started;
   p.seconds = Seconds(now - first_apply[origin]);
+}
+
+void Exchange::Impl::BeginGroup() {
+  group.emplace(store.db());
+  group_entries = 0;
+  group_started = ExchangeClock::now();
+}
+
+void Exchange::Impl::CommitGroup() {
+  if (!group) return;
+  group->Commit();
+  group.reset();
+  if (group_entries > 0) bulk->Poke();  // outside any transaction
+  group_entries = 0;
+}
+
+std::int64_t Exchange::Impl::GroupTarget() const {
+  // At least one pull's worth; smaller pulls (--max-batch) also mean smaller groups.
+  const std::int64_t least = std::min<std::int64_t>(options.max_batch, kGroupMinEntries);
+  return std::clamp(store_rows / 8, least, std::max(least, kGroupMaxEntries));
 }
 
 void Exchange::Impl::Timers() {
@@ -470,6 +504,7 @@ SyncReport Exchange::SyncOnce(milliseconds timeout, const std::atomic<bool>* sto
       break;
     }
   }
+  s.CommitGroup();
   for (const Link& link : s.links) {
     if (link.unreachable || !link.welcomed) {
       report.problems.push_back("peer " + link.peer.name + " (" + *link.peer.endpoint +
@@ -486,6 +521,7 @@ void Exchange::Serve(const std::atomic<bool>& stop) {
     impl_->Step(std::chrono::milliseconds(50));
     impl_->PublishLinkStates();
   }
+  impl_->CommitGroup();
 }
 
 void Exchange::Impl::PublishLinkStates() {

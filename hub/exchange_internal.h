@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -88,8 +89,20 @@ struct Exchange::Impl {
 
   ExchangeOptions options;
   Store store;
-  // Relayed batches are bulk writes: bigger cache, checkpoints beside the loop (poked per batch).
+  // Relayed batches are bulk writes: bigger cache, checkpoints beside the loop (poked per commit).
   std::unique_ptr<sqlite::BulkWriteMode> bulk;
+  // Group commit: consecutive relayed batches share one transaction (each batch a savepoint in
+  // it), committed when the loop finds nothing more to read, after kGroupMaxAge, or at
+  // GroupTarget() entries. Each commit rewrites the random-key index pages it touched, so fewer
+  // commits write far less once the store is large (as ingest's growing batches, hub/ingest.h).
+  // A crash loses the open group only; the cursors are the stored heads, so it is pulled again.
+  void BeginGroup();
+  void CommitGroup();
+  std::int64_t GroupTarget() const;
+  std::optional<sqlite::Transaction> group;  // declared after store and bulk: destroyed first
+  std::int64_t group_entries = 0;
+  ExchangeClock::time_point group_started{};
+  std::int64_t store_rows = 0;  // records in the store (max rowid at open + entries applied)
   zmq::context_t context;
   std::unique_ptr<ZapHandler> zap;
   std::unique_ptr<zmq::socket_t> router;

@@ -202,6 +202,11 @@ std::string_view Statement::ColumnBlob(int column) const {
 }
 
 Transaction::Transaction(Database& db, TransactionKind kind) : db_(db) {
+  if (sqlite3_get_autocommit(db_.handle()) == 0) {
+    nested_ = true;
+    db_.Exec("SAVEPOINT carehub_nested");
+    return;
+  }
   switch (kind) {
     case TransactionKind::kDeferred:
       db_.Exec("BEGIN DEFERRED");
@@ -218,20 +223,22 @@ Transaction::Transaction(Database& db, TransactionKind kind) : db_(db) {
 Transaction::~Transaction() {
   if (open_) {
     // Never throws: a failed rollback leaves SQLite to roll back when the connection closes.
-    sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_exec(db_.handle(),
+                 nested_ ? "ROLLBACK TO carehub_nested; RELEASE carehub_nested" : "ROLLBACK",
+                 nullptr, nullptr, nullptr);
   }
 }
 
 void Transaction::Commit() {
   if (!open_) throw Error::InvalidInput("sqlite: commit of a finished transaction");
-  db_.Exec("COMMIT");
+  db_.Exec(nested_ ? "RELEASE carehub_nested" : "COMMIT");
   open_ = false;
 }
 
 void Transaction::Rollback() {
   if (!open_) return;
   open_ = false;
-  db_.Exec("ROLLBACK");
+  db_.Exec(nested_ ? "ROLLBACK TO carehub_nested; RELEASE carehub_nested" : "ROLLBACK");
 }
 
 BulkWriteMode::BulkWriteMode(Database& db, int cache_mib) : db_(db) {

@@ -135,7 +135,10 @@ enum class TransactionKind { kDeferred, kImmediate, kExclusive };
 
 // BEGIN in the constructor, Commit() to keep, rollback in the destructor otherwise (never
 // throws). Writers use kImmediate so that the write lock is taken up front (no BUSY upgrade
-// deadlocks between two writers).
+// deadlocks between two writers). Inside an open transaction of the same connection it is a
+// SAVEPOINT instead: Commit() releases it into the outer transaction, a rollback undoes only
+// what was written since it began (the exchange applies several relayed batches in one
+// transaction, each of which may still be refused on its own).
 class Transaction {
  public:
   explicit Transaction(Database& db, TransactionKind kind = TransactionKind::kImmediate);
@@ -148,6 +151,7 @@ class Transaction {
  private:
   Database& db_;
   bool open_ = true;
+  bool nested_ = false;  // a SAVEPOINT inside an outer transaction
 };
 
 // Throws the SqliteError for a result code of `db` (message from sqlite3_errmsg).

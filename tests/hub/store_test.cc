@@ -177,6 +177,38 @@ TEST(StoreTest, PersonLookupChecksTheWholeToken) {
   EXPECT_TRUE(store.RecordsByToken(same_key).empty());
 }
 
+TEST(SqliteDbTest, ATransactionInsideAnotherIsASavepoint) {
+  TempDir tmp;
+  sqlite::Database db((tmp / "x.db").string());
+  db.Exec("CREATE TABLE t(x INTEGER PRIMARY KEY)");
+  sqlite::Statement insert(db, "INSERT INTO t(x) VALUES(?)");
+  {
+    sqlite::Transaction outer(db);
+    insert.Bind(1, 1).Run();
+    {
+      sqlite::Transaction refused(db);
+      insert.Bind(1, 2).Run();
+    }  // rolled back alone
+    {
+      sqlite::Transaction kept(db);
+      insert.Bind(1, 3).Run();
+      kept.Commit();  // into the outer transaction
+    }
+    EXPECT_EQ(db.QueryInt("SELECT count(*) FROM t"), 2);
+    outer.Commit();
+  }
+  EXPECT_EQ(db.QueryInt("SELECT sum(x) FROM t"), 4);
+  {
+    sqlite::Transaction outer(db);
+    {
+      sqlite::Transaction inner(db);
+      insert.Bind(1, 5).Run();
+      inner.Commit();
+    }
+  }  // the outer rollback undoes the released savepoint too
+  EXPECT_EQ(db.QueryInt("SELECT count(*) FROM t"), 2);
+}
+
 TEST(SqliteDbTest, TransactionRollsBackUnlessCommitted) {
   TempDir tmp;
   sqlite::Database db((tmp / "x.db").string());
