@@ -46,7 +46,7 @@ rm -rf "$hub"
 "$carehub" gen --region sh --kind assessment --rows "$rows" --seed 1 --defect-rate 0 --out "$native" >/dev/null 2>&1
 start=$(date +%s.%N)
 "$carehub" ingest --dir "$hub" --profile shanghai/assessment "$native" >/dev/null
-echo "hub: $rows rows generated and ingested in $(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }') s"
+echo "hub: $rows generated rows ingested in $(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }') s"
 
 token=$("$carehub" tokens create --dir "$hub" --role department --region sh 2>/dev/null)
 sqlite3 "$hub/carehub.db" "SELECT record_id FROM records ORDER BY random() LIMIT 10000" >"$work/ids.txt"
