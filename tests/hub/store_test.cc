@@ -177,11 +177,20 @@ TEST(StoreTest, PersonLookupChecksTheWholeToken) {
   EXPECT_TRUE(store.RecordsByToken(same_key).empty());
 }
 
-TEST(SqliteDbTest, ATransactionInsideAnotherIsASavepoint) {
+// A database with one table t(x INTEGER PRIMARY KEY) and a prepared insert into it.
+class SqliteDbTest : public ::testing::Test {
+ protected:
+  static sqlite::Database WithTable(const fs::path& path) {
+    sqlite::Database db(path.string());
+    db.Exec("CREATE TABLE t(x INTEGER PRIMARY KEY)");
+    return db;
+  }
   TempDir tmp;
-  sqlite::Database db((tmp / "x.db").string());
-  db.Exec("CREATE TABLE t(x INTEGER PRIMARY KEY)");
-  sqlite::Statement insert(db, "INSERT INTO t(x) VALUES(?)");
+  sqlite::Database db = WithTable(tmp / "x.db");
+  sqlite::Statement insert{db, "INSERT INTO t(x) VALUES(?)"};
+};
+
+TEST_F(SqliteDbTest, ATransactionInsideAnotherIsASavepoint) {
   {
     sqlite::Transaction outer(db);
     insert.Bind(1, 1).Run();
@@ -209,11 +218,7 @@ TEST(SqliteDbTest, ATransactionInsideAnotherIsASavepoint) {
   EXPECT_EQ(db.QueryInt("SELECT count(*) FROM t"), 2);
 }
 
-TEST(SqliteDbTest, TransactionRollsBackUnlessCommitted) {
-  TempDir tmp;
-  sqlite::Database db((tmp / "x.db").string());
-  db.Exec("CREATE TABLE t(x INTEGER PRIMARY KEY)");
-  sqlite::Statement insert(db, "INSERT INTO t(x) VALUES(?)");
+TEST_F(SqliteDbTest, TransactionRollsBackUnlessCommitted) {
   {
     sqlite::Transaction tx(db);
     insert.Bind(1, 1).Run();
