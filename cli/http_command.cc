@@ -54,8 +54,8 @@ class HttpCommand : public Command {
 
     HttpApi api(args.Require("dir"), options);
     api.Start(host, port);
-    out << "carehub http: hub " << api.region() << " serving http://" << host << ":" << api.port()
-        << "/ (Ctrl-C stops)" << std::endl;
+    out << "carehub http: hub " << api.region() << " serving " << HttpUrl(host, api.port())
+        << " (Ctrl-C stops)" << std::endl;
     int received = 0;
     sigwait(&signals, &received);
     api.Stop();

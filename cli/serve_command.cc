@@ -65,7 +65,7 @@ class ServeCommand : public Command {
       http_options.batches_rejected = [&exchange] { return exchange.BatchesRejected(); };
       api = std::make_unique<HttpApi>(args.Require("dir"), http_options);
       api->Start(http_address->first, http_address->second);
-      out << "http: http://" << http_address->first << ":" << api->port() << "/\n" << std::flush;
+      out << "http: " << HttpUrl(http_address->first, api->port()) << "\n" << std::flush;
     }
     exchange.Serve(g_stop);
     // The API reads the exchange's snapshot: stop it first.

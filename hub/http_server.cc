@@ -1,5 +1,6 @@
 #include "hub/http_server.h"
 
+#include <Poco/Exception.h>
 #include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/NetException.h>
@@ -74,15 +75,24 @@ std::vector<RouteInfo> HttpApi::Routes() {
 
 std::pair<std::string, std::uint16_t> ParseListenAddress(const std::string& text,
                                                          const std::string& option) {
-  const auto colon = text.rfind(':');
-  const std::string port_text = colon == std::string::npos ? "" : text.substr(colon + 1);
-  const bool digits = !port_text.empty() && port_text.size() <= 5 &&
-                      port_text.find_first_not_of("0123456789") == std::string::npos;
-  const long port = digits ? std::stol(port_text) : -1;
-  if (colon == 0 || colon == std::string::npos || port < 0 || port > 65535) {
-    throw Error::InvalidInput("option --" + option + ": expected HOST:PORT, e.g. 127.0.0.1:8080");
+  const std::string usage = "option --" + option +
+                            ": expected HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080, got '" +
+                            text + "'";
+  // Poco parses "host:port", "[v6]:port" and resolves names; a port of 0 lets the OS choose.
+  if (text.empty() || text.back() == ':' || text.find(':') == std::string::npos) {
+    throw Error::InvalidInput(usage);
   }
-  return {text.substr(0, colon), static_cast<std::uint16_t>(port)};
+  try {
+    const Poco::Net::SocketAddress address(text);
+    return {address.host().toString(), address.port()};
+  } catch (const Poco::Exception& e) {
+    throw Error::InvalidInput(usage + " (" + e.displayText() + ")");
+  }
+}
+
+std::string HttpUrl(const std::string& host, std::uint16_t port) {
+  const bool v6 = host.find(':') != std::string::npos;
+  return "http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port) + "/";
 }
 
 }  // namespace carehub

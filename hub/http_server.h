@@ -73,8 +73,12 @@ class HttpApi {
   std::unique_ptr<Impl> impl_;
 };
 
-// "127.0.0.1:8080" -> ("127.0.0.1", 8080); throws Error::InvalidInput naming `option`.
+// "127.0.0.1:8080" -> ("127.0.0.1", 8080), "[::1]:8080" -> ("::1", 8080), "localhost:0" ->
+// (the address it resolves to, 0); throws Error::InvalidInput naming `option`.
 std::pair<std::string, std::uint16_t> ParseListenAddress(const std::string& text,
                                                          const std::string& option);
+
+// "http://127.0.0.1:8080/", "http://[::1]:8080/" (an IPv6 host in brackets).
+std::string HttpUrl(const std::string& host, std::uint16_t port);
 
 }  // namespace carehub

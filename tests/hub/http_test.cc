@@ -95,8 +95,8 @@ struct Request {
   std::optional<std::int64_t> claimed_length;  // a Content-Length without sending that much
 };
 
-Reply Send(std::uint16_t port, const Request& r) {
-  Poco::Net::HTTPClientSession session("127.0.0.1", port);
+Reply Send(std::uint16_t port, const Request& r, const std::string& host = "127.0.0.1") {
+  Poco::Net::HTTPClientSession session(host, port);
   session.setTimeout(Poco::Timespan(60, 0));
   Poco::Net::HTTPRequest request(r.method, r.target, Poco::Net::HTTPMessage::HTTP_1_1);
   if (!r.token.empty()) request.set("Authorization", "Bearer " + r.token);
@@ -585,6 +585,35 @@ TEST_F(HttpTest, OversizeBodiesGet413) {
   EXPECT_EQ(Send(small.port(), announced_upload).status, 413);
   // The server still answers afterwards.
   EXPECT_EQ(env_->Call({.target = "/health"}).status, 200);
+}
+
+TEST(HttpListenTest, ListenAddressesParseAsPocoReadsThem) {
+  EXPECT_EQ(ParseListenAddress("127.0.0.1:8080", "http"),
+            (std::pair<std::string, std::uint16_t>{"127.0.0.1", 8080}));
+  EXPECT_EQ(ParseListenAddress("[::1]:0", "http"),
+            (std::pair<std::string, std::uint16_t>{"::1", 0}));
+  for (const char* bad : {"", "8080", "127.0.0.1", "127.0.0.1:", "127.0.0.1:99999", "[::1]"}) {
+    try {
+      ParseListenAddress(bad, "listen");
+      ADD_FAILURE() << "accepted '" << bad << "'";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kInvalidInput);
+      EXPECT_NE(std::string(e.what()).find("--listen"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(HttpUrl("::1", 8080), "http://[::1]:8080/");
+  EXPECT_EQ(HttpUrl("127.0.0.1", 80), "http://127.0.0.1:80/");
+}
+
+TEST_F(HttpTest, ServesOnIpv6Loopback) {
+  HttpApi v6(env_->hub, HttpOptions{});
+  const auto [host, port] = ParseListenAddress("[::1]:0", "http");
+  try {
+    v6.Start(host, port);
+  } catch (const Error& e) {
+    GTEST_SKIP() << "no IPv6 loopback on this machine: " << e.what();
+  }
+  EXPECT_EQ(Send(v6.port(), {.target = "/health"}, "::1").status, 200);
 }
 
 TEST_F(HttpTest, TokensArePrintedOnceStoredAsHashAndRevocable) {
