@@ -14,6 +14,7 @@
 #include "hub/peers.h"
 #include "hub/store.h"
 #include "tests/hub/hub_test_records.h"
+#include "tests/support/ipv6.h"
 #include "tests/support/temp_dir.h"
 
 namespace carehub {
@@ -188,6 +189,23 @@ TEST_F(ExchangeSyncTest, ABusyStoreDefersTheBatchAndTheSyncStillCompletes) {
   }
   EXPECT_TRUE(log_.Contains("store busy"));
   EXPECT_EQ(HeldSeq(b_), 1500);
+  EXPECT_EQ(Digest310(b_), Digest310(a_));
+}
+
+TEST_F(ExchangeSyncTest, HubsExchangeOverIpv6) {
+  Ingest(a_, 0, 1200);
+  AddPeer(a_.db(), Member(b_, "b", std::nullopt), a_.region());
+  if (!testing::HasIpv6Loopback()) GTEST_SKIP() << "no IPv6 loopback on this machine";
+  ExchangeOptions options = Options();
+  options.listen = "tcp://[::1]:*";
+  Server a(tmp_ / "a", options);
+  ASSERT_NE(a.endpoint().find("[::1]"), std::string::npos) << a.endpoint();
+  AddPeer(b_.db(), Member(a_, "a", a.endpoint()), b_.region());
+  a.Start();
+  Exchange b(tmp_ / "b", Options(false));
+  const SyncReport report = b.SyncOnce(30s);
+  EXPECT_TRUE(report.caught_up);
+  EXPECT_TRUE(report.problems.empty());
   EXPECT_EQ(Digest310(b_), Digest310(a_));
 }
 
