@@ -85,7 +85,9 @@ Exchange::Impl::Impl(const std::filesystem::path& dir, ExchangeOptions opts)
                                        });
     router = std::make_unique<zmq::socket_t>(context, zmq::socket_type::router);
     router->set(zmq::sockopt::linger, 0);
-    router->set(zmq::sockopt::ipv6, 1);  // tcp://[::1]:port, and tcp://*:port on both stacks
+    // IPv6 only when the address is one (tcp://[::1]:port): with ZMQ_IPV6 an IPv4 bind reports
+    // its endpoint as tcp://[::ffff:127.0.0.1]:port, which older members could not dial.
+    if (options.listen->find('[') != std::string::npos) router->set(zmq::sockopt::ipv6, 1);
     router->set(zmq::sockopt::zap_domain, "carehub");
     router->set(zmq::sockopt::curve_server, 1);
     router->set(zmq::sockopt::curve_secretkey, store.keys().curve_secret());
@@ -146,7 +148,7 @@ void Exchange::Impl::Dial(Link& link) {
   link.socket = std::make_unique<zmq::socket_t>(context, zmq::socket_type::dealer);
   zmq::socket_t& s = *link.socket;
   s.set(zmq::sockopt::linger, 0);
-  s.set(zmq::sockopt::ipv6, 1);  // members may give tcp://[v6]:port endpoints
+  s.set(zmq::sockopt::ipv6, 1);  // a member's endpoint may be IPv6; IPv4 ones work as before
   s.set(zmq::sockopt::curve_serverkey, link.peer.curve_key);
   s.set(zmq::sockopt::curve_publickey, store.keys().curve_public());
   s.set(zmq::sockopt::curve_secretkey, store.keys().curve_secret());
