@@ -62,7 +62,7 @@ Exchange::Impl::Impl(const std::filesystem::path& dir, ExchangeOptions opts)
       store(Store::Open(dir)),
       bulk(std::make_unique<sqlite::BulkWriteMode>(store.db(), 64)),
       context(1) {
-  store_rows = store.db().QueryInt("SELECT max(rowid) FROM records").value_or(0);
+  store_rows = store.RecordCountEstimate();
   // Writer schemas learnt from peers in earlier runs.
   {
     sqlite::Statement schemas(store.db(), "SELECT fingerprint, json FROM schemas");
@@ -410,7 +410,7 @@ void Exchange::Impl::CommitGroup() {
 std::int64_t Exchange::Impl::GroupTarget() const {
   // At least one pull's worth; smaller pulls (--max-batch) also mean smaller groups.
   const std::int64_t least = std::min<std::int64_t>(options.max_batch, kGroupMinEntries);
-  return std::clamp(store_rows / 8, least, std::max(least, kGroupMaxEntries));
+  return GrowingBatchSize(store_rows, least, kGroupMaxEntries);
 }
 
 void Exchange::Impl::Timers() {

@@ -133,7 +133,7 @@ struct IngestSink::Impl {
                  "UPDATE ingest_runs SET rows_done = ?2, read = ?3, accepted = ?4, "
                  "quarantined = ?5, inserted = ?6, updated = ?7, unchanged = ?8 WHERE id = ?1") {
     if (options.batch_size < 1) throw Error::InvalidInput("batch size must be at least 1");
-    store_rows = db.QueryInt("SELECT max(rowid) FROM records").value_or(0);
+    store_rows = store.RecordCountEstimate();
     summary.file = file;
     summary.profile = profile;
     StartOrResume(sha);
@@ -196,8 +196,7 @@ struct IngestSink::Impl {
 
   // Accepted rows of the next batch: fixed, or growing with the store (see IngestOptions).
   std::int64_t BatchTarget() const {
-    if (options.max_batch_size <= options.batch_size) return options.batch_size;
-    return std::clamp(store_rows / 8, options.batch_size, options.max_batch_size);
+    return GrowingBatchSize(store_rows, options.batch_size, options.max_batch_size);
   }
 
   // The record was prepared in place at the end of the current chunk.

@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -228,6 +229,15 @@ std::optional<StoredRecord> Store::RecordById(std::string_view record_id) {
   stmt.Bind(1, RecordKey(record_id)).Bind(2, record_id);
   if (!stmt.Step()) return std::nullopt;
   return ReadStoredRecord(stmt);
+}
+
+std::int64_t GrowingBatchSize(std::int64_t records_in_store, std::int64_t least,
+                              std::int64_t most) {
+  return std::clamp(records_in_store / 8, least, std::max(least, most));
+}
+
+std::int64_t Store::RecordCountEstimate() {
+  return db_.QueryInt("SELECT max(rowid) FROM records").value_or(0);
 }
 
 std::vector<StoredRecord> Store::RecordsBySubjectOrg(std::string_view uscc_or_local_id) {

@@ -58,6 +58,12 @@ RecordColumns ColumnsOf(const CanonicalRecord& record);
 // reusable buffer.
 Hash256 ContentHash(CanonicalRecord& record, std::string& scratch);
 
+// Records a bulk write (an ingest batch, a group of relayed batches) should commit at once:
+// (records in the store) / 8, between `least` and `most`. Each commit rewrites the pages of the
+// random-key indexes it touched, nearly all of them once an index is larger than a batch, so
+// commits that grow with the store keep that cost per record bounded (docs/PERFORMANCE.md).
+std::int64_t GrowingBatchSize(std::int64_t records_in_store, std::int64_t least, std::int64_t most);
+
 struct RecordFilter {
   std::optional<RecordKind> kind;
   std::optional<std::string> origin;
@@ -118,6 +124,8 @@ class Store {
   std::optional<StoredRecord> RecordById(std::string_view record_id);
   std::vector<StoredRecord> RecordsByToken(const Hmac256& token);
   std::vector<StoredRecord> RecordsBySubjectOrg(std::string_view uscc_or_local_id);
+  // max(rowid) of records: an upper estimate of the records held, one index seek.
+  std::int64_t RecordCountEstimate();
   // Streams matching records (rowid order; with a kind filter origin, then rowid) without
   // loading them all; `visit` returns false to stop early. Do not write through this Store from
   // inside `visit`.
