@@ -25,12 +25,12 @@
 #include <zmq_addon.hpp>
 
 #include "bench/synthetic_token.h"
-#include "hub/digest.h"
-#include "hub/exchange.h"
-#include "hub/ingest.h"
-#include "hub/peers.h"
-#include "hub/store.h"
-#include "hub/wire.h"
+#include "hub/store/digest.h"
+#include "hub/exchange/exchange.h"
+#include "hub/store/ingest.h"
+#include "hub/exchange/peers.h"
+#include "hub/store/store.h"
+#include "hub/exchange/wire.h"
 #include "schemas/error.h"
 
 namespace {

@@ -8,7 +8,7 @@
 #include <chrono>
 
 #include "cli/command.h"
-#include "hub/export.h"
+#include "hub/store/export.h"
 #include "schemas/error.h"
 
 namespace carehub::cli {

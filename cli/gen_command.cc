@@ -5,7 +5,7 @@
 
 #include "cli/command.h"
 #include "connectors/generator.h"
-#include "hub/store.h"
+#include "hub/store/store.h"
 #include "schemas/error.h"
 
 namespace carehub::cli {

@@ -6,7 +6,7 @@
 #include <iostream>
 
 #include "cli/command.h"
-#include "hub/http_server.h"
+#include "hub/http/server.h"
 #include "schemas/error.h"
 
 namespace carehub::cli {

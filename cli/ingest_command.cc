@@ -11,13 +11,13 @@
 #include <iostream>
 
 #include "cli/command.h"
-#include "hub/ingest.h"
+#include "hub/store/ingest.h"
 #include "schemas/error.h"
 
 namespace carehub::cli {
 namespace {
 
-// Largest batch of the default, growing batch size (hub/ingest.h IngestOptions::max_batch_size).
+// Largest batch of the default, growing batch size (hub/store/ingest.h IngestOptions::max_batch_size).
 constexpr std::int64_t kMaxAdaptiveBatch = 400000;
 
 // "\r<file> 42% 123.4/300.0 MB" on a terminal, at most every 200 ms.

@@ -3,7 +3,7 @@
 #include <Poco/JSON/Object.h>
 
 #include "cli/command.h"
-#include "hub/store.h"
+#include "hub/store/store.h"
 
 namespace carehub::cli {
 namespace {

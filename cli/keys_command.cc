@@ -4,8 +4,8 @@
 #include <Poco/JSON/Object.h>
 
 #include "cli/command.h"
-#include "hub/keys.h"
-#include "hub/store.h"
+#include "hub/store/keys.h"
+#include "hub/store/store.h"
 #include "schemas/error.h"
 
 namespace carehub::cli {

@@ -7,8 +7,8 @@
 #include <iomanip>
 
 #include "cli/command.h"
-#include "hub/peers.h"
-#include "hub/store.h"
+#include "hub/exchange/peers.h"
+#include "hub/store/store.h"
 #include "schemas/error.h"
 
 namespace carehub::cli {

@@ -1,12 +1,12 @@
 // `carehub publish --dir D --out DIR [--release NAME] [--threshold 10] [--origin R]`: writes an
-// open dataset release (hub/publish.h, docs/DATASETS.md) and registers it for the HTTP API.
+// open dataset release (hub/publish/publish.h, docs/DATASETS.md) and registers it for the HTTP API.
 // Prints the release folder on stdout; a summary on stderr.
 #include <chrono>
 #include <iomanip>
 #include <iostream>
 
 #include "cli/command.h"
-#include "hub/publish.h"
+#include "hub/publish/publish.h"
 #include "schemas/error.h"
 
 namespace carehub::cli {

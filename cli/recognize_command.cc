@@ -15,7 +15,7 @@
 #include "cli/command.h"
 #include "connectors/identifiers.h"
 #include "connectors/person_token.h"
-#include "hub/recognitions.h"
+#include "hub/store/recognitions.h"
 #include "mapping/engine.h"
 #include "schemas/error.h"
 

@@ -1,7 +1,7 @@
 // `carehub serve --dir D --zmq tcp://127.0.0.1:7301 [--http 127.0.0.1:8301]`: listens for
 // members (CURVE + ZAP), serves every origin this hub holds, keeps itself in sync with all
 // members that have an endpoint, and announces new heads. With --http it also serves the HTTP
-// API (hub/http_server.h) from the same process, whose /v1/peers and /metrics then show the live
+// API (hub/http/server.h) from the same process, whose /v1/peers and /metrics then show the live
 // member links. Prints "serving on ..." and "http: http://HOST:PORT/"; stops both cleanly on
 // SIGINT/SIGTERM.
 #include <signal.h>
@@ -12,8 +12,8 @@
 #include <optional>
 
 #include "cli/command.h"
-#include "hub/exchange.h"
-#include "hub/http_server.h"
+#include "hub/exchange/exchange.h"
+#include "hub/http/server.h"
 #include "schemas/error.h"
 
 namespace carehub::cli {

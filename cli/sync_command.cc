@@ -5,7 +5,7 @@
 #include <iostream>
 
 #include "cli/command.h"
-#include "hub/exchange.h"
+#include "hub/exchange/exchange.h"
 #include "schemas/error.h"
 
 namespace carehub::cli {

@@ -1,4 +1,4 @@
-// `carehub tokens create|list|revoke --dir D`: HTTP API tokens (hub/api_tokens.h).
+// `carehub tokens create|list|revoke --dir D`: HTTP API tokens (hub/http/api_tokens.h).
 //   create --role department|auditor|researcher [--region R]  prints the token, alone, once
 //   list                                                      id, role, region, created, state
 //   revoke --id ID
@@ -7,7 +7,7 @@
 #include <iostream>
 
 #include "cli/command.h"
-#include "hub/api_tokens.h"
+#include "hub/http/api_tokens.h"
 #include "schemas/error.h"
 
 namespace carehub::cli {

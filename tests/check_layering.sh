@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Fails when a library includes a header of a folder above it (see docs/ARCHITECTURE.md).
+# Fails when a library includes a header of a folder above it, or when a source file sits at
+# hub/'s top level (see docs/ARCHITECTURE.md, "Dependencies").
+#   schemas <- {connectors, mapping} <- hub/store <- {hub/exchange, hub/publish} <- hub/http <- cli
 set -u
 root=$1
 status=0
@@ -13,6 +15,17 @@ check() {  # folder, forbidden folders...
 check schemas connectors mapping hub cli
 check connectors mapping hub cli
 check mapping connectors hub cli
-check hub cli
+check hub/store hub/exchange hub/publish hub/http cli
+check hub/exchange hub/publish hub/http cli
+check hub/publish hub/exchange hub/http cli
+check hub/http cli
+# Every hub source belongs to a subsystem folder.
+loose=$(find "$root/hub" -maxdepth 1 -type f \( -name '*.h' -o -name '*.cc' \))
+if [ -n "$loose" ]; then echo "hub/ top level must hold no sources:"; echo "$loose"; status=1; fi
+# Every hub subsystem folder is covered by a rule above (a new folder needs its own line).
+for d in "$root"/hub/*/; do
+  name=$(basename "$d")
+  case $name in store|exchange|publish|http) ;; *) echo "hub/$name is not in check_layering.sh"; status=1 ;; esac
+done
 [ $status -eq 0 ] && echo "layering ok"
 exit $status

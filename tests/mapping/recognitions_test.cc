@@ -1,8 +1,8 @@
-// The store side of recognition (hub/recognitions.h) and `carehub recognize`: a Guangdong hub
+// The store side of recognition (hub/store/recognitions.h) and `carehub recognize`: a Guangdong hub
 // holding records relayed from Shanghai, Anhui and Jiangsu decides them for Zhuhai; --all writes
 // the recognitions table in one transaction and a new rule version re-decides; the CLI never
 // prints the identifier it was given.
-#include "hub/recognitions.h"
+#include "hub/store/recognitions.h"
 
 #include <gtest/gtest.h>
 

@@ -1,0 +1,136 @@
+// Internals of hub/exchange/exchange.cc shared with hub/exchange/exchange_serve.cc (the ROUTER side): the state
+// of one Exchange. Not part of the interface; include only from exchange*.cc.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+#include <zmq.hpp>
+
+#include "hub/exchange/exchange.h"
+#include "hub/exchange/peers.h"
+#include "hub/store/store.h"
+#include "hub/exchange/wire.h"
+#include "hub/exchange/zap.h"
+
+namespace carehub {
+
+using ExchangeClock = std::chrono::steady_clock;
+
+// Largest batch a server sends whatever the client asks (bounded memory on both sides), unless
+// the nearest signed head lies further.
+inline constexpr std::uint32_t kMaxServedEntries = 20000;
+
+// One dialled member.
+struct Link {
+  Peer peer;
+  std::unique_ptr<zmq::socket_t> socket;
+  bool welcomed = false;
+  bool unreachable = false;
+  std::map<std::string, std::int64_t> advertised;            // origin -> seq the peer holds
+  std::map<std::string, ExchangeClock::time_point> blocked;  // origin -> retry after a rejection
+  // origin -> pull again after the store was busy; unlike `blocked`, not caught up meanwhile
+  std::map<std::string, ExchangeClock::time_point> deferred;
+  std::set<std::uint64_t> schema_requested;
+  ExchangeClock::time_point dialled{}, last_recv{}, last_ping{}, last_hello{}, next_dial{};
+  std::chrono::milliseconds backoff{250};
+};
+
+struct InFlight {
+  std::size_t link = 0;
+  std::int64_t after = 0;
+  ExchangeClock::time_point sent{};
+};
+
+// A batch waiting for the writer schemas of some of its records.
+struct ParkedBatch {
+  std::size_t link = 0;
+  wire::Batch batch;
+};
+
+struct ConnectedClient {
+  std::string name;
+  ExchangeClock::time_point last_seen{};
+};
+
+struct Exchange::Impl {
+  Impl(const std::filesystem::path& dir, ExchangeOptions opts);
+  ~Impl();
+
+  void Log(const std::string& line) const;
+  bool Step(std::chrono::milliseconds wait);  // one poll round; false when nothing happened
+  bool CaughtUp() const;
+
+  // client side (exchange.cc)
+  void Dial(Link& link);
+  void SendTo(Link& link, const wire::Message& message);
+  void OnLinkMessage(std::size_t index, const wire::Frames& frames);
+  void OnBatch(std::size_t index, wire::Batch batch);
+  void ApplyBatch(std::size_t index, const wire::Batch& batch);
+  void Timers();
+  void SchedulePulls();
+  void RefreshMembers();
+  void PollHeads();
+  std::int64_t LocalSeq(const std::string& origin) const;
+
+  // server side (exchange_serve.cc)
+  void OnRouterMessage(const std::string& routing_id, const std::string& user,
+                       const wire::Frames& frames);
+  wire::Message HandleRequest(const std::string& routing_id, const std::string& user,
+                              const wire::Message& request);
+  wire::Message ServePull(const wire::Pull& pull);
+  wire::Welcome WelcomeMessage();
+  void Notify();
+
+  ExchangeOptions options;
+  Store store;
+  // Relayed batches are bulk writes: bigger cache, checkpoints beside the loop (poked per commit).
+  std::unique_ptr<sqlite::BulkWriteMode> bulk;
+  // Group commit: consecutive relayed batches share one transaction (each batch a savepoint in
+  // it), committed when the loop finds nothing more to read, after kGroupMaxAge, or at
+  // GroupTarget() entries. Each commit rewrites the random-key index pages it touched, so fewer
+  // commits write far less once the store is large (as ingest's growing batches, hub/store/ingest.h).
+  // A crash loses the open group only; the cursors are the stored heads, so it is pulled again.
+  void BeginGroup();
+  void CommitGroup();
+  std::int64_t GroupTarget() const;
+  std::optional<sqlite::Transaction> group;  // declared after store and bulk: destroyed first
+  std::int64_t group_entries = 0;
+  ExchangeClock::time_point group_started{};
+  std::int64_t store_rows = 0;  // records in the store (max rowid at open + entries applied)
+  zmq::context_t context;
+  std::unique_ptr<ZapHandler> zap;
+  std::unique_ptr<zmq::socket_t> router;
+  std::vector<Link> links;
+  std::map<std::string, Peer> members;            // region -> member
+  std::map<std::string, std::int64_t> local;      // origin -> seq held (signed head)
+  std::map<std::string, std::int64_t> announced;  // heads last sent in NOTIFY
+  std::map<std::string, InFlight> in_flight;      // origin -> outstanding PULL
+  std::vector<ParkedBatch> parked;
+  std::map<std::string, ConnectedClient> clients;  // routing id -> peer
+  std::map<std::string, OriginProgress> progress;
+  std::map<std::string, ExchangeClock::time_point> first_apply;
+  std::vector<std::string> problems;
+  ExchangeStats stats;
+  ExchangeClock::time_point last_head_poll{}, last_member_refresh{};
+  ExchangeClock::time_point started = ExchangeClock::now();
+  std::atomic<std::int64_t> denied{0};
+
+  // Snapshot for other threads (Exchange::LinkStates); written by the exchange thread only.
+  void PublishLinkStates();
+  mutable std::mutex link_states_mutex;
+  std::vector<PeerLinkState> link_states;
+  std::atomic<std::int64_t> batches_rejected_shared{0};
+};
+
+// Multipart helpers: Receive returns false when nothing was waiting.
+bool ReceiveFrames(zmq::socket_t& socket, wire::Frames& frames, std::string* user_id);
+void SendFrames(zmq::socket_t& socket, const wire::Frames& frames,
+                const std::string* routing_id = nullptr);
+
+}  // namespace carehub

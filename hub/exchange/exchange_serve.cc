@@ -1,0 +1,149 @@
+// The ROUTER side of an Exchange: answers HELLO, PULL, SCHEMA_REQUEST and PING from members
+// (ZAP admitted them; their name is the connection's User-Id) and announces new heads.
+#include "hub/exchange/exchange_internal.h"
+#include "schemas/codec.h"
+
+namespace carehub {
+namespace {
+
+using namespace std::chrono_literals;
+constexpr auto kClientForgotten = 30s;
+
+}  // namespace
+
+wire::Welcome Exchange::Impl::WelcomeMessage() {
+  wire::Welcome welcome;
+  welcome.region = store.region();
+  for (const SignedHead& head : store.Heads()) welcome.heads.push_back({head.origin, head.seq});
+  return welcome;
+}
+
+void Exchange::Impl::OnRouterMessage(const std::string& routing_id, const std::string& user,
+                                     const wire::Frames& frames) {
+  wire::Message reply;
+  try {
+    reply = HandleRequest(routing_id, user, wire::Decode(frames));
+  } catch (const wire::WireError& e) {
+    Log("peer " + (user.empty() ? std::string("?") : user) + ": " + e.what());
+    reply = wire::ErrorReply{e.code(), "", e.what()};
+  }
+  if (std::holds_alternative<wire::Batch>(reply)) ++stats.batches_served;
+  SendFrames(*router, wire::Encode(reply), &routing_id);
+}
+
+wire::Message Exchange::Impl::HandleRequest(const std::string& routing_id, const std::string& user,
+                                            const wire::Message& request) {
+  ConnectedClient& client = clients[routing_id];
+  client.name = user;
+  client.last_seen = ExchangeClock::now();
+  return std::visit(
+      [&](const auto& m) -> wire::Message {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, wire::Hello>) {
+          return WelcomeMessage();
+        } else if constexpr (std::is_same_v<T, wire::Pull>) {
+          return ServePull(m);
+        } else if constexpr (std::is_same_v<T, wire::SchemaRequest>) {
+          if (auto json = SchemaJsonByFingerprint(m.fingerprint)) {
+            return wire::Schema{m.fingerprint, *json};
+          }
+          sqlite::Statement stmt(store.db(), "SELECT json FROM schemas WHERE fingerprint = ?");
+          stmt.Bind(1, static_cast<std::int64_t>(m.fingerprint));
+          if (stmt.Step()) return wire::Schema{m.fingerprint, stmt.ColumnText(0)};
+          return wire::ErrorReply{wire::ErrorCode::kUnknownSchema, "",
+                                  "no schema with fingerprint " + std::to_string(m.fingerprint)};
+        } else if constexpr (std::is_same_v<T, wire::Ping>) {
+          return wire::Pong{{m.nonce}};
+        } else {
+          return wire::ErrorReply{wire::ErrorCode::kMalformed, "",
+                                  "this message type is not a request"};
+        }
+      },
+      request);
+}
+
+wire::Message Exchange::Impl::ServePull(const wire::Pull& pull) {
+  const auto head = store.Head(pull.origin);
+  if (!head) {
+    return wire::ErrorReply{wire::ErrorCode::kUnknownOrigin, pull.origin,
+                            "this hub holds no log of origin " + pull.origin};
+  }
+  wire::Batch batch;
+  batch.after_seq = pull.after_seq;
+  if (pull.after_seq >= head->seq) {  // caught up: no entries, the current head
+    batch.head = *head;
+    return batch;
+  }
+  // End the batch at a signed head: the furthest within the limit, else the nearest beyond.
+  const std::int64_t limit =
+      pull.after_seq + std::clamp<std::int64_t>(pull.max_entries, 1, kMaxServedEntries);
+  sqlite::Statement within(store.db(),
+                           "SELECT seq, head_hash, signature FROM signed_heads WHERE origin = ?1 "
+                           "AND seq > ?2 AND seq <= ?3 ORDER BY seq DESC LIMIT 1");
+  within.Bind(1, pull.origin).Bind(2, pull.after_seq).Bind(3, limit);
+  bool found = within.Step();
+  sqlite::Statement beyond(store.db(),
+                           "SELECT seq, head_hash, signature FROM signed_heads WHERE origin = ?1 "
+                           "AND seq > ?2 ORDER BY seq ASC LIMIT 1");
+  sqlite::Statement* row = &within;
+  if (!found) {
+    beyond.Bind(1, pull.origin).Bind(2, pull.after_seq);
+    found = beyond.Step();
+    row = &beyond;
+  }
+  if (!found) {
+    batch.head = *head;
+  } else {
+    batch.head.origin = pull.origin;
+    batch.head.seq = row->ColumnInt64(0);
+    const std::string_view hash = row->ColumnBlob(1);
+    const std::string_view signature = row->ColumnBlob(2);
+    if (hash.size() != batch.head.head_hash.size() ||
+        signature.size() != batch.head.signature.size()) {
+      return wire::ErrorReply{wire::ErrorCode::kInternal, pull.origin, "corrupt signed head"};
+    }
+    std::copy(hash.begin(), hash.end(), batch.head.head_hash.begin());
+    std::copy(signature.begin(), signature.end(), batch.head.signature.begin());
+  }
+  batch.entries = store.ReadChanges(pull.origin, pull.after_seq, batch.head.seq - pull.after_seq);
+  if (batch.entries.empty() || batch.entries.front().seq != pull.after_seq + 1 ||
+      batch.entries.back().seq != batch.head.seq) {
+    return wire::ErrorReply{wire::ErrorCode::kGap, pull.origin,
+                            "this hub does not hold seq " + std::to_string(pull.after_seq + 1) +
+                                ".." + std::to_string(batch.head.seq) + " of origin " +
+                                pull.origin};
+  }
+  return batch;
+}
+
+void Exchange::Impl::PollHeads() {
+  last_head_poll = ExchangeClock::now();
+  std::map<std::string, std::int64_t> now_heads;
+  for (const SignedHead& head : store.Heads()) now_heads[head.origin] = head.seq;
+  for (const auto& [origin, seq] : now_heads) {
+    local[origin] = std::max(LocalSeq(origin), seq);
+  }
+  if (now_heads == announced) return;
+  announced = now_heads;
+  Notify();
+}
+
+void Exchange::Impl::Notify() {
+  if (!router) return;
+  const auto now = ExchangeClock::now();
+  wire::Notify notify;
+  notify.region = store.region();
+  for (const auto& [origin, seq] : announced) notify.heads.push_back({origin, seq});
+  const wire::Frames frames = wire::Encode(notify);
+  for (auto it = clients.begin(); it != clients.end();) {
+    if (now - it->second.last_seen > kClientForgotten) {
+      it = clients.erase(it);
+      continue;
+    }
+    SendFrames(*router, frames, &it->first);
+    ++stats.notifies_sent;
+    ++it;
+  }
+}
+
+}  // namespace carehub

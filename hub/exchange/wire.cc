@@ -1,0 +1,320 @@
+#include "hub/exchange/wire.h"
+
+#include <cstring>
+
+namespace carehub::wire {
+namespace {
+
+// Big-endian writer into one frame.
+class Writer {
+ public:
+  void U8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
+  void U16(std::uint16_t v) {
+    U8(static_cast<std::uint8_t>(v >> 8));
+    U8(static_cast<std::uint8_t>(v));
+  }
+  void U32(std::uint32_t v) {
+    for (int shift = 24; shift >= 0; shift -= 8) U8(static_cast<std::uint8_t>(v >> shift));
+  }
+  void U64(std::uint64_t v) {
+    for (int shift = 56; shift >= 0; shift -= 8) U8(static_cast<std::uint8_t>(v >> shift));
+  }
+  void Short(std::string_view text) {  // u16 length + bytes
+    if (text.size() > 0xFFFF) throw Error::InvalidInput("wire: string longer than 65535 bytes");
+    U16(static_cast<std::uint16_t>(text.size()));
+    Raw(text);
+  }
+  template <std::size_t N>
+  void Fixed(const std::array<std::uint8_t, N>& bytes) {
+    out_.append(reinterpret_cast<const char*>(bytes.data()), N);
+  }
+  void Raw(std::string_view bytes) { out_.append(bytes); }
+  std::string Take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+// Big-endian reader over one frame; every overrun is a malformed message.
+class Reader {
+ public:
+  Reader(std::string_view frame, const char* what) : in_(frame), what_(what) {}
+  std::uint8_t U8() { return static_cast<std::uint8_t>(Take(1)[0]); }
+  std::uint16_t U16() { return static_cast<std::uint16_t>(Uint(2)); }
+  std::uint32_t U32() { return static_cast<std::uint32_t>(Uint(4)); }
+  std::uint64_t U64() { return Uint(8); }
+  std::string Short() { return std::string(Take(U16())); }
+  template <std::size_t N>
+  void Fixed(std::array<std::uint8_t, N>& out) {
+    std::memcpy(out.data(), Take(N).data(), N);
+  }
+  std::string_view Rest() { return Take(in_.size() - pos_); }
+  void End() const {
+    if (pos_ != in_.size()) Fail("trailing bytes");
+  }
+  [[noreturn]] void Fail(const std::string& why) const {
+    throw WireError(ErrorCode::kMalformed, std::string("malformed ") + what_ + ": " + why);
+  }
+
+ private:
+  std::string_view Take(std::size_t n) {
+    if (in_.size() - pos_ < n) Fail("frame too short");
+    const std::string_view out = in_.substr(pos_, n);
+    pos_ += n;
+    return out;
+  }
+  std::uint64_t Uint(int bytes) {
+    std::uint64_t v = 0;
+    for (const char c : Take(static_cast<std::size_t>(bytes))) {
+      v = (v << 8) | static_cast<std::uint8_t>(c);
+    }
+    return v;
+  }
+  std::string_view in_;
+  std::size_t pos_ = 0;
+  const char* what_;
+};
+
+std::int64_t Seq(std::uint64_t v, const Reader& r) {
+  if (v > static_cast<std::uint64_t>(INT64_MAX)) r.Fail("seq out of range");
+  return static_cast<std::int64_t>(v);
+}
+
+std::string HelloFrame(const Hello& h) {
+  Writer w;
+  w.Short(h.region);
+  w.U32(static_cast<std::uint32_t>(h.heads.size()));
+  for (const HeadSummary& head : h.heads) {
+    w.Short(head.origin);
+    w.U64(static_cast<std::uint64_t>(head.seq));
+  }
+  return w.Take();
+}
+
+Hello ReadHello(const std::string& frame, const char* what) {
+  Reader r(frame, what);
+  Hello h;
+  h.region = r.Short();
+  const std::uint32_t count = r.U32();
+  if (count > frame.size() / 10) r.Fail("head count larger than the frame");
+  h.heads.reserve(count);
+  for (std::uint32_t i = 0; i < count; ++i) {
+    HeadSummary head;
+    head.origin = r.Short();
+    head.seq = Seq(r.U64(), r);
+    h.heads.push_back(std::move(head));
+  }
+  r.End();
+  return h;
+}
+
+std::string EntryFrame(const ChangeEntry& e) {
+  Writer w;
+  w.U64(static_cast<std::uint64_t>(e.seq));
+  w.U8(static_cast<std::uint8_t>(e.op));
+  w.U32(static_cast<std::uint32_t>(e.version));
+  w.Short(e.record_id);
+  w.Fixed(e.record_hash);
+  w.Fixed(e.prev_hash);
+  w.Fixed(e.entry_hash);
+  w.Raw(e.body);
+  return w.Take();
+}
+
+ChangeEntry ReadEntry(const std::string& frame, const std::string& origin) {
+  Reader r(frame, "BATCH entry");
+  ChangeEntry e;
+  e.origin = origin;
+  e.seq = Seq(r.U64(), r);
+  const std::uint8_t op = r.U8();
+  if (op != 1 && op != 2) r.Fail("op must be 1 or 2");
+  e.op = static_cast<ChangeOp>(op);
+  const std::uint32_t version = r.U32();
+  if (version > static_cast<std::uint32_t>(INT32_MAX)) r.Fail("version out of range");
+  e.version = static_cast<std::int32_t>(version);
+  e.record_id = r.Short();
+  r.Fixed(e.record_hash);
+  r.Fixed(e.prev_hash);
+  r.Fixed(e.entry_hash);
+  e.body = std::string(r.Rest());
+  return e;
+}
+
+void ExpectFrames(const Frames& frames, std::size_t count, const char* what) {
+  if (frames.size() != count) {
+    throw WireError(ErrorCode::kMalformed, std::string("malformed ") + what + ": expected " +
+                                               std::to_string(count) + " frames, got " +
+                                               std::to_string(frames.size()));
+  }
+}
+
+}  // namespace
+
+std::string_view ErrorCodeName(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kUnknownVersion:
+      return "unknown_version";
+    case ErrorCode::kUnknownOrigin:
+      return "unknown_origin";
+    case ErrorCode::kBadSignature:
+      return "bad_signature";
+    case ErrorCode::kGap:
+      return "gap";
+    case ErrorCode::kMalformed:
+      return "malformed";
+    case ErrorCode::kUnknownSchema:
+      return "unknown_schema";
+    case ErrorCode::kUnauthorized:
+      return "unauthorized";
+    case ErrorCode::kInternal:
+      return "internal";
+  }
+  return "unknown_error";
+}
+
+MessageType TypeOf(const Message& message) {
+  static constexpr MessageType kTypes[] = {
+      MessageType::kHello,         MessageType::kWelcome, MessageType::kPull,   MessageType::kBatch,
+      MessageType::kSchemaRequest, MessageType::kSchema,  MessageType::kNotify, MessageType::kPing,
+      MessageType::kPong,          MessageType::kError};
+  return kTypes[message.index()];
+}
+
+Frames Encode(const Message& message) {
+  Frames frames;
+  Writer header;
+  header.Raw(kMagic);
+  header.U8(kProtocolVersion);
+  header.U8(static_cast<std::uint8_t>(TypeOf(message)));
+  frames.push_back(header.Take());
+  std::visit(
+      [&frames](const auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        Writer w;
+        if constexpr (std::is_same_v<T, Hello> || std::is_same_v<T, Welcome> ||
+                      std::is_same_v<T, Notify>) {
+          frames.push_back(HelloFrame(m));
+        } else if constexpr (std::is_same_v<T, Pull>) {
+          w.Short(m.origin);
+          w.U64(static_cast<std::uint64_t>(m.after_seq));
+          w.U32(m.max_entries);
+          frames.push_back(w.Take());
+        } else if constexpr (std::is_same_v<T, Batch>) {
+          w.Short(m.head.origin);
+          w.U64(static_cast<std::uint64_t>(m.after_seq));
+          w.U64(static_cast<std::uint64_t>(m.head.seq));
+          w.Fixed(m.head.head_hash);
+          w.Fixed(m.head.signature);
+          w.U32(static_cast<std::uint32_t>(m.entries.size()));
+          frames.push_back(w.Take());
+          for (const ChangeEntry& e : m.entries) frames.push_back(EntryFrame(e));
+        } else if constexpr (std::is_same_v<T, SchemaRequest>) {
+          w.U64(m.fingerprint);
+          frames.push_back(w.Take());
+        } else if constexpr (std::is_same_v<T, Schema>) {
+          w.U64(m.fingerprint);
+          frames.push_back(w.Take());
+          frames.push_back(m.json);
+        } else if constexpr (std::is_same_v<T, Ping> || std::is_same_v<T, Pong>) {
+          w.U64(m.nonce);
+          frames.push_back(w.Take());
+        } else if constexpr (std::is_same_v<T, ErrorReply>) {
+          w.U16(static_cast<std::uint16_t>(m.code));
+          w.Short(m.origin);
+          frames.push_back(w.Take());
+          frames.push_back(m.detail);
+        }
+      },
+      message);
+  return frames;
+}
+
+Message Decode(const Frames& frames) {
+  if (frames.empty() || frames[0].size() != 5 || frames[0].compare(0, 3, kMagic) != 0) {
+    throw WireError(ErrorCode::kMalformed, "malformed message: no CHX header frame");
+  }
+  const auto version = static_cast<std::uint8_t>(frames[0][3]);
+  if (version != kProtocolVersion) {
+    throw WireError(ErrorCode::kUnknownVersion, "protocol version " + std::to_string(version) +
+                                                    " is not supported (this hub "
+                                                    "speaks " +
+                                                    std::to_string(kProtocolVersion) + ")");
+  }
+  const auto type = static_cast<MessageType>(static_cast<std::uint8_t>(frames[0][4]));
+  switch (type) {
+    case MessageType::kHello:
+      ExpectFrames(frames, 2, "HELLO");
+      return ReadHello(frames[1], "HELLO");
+    case MessageType::kWelcome:
+      ExpectFrames(frames, 2, "WELCOME");
+      return Welcome{ReadHello(frames[1], "WELCOME")};
+    case MessageType::kNotify:
+      ExpectFrames(frames, 2, "NOTIFY");
+      return Notify{ReadHello(frames[1], "NOTIFY")};
+    case MessageType::kPull: {
+      ExpectFrames(frames, 2, "PULL");
+      Reader r(frames[1], "PULL");
+      Pull p;
+      p.origin = r.Short();
+      p.after_seq = Seq(r.U64(), r);
+      p.max_entries = r.U32();
+      r.End();
+      return p;
+    }
+    case MessageType::kBatch: {
+      if (frames.size() < 2) ExpectFrames(frames, 2, "BATCH");
+      Reader r(frames[1], "BATCH");
+      Batch b;
+      b.head.origin = r.Short();
+      b.after_seq = Seq(r.U64(), r);
+      b.head.seq = Seq(r.U64(), r);
+      r.Fixed(b.head.head_hash);
+      r.Fixed(b.head.signature);
+      const std::uint32_t count = r.U32();
+      r.End();
+      ExpectFrames(frames, 2 + static_cast<std::size_t>(count), "BATCH");
+      b.entries.reserve(count);
+      for (std::uint32_t i = 0; i < count; ++i) {
+        b.entries.push_back(ReadEntry(frames[2 + i], b.head.origin));
+      }
+      return b;
+    }
+    case MessageType::kSchemaRequest: {
+      ExpectFrames(frames, 2, "SCHEMA_REQUEST");
+      Reader r(frames[1], "SCHEMA_REQUEST");
+      SchemaRequest s{r.U64()};
+      r.End();
+      return s;
+    }
+    case MessageType::kSchema: {
+      ExpectFrames(frames, 3, "SCHEMA");
+      Reader r(frames[1], "SCHEMA");
+      Schema s{r.U64(), frames[2]};
+      r.End();
+      return s;
+    }
+    case MessageType::kPing:
+    case MessageType::kPong: {
+      ExpectFrames(frames, 2, "PING");
+      Reader r(frames[1], "PING");
+      const std::uint64_t nonce = r.U64();
+      r.End();
+      if (type == MessageType::kPing) return Ping{nonce};
+      return Pong{{nonce}};
+    }
+    case MessageType::kError: {
+      ExpectFrames(frames, 3, "ERROR");
+      Reader r(frames[1], "ERROR");
+      ErrorReply e;
+      e.code = static_cast<ErrorCode>(r.U16());
+      e.origin = r.Short();
+      r.End();
+      e.detail = frames[2];
+      return e;
+    }
+  }
+  throw WireError(ErrorCode::kMalformed,
+                  "malformed message: unknown type " + std::to_string(static_cast<int>(type)));
+}
+
+}  // namespace carehub::wire

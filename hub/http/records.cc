@@ -1,0 +1,391 @@
+// Handlers of the record routes: list and get (JSON or Avro OCF), ingest upload, recognitions.
+#include <Poco/JSON/Array.h>
+#include <sodium.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "connectors/identifiers.h"
+#include "connectors/person_token.h"
+#include "connectors/profile.h"
+#include "hub/http/json.h"
+#include "hub/http/router.h"
+#include "hub/store/ingest.h"
+#include "hub/publish/ocf.h"
+#include "mapping/engine.h"
+#include "schemas/codec.h"
+
+namespace carehub::http {
+namespace {
+
+namespace fs = std::filesystem;
+using Poco::Dynamic::Var;
+
+constexpr std::string_view kAvroType = "application/avro";
+
+bool IsRecordId(std::string_view text) {
+  if (text.size() != 32) return false;
+  for (char c : text) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+// The Avro body of a stored record in its kind's builtin schema (the stored single object
+// minus its 10-byte header when it was written with that schema, else re-encoded).
+std::string AvroBody(const StoredRecord& stored) {
+  if (stored.fingerprint == SchemaFor(stored.kind).fingerprint && stored.body.size() >= 10) {
+    return stored.body.substr(10);
+  }
+  std::string out;
+  EncodeBody(DecodeSingleObject(stored.body), out);
+  return out;
+}
+
+std::optional<std::int64_t> ParseDateParam(const std::optional<std::string>& text,
+                                           const std::string& field) {
+  if (!text) return std::nullopt;
+  const auto date = ParseIsoDate(*text);
+  if (!date) throw HttpError::BadParameter(field, "expected a date YYYY-MM-DD");
+  return date->time_since_epoch().count();
+}
+
+Hmac256 ParseTokenHex(const std::string& text) {
+  Hmac256 token{};
+  std::size_t length = 0;
+  if (text.size() != 64 ||
+      sodium_hex2bin(token.data(), token.size(), text.data(), text.size(), nullptr, &length,
+                     nullptr) != 0 ||
+      length != token.size()) {
+    throw HttpError::BadParameter("token", "expected 64 hex digits");
+  }
+  return token;
+}
+
+// Tokens of a raw identifier under every scheme whose format it has. The identifier and its
+// normalised copy are wiped here; neither appears in any message.
+std::vector<Hmac256> TokensForIdentifier(std::string& raw, Store& store) {
+  std::string normalised = NormaliseIdentifier(raw);
+  sodium_memzero(raw.data(), raw.size());
+  PersonTokenizer tokenizer(store.federation_key());
+  std::vector<Hmac256> tokens;
+  for (IdScheme scheme : {IdScheme::kPrcResidentId, IdScheme::kHkId, IdScheme::kMoId}) {
+    if (CheckIdentifier(scheme, normalised) == IdCheck::kOk) {
+      tokens.push_back(tokenizer.Token(scheme, normalised).token);
+    }
+  }
+  sodium_memzero(normalised.data(), normalised.size());
+  if (tokens.empty()) {
+    throw HttpError::BadParameter(
+        "identifier", "not a valid PRC resident id, HKID or Macau id (check digit or format)");
+  }
+  return tokens;
+}
+
+Recognizer& RecognizerFor(ApiCall& call) {
+  HubContext& hub = call.hub;
+  const std::int64_t version = hub.store.db().QueryInt("PRAGMA data_version").value_or(0);
+  if (!hub.recognizer || version != hub.recognizer_version) {
+    hub.recognizer.reset();
+    hub.recognizer = std::make_unique<Recognizer>(hub.store, *call.shared.book);
+    hub.recognizer_version = version;
+  }
+  return *hub.recognizer;
+}
+
+}  // namespace
+
+void HandleRecordList(ApiCall& call) {
+  call.AllowQuery({"kind", "origin", "since", "limit", "cursor"});
+  const MediaType media = call.Negotiate({MediaType::kJson, MediaType::kAvro});
+  const auto kind_text = call.Query("kind");
+  std::optional<RecordKind> kind;
+  if (kind_text) {
+    kind = ParseKind(*kind_text);
+    if (!kind) {
+      throw HttpError::BadParameter("kind", "expected assessment, caregiver, facility or sanction");
+    }
+  }
+  if (media == MediaType::kAvro && !kind) {
+    throw HttpError::BadParameter("kind", "an Avro response holds one record kind: give kind");
+  }
+  std::optional<std::string> origin;
+  if (const auto text = call.Query("origin")) {
+    origin = ResolveRegion(*text);
+    if (!origin) throw HttpError::BadParameter("origin", "expected a 6-digit region code or alias");
+  }
+  const auto since = ParseDateParam(call.Query("since"), "since");
+  const int limit = call.Limit();
+  const std::string digest = QueryDigest({"records", kind_text.value_or(""), origin.value_or(""),
+                                          since ? std::to_string(*since) : ""});
+  std::int64_t after = 0;
+  if (const auto position = DecodeCursor(call.Query("cursor"), digest)) {
+    try {
+      after = std::stoll(*position);
+    } catch (const std::exception&) {
+      throw HttpError::BadParameter("cursor", "not a cursor of this API");
+    }
+  }
+
+  // Rowid order is stable and lets the scan stop after one page.
+  sqlite::Statement stmt(call.hub.store.db(),
+                         "SELECT " + std::string(kRecordColumns) +
+                             ", rowid FROM records WHERE rowid > ?1 AND (?2 IS NULL OR kind = "
+                             "?2) AND (?3 IS NULL OR origin = ?3) AND (?4 IS NULL OR "
+                             "effective_on >= ?4) ORDER BY rowid LIMIT ?5");
+  stmt.Bind(1, after);
+  if (kind) stmt.Bind(2, KindName(*kind));
+  stmt.Bind(3, origin);
+  stmt.Bind(4, since);
+  stmt.Bind(5, limit + 1);
+  std::vector<StoredRecord> page;
+  std::int64_t last = 0;
+  bool more = false;
+  while (stmt.Step()) {
+    if (static_cast<int>(page.size()) == limit) {
+      more = true;
+      break;
+    }
+    page.push_back(ReadStoredRecord(stmt));
+    last = stmt.ColumnInt64(12);
+  }
+  const std::optional<std::string> next =
+      more ? std::optional<std::string>(EncodeCursor(std::to_string(last), digest)) : std::nullopt;
+
+  if (media == MediaType::kAvro) {
+    OcfBuilder ocf(SchemaFor(*kind).json);
+    for (const StoredRecord& stored : page) ocf.Add(AvroBody(stored));
+    if (next) call.response.set("X-Next-Cursor", *next);
+    call.SendBytes(200, std::string(kAvroType), ocf.Finish());
+    return;
+  }
+  Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
+  for (const StoredRecord& stored : page) {
+    items->add(RecordJson(stored, DecodeSingleObject(stored.body)));
+  }
+  Poco::JSON::Object json(Poco::JSON_PRESERVE_KEY_ORDER);
+  json.set("items", items);
+  json.set("next_cursor", next ? Var(*next) : Var());
+  call.SendJson(200, json);
+}
+
+void HandleRecordGet(ApiCall& call) {
+  call.AllowQuery({});
+  const MediaType media = call.Negotiate({MediaType::kJson, MediaType::kAvro});
+  const std::string& id = call.Param("record_id");
+  if (!IsRecordId(id))
+    throw HttpError::BadParameter("record_id", "expected 32 lowercase hex digits");
+  const auto stored = call.hub.store.RecordById(id);
+  if (!stored) throw HttpError::NotFound("no record " + id);
+  if (media == MediaType::kAvro) {
+    OcfBuilder ocf(SchemaFor(stored->kind).json);
+    ocf.Add(AvroBody(*stored));
+    call.SendBytes(200, std::string(kAvroType), ocf.Finish());
+    return;
+  }
+  call.SendJson(200, RecordJson(*stored, DecodeSingleObject(stored->body)));
+}
+
+void HandleIngest(ApiCall& call) {
+  call.AllowQuery({"profile", "filename"});
+  call.Negotiate({MediaType::kJson});
+  Store& store = call.hub.store;
+  ConnectorEngine engine(EngineOptionsFor(store));
+  const auto profile = call.Query("profile");
+  std::string extension;
+  if (profile) {
+    try {
+      extension = std::string(FileFormatName(engine.FindProfile(*profile).format));
+    } catch (const Error&) {
+      throw HttpError::BadParameter("profile", "unknown profile (e.g. shanghai/assessment)");
+    }
+  }
+  if (const auto filename = call.Query("filename")) {
+    const auto dot = filename->rfind('.');
+    const std::string ext = dot == std::string::npos ? "" : filename->substr(dot + 1);
+    if (ext.empty() || ext.size() > 8 ||
+        ext.find_first_not_of("abcdefghijklmnopqrstuvwxyz") != std::string::npos) {
+      throw HttpError::BadParameter("filename", "expected a name ending in .csv, .json, .xml, ...");
+    }
+    extension = ext;
+  }
+  if (extension.empty()) extension = "dat";
+
+  const std::uint64_t max = call.shared.options.max_upload_bytes;
+  if (call.request.hasContentLength() && call.request.getContentLength64() >= 0 &&
+      static_cast<std::uint64_t>(call.request.getContentLength64()) > max) {
+    throw HttpError(413, "payload_too_large",
+                    "upload larger than " + std::to_string(max) + " bytes");
+  }
+  // Stream the upload to <dir>/uploads (mode 0600: it is a native file with personal data),
+  // named by its SHA-256 so that a repeated upload is recognised by ingest's resume logic.
+  const fs::path uploads = store.dir() / "uploads";
+  fs::create_directories(uploads);
+  unsigned char nonce[8];
+  randombytes_buf(nonce, sizeof nonce);
+  char nonce_hex[2 * sizeof nonce + 1];
+  sodium_bin2hex(nonce_hex, sizeof nonce_hex, nonce, sizeof nonce);
+  const fs::path partial = uploads / (".upload-" + std::string(nonce_hex));
+  std::uint64_t size = 0;
+  crypto_hash_sha256_state sha;
+  crypto_hash_sha256_init(&sha);
+  {
+    std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+    ::chmod(partial.c_str(), 0600);
+    std::istream& in = call.request.stream();
+    char buffer[64 * 1024];
+    while (in) {
+      in.read(buffer, sizeof buffer);
+      const auto n = static_cast<std::size_t>(in.gcount());
+      size += n;
+      if (size > max) {
+        out.close();
+        fs::remove(partial);
+        throw HttpError(413, "payload_too_large",
+                        "upload larger than " + std::to_string(max) + " bytes");
+      }
+      crypto_hash_sha256_update(&sha, reinterpret_cast<unsigned char*>(buffer), n);
+      out.write(buffer, static_cast<std::streamsize>(n));
+    }
+    if (!out) {
+      fs::remove(partial);
+      throw Error::IoError("cannot write the upload to " + uploads.string());
+    }
+  }
+  if (size == 0) {
+    fs::remove(partial);
+    throw HttpError::BadParameter("body", "empty upload: send the native file as the body");
+  }
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256_final(&sha, digest);
+  char hex[2 * crypto_hash_sha256_BYTES + 1];
+  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+  const fs::path file = uploads / (std::string(hex) + "." + extension);
+  fs::rename(partial, file);
+
+  IngestSummary summary;
+  {
+    std::lock_guard lock(call.shared.ingest_mutex);
+    IngestOptions options;
+    options.profile = profile;
+    try {
+      summary = Ingester(store, engine).IngestFile(file.string(), options);
+    } catch (const Error& e) {
+      fs::remove(file);
+      if (e.kind() == ErrorKind::kInvalidInput) {
+        throw HttpError(400, "invalid_upload", e.what(), "body");
+      }
+      throw;
+    }
+  }
+  // The rows that matter are in the store now (accepted) or in quarantine (rejected).
+  fs::remove(file);
+  call.hub.recognizer.reset();  // our own commit does not move our data_version
+
+  Poco::JSON::Object json(Poco::JSON_PRESERVE_KEY_ORDER);
+  json.set("upload", file.filename().string());
+  json.set("sha256", std::string(hex));
+  json.set("bytes", size);
+  json.set("profile", summary.profile);
+  json.set("run_id", summary.run_id);
+  json.set("read", summary.read);
+  json.set("accepted", summary.accepted);
+  json.set("quarantined", summary.quarantined);
+  json.set("inserted", summary.inserted);
+  json.set("updated", summary.updated);
+  json.set("unchanged", summary.unchanged);
+  json.set("resumed_after_row", summary.resumed_after_row);
+  call.SendJson(200, json);
+}
+
+void HandleRecognitions(ApiCall& call) {
+  call.AllowQuery({"limit", "cursor"});
+  call.Negotiate({MediaType::kJson});
+  const int limit = call.Limit();
+  Poco::JSON::Object::Ptr body = call.ReadJsonObject();
+  for (const auto& [key, value] : *body) {
+    if (key != "identifier" && key != "token" && key != "facility" && key != "target" &&
+        key != "on") {
+      throw HttpError::BadParameter(key, "unknown field");
+    }
+  }
+  auto text_field = [&body](const std::string& name) -> std::optional<std::string> {
+    if (!body->has(name)) return std::nullopt;
+    const Var value = body->get(name);
+    if (!value.isString()) throw HttpError::BadParameter(name, "expected a string");
+    return value.extract<std::string>();
+  };
+  std::optional<std::string> identifier = text_field("identifier");
+  // Whatever path this request leaves by (an error below included), our copy is wiped.
+  struct Wipe {
+    std::optional<std::string>& text;
+    ~Wipe() {
+      if (text) sodium_memzero(text->data(), text->size());
+    }
+  } wipe{identifier};
+  const std::optional<std::string> token = text_field("token");
+  const std::optional<std::string> facility = text_field("facility");
+  body->remove("identifier");
+  const int subjects = (identifier ? 1 : 0) + (token ? 1 : 0) + (facility ? 1 : 0);
+  if (subjects != 1) {
+    throw HttpError::BadParameter("identifier", "give exactly one of identifier, token, facility");
+  }
+  const auto target_text = text_field("target");
+  if (!target_text) throw HttpError::BadParameter("target", "required (region code or alias)");
+  const auto target = mapping::ParseRegion(*target_text);
+  if (!target) throw HttpError::BadParameter("target", "not a region code or alias");
+  Date on = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());
+  if (const auto on_text = text_field("on")) {
+    const auto parsed = ParseIsoDate(*on_text);
+    if (!parsed) throw HttpError::BadParameter("on", "expected a date YYYY-MM-DD");
+    on = *parsed;
+  }
+
+  Recognizer& recognizer = RecognizerFor(call);
+  std::vector<RecognizedRecord> items;
+  std::string subject;
+  std::string subject_key;
+  if (facility) {
+    items = recognizer.ForOrganisation(*facility, *target, on);
+    subject = "organisation " + *facility;
+    subject_key = "o" + *facility;
+  } else {
+    std::vector<Hmac256> tokens;
+    if (token) {
+      tokens.push_back(ParseTokenHex(*token));
+    } else {
+      tokens = TokensForIdentifier(*identifier, call.hub.store);
+    }
+    items = recognizer.ForPerson(tokens, *target, on);
+    subject = "person (" + std::to_string(tokens.size()) + " token" +
+              (tokens.size() == 1 ? "" : "s") + ")";
+    // The cursor is tied to the tokens, never to the identifier itself.
+    for (const Hmac256& t : tokens) subject_key += HexOf(t);
+  }
+  const std::string digest =
+      QueryDigest({"recognitions", subject_key, target->ToString(), FormatIsoDate(on)});
+  std::size_t offset = 0;
+  if (const auto position = DecodeCursor(call.Query("cursor"), digest)) {
+    try {
+      offset = std::stoul(*position);
+    } catch (const std::exception&) {
+      throw HttpError::BadParameter("cursor", "not a cursor of this API");
+    }
+  }
+  Poco::JSON::Array::Ptr records = new Poco::JSON::Array;
+  const std::size_t end = std::min(items.size(), offset + static_cast<std::size_t>(limit));
+  for (std::size_t i = offset; i < end; ++i) {
+    records->add(RecognizedRecordJson(items[i], *call.shared.book));
+  }
+  Poco::JSON::Object json(Poco::JSON_PRESERVE_KEY_ORDER);
+  json.set("subject", subject);
+  json.set("target", target->ToString());
+  json.set("on", FormatIsoDate(on));
+  json.set("records", records);
+  json.set("next_cursor",
+           end < items.size() ? Var(EncodeCursor(std::to_string(end), digest)) : Var());
+  call.SendJson(200, json);
+}
+
+}  // namespace carehub::http

@@ -1,0 +1,497 @@
+#include "hub/http/router.h"
+
+#include <Poco/Base64Decoder.h>
+#include <Poco/Base64Encoder.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/StreamCopier.h>
+#include <Poco/String.h>
+#include <Poco/URI.h>
+#include <sodium.h>
+
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "schemas/error.h"
+
+namespace carehub::http {
+namespace {
+
+using Poco::Net::HTTPResponse;
+using Poco::Net::HTTPServerRequest;
+using Poco::Net::HTTPServerResponse;
+
+std::vector<std::string> Split(std::string_view path) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    const std::size_t slash = path.find('/', start);
+    const std::size_t end = slash == std::string_view::npos ? path.size() : slash;
+    if (end > start) parts.emplace_back(path.substr(start, end - start));
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return parts;
+}
+
+// Matches the raw (still percent-encoded) path against a pattern; parameters are decoded.
+bool Match(const Route& route, const std::vector<std::string>& raw,
+           std::map<std::string, std::string>& params) {
+  const std::vector<std::string> pattern = Split(route.pattern);
+  if (route.rest_param ? raw.size() < pattern.size() : raw.size() != pattern.size()) return false;
+  std::map<std::string, std::string> found;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    const std::string& p = pattern[i];
+    if (p.size() > 2 && p.front() == '{' && p.back() == '}') {
+      std::string value;
+      if (route.rest_param && i + 1 == pattern.size()) {
+        std::string joined;
+        for (std::size_t j = i; j < raw.size(); ++j) {
+          std::string part;
+          Poco::URI::decode(raw[j], part);
+          if (!joined.empty()) joined += '/';
+          joined += part;
+        }
+        value = joined;
+      } else {
+        Poco::URI::decode(raw[i], value);
+      }
+      found[p.substr(1, p.size() - 2)] = value;
+    } else if (p != raw[i]) {
+      return false;
+    }
+  }
+  params = std::move(found);
+  return true;
+}
+
+std::string ErrorBody(int status, const std::string& code, const std::string& message,
+                      const std::string& field) {
+  Poco::JSON::Object::Ptr error = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+  error->set("status", status);
+  error->set("code", code);
+  error->set("message", message);
+  if (!field.empty()) error->set("field", field);
+  Poco::JSON::Object root(Poco::JSON_PRESERVE_KEY_ORDER);
+  root.set("error", error);
+  std::ostringstream out;
+  root.stringify(out);
+  return out.str();
+}
+
+void SendError(HTTPServerResponse& response, int status, const std::string& code,
+               const std::string& message, const std::string& field = "") {
+  if (response.sent()) return;  // too late: the connection is closed by Poco
+  const std::string body = ErrorBody(status, code, message, field);
+  response.setStatus(static_cast<HTTPResponse::HTTPStatus>(status));
+  response.setContentType("application/json");
+  response.setContentLength64(static_cast<Poco::Int64>(body.size()));
+  if (status == 401) response.set("WWW-Authenticate", "Bearer realm=\"carehub\"");
+  response.sendBuffer(body.data(), body.size());
+}
+
+// An error answered before the handler read the request body: the unread body would be parsed as
+// the next request of a kept-alive connection. Read and drop up to kDrainLimit bytes of it (wiped:
+// it may hold an identifier); past that, close the connection instead.
+constexpr std::int64_t kDrainLimit = 1 << 20;
+void DiscardBody(HTTPServerRequest& request, HTTPServerResponse& response) {
+  const bool chunked = request.getChunkedTransferEncoding();
+  const std::int64_t length = request.hasContentLength() ? request.getContentLength64() : 0;
+  if (!chunked && length <= 0) return;
+  if (length > kDrainLimit) {
+    response.setKeepAlive(false);
+    return;
+  }
+  try {
+    std::istream& in = request.stream();
+    char buffer[8192];
+    std::int64_t total = 0;
+    while (in && total <= kDrainLimit) {
+      in.read(buffer, sizeof buffer);
+      total += in.gcount();
+    }
+    sodium_memzero(buffer, sizeof buffer);
+    if (total > kDrainLimit) response.setKeepAlive(false);
+  } catch (const std::exception&) {
+    response.setKeepAlive(false);
+  }
+}
+
+int StatusOf(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::kInvalidInput:
+    case ErrorKind::kProtocol:
+      return 400;
+    case ErrorKind::kNotFound:
+      return 404;
+    case ErrorKind::kUnauthorized:
+      return 401;
+    case ErrorKind::kCorruption:
+    case ErrorKind::kIoError:
+      return 500;
+  }
+  return 500;
+}
+
+// Returns the leased context to the pool even when the handler throws.
+class Lease {
+ public:
+  explicit Lease(ApiShared& shared) : shared_(shared), context_(shared.Lease()) {}
+  ~Lease() {
+    if (context_) shared_.Return(std::move(context_));
+  }
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+  HubContext& operator*() { return *context_; }
+
+ private:
+  ApiShared& shared_;
+  std::unique_ptr<HubContext> context_;
+};
+
+// The one request handler: match, authenticate, check the route's access, run the handler,
+// and turn every exception into an error response (shared/style.md §2 and §8).
+class ApiRequestHandler : public Poco::Net::HTTPRequestHandler {
+ public:
+  ApiRequestHandler(ApiShared& shared, int route, std::map<std::string, std::string> params)
+      : shared_(shared), route_(route), params_(std::move(params)) {}
+
+  void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
+    const auto start = std::chrono::steady_clock::now();
+    const Route& route = ApiRoutes()[static_cast<std::size_t>(route_)];
+    int status = 500;
+    try {
+      Lease lease(shared_);
+      const Principal principal = Authenticate(request, (*lease).verifier);
+      switch (CheckAccess(route.access, principal, shared_.region)) {
+        case AccessDecision::kAllowed:
+          break;
+        case AccessDecision::kUnauthenticated:
+          throw HttpError(401, "unauthorized", "this route needs a bearer token");
+        case AccessDecision::kForbidden:
+          throw HttpError(403, "forbidden",
+                          "role " + std::string(RoleName(principal.role)) +
+                              (principal.region ? " of region " + *principal.region : "") +
+                              " may not use " + route.method + " " + route.pattern);
+      }
+      ApiCall call(request, response, shared_, *lease, principal, params_,
+                   Poco::URI(request.getURI()).getQueryParameters());
+      route.handler(call);
+      status = static_cast<int>(response.getStatus());
+    } catch (const HttpError& e) {
+      status = e.status();
+      if (status == 413) {
+        response.setKeepAlive(false);  // the unread rest of the body would follow
+      } else {
+        DiscardBody(request, response);
+      }
+      SendError(response, status, e.code(), e.what(), e.field());
+    } catch (const Error& e) {
+      status = StatusOf(e.kind());
+      const bool internal = status >= 500;
+      DiscardBody(request, response);
+      if (internal) std::cerr << "carehub http: " << route.pattern << ": " << e.what() << "\n";
+      SendError(response, status, internal ? "internal" : std::string(ErrorKindName(e.kind())),
+                internal ? "internal error (see the server log)" : e.what());
+    } catch (const Poco::Net::NetException& e) {
+      status = 499;  // the client went away; nothing to answer
+    } catch (const std::exception& e) {
+      std::cerr << "carehub http: " << route.pattern << ": " << e.what() << "\n";
+      status = 500;
+      DiscardBody(request, response);
+      SendError(response, status, "internal", "internal error (see the server log)");
+    }
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    shared_.metrics.Observe(route_, status, seconds);
+    if (shared_.options.access_log) {
+      std::cerr << route.method << " " << route.pattern << " " << status << " "
+                << static_cast<long long>(seconds * 1000) << "ms\n";
+    }
+  }
+
+ private:
+  static Principal Authenticate(const HTTPServerRequest& request, TokenVerifier& verifier) {
+    if (!request.has("Authorization")) return {};
+    const std::string& header = request.get("Authorization");
+    constexpr std::string_view kBearer = "Bearer ";
+    if (header.size() <= kBearer.size() ||
+        Poco::icompare(header.substr(0, kBearer.size()), std::string(kBearer)) != 0) {
+      throw HttpError(401, "unauthorized", "Authorization must be 'Bearer <token>'");
+    }
+    auto principal = verifier.Verify(std::string_view(header).substr(kBearer.size()));
+    if (!principal) throw HttpError(401, "unauthorized", "unknown or revoked token");
+    return *principal;
+  }
+
+  ApiShared& shared_;
+  int route_;
+  std::map<std::string, std::string> params_;
+};
+
+// Requests that match no route: 404, or 405 when the path exists with another method.
+class NoRouteHandler : public Poco::Net::HTTPRequestHandler {
+ public:
+  NoRouteHandler(ApiShared& shared, std::string allow)
+      : shared_(shared), allow_(std::move(allow)) {}
+  void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
+    const auto start = std::chrono::steady_clock::now();
+    int status = 404;
+    try {
+      DiscardBody(request, response);
+      if (allow_.empty()) {
+        SendError(response, 404, "not_found",
+                  "no route " + request.getMethod() + " " + Poco::URI(request.getURI()).getPath());
+      } else {
+        status = 405;
+        response.set("Allow", allow_);
+        SendError(response, 405, "method_not_allowed",
+                  request.getMethod() + " is not allowed here (allowed: " + allow_ + ")");
+      }
+    } catch (const std::exception&) {
+      status = 499;
+    }
+    shared_.metrics.Observe(
+        -1, status,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+
+ private:
+  ApiShared& shared_;
+  std::string allow_;
+};
+
+}  // namespace
+
+HubContext::HubContext(const std::filesystem::path& dir)
+    : store(Store::Open(dir)), verifier(store) {}
+
+ApiShared::ApiShared(std::filesystem::path dir_in, HttpOptions options_in)
+    : dir(std::move(dir_in)), options(std::move(options_in)), metrics([] {
+        std::vector<std::string> labels;
+        for (const Route& r : ApiRoutes()) labels.push_back(r.method + " " + r.pattern);
+        return labels;
+      }()) {
+  auto first = std::make_unique<HubContext>(dir);
+  region = first->store.region();
+  pool_.push_back(std::move(first));
+  std::optional<std::string> rules;
+  if (options.rules_dir) rules = options.rules_dir->string();
+  book = std::make_unique<mapping::RuleBook>(mapping::RuleBook::Load(rules));
+}
+
+std::unique_ptr<HubContext> ApiShared::Lease() {
+  {
+    std::lock_guard lock(pool_mutex_);
+    if (!pool_.empty()) {
+      auto context = std::move(pool_.back());
+      pool_.pop_back();
+      return context;
+    }
+  }
+  return std::make_unique<HubContext>(dir);
+}
+
+void ApiShared::Return(std::unique_ptr<HubContext> context) {
+  std::lock_guard lock(pool_mutex_);
+  pool_.push_back(std::move(context));
+}
+
+std::optional<std::string> ApiCall::Query(const std::string& name) const {
+  std::optional<std::string> value;
+  for (const auto& [key, v] : query_) {
+    if (key != name) continue;
+    if (value) throw HttpError::BadParameter(name, "given more than once");
+    value = v;
+  }
+  return value;
+}
+
+void ApiCall::AllowQuery(std::initializer_list<std::string_view> allowed) const {
+  for (const auto& [key, v] : query_) {
+    bool known = false;
+    for (std::string_view a : allowed) known = known || a == key;
+    if (!known) throw HttpError::BadParameter(key, "unknown query parameter");
+  }
+}
+
+int ApiCall::Limit() const {
+  const auto text = Query("limit");
+  if (!text) return shared.options.default_page_size;
+  int value = 0;
+  const bool digits = !text->empty() && text->size() <= 6 &&
+                      text->find_first_not_of("0123456789") == std::string::npos;
+  if (digits) value = std::stoi(*text);
+  if (!digits || value < 1 || value > shared.options.max_page_size) {
+    throw HttpError::BadParameter(
+        "limit", "expected an integer from 1 to " + std::to_string(shared.options.max_page_size));
+  }
+  return value;
+}
+
+MediaType ApiCall::Negotiate(std::initializer_list<MediaType> offered) const {
+  const MediaType fallback = *offered.begin();
+  if (!request.has("Accept")) return fallback;
+  // Pick the acceptable type with the highest q; ties keep the client's order.
+  std::optional<MediaType> best;
+  double best_q = 0;
+  std::istringstream items(request.get("Accept"));
+  std::string item;
+  while (std::getline(items, item, ',')) {
+    std::string type = Poco::trim(item.substr(0, item.find(';')));
+    Poco::toLowerInPlace(type);
+    double q = 1;
+    const auto qpos = item.find("q=");
+    if (qpos != std::string::npos) q = std::atof(item.c_str() + qpos + 2);
+    std::optional<MediaType> candidate;
+    if (type == "application/json") candidate = MediaType::kJson;
+    if (type == "application/avro" || type == "avro/binary") candidate = MediaType::kAvro;
+    if (type == "*/*" || type == "application/*") candidate = fallback;
+    if (!candidate || q <= 0) continue;
+    bool is_offered = false;
+    for (MediaType m : offered) is_offered = is_offered || m == *candidate;
+    if (is_offered && q > best_q) {
+      best = candidate;
+      best_q = q;
+    }
+  }
+  if (!best) {
+    throw HttpError(406, "not_acceptable",
+                    offered.size() > 1 ? "this route answers application/json or application/avro"
+                                       : "this route answers application/json");
+  }
+  return *best;
+}
+
+std::string ApiCall::ReadBody(std::uint64_t max_bytes) {
+  if (request.hasContentLength() && request.getContentLength64() >= 0 &&
+      static_cast<std::uint64_t>(request.getContentLength64()) > max_bytes) {
+    throw HttpError(413, "payload_too_large",
+                    "request body larger than " + std::to_string(max_bytes) + " bytes");
+  }
+  std::string body;
+  std::istream& in = request.stream();
+  char buffer[64 * 1024];
+  while (in) {
+    in.read(buffer, sizeof buffer);
+    body.append(buffer, static_cast<std::size_t>(in.gcount()));
+    if (body.size() > max_bytes) {
+      sodium_memzero(body.data(), body.size());
+      throw HttpError(413, "payload_too_large",
+                      "request body larger than " + std::to_string(max_bytes) + " bytes");
+    }
+  }
+  return body;
+}
+
+Poco::JSON::Object::Ptr ApiCall::ReadJsonObject() {
+  std::string body = ReadBody(shared.options.max_json_bytes);
+  Poco::JSON::Object::Ptr object;
+  try {
+    Poco::JSON::Parser parser;
+    const Poco::Dynamic::Var parsed = parser.parse(body);
+    if (parsed.type() == typeid(Poco::JSON::Object::Ptr)) {
+      object = parsed.extract<Poco::JSON::Object::Ptr>();
+    }
+  } catch (const Poco::Exception&) {
+  }
+  // The body may hold an identifier: wipe our copy whatever happened.
+  sodium_memzero(body.data(), body.size());
+  if (!object) throw HttpError(400, "invalid_json", "request body: expected a JSON object", "body");
+  return object;
+}
+
+void ApiCall::SendJson(int status, const Poco::Dynamic::Var& json) {
+  std::ostringstream out;
+  Poco::JSON::Stringifier::stringify(json, out);
+  const std::string body = out.str();
+  response.setStatus(static_cast<HTTPResponse::HTTPStatus>(status));
+  response.setContentType("application/json");
+  response.setContentLength64(static_cast<Poco::Int64>(body.size()));
+  response.sendBuffer(body.data(), body.size());
+}
+
+void ApiCall::SendBytes(int status, const std::string& content_type, const std::string& bytes) {
+  response.setStatus(static_cast<HTTPResponse::HTTPStatus>(status));
+  response.setContentType(content_type);
+  response.setContentLength64(static_cast<Poco::Int64>(bytes.size()));
+  response.sendBuffer(bytes.data(), bytes.size());
+}
+
+void ApiCall::SendFile(const std::filesystem::path& path, const std::string& content_type) {
+  std::ifstream in(path, std::ios::binary);
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (!in || ec) throw HttpError::NotFound("file is missing on the server");
+  response.setStatus(HTTPResponse::HTTP_OK);
+  response.setContentType(content_type);
+  response.setContentLength64(static_cast<Poco::Int64>(size));
+  std::ostream& out = response.send();
+  Poco::StreamCopier::copyStream64(in, out);
+}
+
+Poco::Net::HTTPRequestHandler* ApiHandlerFactory::createRequestHandler(
+    const HTTPServerRequest& request) {
+  const std::string& uri = request.getURI();
+  const std::vector<std::string> raw =
+      Split(std::string_view(uri).substr(0, uri.find_first_of("?#")));
+  const auto& routes = ApiRoutes();
+  std::string allow;
+  for (std::size_t i = 0; i < routes.size(); ++i) {
+    std::map<std::string, std::string> params;
+    if (!Match(routes[i], raw, params)) continue;
+    if (routes[i].method == request.getMethod()) {
+      return new ApiRequestHandler(shared_, static_cast<int>(i), std::move(params));
+    }
+    allow += (allow.empty() ? "" : ", ") + routes[i].method;
+  }
+  return new NoRouteHandler(shared_, allow);
+}
+
+std::string QueryDigest(std::initializer_list<std::string_view> parts) {
+  std::string joined;
+  for (std::string_view p : parts) {
+    joined += p;
+    joined += '\x1f';
+  }
+  unsigned char hash[crypto_generichash_BYTES_MIN];
+  crypto_generichash(hash, sizeof hash, reinterpret_cast<const unsigned char*>(joined.data()),
+                     joined.size(), nullptr, 0);
+  char hex[2 * sizeof hash + 1];
+  sodium_bin2hex(hex, sizeof hex, hash, sizeof hash);
+  return std::string(hex, 8);
+}
+
+std::string EncodeCursor(const std::string& position, const std::string& query_digest) {
+  std::ostringstream out;
+  Poco::Base64Encoder encoder(out, Poco::BASE64_URL_ENCODING | Poco::BASE64_NO_PADDING);
+  encoder << query_digest << ':' << position;
+  encoder.close();
+  return out.str();
+}
+
+std::optional<std::string> DecodeCursor(const std::optional<std::string>& cursor,
+                                        const std::string& query_digest) {
+  if (!cursor) return std::nullopt;
+  std::string text;
+  try {
+    std::istringstream in(*cursor);
+    Poco::Base64Decoder decoder(in, Poco::BASE64_URL_ENCODING | Poco::BASE64_NO_PADDING);
+    Poco::StreamCopier::copyToString(decoder, text);
+  } catch (const Poco::Exception&) {
+    text.clear();
+  }
+  const auto colon = text.find(':');
+  if (colon == std::string::npos || colon + 1 >= text.size()) {
+    throw HttpError::BadParameter("cursor", "not a cursor of this API");
+  }
+  if (text.substr(0, colon) != query_digest) {
+    throw HttpError::BadParameter("cursor", "belongs to a query with other parameters");
+  }
+  return text.substr(colon + 1);
+}
+
+}  // namespace carehub::http

@@ -1,0 +1,275 @@
+// The route table of the HTTP API and the small handlers (health, metrics, OpenAPI, peers,
+// quarantine). Every route declares its access here; docs/API.md and hub/http/openapi.json list the
+// same routes (a test checks both directions).
+#include <Poco/JSON/Array.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+
+#include "hub/http/router.h"
+#include "hub/exchange/peers.h"
+#include "schemas/embedded.h"
+
+namespace carehub::embedded_openapi {
+extern const carehub::EmbeddedFile kFiles[];
+extern const std::size_t kFileCount;
+}  // namespace carehub::embedded_openapi
+
+namespace carehub::http {
+
+const std::vector<Route>& ApiRoutes() {
+  static const std::vector<Route> kRoutes = {
+      {"GET", "/health", Access::kPublic, HandleHealth},
+      {"GET", "/openapi.json", Access::kPublic, HandleOpenApi},
+      {"GET", "/metrics", Access::kRead, HandleMetrics},
+      {"POST", "/v1/ingest", Access::kWriteOwn, HandleIngest},
+      {"GET", "/v1/quarantine", Access::kRead, HandleQuarantine},
+      {"GET", "/v1/records", Access::kRead, HandleRecordList},
+      {"GET", "/v1/records/{record_id}", Access::kRead, HandleRecordGet},
+      {"POST", "/v1/recognitions", Access::kRead, HandleRecognitions},
+      {"GET", "/v1/peers", Access::kRead, HandlePeers},
+      {"GET", "/v1/datasets", Access::kPublic, HandleDatasetList},
+      {"GET", "/v1/datasets/{dataset_id}", Access::kPublic, HandleDatasetGet},
+      {"GET", "/v1/datasets/{dataset_id}/files/{name}", Access::kPublic, HandleDatasetFile,
+       /*rest_param=*/true},
+  };
+  return kRoutes;
+}
+
+std::string_view OpenApiJson() {
+  return embedded_openapi::kFileCount > 0 ? embedded_openapi::kFiles[0].content
+                                          : std::string_view();
+}
+
+void HandleHealth(ApiCall& call) {
+  call.AllowQuery({});
+  call.Negotiate({MediaType::kJson});
+  // A cheap query proves the store answers.
+  call.hub.store.db().QueryInt("SELECT 1");
+  Poco::JSON::Object json(Poco::JSON_PRESERVE_KEY_ORDER);
+  json.set("status", "ok");
+  json.set("region", call.shared.region);
+  call.SendJson(200, json);
+}
+
+void HandleOpenApi(ApiCall& call) {
+  call.AllowQuery({});
+  call.SendBytes(200, "application/json", std::string(OpenApiJson()));
+}
+
+void HandleMetrics(ApiCall& call) {
+  call.AllowQuery({});
+  Store& store = call.hub.store;
+  std::string out;
+  const std::string hub = "hub=\"" + PromLabel(call.shared.region) + "\"";
+  out += "# HELP carehub_records Records held by this hub, by origin region and kind.\n";
+  out += "# TYPE carehub_records gauge\n";
+  for (const RecordCount& c : store.CountRecords()) {
+    out += "carehub_records{" + hub + ",origin=\"" + PromLabel(c.origin) + "\",kind=\"" +
+           std::string(KindName(c.kind)) + "\"} " + std::to_string(c.count) + "\n";
+  }
+  out +=
+      "# HELP carehub_quarantine_rows Rows of this hub's own files held in quarantine, by "
+      "reason code.\n";
+  out += "# TYPE carehub_quarantine_rows gauge\n";
+  {
+    sqlite::Statement stmt(store.db(),
+                           "SELECT CASE WHEN instr(reason, ':') > 0 THEN substr(reason, 1, "
+                           "instr(reason, ':') - 1) ELSE reason END AS code, count(*) FROM "
+                           "quarantine GROUP BY code ORDER BY code");
+    while (stmt.Step()) {
+      out += "carehub_quarantine_rows{" + hub + ",reason=\"" + PromLabel(stmt.ColumnText(0)) +
+             "\"} " + std::to_string(stmt.ColumnInt64(1)) + "\n";
+    }
+  }
+  out += "# HELP carehub_origin_head_seq Latest signed change-log seq held per origin.\n";
+  out += "# TYPE carehub_origin_head_seq gauge\n";
+  for (const SignedHead& head : store.Heads()) {
+    out += "carehub_origin_head_seq{" + hub + ",origin=\"" + PromLabel(head.origin) + "\"} " +
+           std::to_string(head.seq) + "\n";
+  }
+  // Sync lag and rejected batches: known only while the exchange runs in this process.
+  if (call.shared.options.live_peers) {
+    std::map<std::string, std::int64_t> applied;
+    for (const SignedHead& head : store.Heads()) applied[head.origin] = head.seq;
+    out +=
+        "# HELP carehub_sync_lag_entries Change-log entries a member holds that this hub has "
+        "not applied yet, per member and origin.\n";
+    out += "# TYPE carehub_sync_lag_entries gauge\n";
+    for (const PeerLinkState& state : call.shared.options.live_peers()) {
+      for (const auto& [origin, seq] : state.advertised) {
+        const auto it = applied.find(origin);
+        const std::int64_t held = it == applied.end() ? 0 : it->second;
+        out += "carehub_sync_lag_entries{" + hub + ",peer=\"" + PromLabel(state.name) +
+               "\",origin=\"" + PromLabel(origin) + "\"} " +
+               std::to_string(std::max<std::int64_t>(0, seq - held)) + "\n";
+      }
+    }
+    out += "# HELP carehub_peer_connected 1 when the member link answers.\n";
+    out += "# TYPE carehub_peer_connected gauge\n";
+    for (const PeerLinkState& state : call.shared.options.live_peers()) {
+      out += "carehub_peer_connected{" + hub + ",peer=\"" + PromLabel(state.name) + "\"} " +
+             (state.connected ? "1" : "0") + "\n";
+    }
+  }
+  if (call.shared.options.batches_rejected) {
+    out +=
+        "# HELP carehub_batches_rejected_total Relayed batches refused (bad chain or "
+        "signature).\n";
+    out += "# TYPE carehub_batches_rejected_total counter\n";
+    out += "carehub_batches_rejected_total{" + hub + "} " +
+           std::to_string(call.shared.options.batches_rejected()) + "\n";
+  }
+  call.shared.metrics.Render(out);
+  call.SendBytes(200, "text/plain; version=0.0.4; charset=utf-8", out);
+}
+
+void HandlePeers(ApiCall& call) {
+  call.AllowQuery({"limit", "cursor"});
+  call.Negotiate({MediaType::kJson});
+  Store& store = call.hub.store;
+  const int limit = call.Limit();
+  const std::string digest = QueryDigest({"peers"});
+  const std::string after = DecodeCursor(call.Query("cursor"), digest).value_or("");
+
+  // Applied seq per origin (the signed heads this hub holds) and, when the exchange runs in
+  // this process, what each member says it holds.
+  std::map<std::string, std::int64_t> applied;
+  for (const SignedHead& h : store.Heads()) applied[h.origin] = h.seq;
+  std::map<std::string, PeerLinkState> live;
+  const bool running = static_cast<bool>(call.shared.options.live_peers);
+  if (running) {
+    for (PeerLinkState& state : call.shared.options.live_peers()) {
+      live[state.name] = std::move(state);
+    }
+  }
+  const auto seq_of = [&applied](const std::string& origin) {
+    const auto it = applied.find(origin);
+    return it == applied.end() ? std::int64_t{0} : it->second;
+  };
+  // Per origin: the seq applied here, the seq the member holds (when known) and the lag.
+  const auto origins_json = [&](const PeerLinkState* state) {
+    std::map<std::string, std::optional<std::int64_t>> origins;
+    for (const auto& [origin, seq] : applied) origins[origin] = std::nullopt;
+    if (state) {
+      for (const auto& [origin, seq] : state->advertised) origins[origin] = seq;
+    }
+    Poco::JSON::Array::Ptr array = new Poco::JSON::Array;
+    for (const auto& [origin, peer_seq] : origins) {
+      Poco::JSON::Object::Ptr o = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+      o->set("origin", origin);
+      o->set("applied_seq", seq_of(origin));
+      o->set("peer_seq", peer_seq ? Poco::Dynamic::Var(*peer_seq) : Poco::Dynamic::Var());
+      o->set("lag", peer_seq
+                        ? Poco::Dynamic::Var(std::max<std::int64_t>(0, *peer_seq - seq_of(origin)))
+                        : Poco::Dynamic::Var());
+      array->add(o);
+    }
+    return array;
+  };
+
+  std::vector<std::pair<std::string, Poco::JSON::Object::Ptr>> items;  // (cursor key, item)
+  {
+    Poco::JSON::Object::Ptr self = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    self->set("name", "self");
+    self->set("region", call.shared.region);
+    self->set("self", true);
+    self->set("endpoint", Poco::Dynamic::Var());
+    self->set("dialled", false);
+    self->set("connected", Poco::Dynamic::Var());
+    self->set("last_heard_seconds", Poco::Dynamic::Var());
+    self->set("head_seq", seq_of(call.shared.region));
+    self->set("origins", origins_json(nullptr));
+    items.emplace_back("0", self);
+  }
+  for (const Peer& p : ListPeers(store.db())) {
+    const auto it = live.find(p.name);
+    const PeerLinkState* state = it == live.end() ? nullptr : &it->second;
+    Poco::JSON::Object::Ptr json = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    json->set("name", p.name);
+    json->set("region", p.region);
+    json->set("self", false);
+    json->set("endpoint", p.endpoint ? Poco::Dynamic::Var(*p.endpoint) : Poco::Dynamic::Var());
+    json->set("dialled", p.endpoint.has_value());
+    // null: no exchange runs in this process, so the link state is unknown.
+    json->set("connected", running ? Poco::Dynamic::Var(state != nullptr && state->connected)
+                                   : Poco::Dynamic::Var());
+    json->set("last_heard_seconds", state && state->last_heard_seconds >= 0
+                                        ? Poco::Dynamic::Var(state->last_heard_seconds)
+                                        : Poco::Dynamic::Var());
+    json->set("head_seq", seq_of(p.region));
+    json->set("origins", origins_json(state));
+    items.emplace_back("1" + p.name, json);
+  }
+  Poco::JSON::Array::Ptr page = new Poco::JSON::Array;
+  std::string last;
+  bool more = false;
+  for (const auto& [key, item] : items) {
+    if (!after.empty() && key <= after) continue;
+    if (static_cast<int>(page->size()) == limit) {
+      more = true;
+      break;
+    }
+    page->add(item);
+    last = key;
+  }
+  Poco::JSON::Object json(Poco::JSON_PRESERVE_KEY_ORDER);
+  json.set("region", call.shared.region);
+  json.set("exchange", running ? "running" : "not running in this process");
+  json.set("items", page);
+  json.set("next_cursor",
+           more ? Poco::Dynamic::Var(EncodeCursor(last, digest)) : Poco::Dynamic::Var());
+  call.SendJson(200, json);
+}
+
+void HandleQuarantine(ApiCall& call) {
+  call.AllowQuery({"limit", "cursor"});
+  call.Negotiate({MediaType::kJson});
+  const int limit = call.Limit();
+  const std::string digest = QueryDigest({"quarantine"});
+  const auto after = DecodeCursor(call.Query("cursor"), digest);
+  std::int64_t after_id = 0;
+  if (after) {
+    try {
+      after_id = std::stoll(*after);
+    } catch (const std::exception&) {
+      throw HttpError::BadParameter("cursor", "not a cursor of this API");
+    }
+  }
+  // Raw rows may hold personal data of this hub's people: only its own departments see them.
+  const bool with_raw = CheckAccess(Access::kWriteOwn, call.principal, call.shared.region) ==
+                        AccessDecision::kAllowed;
+  sqlite::Statement stmt(call.hub.store.db(),
+                         "SELECT id, run_id, file, row, field, reason, raw, at FROM quarantine "
+                         "WHERE id > ? ORDER BY id LIMIT ?");
+  stmt.Bind(1, after_id).Bind(2, limit + 1);
+  Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
+  std::int64_t last = 0;
+  bool more = false;
+  while (stmt.Step()) {
+    if (static_cast<int>(items->size()) == limit) {
+      more = true;
+      break;
+    }
+    Poco::JSON::Object::Ptr row = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    last = stmt.ColumnInt64(0);
+    row->set("id", last);
+    row->set("run_id", stmt.ColumnInt64(1));
+    row->set("file", stmt.ColumnText(2));
+    row->set("row", stmt.ColumnInt64(3));
+    row->set("field", stmt.ColumnText(4));
+    row->set("reason", stmt.ColumnText(5));
+    if (with_raw) row->set("raw", stmt.ColumnText(6));
+    row->set("at_ms", stmt.ColumnInt64(7));
+    items->add(row);
+  }
+  Poco::JSON::Object json(Poco::JSON_PRESERVE_KEY_ORDER);
+  json.set("total", call.hub.store.QuarantineCount());
+  json.set("items", items);
+  json.set("next_cursor", more ? Poco::Dynamic::Var(EncodeCursor(std::to_string(last), digest))
+                               : Poco::Dynamic::Var());
+  call.SendJson(200, json);
+}
+
+}  // namespace carehub::http

@@ -1,0 +1,84 @@
+// The hub's HTTP API as a component: HttpApi serves one hub directory with Poco::Net::HTTPServer
+// (routes, roles, paging and errors: docs/API.md; OpenAPI description: hub/http/openapi.json).
+// `carehub serve --http HOST:PORT` and `carehub http` start it; tests start it on port 0.
+// Thread-safety: Start/Stop from one thread; requests run on the server's thread pool, each on
+// its own Store connection leased from a pool (one connection per thread, SQLite WAL).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hub/exchange/exchange.h"
+
+namespace carehub {
+
+struct HttpOptions {
+  int max_threads = 16;  // server threads = concurrent requests; each leases a Store
+  int max_queued = 256;  // accepted connections waiting for a thread
+  // Poco serves a kept-alive connection on one thread until it closes, so with more clients than
+  // threads the extra connections would wait for ever: a connection is closed after this many
+  // requests (the client reconnects and queues behind the waiting ones) or this idle time.
+  int max_keep_alive_requests = 100;
+  int keep_alive_timeout_ms = 2000;
+  // Largest request body of an ingest upload; bigger uploads get 413 before being read.
+  std::uint64_t max_upload_bytes = 256ull << 20;
+  // Largest JSON request body (recognitions); small on purpose.
+  std::uint64_t max_json_bytes = 64ull << 10;
+  int default_page_size = 100;
+  int max_page_size = 1000;
+  // Rule files replacing the compiled-in recognition rules (as `carehub recognize --rules`).
+  std::optional<std::filesystem::path> rules_dir = std::nullopt;
+  // One line per request on stderr: method, route template, status, milliseconds (never the
+  // query string or body).
+  bool access_log = false;
+  // Live state of the peer exchange running in the same process (`carehub serve --http`):
+  // member links and rejected batches for /v1/peers and /metrics. Unset: only what the store
+  // knows (members, applied seqs) is reported. Called from server threads: must be thread-safe.
+  std::function<std::vector<PeerLinkState>()> live_peers = nullptr;
+  std::function<std::int64_t()> batches_rejected = nullptr;
+};
+
+// One route as the server has it: used by the OpenAPI check and docs.
+struct RouteInfo {
+  std::string method;   // "GET", "POST"
+  std::string pattern;  // "/v1/records/{record_id}" (OpenAPI path syntax)
+  std::string access;   // "public", "read", "write-own-region"
+};
+
+class HttpApi {
+ public:
+  // Opens `dir` (throws Error::NotFound when it is not a hub) and loads the rule book.
+  HttpApi(std::filesystem::path dir, HttpOptions options = {});
+  ~HttpApi();
+  HttpApi(const HttpApi&) = delete;
+  HttpApi& operator=(const HttpApi&) = delete;
+
+  // Binds host:port (port 0 = any free port) and starts serving. Throws Error::IoError when
+  // the address cannot be bound.
+  void Start(const std::string& host, std::uint16_t port);
+  // Stops accepting, lets running requests finish. Idempotent; the destructor calls it.
+  void Stop();
+  std::uint16_t port() const;  // the bound port (after Start)
+  const std::string& region() const;
+
+  static std::vector<RouteInfo> Routes();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// "127.0.0.1:8080" -> ("127.0.0.1", 8080), "[::1]:8080" -> ("::1", 8080), "localhost:0" ->
+// (the address it resolves to, 0); throws Error::InvalidInput naming `option`.
+std::pair<std::string, std::uint16_t> ParseListenAddress(const std::string& text,
+                                                         const std::string& option);
+
+// "http://127.0.0.1:8080/", "http://[::1]:8080/" (an IPv6 host in brackets).
+std::string HttpUrl(const std::string& host, std::uint16_t port);
+
+}  // namespace carehub

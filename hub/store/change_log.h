@@ -1,0 +1,118 @@
+// The per-origin, hash-chained, signed change log: the exact byte layouts of record_hash,
+// entry_hash and the head signature (docs/STORE.md "Hashes and signatures") live here and only
+// here; the exchange verifies relayed batches with VerifyBatch, the store appends its own
+// changes with ChangeLogWriter. Pure functions are thread-safe; a ChangeLogWriter belongs to
+// the thread that owns its Database.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "hub/store/keys.h"
+#include "hub/store/sqlite_db.h"
+
+namespace carehub {
+
+using Hash256 = std::array<std::uint8_t, 32>;
+inline constexpr Hash256 kZeroHash{};
+
+enum class ChangeOp : std::uint8_t { kUpsert = 1, kRetract = 2 };
+
+// One row of the `changes` table.
+struct ChangeEntry {
+  std::string origin;
+  std::int64_t seq = 0;
+  std::string record_id;
+  ChangeOp op = ChangeOp::kUpsert;
+  std::int32_t version = 1;
+  Hash256 record_hash{};  // SHA-256(body)
+  Hash256 prev_hash{};    // entry_hash of seq-1, zeros for seq 1
+  Hash256 entry_hash{};
+  std::string body;  // Avro single-object encoding exactly as the origin wrote it
+  bool operator==(const ChangeEntry&) const = default;
+};
+
+// The latest signed position of an origin's log (row of the `heads` table).
+struct SignedHead {
+  std::string origin;
+  std::int64_t seq = 0;
+  Hash256 head_hash{};  // entry_hash of (origin, seq)
+  Signature signature{};
+  bool operator==(const SignedHead&) const = default;
+};
+
+// Where a log stands: seq 0 with zero hash is the empty log.
+struct ChainCursor {
+  std::int64_t seq = 0;
+  Hash256 hash{};
+  bool operator==(const ChainCursor&) const = default;
+};
+
+Hash256 Sha256(std::string_view bytes);
+inline Hash256 RecordHash(std::string_view body) { return Sha256(body); }
+
+// SHA-256("carehub.change.v1" || u16 len(origin) || origin || u64 seq || u8 op ||
+//         u16 len(record_id) || record_id || u32 version || record_hash || prev_hash),
+// integers big-endian.
+Hash256 EntryHash(std::string_view origin, std::int64_t seq, ChangeOp op,
+                  std::string_view record_id, std::int32_t version, const Hash256& record_hash,
+                  const Hash256& prev_hash);
+Hash256 EntryHash(const ChangeEntry& entry);
+
+// "carehub.head.v1" || u16 len(origin) || origin || u64 seq || head_hash: the signed message.
+std::string HeadMessage(std::string_view origin, std::int64_t seq, const Hash256& head_hash);
+SignedHead SignHead(const HubKeys& keys, std::string_view origin, std::int64_t seq,
+                    const Hash256& head_hash);
+bool VerifyHead(const SignedHead& head, const SignPublicKey& origin_key);
+
+// Checks that `entries` continue the chain at `from` (consecutive seqs from from.seq+1, each
+// prev_hash the previous entry_hash, record_hash = SHA-256(body), entry_hash recomputed, all of
+// `origin`). Returns nullopt when sound, else what is wrong (no record content in the text).
+std::optional<std::string> VerifyChainSegment(std::string_view origin, const ChainCursor& from,
+                                              std::span<const ChangeEntry> entries);
+// VerifyChainSegment plus: the batch ends exactly at `head` (head.seq = last seq, head_hash =
+// last entry_hash; for an empty batch head must equal `from`) and head's signature verifies
+// with the origin's key.
+std::optional<std::string> VerifyBatch(std::string_view origin, const ChainCursor& from,
+                                       std::span<const ChangeEntry> entries, const SignedHead& head,
+                                       const SignPublicKey& origin_key);
+
+// Appends this hub's own changes inside the caller's BEGIN IMMEDIATE transaction.
+//   ChangeLogWriter log(db, "310000");
+//   sqlite::Transaction tx(db);
+//   log.Append(id, ChangeOp::kUpsert, 1, body, RecordHash(body));
+//   log.StoreSignedHead(keys);
+//   tx.Commit();      // on rollback call log.Reload()
+class ChangeLogWriter {
+ public:
+  ChangeLogWriter(sqlite::Database& db, std::string origin);
+  // Writes the change row for seq = tip.seq + 1 and returns that seq.
+  std::int64_t Append(std::string_view record_id, ChangeOp op, std::int32_t version,
+                      std::string_view body, const Hash256& record_hash);
+  // Signs the current tip and upserts the `heads` row; nullopt (and no write) for an empty log.
+  std::optional<SignedHead> StoreSignedHead(const HubKeys& keys);
+  // Re-reads the tip from the database, e.g. after the caller's transaction rolled back.
+  void Reload();
+  const ChainCursor& tip() const { return tip_; }
+  const std::string& origin() const { return origin_; }
+
+ private:
+  sqlite::Database& db_;
+  std::string origin_;
+  ChainCursor tip_;
+  sqlite::Statement insert_;
+  sqlite::Statement upsert_head_;
+};
+
+// The tip of an origin's log as stored in `changes` (empty cursor when none).
+ChainCursor ReadTip(sqlite::Database& db, std::string_view origin);
+std::optional<SignedHead> ReadHead(sqlite::Database& db, std::string_view origin);
+// Re-verifies the whole stored log of `origin` (chain, record hashes) and its signed head.
+std::optional<std::string> VerifyStoredLog(sqlite::Database& db, std::string_view origin,
+                                           const SignPublicKey& origin_key);
+
+}  // namespace carehub

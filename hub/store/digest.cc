@@ -1,0 +1,85 @@
+#include "hub/store/digest.h"
+
+#include <sodium.h>
+
+#include <set>
+
+#include "schemas/error.h"
+
+namespace carehub {
+namespace {
+
+void Put(crypto_hash_sha256_state& state, std::uint64_t value, int bytes) {
+  std::uint8_t buf[8];
+  for (int i = 0; i < bytes; ++i) {
+    buf[i] = static_cast<std::uint8_t>(value >> (8 * (bytes - 1 - i)));
+  }
+  crypto_hash_sha256_update(&state, buf, static_cast<unsigned long long>(bytes));
+}
+
+void Put(crypto_hash_sha256_state& state, std::string_view bytes) {
+  crypto_hash_sha256_update(&state, reinterpret_cast<const unsigned char*>(bytes.data()),
+                            bytes.size());
+}
+
+OriginDigest DigestOf(Store& store, const std::string& origin) {
+  OriginDigest digest;
+  digest.origin = origin;
+  if (auto head = store.Head(origin)) digest.seq = head->seq;
+  crypto_hash_sha256_state state;
+  crypto_hash_sha256_init(&state);
+  // Sorted by id without the bodies in the sorter (records has no index in id order), then
+  // each body read by rowid.
+  sqlite::Statement in_order(store.db(),
+                             "SELECT rowid FROM records WHERE origin = ? ORDER BY record_id");
+  sqlite::Statement stmt(store.db(), "SELECT record_id, body FROM records WHERE rowid = ?");
+  in_order.Bind(1, origin);
+  while (in_order.Step()) {
+    stmt.Bind(1, in_order.ColumnInt64(0));
+    if (!stmt.Step())
+      throw Error::Corruption("digest: a record vanished inside a read transaction");
+    const std::string_view id = stmt.ColumnBlob(0);
+    Put(state, id.size(), 2);
+    Put(state, id);
+    const std::string_view body = stmt.ColumnBlob(1);
+    Put(state, body.size(), 4);
+    Put(state, body);
+    ++digest.records;
+    stmt.Reset();
+  }
+  Hash256 hash{};
+  crypto_hash_sha256_final(&state, hash.data());
+  digest.sha256_hex = ToHex(hash);
+  return digest;
+}
+
+}  // namespace
+
+std::vector<OriginDigest> ComputeDigests(Store& store, const std::optional<std::string>& origin) {
+  std::set<std::string> origins;
+  if (origin) {
+    origins.insert(*origin);
+  } else {
+    for (const SignedHead& head : store.Heads()) origins.insert(head.origin);
+    sqlite::Statement stmt(store.db(), "SELECT DISTINCT origin FROM records");
+    while (stmt.Step()) origins.insert(stmt.ColumnText(0));
+  }
+  // One read transaction so that the digests of all origins describe one state.
+  store.db().Exec("BEGIN");
+  std::vector<OriginDigest> digests;
+  try {
+    for (const std::string& o : origins) digests.push_back(DigestOf(store, o));
+  } catch (...) {
+    store.db().Exec("ROLLBACK");
+    throw;
+  }
+  store.db().Exec("COMMIT");
+  return digests;
+}
+
+std::string DigestLine(const OriginDigest& d) {
+  return "origin=" + d.origin + " seq=" + std::to_string(d.seq) +
+         " records=" + std::to_string(d.records) + " sha256=" + d.sha256_hex;
+}
+
+}  // namespace carehub

@@ -1,0 +1,31 @@
+// Per-origin digests of what a hub holds, to check that hubs have converged: the origin's
+// signed head seq, its record count, and SHA-256 over its records in record-id order, each as
+// u16 len(record_id) || record_id || u32 len(body) || body, where body is the record's Avro
+// single object exactly as the origin encoded it (relayed verbatim), so nothing local (ingest
+// time on this hub, rowids) enters. Thread-safety: uses the caller's Store.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hub/store/store.h"
+
+namespace carehub {
+
+struct OriginDigest {
+  std::string origin;
+  std::int64_t seq = 0;      // signed head seq held for the origin (0 = none)
+  std::int64_t records = 0;  // records of that origin, all statuses
+  std::string sha256_hex;
+  bool operator==(const OriginDigest&) const = default;
+};
+
+// One digest per origin with a signed head or records, sorted by origin; only `origin` if given.
+std::vector<OriginDigest> ComputeDigests(Store& store,
+                                         const std::optional<std::string>& origin = std::nullopt);
+// "origin=310000 seq=N records=M sha256=HEX"
+std::string DigestLine(const OriginDigest& digest);
+
+}  // namespace carehub

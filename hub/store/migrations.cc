@@ -1,0 +1,266 @@
+#include "hub/store/migrations.h"
+
+#include <string>
+#include <utility>
+
+#include "hub/store/lookup_keys.h"
+
+namespace carehub {
+namespace {
+
+// Step 1: the store of docs/STORE.md (= /work/notes/store_spec.md plus records.content_hash).
+constexpr std::string_view kStoreTables = R"sql(
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE schemas(fingerprint INTEGER PRIMARY KEY, name TEXT NOT NULL, json TEXT NOT NULL);
+CREATE TABLE records(
+  record_id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  origin TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  subject_org TEXT,
+  pivot_level INTEGER,
+  effective_on INTEGER,
+  valid_until INTEGER,
+  seq INTEGER NOT NULL,
+  fingerprint INTEGER NOT NULL,
+  content_hash BLOB,
+  body BLOB NOT NULL);
+CREATE INDEX records_kind_origin ON records(kind, origin);
+CREATE INDEX records_subject_org ON records(subject_org) WHERE subject_org IS NOT NULL;
+CREATE TABLE record_persons(
+  token BLOB NOT NULL,
+  record_id TEXT NOT NULL,
+  PRIMARY KEY(token, record_id)) WITHOUT ROWID;
+CREATE TABLE changes(
+  origin TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  record_id TEXT NOT NULL,
+  op INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  record_hash BLOB NOT NULL,
+  prev_hash BLOB NOT NULL,
+  entry_hash BLOB NOT NULL,
+  body BLOB NOT NULL,
+  PRIMARY KEY(origin, seq)) WITHOUT ROWID;
+CREATE TABLE heads(
+  origin TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL,
+  head_hash BLOB NOT NULL,
+  signature BLOB NOT NULL);
+CREATE TABLE quarantine(
+  id INTEGER PRIMARY KEY,
+  run_id INTEGER NOT NULL,
+  file TEXT NOT NULL,
+  row INTEGER NOT NULL,
+  field TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  raw TEXT NOT NULL,
+  at INTEGER NOT NULL);
+CREATE UNIQUE INDEX quarantine_file_row ON quarantine(file, row);
+CREATE TABLE ingest_runs(
+  id INTEGER PRIMARY KEY,
+  file TEXT,
+  file_sha256 TEXT,
+  profile TEXT,
+  started_at INTEGER,
+  finished_at INTEGER,
+  rows_done INTEGER,
+  read INTEGER,
+  accepted INTEGER,
+  quarantined INTEGER,
+  inserted INTEGER,
+  updated INTEGER,
+  unchanged INTEGER,
+  complete INTEGER);
+)sql";
+
+// Append new steps at the end; never change a shipped one.
+const std::vector<Migration> kSteps = {
+    {1,
+     "store tables: meta, schemas, records, record_persons, changes, heads, quarantine, "
+     "ingest_runs",
+     kStoreTables},
+    // Recognition engineer (hub/store/recognitions.cc): the latest decision per target and record.
+    {2, "recognitions: decisions of `carehub recognize --all` per target region",
+     R"sql(
+CREATE TABLE recognitions(
+  target TEXT NOT NULL,
+  record_id TEXT NOT NULL,
+  on_date INTEGER NOT NULL,
+  record_version INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  origin TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  target_scale TEXT,
+  target_code TEXT,
+  target_upper TEXT,
+  rule TEXT NOT NULL,
+  policy TEXT NOT NULL,
+  equivalence TEXT NOT NULL,
+  documented INTEGER NOT NULL,
+  legal_basis TEXT,
+  sanction_id TEXT,
+  reasons TEXT NOT NULL,
+  decided_at INTEGER NOT NULL,
+  PRIMARY KEY(target, record_id)) WITHOUT ROWID;
+CREATE INDEX recognitions_outcome ON recognitions(target, outcome, origin);
+)sql"},
+    // API engineer (hub/http/api_tokens.cc, hub/publish/publish.cc): HTTP API tokens (only a hash of the
+    // secret is stored) and the open-data releases this hub has published.
+    {3, "api_tokens and published_releases: HTTP API access and open-data releases",
+     R"sql(
+CREATE TABLE api_tokens(
+  id TEXT PRIMARY KEY,
+  secret_hash BLOB NOT NULL,
+  role TEXT NOT NULL,
+  region TEXT,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER);
+CREATE TABLE published_releases(
+  release TEXT PRIMARY KEY,
+  path TEXT NOT NULL,
+  catalog_sha256 TEXT NOT NULL,
+  published_at INTEGER NOT NULL);
+)sql"},
+    // Exchange engineer (hub/exchange/peers.cc, hub/exchange*.cc): federation members, and every signed
+    // head ever stored (heads keeps only the latest) so that a hub can serve a log in batches
+    // that each end at a signed position. Triggers keep signed_heads in step with heads, so
+    // ingest, retract and relayed batches need no extra write.
+    {4, "peers and signed_heads: federation members and the history of signed heads",
+     R"sql(
+CREATE TABLE peers(
+  name TEXT PRIMARY KEY,
+  region TEXT NOT NULL UNIQUE,
+  curve_key TEXT NOT NULL UNIQUE,
+  sign_key BLOB NOT NULL,
+  endpoint TEXT);
+CREATE TABLE signed_heads(
+  origin TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  head_hash BLOB NOT NULL,
+  signature BLOB NOT NULL,
+  PRIMARY KEY(origin, seq)) WITHOUT ROWID;
+INSERT OR IGNORE INTO signed_heads SELECT origin, seq, head_hash, signature FROM heads;
+CREATE TRIGGER heads_history_insert AFTER INSERT ON heads BEGIN
+  INSERT OR IGNORE INTO signed_heads VALUES(new.origin, new.seq, new.head_hash, new.signature);
+END;
+CREATE TRIGGER heads_history_update AFTER UPDATE ON heads BEGIN
+  INSERT OR IGNORE INTO signed_heads VALUES(new.origin, new.seq, new.head_hash, new.signature);
+END;
+)sql"},
+    // Ingest speed (issue 3): the two random-key indexes keyed by 8-byte integers
+    // (hub/store/lookup_keys.h) instead of the 32-character record id and the 32-byte token. Every
+    // batch commit rewrites each page of these indexes it touched, and at 1M records the old
+    // indexes were 115 MB; the new ones are ~35 MB. records loses its TEXT primary key (ids stay
+    // unique: writers look up (record_key, record_id) before inserting, under the write lock).
+    // changes becomes a rowid table with a unique (origin, seq) index: a WITHOUT ROWID table
+    // keeps whole rows (here ~450 bytes with the body) in its interior pages too.
+    {5,
+     "compact lookup keys (records.record_key, record_persons(token_key, record_key)) and "
+     "changes as a rowid table",
+     R"sql(
+CREATE TABLE records_v5(
+  record_id TEXT NOT NULL,
+  record_key INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  origin TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  subject_org TEXT,
+  pivot_level INTEGER,
+  effective_on INTEGER,
+  valid_until INTEGER,
+  seq INTEGER NOT NULL,
+  fingerprint INTEGER NOT NULL,
+  content_hash BLOB,
+  body BLOB NOT NULL);
+INSERT INTO records_v5 SELECT record_id, carehub_record_key(record_id), kind, origin, version,
+  status, subject_org, pivot_level, effective_on, valid_until, seq, fingerprint, content_hash,
+  body FROM records ORDER BY rowid;
+DROP TABLE records;
+ALTER TABLE records_v5 RENAME TO records;
+CREATE INDEX records_key ON records(record_key);
+CREATE INDEX records_kind_origin ON records(kind, origin);
+CREATE INDEX records_subject_org ON records(subject_org) WHERE subject_org IS NOT NULL;
+CREATE TABLE record_persons_v5(
+  token_key INTEGER NOT NULL,
+  record_key INTEGER NOT NULL,
+  PRIMARY KEY(token_key, record_key)) WITHOUT ROWID;
+INSERT OR IGNORE INTO record_persons_v5
+  SELECT carehub_token_key(token), carehub_record_key(record_id) FROM record_persons;
+DROP TABLE record_persons;
+ALTER TABLE record_persons_v5 RENAME TO record_persons;
+CREATE TABLE changes_v5(
+  origin TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  record_id TEXT NOT NULL,
+  op INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  record_hash BLOB NOT NULL,
+  prev_hash BLOB NOT NULL,
+  entry_hash BLOB NOT NULL,
+  body BLOB NOT NULL);
+INSERT INTO changes_v5 SELECT * FROM changes ORDER BY origin, seq;
+DROP TABLE changes;
+ALTER TABLE changes_v5 RENAME TO changes;
+CREATE UNIQUE INDEX changes_origin_seq ON changes(origin, seq);
+)sql"},
+};
+
+// carehub_record_key(TEXT) and carehub_token_key(BLOB) for the steps that compute keys of
+// existing rows (step 5); the same functions as hub/store/lookup_keys.h.
+void DefineLookupKeyFunctions(sqlite::Database& db) {
+  const auto record_key = [](sqlite3_context* context, int, sqlite3_value** args) {
+    const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(args[0]));
+    const int size = sqlite3_value_bytes(args[0]);
+    sqlite3_result_int64(context, RecordKey(std::string_view(text ? text : "", size)));
+  };
+  const auto token_key = [](sqlite3_context* context, int, sqlite3_value** args) {
+    const auto* blob = static_cast<const char*>(sqlite3_value_blob(args[0]));
+    const int size = sqlite3_value_bytes(args[0]);
+    if (size < 8) {
+      sqlite3_result_error(context, "person token shorter than 8 bytes", -1);
+      return;
+    }
+    sqlite3_result_int64(context, TokenKey(std::string_view(blob, size)));
+  };
+  constexpr int kFlags = SQLITE_UTF8 | SQLITE_DETERMINISTIC;
+  for (const auto& [name, function] :
+       {std::pair{"carehub_record_key", +record_key}, std::pair{"carehub_token_key", +token_key}}) {
+    const int rc = sqlite3_create_function_v2(db.handle(), name, 1, kFlags, nullptr, function,
+                                              nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) sqlite::ThrowSqlite(db.handle(), rc, name);
+  }
+}
+
+}  // namespace
+
+const std::vector<Migration>& Migrations() { return kSteps; }
+
+int LatestSchemaVersion() { return kSteps.empty() ? 0 : kSteps.back().version; }
+
+int SchemaVersion(sqlite::Database& db) {
+  return static_cast<int>(db.QueryInt("PRAGMA user_version").value_or(0));
+}
+
+void Migrate(sqlite::Database& db) {
+  DefineLookupKeyFunctions(db);
+  for (const Migration& step : kSteps) {
+    // Re-read inside the transaction: another process may have migrated meanwhile.
+    if (SchemaVersion(db) >= step.version) continue;
+    sqlite::Transaction tx(db, sqlite::TransactionKind::kImmediate);
+    if (SchemaVersion(db) >= step.version) continue;
+    db.Exec(step.sql);
+    db.Exec("PRAGMA user_version=" + std::to_string(step.version));
+    tx.Commit();
+  }
+  const int version = SchemaVersion(db);
+  if (version > LatestSchemaVersion()) {
+    throw Error::Corruption("carehub.db has schema version " + std::to_string(version) +
+                            ", newer than this carehub (" + std::to_string(LatestSchemaVersion()) +
+                            "); upgrade carehub");
+  }
+}
+
+}  // namespace carehub

@@ -1,0 +1,313 @@
+#include "hub/store/sqlite_db.h"
+
+#include <filesystem>
+
+namespace carehub::sqlite {
+namespace {
+
+ErrorKind KindOf(int extended_code) {
+  switch (extended_code & 0xFF) {
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return ErrorKind::kCorruption;
+    case SQLITE_CONSTRAINT:
+    case SQLITE_MISMATCH:
+    case SQLITE_RANGE:
+      return ErrorKind::kInvalidInput;
+    case SQLITE_CANTOPEN:
+      return ErrorKind::kNotFound;
+    default:
+      return ErrorKind::kIoError;
+  }
+}
+
+}  // namespace
+
+SqliteError::SqliteError(int extended_code, const std::string& message)
+    : Error(KindOf(extended_code), message), extended_code_(extended_code) {}
+
+void ThrowSqlite(sqlite3* db, int rc, std::string_view context) {
+  const int extended = db != nullptr ? sqlite3_extended_errcode(db) : rc;
+  const int code = (extended & 0xFF) == (rc & 0xFF) ? extended : rc;
+  std::string message = "sqlite: ";
+  message += context;
+  message += ": ";
+  message += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  message += " (" + std::to_string(code) + " " + sqlite3_errstr(code) + ")";
+  throw SqliteError(code, message);
+}
+
+Database::Database(const std::string& path, const DatabaseOptions& options) : path_(path) {
+  int flags = SQLITE_OPEN_NOMUTEX;
+  switch (options.mode) {
+    case OpenMode::kReadWriteCreate:
+      flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+      break;
+    case OpenMode::kReadWrite:
+      flags |= SQLITE_OPEN_READWRITE;
+      break;
+    case OpenMode::kReadOnly:
+      flags |= SQLITE_OPEN_READONLY;
+      break;
+  }
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  db_.reset(raw);  // closed even when opening failed
+  if (rc != SQLITE_OK) ThrowSqlite(raw, rc, "open " + path);
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, options.busy_timeout_ms);
+  if (options.mode != OpenMode::kReadOnly) Exec("PRAGMA journal_mode=WAL");
+  // temp_store stays FILE (the default): sorts larger than the page cache (CREATE INDEX in a
+  // migration, the digest's ORDER BY record_id over millions of records) spill to temporary
+  // files instead of growing the heap (temp_store=MEMORY took 557 MB to migrate 1M records).
+  Exec("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON");
+  Exec("PRAGMA cache_size=-" + std::to_string(options.cache_kib));
+}
+
+void Database::Exec(std::string_view sql) {
+  const std::string text(sql);
+  const int rc = sqlite3_exec(db_.get(), text.c_str(), nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) ThrowSqlite(db_.get(), rc, text.substr(0, 60));
+}
+
+std::optional<std::int64_t> Database::QueryInt(std::string_view sql) {
+  Statement stmt(*this, sql);
+  if (!stmt.Step() || stmt.IsNull(0)) return std::nullopt;
+  return stmt.ColumnInt64(0);
+}
+
+std::int64_t Database::LastInsertRowid() const { return sqlite3_last_insert_rowid(db_.get()); }
+
+int Database::Changes() const { return sqlite3_changes(db_.get()); }
+
+Statement::Statement(const Database& db, std::string_view sql) : db_(db.handle()) {
+  sqlite3_stmt* raw = nullptr;
+  const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                    SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+  stmt_.reset(raw);
+  if (rc != SQLITE_OK) ThrowSqlite(db_, rc, "prepare " + std::string(sql.substr(0, 60)));
+}
+
+void Statement::Check(int rc) const {
+  if (rc != SQLITE_OK) ThrowSqlite(db_, rc, "bind");
+}
+
+Statement& Statement::Bind(int index, std::int64_t value) {
+  Check(sqlite3_bind_int64(stmt_.get(), index, value));
+  return *this;
+}
+
+Statement& Statement::Bind(int index, double value) {
+  Check(sqlite3_bind_double(stmt_.get(), index, value));
+  return *this;
+}
+
+Statement& Statement::Bind(int index, std::string_view text) {
+  Check(sqlite3_bind_text64(stmt_.get(), index, text.data(), text.size(), SQLITE_TRANSIENT,
+                            SQLITE_UTF8));
+  return *this;
+}
+
+Statement& Statement::BindBlob(int index, std::span<const std::uint8_t> bytes) {
+  // A zero-length blob must still be a blob, not NULL: pass a non-null pointer.
+  static const std::uint8_t kEmpty = 0;
+  Check(sqlite3_bind_blob64(stmt_.get(), index, bytes.empty() ? &kEmpty : bytes.data(),
+                            bytes.size(), SQLITE_TRANSIENT));
+  return *this;
+}
+
+Statement& Statement::BindBlob(int index, std::string_view bytes) {
+  return BindBlob(index, std::span<const std::uint8_t>(
+                             reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+}
+
+Statement& Statement::BindBlobStatic(int index, std::string_view bytes) {
+  static const char kEmpty = 0;
+  Check(sqlite3_bind_blob64(stmt_.get(), index, bytes.empty() ? &kEmpty : bytes.data(),
+                            bytes.size(), SQLITE_STATIC));
+  return *this;
+}
+
+Statement& Statement::BindTextStatic(int index, std::string_view text) {
+  Check(sqlite3_bind_text64(stmt_.get(), index, text.data(), text.size(), SQLITE_STATIC,
+                            SQLITE_UTF8));
+  return *this;
+}
+
+Statement& Statement::BindNull(int index) {
+  Check(sqlite3_bind_null(stmt_.get(), index));
+  return *this;
+}
+
+bool Statement::Step() {
+  const int rc = sqlite3_step(stmt_.get());
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  // Keep the message of the failed step, then make the statement reusable.
+  const int extended = sqlite3_extended_errcode(db_);
+  std::string message = std::string("sqlite: step: ") + sqlite3_errmsg(db_) + " (" +
+                        std::to_string(extended) + " " + sqlite3_errstr(extended) + ")";
+  const char* sql = sqlite3_sql(stmt_.get());
+  if (sql != nullptr) message += " in: " + std::string(sql).substr(0, 60);
+  sqlite3_reset(stmt_.get());
+  throw SqliteError(extended, message);
+}
+
+int Statement::Run() {
+  while (Step()) {
+  }
+  const int changed = sqlite3_changes(db_);
+  Reset();
+  return changed;
+}
+
+void Statement::Reset() {
+  sqlite3_reset(stmt_.get());
+  sqlite3_clear_bindings(stmt_.get());
+}
+
+bool Statement::IsNull(int column) const {
+  return sqlite3_column_type(stmt_.get(), column) == SQLITE_NULL;
+}
+
+std::int64_t Statement::ColumnInt64(int column) const {
+  return sqlite3_column_int64(stmt_.get(), column);
+}
+
+double Statement::ColumnDouble(int column) const {
+  return sqlite3_column_double(stmt_.get(), column);
+}
+
+std::string Statement::ColumnText(int column) const {
+  const auto* text = sqlite3_column_text(stmt_.get(), column);
+  const int size = sqlite3_column_bytes(stmt_.get(), column);
+  return text == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(text), size);
+}
+
+std::optional<std::string> Statement::ColumnOptionalText(int column) const {
+  if (IsNull(column)) return std::nullopt;
+  return ColumnText(column);
+}
+
+std::optional<std::int64_t> Statement::ColumnOptionalInt64(int column) const {
+  if (IsNull(column)) return std::nullopt;
+  return ColumnInt64(column);
+}
+
+std::string_view Statement::ColumnBlob(int column) const {
+  const void* data = sqlite3_column_blob(stmt_.get(), column);
+  const int size = sqlite3_column_bytes(stmt_.get(), column);
+  return data == nullptr ? std::string_view()
+                         : std::string_view(static_cast<const char*>(data), size);
+}
+
+Transaction::Transaction(Database& db, TransactionKind kind) : db_(db) {
+  if (sqlite3_get_autocommit(db_.handle()) == 0) {
+    nested_ = true;
+    db_.Exec("SAVEPOINT carehub_nested");
+    return;
+  }
+  switch (kind) {
+    case TransactionKind::kDeferred:
+      db_.Exec("BEGIN DEFERRED");
+      break;
+    case TransactionKind::kImmediate:
+      db_.Exec("BEGIN IMMEDIATE");
+      break;
+    case TransactionKind::kExclusive:
+      db_.Exec("BEGIN EXCLUSIVE");
+      break;
+  }
+}
+
+Transaction::~Transaction() {
+  if (open_) {
+    // Never throws: a failed rollback leaves SQLite to roll back when the connection closes.
+    sqlite3_exec(db_.handle(),
+                 nested_ ? "ROLLBACK TO carehub_nested; RELEASE carehub_nested" : "ROLLBACK",
+                 nullptr, nullptr, nullptr);
+  }
+}
+
+void Transaction::Commit() {
+  if (!open_) throw Error::InvalidInput("sqlite: commit of a finished transaction");
+  db_.Exec(nested_ ? "RELEASE carehub_nested" : "COMMIT");
+  open_ = false;
+}
+
+void Transaction::Rollback() {
+  if (!open_) return;
+  open_ = false;
+  db_.Exec(nested_ ? "ROLLBACK TO carehub_nested; RELEASE carehub_nested" : "ROLLBACK");
+}
+
+BulkWriteMode::BulkWriteMode(Database& db, int cache_mib) : db_(db) {
+  db_.Exec("PRAGMA cache_size=-" + std::to_string(cache_mib * 1024));
+  db_.Exec("PRAGMA wal_autocheckpoint=0");
+  thread_ = std::thread([this] { Loop(); });
+}
+
+BulkWriteMode::~BulkWriteMode() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+  try {
+    db_.Exec("PRAGMA wal_autocheckpoint=1000; PRAGMA cache_size=-" +
+             std::to_string(DatabaseOptions{}.cache_kib));
+  } catch (const Error&) {
+    // Destructors do not throw; the settings are per connection and only about speed.
+  }
+}
+
+// The PASSIVE checkpoints of the background thread copy pages, but SQLite restarts the WAL
+// from its beginning only after a checkpoint that caught up with the writer, which a writer
+// that keeps committing never allows: the WAL grew without bound (35 GB after 4M ingested rows)
+// and every page lookup searched a wal-index that large. Past this size the writer itself,
+// between transactions, checkpoints with TRUNCATE (waiting for readers through the busy
+// handler), so its next transaction starts a fresh WAL.
+constexpr std::uintmax_t kWalTruncateBytes = 256ull << 20;
+
+void BulkWriteMode::Poke() {
+  std::error_code ignored;
+  const std::uintmax_t wal_bytes = std::filesystem::file_size(db_.path() + "-wal", ignored);
+  if (!ignored && wal_bytes > kWalTruncateBytes) {
+    sqlite3_wal_checkpoint_v2(db_.handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr,
+                              nullptr);  // SQLITE_BUSY: tried again after the next commit
+    return;
+  }
+  bool fallback = false;
+  {
+    std::lock_guard lock(mutex_);
+    fallback = fallback_;
+    poked_ = !fallback;
+  }
+  if (fallback) {
+    sqlite3_wal_checkpoint_v2(db_.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  } else {
+    wake_.notify_all();
+  }
+}
+
+void BulkWriteMode::Loop() {
+  try {
+    Database checkpointer(db_.path(), {.mode = OpenMode::kReadWrite, .cache_kib = 2048});
+    std::unique_lock lock(mutex_);
+    while (!stop_) {
+      wake_.wait(lock, [this] { return poked_ || stop_; });
+      if (stop_) break;
+      poked_ = false;
+      lock.unlock();
+      sqlite3_wal_checkpoint_v2(checkpointer.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                nullptr);
+      lock.lock();
+    }
+  } catch (const Error&) {
+    std::lock_guard lock(mutex_);
+    fallback_ = true;
+  }
+}
+
+}  // namespace carehub::sqlite

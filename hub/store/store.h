@@ -1,0 +1,183 @@
+// The hub store: a hub directory (<dir>/carehub.db, federation.key, keys/) and the lookups and
+// writes other units need. Tables, invariants and byte layouts: docs/STORE.md.
+// Ownership: a Store owns one SQLite connection; it is movable, not copyable.
+// Thread-safety: one Store per thread (open another Store on the same dir for another thread or
+// process; SQLite WAL lets readers run beside the one writer, writers wait up to 5 s).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hub/store/change_log.h"
+#include "hub/store/keys.h"
+#include "hub/store/sqlite_db.h"
+#include "schemas/record.h"
+
+namespace carehub {
+
+// "sh" -> "310000" (aliases sh js zj ah gd hk mo), a 6-digit GB/T 2260 code with a known
+// province prefix -> itself, anything else -> nullopt.
+std::optional<std::string> ResolveRegion(std::string_view code_or_alias);
+
+// A row of `records`: the current version of one record and its lookup columns.
+struct StoredRecord {
+  std::string record_id;
+  RecordKind kind = RecordKind::kAssessment;
+  std::string origin;
+  int version = 1;
+  RecordStatus status = RecordStatus::kActive;
+  std::optional<std::string> subject_org;  // USCC or local id of the facility / sanctioned org
+  std::optional<int> pivot_level;
+  std::optional<std::int64_t> effective_on;  // days since 1970-01-01
+  std::optional<std::int64_t> valid_until;   // days since 1970-01-01
+  std::int64_t seq = 0;                      // origin change-log seq that wrote this version
+  std::uint64_t fingerprint = 0;             // writer schema of body
+  std::string body;                          // Avro single-object encoding
+};
+
+// The lookup columns of a record as the store indexes them (one definition for ingest and
+// remote apply). `tokens` are every person token of the record (person / subject_person).
+struct RecordColumns {
+  std::optional<std::string> subject_org;
+  std::optional<int> pivot_level;
+  std::optional<std::int64_t> effective_on;
+  std::optional<std::int64_t> valid_until;
+  std::vector<Hmac256> tokens;
+};
+RecordColumns ColumnsOf(const CanonicalRecord& record);
+
+// records.content_hash: SHA-256 of the Avro body (no header) of `record` with version = 0 and
+// provenance source_file = "", source_row = 0, ingested_at = 0, i.e. what stays the same when
+// the same data is ingested again. `record` is restored before returning; `scratch` is a
+// reusable buffer.
+Hash256 ContentHash(CanonicalRecord& record, std::string& scratch);
+
+// Records a bulk write (an ingest batch, a group of relayed batches) should commit at once:
+// (records in the store) / 8, between `least` and `most`. Each commit rewrites the pages of the
+// random-key indexes it touched, nearly all of them once an index is larger than a batch, so
+// commits that grow with the store keep that cost per record bounded (docs/PERFORMANCE.md).
+std::int64_t GrowingBatchSize(std::int64_t records_in_store, std::int64_t least, std::int64_t most);
+
+struct RecordFilter {
+  std::optional<RecordKind> kind;
+  std::optional<std::string> origin;
+};
+
+struct RecordCount {
+  std::string origin;
+  RecordKind kind = RecordKind::kAssessment;
+  std::int64_t count = 0;
+};
+
+struct QuarantineRow {
+  std::int64_t id = 0;
+  std::int64_t run_id = 0;
+  std::string file;
+  std::int64_t row = 0;
+  std::string field;
+  std::string reason;
+  std::string raw;  // may hold personal data: local display only, never exported or exchanged
+  std::int64_t at_ms = 0;
+};
+
+struct InitOptions {
+  std::string region = {};  // code or alias
+  // Shared federation key (32 bytes); without it a fresh random key is created (mode 0600).
+  std::optional<std::filesystem::path> federation_key_file = std::nullopt;
+  std::function<std::int64_t()> now_ms = nullptr;  // clock seam; system clock when empty
+};
+
+// Outcome of applying a relayed batch: applied entries, or why the batch was refused whole.
+struct ApplyResult {
+  std::int64_t applied = 0;
+  std::optional<std::string> rejected;  // nullopt = accepted
+};
+
+class Store {
+ public:
+  // Creates the hub directory, federation.key, keys/ and carehub.db (migrated, meta filled),
+  // or, on an existing hub of the same region, checks it and migrates. Throws
+  // Error::InvalidInput for an unknown region, a region other than the existing hub's, or a
+  // federation key file that is not 32 bytes / differs from the existing one.
+  static Store Init(const std::filesystem::path& dir, const InitOptions& options);
+  // Opens an initialised hub (migrating it). Throws Error::NotFound when `dir` is not a hub.
+  static Store Open(const std::filesystem::path& dir);
+
+  Store(Store&&) noexcept = default;
+  Store& operator=(Store&&) noexcept = default;
+
+  const std::filesystem::path& dir() const { return dir_; }
+  const std::string& region() const { return region_; }  // = origin of what this hub ingests
+  const std::vector<std::uint8_t>& federation_key() const { return federation_key_; }
+  const HubKeys& keys() const { return keys_; }
+  // The connection, for units that keep their own tables (recognitions, peers). Use
+  // sqlite::Transaction(db()) for writes.
+  sqlite::Database& db() { return db_; }
+
+  // --- records -------------------------------------------------------------------------
+  std::optional<StoredRecord> RecordById(std::string_view record_id);
+  std::vector<StoredRecord> RecordsByToken(const Hmac256& token);
+  std::vector<StoredRecord> RecordsBySubjectOrg(std::string_view uscc_or_local_id);
+  // max(rowid) of records: an upper estimate of the records held, one index seek.
+  std::int64_t RecordCountEstimate();
+  // Streams matching records (rowid order; with a kind filter origin, then rowid) without
+  // loading them all; `visit` returns false to stop early. Do not write through this Store from
+  // inside `visit`.
+  void ForEachRecord(const RecordFilter& filter,
+                     const std::function<bool(const StoredRecord&)>& visit);
+  std::vector<RecordCount> CountRecords();  // per (origin, kind), sorted
+  std::int64_t CountRecords(const RecordFilter& filter);
+
+  // --- quarantine (this hub's own rejected rows) -----------------------------------------
+  std::vector<QuarantineRow> ListQuarantine(std::int64_t limit = -1);
+  std::int64_t QuarantineCount();
+
+  // --- change log ------------------------------------------------------------------------
+  // Entries of `origin` with seq > after_seq, ascending, at most `max`.
+  std::vector<ChangeEntry> ReadChanges(std::string_view origin, std::int64_t after_seq,
+                                       std::int64_t max);
+  std::optional<SignedHead> Head(std::string_view origin);
+  std::vector<SignedHead> Heads();  // every origin with a signed head, sorted by origin
+  ChainCursor Tip(std::string_view origin);
+
+  // --- writes ----------------------------------------------------------------------------
+  // Verifies `entries` against the stored tip of `origin` and `head` against the origin's
+  // key (VerifyBatch), then writes changes, records, record_persons and the head in ONE
+  // transaction. A batch that fails verification is refused whole and changes nothing; a
+  // batch that is entirely already stored is accepted with applied = 0. Refuses this hub's
+  // own origin. Throws only for I/O or undecodable bodies (Error::Corruption).
+  ApplyResult ApplyRemoteBatch(std::string_view origin, std::span<const ChangeEntry> entries,
+                               const SignedHead& head, const SignPublicKey& origin_key);
+  // Same without verification, for callers that verified already (and for benchmarks).
+  std::int64_t ApplyVerifiedBatch(std::string_view origin, std::span<const ChangeEntry> entries,
+                                  const SignedHead& head);
+  // Retracts one of this hub's own records: version+1 with status RETRACTED, op 2 in the
+  // change log, a new signed head. Returns the new version, nullopt when the id is unknown or
+  // already retracted. Throws Error::InvalidInput for another origin's record.
+  std::optional<int> Retract(std::string_view record_id);
+
+  // Records a writer schema in `schemas` (no-op when known).
+  void RememberSchema(std::uint64_t fingerprint, std::string_view name, std::string_view json);
+
+ private:
+  Store(std::filesystem::path dir, sqlite::Database db, HubKeys keys);
+  std::filesystem::path dir_;
+  sqlite::Database db_;
+  HubKeys keys_;
+  std::string region_;
+  std::vector<std::uint8_t> federation_key_;
+};
+
+// Column list and reader shared by the store's queries (and ingest/export).
+inline constexpr std::string_view kRecordColumns =
+    "record_id, kind, origin, version, status, subject_org, pivot_level, effective_on, "
+    "valid_until, seq, fingerprint, body";
+StoredRecord ReadStoredRecord(const sqlite::Statement& stmt);
+
+}  // namespace carehub

@@ -1,0 +1,228 @@
+// The Store operations that need the Avro codec: relayed batches, retractions and the lookup by
+// person token (which checks candidates against the tokens in their bodies); kept apart from
+// store.cc so that the other lookups link without the codec.
+#include <algorithm>
+#include <cstring>
+
+#include "hub/store/lookup_keys.h"
+#include "hub/store/store.h"
+#include "schemas/codec.h"
+#include "schemas/error.h"
+
+namespace carehub {
+namespace {
+
+std::string_view Bytes(const Hash256& h) {
+  return {reinterpret_cast<const char*>(h.data()), h.size()};
+}
+
+// Writes verified entries of a relayed origin: change rows verbatim, the current version of
+// each record with its lookup columns and person tokens, then the signed head. The caller
+// holds the transaction.
+class RemoteWriter {
+ public:
+  explicit RemoteWriter(sqlite::Database& db)
+      : insert_change_(db,
+                       "INSERT INTO changes(origin, seq, record_id, op, version, record_hash, "
+                       "prev_hash, entry_hash, body) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+        lookup_(db,
+                "SELECT rowid, version, body FROM records WHERE record_key = ? AND record_id = ?"),
+        insert_record_(db,
+                       "INSERT INTO records(record_id, record_key, kind, origin, version, status, "
+                       "subject_org, pivot_level, effective_on, valid_until, seq, fingerprint, "
+                       "content_hash, body) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+                       "?12, NULL, ?13)"),
+        update_record_(db,
+                       "UPDATE records SET kind = ?3, origin = ?4, version = ?5, status = ?6, "
+                       "subject_org = ?7, pivot_level = ?8, effective_on = ?9, valid_until = ?10, "
+                       "seq = ?11, fingerprint = ?12, content_hash = NULL, body = ?13 "
+                       "WHERE rowid = ?1 AND record_key = ?2"),
+        insert_person_(db,
+                       "INSERT OR IGNORE INTO record_persons(token_key, record_key) VALUES(?, ?)"),
+        delete_person_(db, "DELETE FROM record_persons WHERE token_key = ? AND record_key = ?"),
+        upsert_head_(db,
+                     "INSERT INTO heads(origin, seq, head_hash, signature) VALUES(?, ?, ?, ?) "
+                     "ON CONFLICT(origin) DO UPDATE SET seq = excluded.seq, "
+                     "head_hash = excluded.head_hash, signature = excluded.signature") {}
+
+  void Write(std::string_view origin, const ChangeEntry& e) {
+    insert_change_.BindTextStatic(1, origin)
+        .Bind(2, e.seq)
+        .BindTextStatic(3, e.record_id)
+        .Bind(4, static_cast<int>(e.op))
+        .Bind(5, static_cast<std::int64_t>(e.version))
+        .BindBlobStatic(6, Bytes(e.record_hash))
+        .BindBlobStatic(7, Bytes(e.prev_hash))
+        .BindBlobStatic(8, Bytes(e.entry_hash))
+        .BindBlobStatic(9, e.body)
+        .Run();
+
+    const CanonicalRecord record = DecodeSingleObject(e.body);
+    if (record.record_id != e.record_id) {
+      throw Error::Corruption("change " + std::string(origin) + "/" + std::to_string(e.seq) +
+                              ": body is of another record");
+    }
+    const RecordColumns columns = ColumnsOf(record);
+    const std::int64_t record_key = RecordKey(e.record_id);
+    std::optional<std::int64_t> stored_rowid;
+    lookup_.Bind(1, record_key).BindTextStatic(2, e.record_id);
+    if (lookup_.Step()) {
+      stored_rowid = lookup_.ColumnInt64(0);
+      const int stored_version = lookup_.ColumnInt(1);
+      if (stored_version > e.version) {  // an older version: the log keeps it, records do not
+        lookup_.Reset();
+        return;
+      }
+      const CanonicalRecord previous = DecodeSingleObject(lookup_.ColumnBlob(2));
+      lookup_.Reset();
+      for (const std::int64_t key : DroppedTokenKeys(ColumnsOf(previous).tokens, columns.tokens)) {
+        delete_person_.Bind(1, key).Bind(2, record_key).Run();
+      }
+    } else {
+      lookup_.Reset();
+    }
+    const auto fingerprint = SingleObjectFingerprint(e.body);
+    sqlite::Statement& write = stored_rowid ? update_record_ : insert_record_;
+    if (stored_rowid) {
+      write.Bind(1, *stored_rowid);
+    } else {
+      write.BindTextStatic(1, e.record_id);
+    }
+    write.Bind(2, record_key)
+        .BindTextStatic(3, KindName(record.kind()))
+        .BindTextStatic(4, origin)
+        .Bind(5, static_cast<std::int64_t>(e.version))
+        .BindTextStatic(6, StatusName(record.status))
+        .Bind(7, columns.subject_org)
+        .Bind(8, columns.pivot_level)
+        .Bind(9, columns.effective_on)
+        .Bind(10, columns.valid_until)
+        .Bind(11, e.seq)
+        .Bind(12, static_cast<std::int64_t>(fingerprint.value_or(0)))
+        .BindBlobStatic(13, e.body)
+        .Run();
+    for (const Hmac256& token : columns.tokens) {
+      insert_person_.Bind(1, TokenKey(token)).Bind(2, record_key).Run();
+    }
+  }
+
+  void WriteHead(const SignedHead& head) {
+    upsert_head_.BindTextStatic(1, head.origin)
+        .Bind(2, head.seq)
+        .BindBlobStatic(3, Bytes(head.head_hash))
+        .BindBlob(4, std::span<const std::uint8_t>(head.signature))
+        .Run();
+  }
+
+ private:
+  sqlite::Statement insert_change_, lookup_, insert_record_, update_record_, insert_person_,
+      delete_person_, upsert_head_;
+};
+
+}  // namespace
+
+Hash256 ContentHash(CanonicalRecord& record, std::string& scratch) {
+  Provenance& p = record.provenance;
+  std::string file = std::move(p.source_file);
+  const std::int64_t row = p.source_row;
+  const std::int64_t at = p.ingested_at_ms;
+  const int version = record.version;
+  p.source_file.clear();
+  p.source_row = 0;
+  p.ingested_at_ms = 0;
+  record.version = 0;
+  scratch.clear();
+  EncodeBody(record, scratch);
+  p.source_file = std::move(file);
+  p.source_row = row;
+  p.ingested_at_ms = at;
+  record.version = version;
+  return Sha256(scratch);
+}
+
+ApplyResult Store::ApplyRemoteBatch(std::string_view origin, std::span<const ChangeEntry> entries,
+                                    const SignedHead& head, const SignPublicKey& origin_key) {
+  if (origin == region_) {
+    return {0, "changes of origin " + std::string(origin) + " are this hub's own"};
+  }
+  sqlite::Transaction tx(db_);
+  const ChainCursor tip = ReadTip(db_, origin);
+  // Entries this hub holds already (a duplicate or overlapping pull) are skipped; what is
+  // left must continue the stored chain exactly.
+  std::size_t first = 0;
+  while (first < entries.size() && entries[first].seq <= tip.seq) ++first;
+  const auto fresh = entries.subspan(first);
+  if (fresh.empty() && head.seq <= tip.seq) return {0, std::nullopt};
+  if (auto problem = VerifyBatch(origin, tip, fresh, head, origin_key)) return {0, problem};
+  RemoteWriter writer(db_);
+  for (const ChangeEntry& e : fresh) writer.Write(origin, e);
+  writer.WriteHead(head);
+  tx.Commit();
+  return {static_cast<std::int64_t>(fresh.size()), std::nullopt};
+}
+
+std::int64_t Store::ApplyVerifiedBatch(std::string_view origin,
+                                       std::span<const ChangeEntry> entries,
+                                       const SignedHead& head) {
+  sqlite::Transaction tx(db_);
+  RemoteWriter writer(db_);
+  for (const ChangeEntry& e : entries) writer.Write(origin, e);
+  writer.WriteHead(head);
+  tx.Commit();
+  return static_cast<std::int64_t>(entries.size());
+}
+
+std::vector<StoredRecord> Store::RecordsByToken(const Hmac256& token) {
+  // record_persons holds 8-byte keys: the candidates are checked against the full token.
+  sqlite::Statement stmt(db_, "SELECT " + std::string(kRecordColumns) +
+                                  " FROM records WHERE record_key IN "
+                                  "(SELECT record_key FROM record_persons WHERE token_key = ?) "
+                                  "ORDER BY record_id");
+  stmt.Bind(1, TokenKey(token));
+  std::vector<StoredRecord> out;
+  while (stmt.Step()) {
+    StoredRecord stored = ReadStoredRecord(stmt);
+    const std::vector<Hmac256> tokens = ColumnsOf(DecodeSingleObject(stored.body)).tokens;
+    if (std::find(tokens.begin(), tokens.end(), token) != tokens.end()) {
+      out.push_back(std::move(stored));
+    }
+  }
+  return out;
+}
+
+std::optional<int> Store::Retract(std::string_view record_id) {
+  sqlite::Transaction tx(db_);
+  auto stored = RecordById(record_id);
+  if (!stored) return std::nullopt;
+  if (stored->origin != region_) {
+    throw Error::InvalidInput("record " + std::string(record_id) + " belongs to origin " +
+                              stored->origin + "; only its origin can retract it");
+  }
+  if (stored->status == RecordStatus::kRetracted) return std::nullopt;
+  CanonicalRecord record = DecodeSingleObject(stored->body);
+  record.status = RecordStatus::kRetracted;
+  record.version = stored->version + 1;
+  std::string scratch;
+  const Hash256 content = ContentHash(record, scratch);
+  const std::string body = EncodeSingleObject(record);
+  const Hash256 record_hash = RecordHash(body);
+  ChangeLogWriter log(db_, region_);
+  const std::int64_t seq =
+      log.Append(record.record_id, ChangeOp::kRetract, record.version, body, record_hash);
+  sqlite::Statement update(db_,
+                           "UPDATE records SET version = ?, status = ?, seq = ?, "
+                           "content_hash = ?, body = ? WHERE record_key = ? AND record_id = ?");
+  update.Bind(1, record.version)
+      .Bind(2, StatusName(record.status))
+      .Bind(3, seq)
+      .BindBlob(4, Bytes(content))
+      .BindBlob(5, body)
+      .Bind(6, RecordKey(record_id))
+      .Bind(7, record_id)
+      .Run();
+  log.StoreSignedHead(keys_);
+  tx.Commit();
+  return record.version;
+}
+
+}  // namespace carehub

@@ -1,0 +1,310 @@
+// Exchange over real CURVE sockets on loopback (ephemeral ports), in-process hubs: A ingests,
+// B pulls from A, C (which only dials B) gets A's records from B and verifies them with A's
+// key; tampered bodies, forged head signatures and non-member keys are refused with the cursor
+// unchanged; retractions travel; a running hub learns new records by NOTIFY.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "hub/store/digest.h"
+#include "hub/exchange/exchange.h"
+#include "hub/store/ingest.h"
+#include "hub/exchange/peers.h"
+#include "hub/store/store.h"
+#include "tests/support/hub_test_records.h"
+#include "tests/support/ipv6.h"
+#include "tests/support/temp_dir.h"
+
+namespace carehub {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::TempDir;
+using testing::TestAssessment;
+
+// A log sink shared by the exchanges of a test.
+struct LogLines {
+  std::mutex mutex;
+  std::vector<std::string> lines;
+  std::function<void(const std::string&)> Sink() {
+    return [this](const std::string& line) {
+      std::lock_guard lock(mutex);
+      lines.push_back(line);
+    };
+  }
+  bool Contains(const std::string& text) {
+    std::lock_guard lock(mutex);
+    for (const auto& line : lines) {
+      if (line.find(text) != std::string::npos) return true;
+    }
+    return false;
+  }
+};
+
+// Runs an exchange's Serve loop on its own thread until destroyed.
+class Server {
+ public:
+  Server(const std::filesystem::path& dir, ExchangeOptions options)
+      : exchange_(dir, std::move(options)) {}
+  ~Server() { Stop(); }
+  void Start() {
+    thread_ = std::thread([this] { exchange_.Serve(stop_); });
+  }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  std::string endpoint() const { return exchange_.endpoint(); }
+  Exchange& exchange() { return exchange_; }  // only after Stop
+
+ private:
+  Exchange exchange_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+void Ingest(Store& store, int from, int to, const std::string& file = "/data/a.csv") {
+  IngestSink sink(store, file, "sha-" + std::to_string(from) + "-" + std::to_string(to),
+                  "shanghai/assessment", {.batch_size = 1000});
+  for (int i = from; i < to; ++i) sink.Accept(TestAssessment(i, "310000", file, i - from + 1));
+  sink.Finish();
+}
+
+Peer Member(Store& store, const std::string& name, std::optional<std::string> endpoint) {
+  return {name, store.region(), store.keys().curve_public(), store.keys().sign_public(),
+          std::move(endpoint)};
+}
+
+std::string Digest310(Store& store) {
+  const auto digests = ComputeDigests(store, std::string("310000"));
+  return digests.empty() ? "" : DigestLine(digests[0]);
+}
+
+std::int64_t HeldSeq(Store& store) {
+  auto head = store.Head("310000");
+  return head ? head->seq : 0;
+}
+
+class ExchangeSyncTest : public ::testing::Test {
+ protected:
+  ExchangeSyncTest()
+      : a_(Store::Init(tmp_ / "a", {.region = "sh"})),
+        b_(Store::Init(tmp_ / "b",
+                       {.region = "js", .federation_key_file = tmp_ / "a" / "federation.key"})),
+        c_(Store::Init(tmp_ / "c",
+                       {.region = "zj", .federation_key_file = tmp_ / "a" / "federation.key"})) {}
+
+  ExchangeOptions Options(bool listen = true) {
+    ExchangeOptions options;
+    if (listen) options.listen = "tcp://127.0.0.1:*";
+    options.max_batch = 1000;
+    options.peer_timeout = 1500ms;
+    options.log = log_.Sink();
+    return options;
+  }
+
+  TempDir tmp_;
+  Store a_, b_, c_;
+  LogLines log_;
+};
+
+TEST_F(ExchangeSyncTest, RelayCarriesVerifiedRecordsToAHubThatNeverSawTheOrigin) {
+  Ingest(a_, 0, 3500);  // four signed heads: 1000, 2000, 3000, 3500
+  // A admits B; B dials A and admits C; C dials only B but trusts A as an origin.
+  AddPeer(a_.db(), Member(b_, "b", std::nullopt), a_.region());
+  Server a(tmp_ / "a", Options());
+  AddPeer(b_.db(), Member(a_, "a", a.endpoint()), b_.region());
+  AddPeer(b_.db(), Member(c_, "c", std::nullopt), b_.region());
+  a.Start();
+  {
+    Exchange b(tmp_ / "b", Options(false));
+    const SyncReport report = b.SyncOnce(30s);
+    EXPECT_TRUE(report.caught_up);
+    EXPECT_TRUE(report.problems.empty());
+    ASSERT_EQ(report.origins.size(), 1u);
+    EXPECT_EQ(report.origins[0].applied, 3500);
+  }
+  EXPECT_EQ(HeldSeq(b_), 3500);
+  EXPECT_EQ(Digest310(b_), Digest310(a_));
+  // B kept every signed head it received, so it can serve A's log in A's batches.
+  EXPECT_EQ(b_.db().QueryInt("SELECT count(*) FROM signed_heads WHERE origin = '310000'"), 4);
+
+  Server b(tmp_ / "b", Options());
+  AddPeer(c_.db(), Member(b_, "b", b.endpoint()), c_.region());
+  AddPeer(c_.db(), Member(a_, "a", std::nullopt), c_.region());
+  b.Start();
+  {
+    Exchange c(tmp_ / "c", Options(false));
+    const SyncReport report = c.SyncOnce(30s);
+    EXPECT_TRUE(report.caught_up);
+    EXPECT_TRUE(report.problems.empty());
+  }
+  EXPECT_EQ(Digest310(c_), Digest310(a_));
+  EXPECT_EQ(VerifyStoredLog(c_.db(), "310000", a_.keys().sign_public()), std::nullopt);
+  EXPECT_NE(Digest310(a_).find("records=3500"), std::string::npos);
+
+  // A second sync is a no-op (exactly once).
+  {
+    Exchange c(tmp_ / "c", Options(false));
+    const SyncReport report = c.SyncOnce(30s);
+    EXPECT_TRUE(report.caught_up);
+    EXPECT_TRUE(report.origins.empty());
+  }
+
+  // A retraction at the origin reaches C through B.
+  const std::string id = TestAssessment(7).record_id;
+  ASSERT_EQ(a_.Retract(id), 2);
+  Exchange(tmp_ / "b", Options(false)).SyncOnce(30s);  // (b's server also pulls; either wins)
+  {
+    Exchange c(tmp_ / "c", Options(false));
+    EXPECT_TRUE(c.SyncOnce(30s).caught_up);
+  }
+  EXPECT_EQ(c_.RecordById(id)->status, RecordStatus::kRetracted);
+  EXPECT_EQ(Digest310(c_), Digest310(a_));
+}
+
+// An ingest batch can hold the store's write lock longer than busy_timeout (5 s): the relayed
+// batch is then not applied, not counted as rejected, and pulled again once the lock is free.
+TEST_F(ExchangeSyncTest, ABusyStoreDefersTheBatchAndTheSyncStillCompletes) {
+  Ingest(a_, 0, 1500);
+  AddPeer(a_.db(), Member(b_, "b", std::nullopt), a_.region());
+  Server a(tmp_ / "a", Options());
+  AddPeer(b_.db(), Member(a_, "a", a.endpoint()), b_.region());
+  a.Start();
+  b_.db().Exec("BEGIN IMMEDIATE");  // another writer on B, as a long ingest batch would be
+  std::thread release([this] {
+    std::this_thread::sleep_for(6500ms);
+    b_.db().Exec("COMMIT");
+  });
+  {
+    Exchange b(tmp_ / "b", Options(false));
+    const SyncReport report = b.SyncOnce(60s);
+    release.join();
+    EXPECT_TRUE(report.caught_up);
+    EXPECT_TRUE(report.problems.empty());
+    EXPECT_GE(b.stats().batches_deferred, 1);
+    EXPECT_EQ(b.stats().batches_rejected, 0);
+  }
+  EXPECT_TRUE(log_.Contains("store busy"));
+  EXPECT_EQ(HeldSeq(b_), 1500);
+  EXPECT_EQ(Digest310(b_), Digest310(a_));
+}
+
+TEST_F(ExchangeSyncTest, HubsExchangeOverIpv6) {
+  Ingest(a_, 0, 1200);
+  AddPeer(a_.db(), Member(b_, "b", std::nullopt), a_.region());
+  if (!testing::HasIpv6Loopback()) GTEST_SKIP() << "no IPv6 loopback on this machine";
+  ExchangeOptions options = Options();
+  options.listen = "tcp://[::1]:*";
+  Server a(tmp_ / "a", options);
+  ASSERT_NE(a.endpoint().find("[::1]"), std::string::npos) << a.endpoint();
+  AddPeer(b_.db(), Member(a_, "a", a.endpoint()), b_.region());
+  a.Start();
+  Exchange b(tmp_ / "b", Options(false));
+  const SyncReport report = b.SyncOnce(30s);
+  EXPECT_TRUE(report.caught_up);
+  EXPECT_TRUE(report.problems.empty());
+  EXPECT_EQ(Digest310(b_), Digest310(a_));
+}
+
+TEST_F(ExchangeSyncTest, TamperedBodyAndForgedSignatureAreRejectedWithTheCursorUnchanged) {
+  Ingest(a_, 0, 2000);
+  AddPeer(a_.db(), Member(b_, "b", std::nullopt), a_.region());
+  Server a(tmp_ / "a", Options());
+  AddPeer(b_.db(), Member(a_, "a", a.endpoint()), b_.region());
+  AddPeer(b_.db(), Member(c_, "c", std::nullopt), b_.region());
+  a.Start();
+  ASSERT_TRUE(Exchange(tmp_ / "b", Options(false)).SyncOnce(30s).caught_up);
+  a.Stop();
+
+  // One byte of a relayed body (seq 1500, second batch) altered on B.
+  b_.db().Exec(
+      "UPDATE changes SET body = substr(body, 1, length(body) - 1) || x'00' "
+      "WHERE origin = '310000' AND seq = 1500");
+  Server b(tmp_ / "b", Options());
+  AddPeer(c_.db(), Member(b_, "b", b.endpoint()), c_.region());
+  AddPeer(c_.db(), Member(a_, "a", std::nullopt), c_.region());
+  b.Start();
+  {
+    Exchange c(tmp_ / "c", Options(false));
+    const SyncReport report = c.SyncOnce(10s);
+    ASSERT_FALSE(report.problems.empty());
+    EXPECT_NE(report.problems[0].find("from peer b"), std::string::npos);
+  }
+  EXPECT_EQ(HeldSeq(c_), 1000);  // the first batch was sound, the second refused whole
+  EXPECT_EQ(c_.db().QueryInt("SELECT count(*) FROM changes"), 1000);
+  EXPECT_EQ(c_.db().QueryInt("SELECT count(*) FROM records"), 1000);
+  EXPECT_TRUE(log_.Contains("rejected batch of origin 310000 (seq 1001..2000) from peer b"));
+
+  // A forged signature on the head B presents for the first batch: nothing is applied.
+  TempDir other;
+  Store d = Store::Init(other / "d",
+                        {.region = "ah", .federation_key_file = tmp_ / "a" / "federation.key"});
+  b_.db().Exec(
+      "UPDATE signed_heads SET signature = zeroblob(64) WHERE origin = '310000' AND seq = 1000");
+  b.Stop();
+  AddPeer(b_.db(), Member(d, "d", std::nullopt), b_.region());
+  Server b2(tmp_ / "b", Options());
+  AddPeer(d.db(), Member(b_, "b", b2.endpoint()), d.region());
+  AddPeer(d.db(), Member(a_, "a", std::nullopt), d.region());
+  b2.Start();
+  {
+    Exchange dx(other / "d", Options(false));
+    const SyncReport report = dx.SyncOnce(10s);
+    EXPECT_FALSE(report.problems.empty());
+  }
+  EXPECT_EQ(HeldSeq(d), 0);
+  EXPECT_EQ(d.db().QueryInt("SELECT count(*) FROM changes"), 0);
+  EXPECT_TRUE(log_.Contains("from peer b: "));
+}
+
+TEST_F(ExchangeSyncTest, AHubWhoseCurveKeyIsNotAMemberIsRefused) {
+  Ingest(a_, 0, 1000);
+  Server a(tmp_ / "a", Options());  // A knows nobody
+  AddPeer(b_.db(), Member(a_, "a", a.endpoint()), b_.region());
+  a.Start();
+  ExchangeOptions options = Options(false);
+  options.peer_timeout = 1000ms;
+  {
+    Exchange b(tmp_ / "b", options);
+    const SyncReport report = b.SyncOnce(2500ms);
+    EXPECT_FALSE(report.problems.empty());
+  }
+  a.Stop();
+  EXPECT_GT(a.exchange().stats().connections_denied, 0);
+  EXPECT_TRUE(log_.Contains("is not a federation member"));
+  EXPECT_EQ(HeldSeq(b_), 0);
+}
+
+TEST_F(ExchangeSyncTest, ARunningHubPullsNewRecordsOnNotify) {
+  Ingest(a_, 0, 1000);
+  AddPeer(a_.db(), Member(b_, "b", std::nullopt), a_.region());
+  Server a(tmp_ / "a", Options());
+  AddPeer(b_.db(), Member(a_, "a", a.endpoint()), b_.region());
+  Server b(tmp_ / "b", Options());
+  a.Start();
+  b.Start();
+  auto wait_for = [&](std::int64_t seq, std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (HeldSeq(b_) >= seq) return true;
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  };
+  ASSERT_TRUE(wait_for(1000, 10s));
+  // B is idle and its fallback refresh is 10 s away: only a NOTIFY brings this within ~1 s.
+  const auto start = std::chrono::steady_clock::now();
+  Ingest(a_, 1000, 1010, "/data/b.csv");
+  EXPECT_TRUE(wait_for(1010, 3s));
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(took, 1500ms);
+  EXPECT_EQ(Digest310(b_), Digest310(a_));
+  a.Stop();
+  EXPECT_GT(a.exchange().stats().notifies_sent, 0);
+}
+
+}  // namespace
+}  // namespace carehub
