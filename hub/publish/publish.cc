@@ -15,6 +15,7 @@
 #include "connectors/csv_reader.h"
 #include "connectors/profile.h"
 #include "hub/publish/ocf.h"
+#include "hub/publish/publish_internal.h"
 #include "hub/publish/suppress.h"
 #include "schemas/codec.h"
 #include "schemas/error.h"
@@ -168,36 +169,7 @@ struct KeyHash {
   std::size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
 };
 
-using Cells = std::unordered_map<std::string, std::int64_t, KeyHash, std::equal_to<>>;
-
-// Counts the records that are not retracted (of `origin`, if given) per detailed cell, in one
-// pass over one statement (one consistent snapshot). Only origin and body are read, the body in
-// place. Decoding dominates; decoding in worker threads while this thread reads was tried and
-// gave no gain on the shared 2-core machine (more CPU for batching and merging), and neither did
-// memory-mapping the store (which shows the whole file as resident memory).
-Cells CountCells(Store& store, const std::optional<std::string>& origin, std::int64_t& records) {
-  Cells cells;
-  sqlite::Statement scan(store.db(),
-                         "SELECT origin, body FROM records WHERE status != ?1 AND "
-                         "(?2 IS NULL OR origin = ?2) ORDER BY rowid");
-  scan.Bind(1, StatusName(RecordStatus::kRetracted)).Bind(2, origin);
-  std::string fields[kCols];
-  std::string key;
-  std::string record_origin;
-  while (scan.Step()) {
-    const CanonicalRecord record = DecodeSingleObject(scan.ColumnBlob(1));
-    record_origin = scan.ColumnText(0);
-    CellKey(record, record_origin, fields, key);
-    const auto it = cells.find(std::string_view(key));
-    if (it != cells.end()) {
-      ++it->second;
-    } else {
-      cells.emplace(key, 1);
-    }
-    ++records;
-  }
-  return cells;
-}
+using HashedCells = std::unordered_map<std::string, std::int64_t, KeyHash, std::equal_to<>>;
 
 // The class a detailed cell is totalled under, per kind.
 std::string_view ClassDim(std::string_view kind) {
@@ -223,29 +195,9 @@ void CsvRow(std::string& out, std::initializer_list<std::string_view> cells) {
   out += "\r\n";
 }
 
-std::string Sha256Hex(std::string_view bytes) {
-  unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
-  char hex[2 * crypto_hash_sha256_BYTES + 1];
-  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
-  return hex;
-}
-
 std::optional<std::string> Nullable(const std::string& text) {
   return text.empty() ? std::nullopt : std::optional<std::string>(text);
 }
-
-struct SummaryRow {
-  std::string kind, region, class_dim, class_value;
-  int node;
-};
-
-struct Distribution {
-  std::string title;
-  std::string media_type;
-  std::string format;
-  std::string conforms_to;  // schema file, for Avro
-};
 
 std::string QuarterStart(const std::string& quarter) {
   const int q = quarter.back() - '0';
@@ -277,187 +229,50 @@ std::optional<std::string> ReadIfExists(const fs::path& path) {
 }
 
 // True when `dir` holds exactly `files` (relative path -> bytes), nothing more or less.
-bool SameRelease(const fs::path& dir, const std::map<std::string, std::string>& files) {
+bool SameRelease(const fs::path& dir, const publish_internal::ReleaseFiles& files) {
   std::size_t seen = 0;
   for (const auto& entry : fs::recursive_directory_iterator(dir)) {
     if (!entry.is_regular_file()) continue;
     ++seen;
     const std::string rel = fs::relative(entry.path(), dir).generic_string();
     const auto it = files.find(rel);
-    if (it == files.end() || ReadIfExists(entry.path()) != it->second) return false;
+    if (it == files.end() || ReadIfExists(entry.path()) != it->second.bytes) return false;
   }
   return seen == files.size();
 }
 
-}  // namespace
-
-bool IsValidReleaseName(std::string_view name) {
-  if (name.empty() || name.size() > 64 || name.front() == '.') return false;
-  for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
+std::string PartialName(const std::string& release) {
+  unsigned char nonce[6];
+  randombytes_buf(nonce, sizeof nonce);
+  char nonce_hex[2 * sizeof nonce + 1];
+  sodium_bin2hex(nonce_hex, sizeof nonce_hex, nonce, sizeof nonce);
+  return "." + release + ".partial-" + nonce_hex;
 }
 
-PublishSummary Publish(Store& store, const PublishOptions& options, std::int64_t now_ms) {
-  const auto start = std::chrono::steady_clock::now();
-  if (options.threshold < 1) throw Error::InvalidInput("threshold: must be at least 1");
-  if (options.release && !IsValidReleaseName(*options.release)) {
-    throw Error::InvalidInput("release: use 1-64 characters of A-Z a-z 0-9 . _ - (no leading .)");
-  }
-  PublishSummary summary;
+// The Avro datum of one detailed cell (kCellSchema).
+std::string CellDatum(const std::vector<std::string>& f, const SuppressionTree& tree, int node) {
+  std::string datum;
+  AvroAppendOptionalLong(
+      datum, f[kPivot].empty() ? std::nullopt : std::optional<std::int64_t>(std::stoll(f[kPivot])));
+  AvroAppendString(datum, f[kScale]);
+  AvroAppendString(datum, f[kCode]);
+  AvroAppendOptionalString(datum, Nullable(f[kSanctionType]));
+  AvroAppendOptionalString(datum, Nullable(f[kAge]));
+  AvroAppendOptionalString(datum, Nullable(f[kSex]));
+  AvroAppendOptionalLong(
+      datum, tree.suppressed(node) ? std::nullopt : std::optional<std::int64_t>(tree.value(node)));
+  AvroAppendBoolean(datum, tree.suppressed(node));
+  return datum;
+}
 
-  // 1. One streaming pass: every record that is not retracted adds one to its detailed cell.
-  Cells cells = CountCells(store, options.origin, summary.records);
+std::string CountText(const SuppressionTree& tree, int node) {
+  return tree.suppressed(node) ? std::string() : std::to_string(tree.value(node));
+}
 
-  // 2. The tree of totals: kind -> kind x region -> kind x region x class -> detailed cells.
-  std::map<std::string, std::int64_t> sorted(cells.begin(), cells.end());
-  cells.clear();
-  std::map<std::string, std::int64_t> kind_total, region_total, class_total;
-  std::set<std::string> quarters, regions;
-  for (const auto& [key, count] : sorted) {
-    const auto f = SplitKey(key);
-    kind_total[f[kKind]] += count;
-    region_total[f[kKind] + kSep + f[kRegion]] += count;
-    class_total[f[kKind] + kSep + f[kRegion] + kSep + ClassOf(f)] += count;
-    quarters.insert(f[kQuarter]);
-    regions.insert(f[kRegion]);
-  }
-  SuppressionTree tree;
-  std::map<std::string, int> node_of;
-  std::vector<SummaryRow> summary_rows;
-  for (const auto& [kind, count] : kind_total) {
-    node_of[kind] = tree.Add(count, SuppressionTree::kNoParent);
-    summary_rows.push_back({kind, "all", std::string(ClassDim(kind)), "all", node_of[kind]});
-  }
-  for (const auto& [key, count] : region_total) {
-    const auto f = SplitKey(key);
-    node_of[key] = tree.Add(count, node_of.at(f[0]));
-    summary_rows.push_back({f[0], f[1], std::string(ClassDim(f[0])), "all", node_of[key]});
-  }
-  for (const auto& [key, count] : class_total) {
-    const auto f = SplitKey(key);
-    node_of[key] = tree.Add(count, node_of.at(f[0] + kSep + f[1]));
-    summary_rows.push_back({f[0], f[1], std::string(ClassDim(f[0])), f[2], node_of[key]});
-  }
-  std::vector<std::pair<std::vector<std::string>, int>> detail;
-  detail.reserve(sorted.size());
-  for (const auto& [key, count] : sorted) {
-    auto f = SplitKey(key);
-    const int parent = node_of.at(f[kKind] + kSep + f[kRegion] + kSep + ClassOf(f));
-    detail.emplace_back(std::move(f), tree.Add(count, parent));
-  }
-  tree.Suppress(options.threshold);
-  summary.suppressed_primary = tree.primary_count();
-  summary.suppressed_secondary = tree.secondary_count();
-  summary.cells = static_cast<std::int64_t>(tree.size());
-  auto count_text = [&tree](int node) {
-    return tree.suppressed(node) ? std::string() : std::to_string(tree.value(node));
-  };
-  auto count_value = [&tree](int node) {
-    return tree.suppressed(node) ? std::nullopt : std::optional<std::int64_t>(tree.value(node));
-  };
+Object::Ptr NewObject() { return new Object(Poco::JSON_PRESERVE_KEY_ORDER); }
 
-  // 3. The files, in memory (aggregates are small), keyed by path inside the release.
-  std::map<std::string, std::string> files;
-  std::map<std::string, Distribution> meta;
-  {
-    std::string csv;
-    CsvRow(csv, {"kind", "region", "quarter", "pivot_level", "native_scale", "native_code",
-                 "sanction_type", "age_band", "sex", "count", "suppressed"});
-    std::map<std::string, OcfBuilder> partitions;
-    for (const auto& [f, node] : detail) {
-      const std::string count = count_text(node);
-      CsvRow(csv,
-             {f[kKind], f[kRegion], f[kQuarter], f[kPivot], f[kScale], f[kCode], f[kSanctionType],
-              f[kAge], f[kSex], count, tree.suppressed(node) ? "true" : "false"});
-      const std::string part = "counts/kind=" + f[kKind] + "/region=" + f[kRegion] +
-                               "/quarter=" + f[kQuarter] + "/part-0.avro";
-      auto it = partitions.find(part);
-      if (it == partitions.end()) {
-        it = partitions.emplace(part, OcfBuilder(std::string(kCellSchema))).first;
-      }
-      std::string datum;
-      AvroAppendOptionalLong(datum, f[kPivot].empty()
-                                        ? std::nullopt
-                                        : std::optional<std::int64_t>(std::stoll(f[kPivot])));
-      AvroAppendString(datum, f[kScale]);
-      AvroAppendString(datum, f[kCode]);
-      AvroAppendOptionalString(datum, Nullable(f[kSanctionType]));
-      AvroAppendOptionalString(datum, Nullable(f[kAge]));
-      AvroAppendOptionalString(datum, Nullable(f[kSex]));
-      AvroAppendOptionalLong(datum, count_value(node));
-      AvroAppendBoolean(datum, tree.suppressed(node));
-      it->second.Add(datum);
-    }
-    files["counts.csv"] = std::move(csv);
-    meta["counts.csv"] = {"Record counts per detailed cell (all kinds)", "text/csv", "CSV", ""};
-    for (const auto& [part, ocf] : partitions) {
-      files[part] = ocf.Finish();
-      meta[part] = {"Record counts, partition " + part.substr(7, part.size() - 7 - 12),
-                    "application/avro", "Avro", "schema/cell_count.avsc"};
-    }
-  }
-  {
-    std::string csv;
-    CsvRow(csv, {"kind", "region", "class_dim", "class", "count", "suppressed"});
-    OcfBuilder ocf{std::string(kSummarySchema)};
-    struct View {
-      std::string kind, file, column, title;
-      std::string csv = {};
-    };
-    std::vector<View> views = {
-        {"assessment", "assessments_by_level.csv", "pivot_level",
-         "Care-needs assessments by region and pivot level"},
-        {"caregiver", "caregiver_qualifications.csv", "level",
-         "Caregiver qualifications by region and level"},
-        {"facility", "facility_ratings.csv", "grade", "Facility ratings by region and grade"},
-        {"sanction", "sanctions.csv", "sanction_type", "Sanction notices by region and type"},
-    };
-    for (View& v : views) CsvRow(v.csv, {"region", v.column, "count", "suppressed"});
-    for (const SummaryRow& row : summary_rows) {
-      const std::string count = count_text(row.node);
-      const char* flag = tree.suppressed(row.node) ? "true" : "false";
-      CsvRow(csv, {row.kind, row.region, row.class_dim, row.class_value, count, flag});
-      std::string datum;
-      AvroAppendString(datum, row.kind);
-      AvroAppendString(datum, row.region);
-      AvroAppendString(datum, row.class_dim);
-      AvroAppendString(datum, row.class_value);
-      AvroAppendOptionalLong(datum, count_value(row.node));
-      AvroAppendBoolean(datum, tree.suppressed(row.node));
-      ocf.Add(datum);
-      for (View& v : views) {
-        if (v.kind == row.kind) CsvRow(v.csv, {row.region, row.class_value, count, flag});
-      }
-    }
-    files["summary.csv"] = std::move(csv);
-    meta["summary.csv"] = {"Totals by kind, region and class", "text/csv", "CSV", ""};
-    files["summary.avro"] = ocf.Finish();
-    meta["summary.avro"] = {"Totals by kind, region and class", "application/avro", "Avro",
-                            "schema/summary_count.avsc"};
-    for (View& v : views) {
-      files[v.file] = std::move(v.csv);
-      meta[v.file] = {v.title, "text/csv", "CSV", ""};
-    }
-  }
-  files["schema/cell_count.avsc"] = std::string(kCellSchema);
-  meta["schema/cell_count.avsc"] = {"Avro schema of the counts partitions", "application/json",
-                                    "JSON", ""};
-  files["schema/summary_count.avsc"] = std::string(kSummarySchema);
-  meta["schema/summary_count.avsc"] = {"Avro schema of summary.avro", "application/json", "JSON",
-                                       ""};
-
-  // 4. The release name (content hash by default) and the catalog.
-  std::string content;
-  for (const auto& [path, bytes] : files) content += path + '\0' + Sha256Hex(bytes) + '\n';
-  content += "threshold=" + std::to_string(options.threshold);
-  summary.release = options.release.value_or("r" + Sha256Hex(content).substr(0, 12));
-
-  Object catalog(Poco::JSON_PRESERVE_KEY_ORDER);
-  Object::Ptr context = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+Object::Ptr CatalogContext() {
+  Object::Ptr context = NewObject();
   context->set("@vocab", "http://www.w3.org/ns/dcat#");
   context->set("dct", "http://purl.org/dc/terms/");
   context->set("spdx", "http://spdx.org/rdf/terms#");
@@ -469,7 +284,232 @@ PublishSummary Publish(Store& store, const PublishOptions& options, std::int64_t
   context->set("checksum", "spdx:checksum");
   context->set("algorithm", "spdx:algorithm");
   context->set("checksumValue", "spdx:checksumValue");
-  catalog.set("@context", context);
+  return context;
+}
+
+Object::Ptr CatalogCoverage(const std::set<std::string>& quarters,
+                            const std::set<std::string>& regions, Object& catalog) {
+  Object::Ptr temporal = NewObject();
+  temporal->set("startDate", quarters.empty()
+                                 ? Poco::Dynamic::Var()
+                                 : Poco::Dynamic::Var(QuarterStart(*quarters.begin())));
+  temporal->set("endDate", quarters.empty() ? Poco::Dynamic::Var()
+                                            : Poco::Dynamic::Var(QuarterEnd(*quarters.rbegin())));
+  catalog.set("temporal", temporal);
+  Object::Ptr spatial = NewObject();
+  spatial->set("level", "prefecture (GB/T 2260 code truncated to xxxx00)");
+  Array::Ptr region_list = new Array;
+  for (const std::string& r : regions) region_list->add(r);
+  spatial->set("regions", region_list);
+  return spatial;
+}
+
+Object::Ptr DisclosureControl(const PublishOptions& options, const PublishSummary& summary) {
+  Object::Ptr control = NewObject();
+  control->set("threshold", options.threshold);
+  control->set("rule", "counts 1.." + std::to_string(options.threshold - 1) +
+                           " suppressed; complementary suppression so that every published total "
+                           "relation has zero or at least two hidden cells, and no hidden value "
+                           "follows from the published ones by arithmetic or by bounds (hidden "
+                           "cells are at least 1); cells with no records are not listed (= 0)");
+  control->set("cells", summary.cells);
+  control->set("suppressedPrimary", summary.suppressed_primary);
+  control->set("suppressedComplementary", summary.suppressed_secondary);
+  return control;
+}
+
+Array::Ptr CatalogDistributions(const publish_internal::ReleaseFiles& files) {
+  Array::Ptr distributions = new Array;
+  for (const auto& [path, file] : files) {
+    Object::Ptr dist = NewObject();
+    dist->set("@type", "Distribution");
+    dist->set("title", file.title);
+    dist->set("downloadURL", path);
+    dist->set("mediaType", file.media_type);
+    dist->set("format", file.format);
+    if (!file.conforms_to.empty()) dist->set("conformsTo", file.conforms_to);
+    dist->set("byteSize", static_cast<std::uint64_t>(file.bytes.size()));
+    Object::Ptr checksum = NewObject();
+    checksum->set("algorithm", "spdx:checksumAlgorithm_sha256");
+    checksum->set("checksumValue", publish_internal::Sha256Hex(file.bytes));
+    dist->set("checksum", checksum);
+    distributions->add(dist);
+  }
+  return distributions;
+}
+
+}  // namespace
+
+namespace publish_internal {
+
+std::string Sha256Hex(std::string_view bytes) {
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  char hex[2 * crypto_hash_sha256_BYTES + 1];
+  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+  return hex;
+}
+
+void CheckOptions(const PublishOptions& options) {
+  if (options.threshold < 1) throw Error::InvalidInput("threshold: must be at least 1");
+  if (options.release && !IsValidReleaseName(*options.release)) {
+    throw Error::InvalidInput("release: use 1-64 characters of A-Z a-z 0-9 . _ - (no leading .)");
+  }
+}
+
+// Only origin and body are read, the body in place. Decoding dominates; decoding in worker
+// threads while this thread reads was tried and gave no gain on the shared 2-core machine (more
+// CPU for batching and merging), and neither did memory-mapping the store (which shows the whole
+// file as resident memory).
+CellCounts CountCells(Store& store, const std::optional<std::string>& origin,
+                      std::int64_t& records) {
+  HashedCells cells;
+  sqlite::Statement scan(store.db(),
+                         "SELECT origin, body FROM records WHERE status != ?1 AND "
+                         "(?2 IS NULL OR origin = ?2) ORDER BY rowid");
+  scan.Bind(1, StatusName(RecordStatus::kRetracted)).Bind(2, origin);
+  std::string fields[kCols];
+  std::string key;
+  std::string record_origin;
+  while (scan.Step()) {
+    const CanonicalRecord record = DecodeSingleObject(scan.ColumnBlob(1));
+    record_origin = scan.ColumnText(0);
+    CellKey(record, record_origin, fields, key);
+    const auto it = cells.find(std::string_view(key));
+    if (it != cells.end()) {
+      ++it->second;
+    } else {
+      cells.emplace(key, 1);
+    }
+    ++records;
+  }
+  return CellCounts(cells.begin(), cells.end());
+}
+
+Aggregates BuildSuppressedTotals(const CellCounts& cells, std::int64_t threshold) {
+  Aggregates out;
+  std::map<std::string, std::int64_t> kind_total, region_total, class_total;
+  for (const auto& [key, count] : cells) {
+    const auto f = SplitKey(key);
+    kind_total[f[kKind]] += count;
+    region_total[f[kKind] + kSep + f[kRegion]] += count;
+    class_total[f[kKind] + kSep + f[kRegion] + kSep + ClassOf(f)] += count;
+    out.quarters.insert(f[kQuarter]);
+    out.regions.insert(f[kRegion]);
+  }
+  std::map<std::string, int> node_of;
+  for (const auto& [kind, count] : kind_total) {
+    node_of[kind] = out.tree.Add(count, SuppressionTree::kNoParent);
+    out.summary_rows.push_back({kind, "all", std::string(ClassDim(kind)), "all", node_of[kind]});
+  }
+  for (const auto& [key, count] : region_total) {
+    const auto f = SplitKey(key);
+    node_of[key] = out.tree.Add(count, node_of.at(f[0]));
+    out.summary_rows.push_back({f[0], f[1], std::string(ClassDim(f[0])), "all", node_of[key]});
+  }
+  for (const auto& [key, count] : class_total) {
+    const auto f = SplitKey(key);
+    node_of[key] = out.tree.Add(count, node_of.at(f[0] + kSep + f[1]));
+    out.summary_rows.push_back({f[0], f[1], std::string(ClassDim(f[0])), f[2], node_of[key]});
+  }
+  out.detail.reserve(cells.size());
+  for (const auto& [key, count] : cells) {
+    auto f = SplitKey(key);
+    const int parent = node_of.at(f[kKind] + kSep + f[kRegion] + kSep + ClassOf(f));
+    out.detail.emplace_back(std::move(f), out.tree.Add(count, parent));
+  }
+  out.tree.Suppress(threshold);
+  return out;
+}
+
+void AddCountFiles(const Aggregates& aggregates, ReleaseFiles& files) {
+  const SuppressionTree& tree = aggregates.tree;
+  std::string csv;
+  CsvRow(csv, {"kind", "region", "quarter", "pivot_level", "native_scale", "native_code",
+               "sanction_type", "age_band", "sex", "count", "suppressed"});
+  std::map<std::string, OcfBuilder> partitions;
+  for (const auto& [f, node] : aggregates.detail) {
+    CsvRow(csv,
+           {f[kKind], f[kRegion], f[kQuarter], f[kPivot], f[kScale], f[kCode], f[kSanctionType],
+            f[kAge], f[kSex], CountText(tree, node), tree.suppressed(node) ? "true" : "false"});
+    const std::string part = "counts/kind=" + f[kKind] + "/region=" + f[kRegion] +
+                             "/quarter=" + f[kQuarter] + "/part-0.avro";
+    auto it = partitions.find(part);
+    if (it == partitions.end()) {
+      it = partitions.emplace(part, OcfBuilder(std::string(kCellSchema))).first;
+    }
+    it->second.Add(CellDatum(f, tree, node));
+  }
+  files["counts.csv"] = {std::move(csv), "Record counts per detailed cell (all kinds)", "text/csv",
+                         "CSV"};
+  for (const auto& [part, ocf] : partitions) {
+    files[part] = {ocf.Finish(), "Record counts, partition " + part.substr(7, part.size() - 7 - 12),
+                   "application/avro", "Avro", "schema/cell_count.avsc"};
+  }
+}
+
+void AddSummaryFiles(const Aggregates& aggregates, ReleaseFiles& files) {
+  const SuppressionTree& tree = aggregates.tree;
+  std::string csv;
+  CsvRow(csv, {"kind", "region", "class_dim", "class", "count", "suppressed"});
+  OcfBuilder ocf{std::string(kSummarySchema)};
+  struct View {
+    std::string kind, file, column, title;
+    std::string csv = {};
+  };
+  std::vector<View> views = {
+      {"assessment", "assessments_by_level.csv", "pivot_level",
+       "Care-needs assessments by region and pivot level"},
+      {"caregiver", "caregiver_qualifications.csv", "level",
+       "Caregiver qualifications by region and level"},
+      {"facility", "facility_ratings.csv", "grade", "Facility ratings by region and grade"},
+      {"sanction", "sanctions.csv", "sanction_type", "Sanction notices by region and type"},
+  };
+  for (View& v : views) CsvRow(v.csv, {"region", v.column, "count", "suppressed"});
+  for (const SummaryRow& row : aggregates.summary_rows) {
+    const std::string count = CountText(tree, row.node);
+    const char* flag = tree.suppressed(row.node) ? "true" : "false";
+    CsvRow(csv, {row.kind, row.region, row.class_dim, row.class_value, count, flag});
+    std::string datum;
+    AvroAppendString(datum, row.kind);
+    AvroAppendString(datum, row.region);
+    AvroAppendString(datum, row.class_dim);
+    AvroAppendString(datum, row.class_value);
+    AvroAppendOptionalLong(datum, tree.suppressed(row.node)
+                                      ? std::nullopt
+                                      : std::optional<std::int64_t>(tree.value(row.node)));
+    AvroAppendBoolean(datum, tree.suppressed(row.node));
+    ocf.Add(datum);
+    for (View& v : views) {
+      if (v.kind == row.kind) CsvRow(v.csv, {row.region, row.class_value, count, flag});
+    }
+  }
+  files["summary.csv"] = {std::move(csv), "Totals by kind, region and class", "text/csv", "CSV"};
+  files["summary.avro"] = {ocf.Finish(), "Totals by kind, region and class", "application/avro",
+                           "Avro", "schema/summary_count.avsc"};
+  for (View& v : views) files[v.file] = {std::move(v.csv), v.title, "text/csv", "CSV"};
+}
+
+void AddSchemaFiles(ReleaseFiles& files) {
+  files["schema/cell_count.avsc"] = {
+      std::string(kCellSchema), "Avro schema of the counts partitions", "application/json", "JSON"};
+  files["schema/summary_count.avsc"] = {std::string(kSummarySchema), "Avro schema of summary.avro",
+                                        "application/json", "JSON"};
+}
+
+std::string ReleaseName(const ReleaseFiles& files, const PublishOptions& options) {
+  if (options.release) return *options.release;
+  std::string content;
+  for (const auto& [path, file] : files) content += path + '\0' + Sha256Hex(file.bytes) + '\n';
+  content += "threshold=" + std::to_string(options.threshold);
+  return "r" + Sha256Hex(content).substr(0, 12);
+}
+
+std::string RenderCatalog(const Store& store, const PublishOptions& options,
+                          const PublishSummary& summary, const Aggregates& aggregates,
+                          const ReleaseFiles& files) {
+  Object catalog(Poco::JSON_PRESERVE_KEY_ORDER);
+  catalog.set("@context", CatalogContext());
   catalog.set("@type", "Dataset");
   catalog.set("identifier", summary.release);
   catalog.set("version", summary.release);
@@ -486,110 +526,97 @@ PublishSummary Publish(Store& store, const PublishOptions& options, std::int64_t
                   std::to_string(options.threshold - 1) +
                   " records are suppressed, with complementary suppression against the "
                   "published totals. No personal data.");
-  Object::Ptr publisher = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+  Object::Ptr publisher = NewObject();
   publisher->set("name", "Civil affairs department of region " + store.region() + " (carehub hub)");
   publisher->set("region", store.region());
   catalog.set("publisher", publisher);
-  Object::Ptr temporal = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
-  temporal->set("startDate", quarters.empty()
-                                 ? Poco::Dynamic::Var()
-                                 : Poco::Dynamic::Var(QuarterStart(*quarters.begin())));
-  temporal->set("endDate", quarters.empty() ? Poco::Dynamic::Var()
-                                            : Poco::Dynamic::Var(QuarterEnd(*quarters.rbegin())));
-  catalog.set("temporal", temporal);
-  Object::Ptr spatial = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
-  spatial->set("level", "prefecture (GB/T 2260 code truncated to xxxx00)");
-  Array::Ptr region_list = new Array;
-  for (const std::string& r : regions) region_list->add(r);
-  spatial->set("regions", region_list);
-  catalog.set("spatial", spatial);
+  catalog.set("spatial", CatalogCoverage(aggregates.quarters, aggregates.regions, catalog));
   catalog.set("license", options.licence);
-  Object::Ptr control = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
-  control->set("threshold", options.threshold);
-  control->set("rule", "counts 1.." + std::to_string(options.threshold - 1) +
-                           " suppressed; complementary suppression so that every published total "
-                           "relation has zero or at least two hidden cells, and no hidden value "
-                           "follows from the published ones by arithmetic or by bounds (hidden "
-                           "cells are at least 1); cells with no records are not listed (= 0)");
-  control->set("cells", summary.cells);
-  control->set("suppressedPrimary", summary.suppressed_primary);
-  control->set("suppressedComplementary", summary.suppressed_secondary);
-  catalog.set("disclosureControl", control);
-  Array::Ptr distributions = new Array;
-  for (const auto& [path, bytes] : files) {
-    const Distribution& d = meta.at(path);
-    Object::Ptr dist = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
-    dist->set("@type", "Distribution");
-    dist->set("title", d.title);
-    dist->set("downloadURL", path);
-    dist->set("mediaType", d.media_type);
-    dist->set("format", d.format);
-    if (!d.conforms_to.empty()) dist->set("conformsTo", d.conforms_to);
-    dist->set("byteSize", static_cast<std::uint64_t>(bytes.size()));
-    Object::Ptr checksum = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
-    checksum->set("algorithm", "spdx:checksumAlgorithm_sha256");
-    checksum->set("checksumValue", Sha256Hex(bytes));
-    dist->set("checksum", checksum);
-    distributions->add(dist);
-    summary.bytes += bytes.size();
-  }
-  catalog.set("distribution", distributions);
-  std::ostringstream catalog_text;
-  catalog.stringify(catalog_text, 2);
-  files["catalog.json"] = catalog_text.str() + "\n";
-  summary.files = static_cast<int>(files.size());
+  catalog.set("disclosureControl", DisclosureControl(options, summary));
+  catalog.set("distribution", CatalogDistributions(files));
+  std::ostringstream text;
+  catalog.stringify(text, 2);
+  return text.str() + "\n";
+}
 
-  // 5. Write the release into a temporary folder, then rename it into place: a release is
-  // whole or absent, and never overwritten.
-  const fs::path out_dir = fs::absolute(options.out_dir);
-  fs::create_directories(out_dir);
-  summary.path = out_dir / summary.release;
-  if (fs::exists(summary.path)) {
-    if (!SameRelease(summary.path, files)) {
-      throw Error::InvalidInput("release '" + summary.release + "' exists in " + out_dir.string() +
-                                " with other content; releases are immutable: choose another "
-                                "--release");
-    }
-    summary.unchanged = true;
-  } else {
-    unsigned char nonce[6];
-    randombytes_buf(nonce, sizeof nonce);
-    char nonce_hex[2 * sizeof nonce + 1];
-    sodium_bin2hex(nonce_hex, sizeof nonce_hex, nonce, sizeof nonce);
-    const fs::path tmp = out_dir / ("." + summary.release + ".partial-" + nonce_hex);
-    try {
-      std::set<fs::path> made;
-      for (const auto& [path, bytes] : files) WriteFile(tmp / path, bytes, made);
-    } catch (...) {
-      std::error_code ignored;
-      fs::remove_all(tmp, ignored);
-      throw;
-    }
-    std::error_code ec;
-    fs::rename(tmp, summary.path, ec);
-    if (ec) {
-      std::error_code ignored;
-      fs::remove_all(tmp, ignored);
-      // A concurrent publish of the same data may have renamed its copy first: that is fine.
-      if (!fs::exists(summary.path) || !SameRelease(summary.path, files)) {
-        throw Error::IoError("cannot move release into " + summary.path.string() + ": " +
-                             ec.message());
-      }
-      summary.unchanged = true;
-    }
+bool WriteRelease(const fs::path& path, const ReleaseFiles& files) {
+  fs::create_directories(path.parent_path());
+  if (fs::exists(path)) {
+    if (SameRelease(path, files)) return true;
+    throw Error::InvalidInput("release '" + path.filename().string() + "' exists in " +
+                              path.parent_path().string() +
+                              " with other content; releases are immutable: choose another "
+                              "--release");
   }
+  const fs::path tmp = path.parent_path() / PartialName(path.filename().string());
+  try {
+    std::set<fs::path> made;
+    for (const auto& [rel, file] : files) WriteFile(tmp / rel, file.bytes, made);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove_all(tmp, ignored);
+    throw;
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (!ec) return false;
+  std::error_code ignored;
+  fs::remove_all(tmp, ignored);
+  // A concurrent publish of the same data may have renamed its copy first: that is fine.
+  if (!fs::exists(path) || !SameRelease(path, files)) {
+    throw Error::IoError("cannot move release into " + path.string() + ": " + ec.message());
+  }
+  return true;
+}
 
+void RegisterRelease(Store& store, const std::string& release, const fs::path& path,
+                     const std::string& catalog_sha256, std::int64_t now_ms) {
   sqlite::Transaction tx(store.db());
   sqlite::Statement reg(store.db(),
                         "INSERT INTO published_releases(release, path, catalog_sha256, "
                         "published_at) VALUES(?, ?, ?, ?) ON CONFLICT(release) DO UPDATE SET "
                         "path = excluded.path, catalog_sha256 = excluded.catalog_sha256");
-  reg.Bind(1, summary.release)
-      .Bind(2, summary.path.string())
-      .Bind(3, Sha256Hex(files["catalog.json"]))
-      .Bind(4, now_ms);
+  reg.Bind(1, release).Bind(2, path.string()).Bind(3, catalog_sha256).Bind(4, now_ms);
   reg.Run();
   tx.Commit();
+}
+
+}  // namespace publish_internal
+
+bool IsValidReleaseName(std::string_view name) {
+  if (name.empty() || name.size() > 64 || name.front() == '.') return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+PublishSummary Publish(Store& store, const PublishOptions& options, std::int64_t now_ms) {
+  using namespace publish_internal;
+  const auto start = std::chrono::steady_clock::now();
+  CheckOptions(options);
+  PublishSummary summary;
+  const Aggregates aggregates =
+      BuildSuppressedTotals(CountCells(store, options.origin, summary.records), options.threshold);
+  summary.suppressed_primary = aggregates.tree.primary_count();
+  summary.suppressed_secondary = aggregates.tree.secondary_count();
+  summary.cells = static_cast<std::int64_t>(aggregates.tree.size());
+
+  ReleaseFiles files;
+  AddCountFiles(aggregates, files);
+  AddSummaryFiles(aggregates, files);
+  AddSchemaFiles(files);
+  summary.release = ReleaseName(files, options);
+  for (const auto& [path, file] : files) summary.bytes += file.bytes.size();
+  const std::string catalog = RenderCatalog(store, options, summary, aggregates, files);
+  files["catalog.json"] = {catalog, "DCAT catalog", "application/ld+json", "JSON-LD"};
+  summary.files = static_cast<int>(files.size());
+
+  summary.path = fs::absolute(options.out_dir) / summary.release;
+  summary.unchanged = WriteRelease(summary.path, files);
+  RegisterRelease(store, summary.release, summary.path, Sha256Hex(catalog), now_ms);
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return summary;
 }

@@ -25,9 +25,10 @@
 
 #include "connectors/generator.h"
 #include "connectors/profile.h"
+#include "hub/publish/publish_internal.h"
+#include "hub/publish/suppress.h"
 #include "hub/store/ingest.h"
 #include "hub/store/keys.h"
-#include "hub/publish/suppress.h"
 #include "hub/store/store.h"
 #include "schemas/codec.h"
 #include "schemas/error.h"
@@ -545,6 +546,34 @@ std::vector<std::string> NativeSecrets() {
     }
   }
   return secrets;
+}
+
+// Publish's steps one by one (issue 11): the counted cells add up to the records, the totals
+// tree repeats them, and the release name is content-derived.
+TEST_F(PublishTest, StepsCountBuildRenderAndNameTheRelease) {
+  using namespace publish_internal;
+  Store store = Store::Open(hub->dir);
+  std::int64_t records = 0;
+  const CellCounts cells = CountCells(store, std::nullopt, records);
+  std::int64_t sum = 0;
+  for (const auto& [key, count] : cells) sum += count;
+  EXPECT_EQ(sum, records);
+  EXPECT_EQ(records, hub->first.records);
+  const Aggregates aggregates = BuildSuppressedTotals(cells, kThreshold);
+  EXPECT_EQ(aggregates.detail.size(), cells.size());
+  std::int64_t kinds_total = 0;
+  for (const SummaryRow& row : aggregates.summary_rows) {
+    if (row.region == "all") kinds_total += aggregates.tree.value(row.node);
+  }
+  EXPECT_EQ(kinds_total, records);
+  ReleaseFiles files;
+  AddCountFiles(aggregates, files);
+  AddSummaryFiles(aggregates, files);
+  AddSchemaFiles(files);
+  PublishOptions options;
+  options.threshold = kThreshold;
+  EXPECT_EQ(ReleaseName(files, options), hub->first.release);
+  EXPECT_EQ(files.at("counts.csv").bytes, Slurp(Release() / "counts.csv"));
 }
 
 TEST_F(PublishTest, NoPersonalDataInAnyFile) {
