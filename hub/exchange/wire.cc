@@ -229,7 +229,9 @@ Frames Encode(const Message& message) {
   return frames;
 }
 
-Message Decode(const Frames& frames) {
+namespace {
+
+MessageType DecodeHeader(const Frames& frames) {
   if (frames.empty() || frames[0].size() != 5 || frames[0].compare(0, 3, kMagic) != 0) {
     throw WireError(ErrorCode::kMalformed, "malformed message: no CHX header frame");
   }
@@ -240,7 +242,79 @@ Message Decode(const Frames& frames) {
                                                     "speaks " +
                                                     std::to_string(kProtocolVersion) + ")");
   }
-  const auto type = static_cast<MessageType>(static_cast<std::uint8_t>(frames[0][4]));
+  return static_cast<MessageType>(static_cast<std::uint8_t>(frames[0][4]));
+}
+
+Pull DecodePull(const Frames& frames) {
+  ExpectFrames(frames, 2, "PULL");
+  Reader r(frames[1], "PULL");
+  Pull p;
+  p.origin = r.Short();
+  p.after_seq = Seq(r.U64(), r);
+  p.max_entries = r.U32();
+  r.End();
+  return p;
+}
+
+Batch DecodeBatch(const Frames& frames) {
+  if (frames.size() < 2) ExpectFrames(frames, 2, "BATCH");
+  Reader r(frames[1], "BATCH");
+  Batch b;
+  b.head.origin = r.Short();
+  b.after_seq = Seq(r.U64(), r);
+  b.head.seq = Seq(r.U64(), r);
+  r.Fixed(b.head.head_hash);
+  r.Fixed(b.head.signature);
+  const std::uint32_t count = r.U32();
+  r.End();
+  ExpectFrames(frames, 2 + static_cast<std::size_t>(count), "BATCH");
+  b.entries.reserve(count);
+  for (std::uint32_t i = 0; i < count; ++i) {
+    b.entries.push_back(ReadEntry(frames[2 + i], b.head.origin));
+  }
+  return b;
+}
+
+SchemaRequest DecodeSchemaRequest(const Frames& frames) {
+  ExpectFrames(frames, 2, "SCHEMA_REQUEST");
+  Reader r(frames[1], "SCHEMA_REQUEST");
+  SchemaRequest s{r.U64()};
+  r.End();
+  return s;
+}
+
+Schema DecodeSchema(const Frames& frames) {
+  ExpectFrames(frames, 3, "SCHEMA");
+  Reader r(frames[1], "SCHEMA");
+  Schema s{r.U64(), frames[2]};
+  r.End();
+  return s;
+}
+
+Message DecodePingOrPong(const Frames& frames, MessageType type) {
+  ExpectFrames(frames, 2, "PING");
+  Reader r(frames[1], "PING");
+  const std::uint64_t nonce = r.U64();
+  r.End();
+  if (type == MessageType::kPing) return Ping{nonce};
+  return Pong{{nonce}};
+}
+
+ErrorReply DecodeError(const Frames& frames) {
+  ExpectFrames(frames, 3, "ERROR");
+  Reader r(frames[1], "ERROR");
+  ErrorReply e;
+  e.code = static_cast<ErrorCode>(r.U16());
+  e.origin = r.Short();
+  r.End();
+  e.detail = frames[2];
+  return e;
+}
+
+}  // namespace
+
+Message Decode(const Frames& frames) {
+  const MessageType type = DecodeHeader(frames);
   switch (type) {
     case MessageType::kHello:
       ExpectFrames(frames, 2, "HELLO");
@@ -251,67 +325,19 @@ Message Decode(const Frames& frames) {
     case MessageType::kNotify:
       ExpectFrames(frames, 2, "NOTIFY");
       return Notify{ReadHello(frames[1], "NOTIFY")};
-    case MessageType::kPull: {
-      ExpectFrames(frames, 2, "PULL");
-      Reader r(frames[1], "PULL");
-      Pull p;
-      p.origin = r.Short();
-      p.after_seq = Seq(r.U64(), r);
-      p.max_entries = r.U32();
-      r.End();
-      return p;
-    }
-    case MessageType::kBatch: {
-      if (frames.size() < 2) ExpectFrames(frames, 2, "BATCH");
-      Reader r(frames[1], "BATCH");
-      Batch b;
-      b.head.origin = r.Short();
-      b.after_seq = Seq(r.U64(), r);
-      b.head.seq = Seq(r.U64(), r);
-      r.Fixed(b.head.head_hash);
-      r.Fixed(b.head.signature);
-      const std::uint32_t count = r.U32();
-      r.End();
-      ExpectFrames(frames, 2 + static_cast<std::size_t>(count), "BATCH");
-      b.entries.reserve(count);
-      for (std::uint32_t i = 0; i < count; ++i) {
-        b.entries.push_back(ReadEntry(frames[2 + i], b.head.origin));
-      }
-      return b;
-    }
-    case MessageType::kSchemaRequest: {
-      ExpectFrames(frames, 2, "SCHEMA_REQUEST");
-      Reader r(frames[1], "SCHEMA_REQUEST");
-      SchemaRequest s{r.U64()};
-      r.End();
-      return s;
-    }
-    case MessageType::kSchema: {
-      ExpectFrames(frames, 3, "SCHEMA");
-      Reader r(frames[1], "SCHEMA");
-      Schema s{r.U64(), frames[2]};
-      r.End();
-      return s;
-    }
+    case MessageType::kPull:
+      return DecodePull(frames);
+    case MessageType::kBatch:
+      return DecodeBatch(frames);
+    case MessageType::kSchemaRequest:
+      return DecodeSchemaRequest(frames);
+    case MessageType::kSchema:
+      return DecodeSchema(frames);
     case MessageType::kPing:
-    case MessageType::kPong: {
-      ExpectFrames(frames, 2, "PING");
-      Reader r(frames[1], "PING");
-      const std::uint64_t nonce = r.U64();
-      r.End();
-      if (type == MessageType::kPing) return Ping{nonce};
-      return Pong{{nonce}};
-    }
-    case MessageType::kError: {
-      ExpectFrames(frames, 3, "ERROR");
-      Reader r(frames[1], "ERROR");
-      ErrorReply e;
-      e.code = static_cast<ErrorCode>(r.U16());
-      e.origin = r.Short();
-      r.End();
-      e.detail = frames[2];
-      return e;
-    }
+    case MessageType::kPong:
+      return DecodePingOrPong(frames, type);
+    case MessageType::kError:
+      return DecodeError(frames);
   }
   throw WireError(ErrorCode::kMalformed,
                   "malformed message: unknown type " + std::to_string(static_cast<int>(type)));

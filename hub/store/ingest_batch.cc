@@ -1,0 +1,283 @@
+#include "hub/store/ingest_batch.h"
+
+#include <chrono>
+
+#include "hub/store/lookup_keys.h"
+#include "schemas/codec.h"
+#include "schemas/error.h"
+
+namespace carehub {
+namespace {
+
+// Signed heads at least this often in the change log (plus one at every commit): the exchange
+// serves at most kMaxServedEntries (20000) entries per batch when heads allow it.
+constexpr std::int64_t kSignedHeadEvery = 10000;
+
+std::int64_t SystemNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string_view Bytes(const Hash256& h) {
+  return {reinterpret_cast<const char*>(h.data()), h.size()};
+}
+
+}  // namespace
+
+PreparedRecord PrepareRecord(CanonicalRecord&& record, std::string& scratch) {
+  PreparedRecord p;
+  record.version = 1;
+  p.content_hash = ContentHash(record, scratch);
+  p.body = EncodeSingleObject(record);
+  p.record_hash = RecordHash(p.body);
+  p.columns = ColumnsOf(record);
+  p.record_id = std::move(record.record_id);
+  p.record_key = RecordKey(p.record_id);
+  p.kind = record.kind();
+  p.status = record.status;
+  return p;
+}
+
+void IngestChunk::Clear() {
+  records.clear();
+  rejections.clear();
+  read = 0;
+  last_row = 0;
+  commit = false;
+}
+
+IngestBatchWriter::IngestBatchWriter(Store& store, const std::string& file,
+                                     const std::string& file_sha256, const std::string& profile,
+                                     const IngestOptions& options)
+    : store_(store),
+      db_(store.db()),
+      file_(file),
+      profile_(profile),
+      now_ms_(options.now_ms ? options.now_ms : SystemNowMs),
+      log_(store.db(), store.region()),
+      lookup_(db_,
+              "SELECT version, content_hash FROM records WHERE record_key = ? AND record_id = ?"),
+      old_body_(db_, "SELECT body FROM records WHERE record_key = ? AND record_id = ?"),
+      insert_record_(db_,
+                     "INSERT INTO records(record_id, record_key, kind, origin, version, status, "
+                     "subject_org, pivot_level, effective_on, valid_until, seq, fingerprint, "
+                     "content_hash, body) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+      update_record_(db_,
+                     "UPDATE records SET kind = ?3, origin = ?4, version = ?5, status = ?6, "
+                     "subject_org = ?7, pivot_level = ?8, effective_on = ?9, valid_until = ?10, "
+                     "seq = ?11, fingerprint = ?12, content_hash = ?13, body = ?14 "
+                     "WHERE record_key = ?2 AND record_id = ?1"),
+      insert_person_(db_,
+                     "INSERT OR IGNORE INTO record_persons(token_key, record_key) VALUES(?, ?)"),
+      delete_person_(db_, "DELETE FROM record_persons WHERE token_key = ? AND record_key = ?"),
+      insert_quarantine_(db_,
+                         "INSERT OR REPLACE INTO quarantine(run_id, file, row, field, reason, "
+                         "raw, at) VALUES(?, ?, ?, ?, ?, ?, ?)"),
+      progress_(db_,
+                "UPDATE ingest_runs SET rows_done = ?2, read = ?3, accepted = ?4, "
+                "quarantined = ?5, inserted = ?6, updated = ?7, unchanged = ?8 WHERE id = ?1") {
+  if (options.batch_size < 1) throw Error::InvalidInput("batch size must be at least 1");
+  summary_.file = file_;
+  summary_.profile = profile_;
+  StartOrResume(file_sha256);
+  for (const SchemaInfo& schema : BuiltinSchemas()) {
+    store_.RememberSchema(schema.fingerprint, schema.name, schema.json);
+  }
+  // A bigger page cache keeps more of the random-key indexes (record id, person token)
+  // in memory; checkpoints move to their own thread (restored in the destructor).
+  bulk_ = std::make_unique<sqlite::BulkWriteMode>(db_, static_cast<int>(options.cache_mib));
+}
+
+IngestBatchWriter::~IngestBatchWriter() {
+  batch_tx_.reset();  // an unfinished batch is rolled back, as a crash would lose it
+  bulk_.reset();
+}
+
+void IngestBatchWriter::StartOrResume(const std::string& sha) {
+  sqlite::Statement find(db_,
+                         "SELECT id, rows_done, read, accepted, quarantined, inserted, updated, "
+                         "unchanged FROM ingest_runs WHERE file_sha256 = ? AND profile = ? AND "
+                         "complete = 0 ORDER BY id DESC LIMIT 1");
+  find.Bind(1, sha).Bind(2, profile_);
+  if (find.Step()) {
+    summary_.run_id = find.ColumnInt64(0);
+    summary_.resumed_after_row = find.ColumnInt64(1);
+    summary_.read = find.ColumnInt64(2);
+    summary_.accepted = find.ColumnInt64(3);
+    summary_.quarantined = find.ColumnInt64(4);
+    summary_.inserted = find.ColumnInt64(5);
+    summary_.updated = find.ColumnInt64(6);
+    summary_.unchanged = find.ColumnInt64(7);
+    return;
+  }
+  sqlite::Transaction tx(db_);
+  sqlite::Statement insert(db_,
+                           "INSERT INTO ingest_runs(file, file_sha256, profile, started_at, "
+                           "rows_done, read, accepted, quarantined, inserted, updated, "
+                           "unchanged, complete) VALUES(?, ?, ?, ?, 0, 0, 0, 0, 0, 0, 0, 0)");
+  insert.Bind(1, file_).Bind(2, sha).Bind(3, profile_).Bind(4, now_ms_()).Run();
+  summary_.run_id = db_.LastInsertRowid();
+  tx.Commit();
+}
+
+void IngestBatchWriter::Write(IngestChunk& chunk) {
+  if (chunk.read == 0 && !batch_tx_) return;  // an empty last chunk: nothing to commit
+  if (!batch_tx_) BeginBatch();
+  WriteRecords(chunk.records);
+  WriteQuarantine(chunk.rejections);
+  next_.quarantined += static_cast<std::int64_t>(chunk.rejections.size());
+  next_.accepted += static_cast<std::int64_t>(chunk.records.size());
+  next_.read += chunk.read;
+  if (chunk.last_row > 0) last_row_ = chunk.last_row;
+  if (chunk.commit) CommitBatch();
+}
+
+void IngestBatchWriter::Abort() { batch_tx_.reset(); }
+
+void IngestBatchWriter::MarkRunComplete() {
+  sqlite::Transaction tx(db_);
+  sqlite::Statement done(db_, "UPDATE ingest_runs SET complete = 1, finished_at = ? WHERE id = ?");
+  done.Bind(1, now_ms_()).Bind(2, summary_.run_id).Run();
+  tx.Commit();
+}
+
+void IngestBatchWriter::BeginBatch() {
+  batch_tx_.emplace(db_);
+  // Another process (a retract) may have appended to this origin's log since the last
+  // batch; the write lock is ours now, so the tip read here stays valid until commit.
+  log_.Reload();
+  next_ = summary_;
+  appended_ = false;
+}
+
+void IngestBatchWriter::WriteRecords(std::vector<PreparedRecord>& records) {
+  for (PreparedRecord& p : records) {
+    const ChangeOp op =
+        p.status == RecordStatus::kRetracted ? ChangeOp::kRetract : ChangeOp::kUpsert;
+    // One probe of the compact record_key index decides between insert (the common case)
+    // and update; the write lock is held, so nobody inserts the id in between. The body was
+    // encoded with version 1 on the reading thread.
+    lookup_.Bind(1, p.record_key).BindTextStatic(2, p.record_id);
+    if (!lookup_.Step()) {
+      lookup_.Reset();
+      p.version = 1;
+      WriteRecord(p, false, log_.tip().seq + 1);
+      Append(p, op);
+      InsertTokens(p);
+      ++next_.inserted;
+      continue;
+    }
+    const int old_version = lookup_.ColumnInt(0);
+    const bool same = lookup_.ColumnBlob(1) == Bytes(p.content_hash);
+    lookup_.Reset();
+    if (same) {
+      ++next_.unchanged;
+      continue;
+    }
+    WriteNewVersion(p, old_version, op);
+  }
+}
+
+// A new version: rare, so the record is decoded back rather than kept in the batch.
+void IngestBatchWriter::WriteNewVersion(PreparedRecord& p, int old_version, ChangeOp op) {
+  CanonicalRecord record = DecodeSingleObject(p.body);
+  p.version = record.version = old_version + 1;
+  p.body = EncodeSingleObject(record);
+  p.record_hash = RecordHash(p.body);
+  DropOldTokens(p);
+  const std::int64_t seq = Append(p, op);
+  WriteRecord(p, true, seq);
+  InsertTokens(p);
+  ++next_.updated;
+}
+
+void IngestBatchWriter::WriteQuarantine(const std::vector<Rejection>& rejections) {
+  const std::int64_t at = now_ms_();
+  for (const Rejection& q : rejections) {
+    insert_quarantine_.Bind(1, summary_.run_id)
+        .BindTextStatic(2, file_)
+        .Bind(3, q.row)
+        .BindTextStatic(4, q.field)
+        .BindTextStatic(5, q.reason)
+        .BindTextStatic(6, q.raw)
+        .Bind(7, at)
+        .Run();
+  }
+}
+
+// Records the run's progress and a signed head with the batch, then commits it.
+void IngestBatchWriter::CommitBatch() {
+  progress_.Bind(1, summary_.run_id)
+      .Bind(2, last_row_)
+      .Bind(3, next_.read)
+      .Bind(4, next_.accepted)
+      .Bind(5, next_.quarantined)
+      .Bind(6, next_.inserted)
+      .Bind(7, next_.updated)
+      .Bind(8, next_.unchanged)
+      .Run();
+  if (appended_ && log_.tip().seq != signed_seq_) log_.StoreSignedHead(store_.keys());
+  batch_tx_->Commit();
+  batch_tx_.reset();
+  summary_ = next_;
+  bulk_->Poke();
+}
+
+// Appends the change-log entry of `p`; every kSignedHeadEvery seqs also signs a head (kept
+// in signed_heads with the batch), so that peers are served batches of bounded size however
+// large an ingest batch is (a served batch ends at a signed head, docs/PROTOCOL.md).
+std::int64_t IngestBatchWriter::Append(const PreparedRecord& p, ChangeOp op) {
+  const std::int64_t seq = log_.Append(p.record_id, op, p.version, p.body, p.record_hash);
+  appended_ = true;
+  if (seq % kSignedHeadEvery == 0) {
+    log_.StoreSignedHead(store_.keys());
+    signed_seq_ = seq;
+  }
+  return seq;
+}
+
+void IngestBatchWriter::InsertTokens(const PreparedRecord& p) {
+  for (const Hmac256& token : p.columns.tokens) {
+    insert_person_.Bind(1, TokenKey(token)).Bind(2, p.record_key).Run();
+  }
+}
+
+// Updates the stored record (exists) or inserts it (the caller found no row with its id).
+// Both statements number their parameters alike (the update ignores kind and origin).
+void IngestBatchWriter::WriteRecord(const PreparedRecord& r, bool exists, std::int64_t seq) {
+  const RecordColumns& c = r.columns;
+  const auto fingerprint = static_cast<std::int64_t>(SchemaFor(r.kind).fingerprint);
+  (exists ? update_record_ : insert_record_)
+      .BindTextStatic(1, r.record_id)
+      .Bind(2, r.record_key)
+      .BindTextStatic(3, KindName(r.kind))
+      .BindTextStatic(4, store_.region())
+      .Bind(5, r.version)
+      .BindTextStatic(6, StatusName(r.status))
+      .Bind(7, c.subject_org)
+      .Bind(8, c.pivot_level)
+      .Bind(9, c.effective_on)
+      .Bind(10, c.valid_until)
+      .Bind(11, seq)
+      .Bind(12, fingerprint)
+      .BindBlobStatic(13, Bytes(r.content_hash))
+      .BindBlobStatic(14, r.body)
+      .Run();
+}
+
+// Removes the person keys the previous version had and the new one has not.
+void IngestBatchWriter::DropOldTokens(const PreparedRecord& now) {
+  old_body_.Bind(1, now.record_key).BindTextStatic(2, now.record_id);
+  if (!old_body_.Step()) {
+    old_body_.Reset();
+    return;
+  }
+  const CanonicalRecord previous = DecodeSingleObject(old_body_.ColumnBlob(0));
+  old_body_.Reset();
+  for (const std::int64_t key : DroppedTokenKeys(ColumnsOf(previous).tokens, now.columns.tokens)) {
+    delete_person_.Bind(1, key).Bind(2, now.record_key).Run();
+  }
+}
+
+}  // namespace carehub

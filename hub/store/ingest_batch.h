@@ -1,0 +1,107 @@
+// The store writes of one ingest run: the run's row in ingest_runs (start or resume), and the
+// batches. A batch is ONE transaction holding its records, record_persons, change-log entries,
+// signed heads, quarantine rows and the run's progress; it is opened by the first chunk written
+// into it and committed by the chunk marked `commit`. Prepared records come from PrepareRecord
+// (any thread); an IngestBatchWriter is used by one thread at a time (the ingest writer thread).
+// Destroying a writer with an open batch rolls the batch back, as a crash would lose it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "connectors/connector.h"
+#include "hub/store/ingest.h"
+#include "hub/store/store.h"
+
+namespace carehub {
+
+// One accepted row, encoded on the reading thread. Compact on purpose (no CanonicalRecord):
+// batches of tens of thousands of rows stay at a few tens of MB.
+struct PreparedRecord {
+  std::string record_id;
+  std::int64_t record_key = 0;  // RecordKey(record_id)
+  RecordKind kind = RecordKind::kAssessment;
+  RecordStatus status = RecordStatus::kActive;
+  int version = 1;
+  std::string body;        // single object with version 1
+  Hash256 record_hash{};   // SHA-256(body)
+  Hash256 content_hash{};  // records.content_hash (store.h ContentHash)
+  RecordColumns columns;
+};
+
+// Encodes an accepted record as version 1 (the writer re-encodes the rare new versions).
+// `scratch` is reused between calls to keep allocations down.
+PreparedRecord PrepareRecord(CanonicalRecord&& record, std::string& scratch);
+
+// A slice of the rows of one batch, handed from the reading to the writing thread. Batches
+// (transactions) are large to keep the number of commits low; chunks keep memory small.
+struct IngestChunk {
+  std::vector<PreparedRecord> records;
+  std::vector<Rejection> rejections;
+  std::int64_t last_row = 0;  // ordinal of the last row of the file this chunk covers
+  std::int64_t read = 0;
+  bool commit = false;  // the last chunk of a batch: commit after it
+
+  void Clear();
+};
+
+class IngestBatchWriter {
+ public:
+  // Starts a new run of `file` or resumes the last unfinished run with the same SHA-256 and
+  // profile, and switches the connection to bulk-write mode (bigger cache, checkpoints on
+  // their own thread) until destroyed.
+  IngestBatchWriter(Store& store, const std::string& file, const std::string& file_sha256,
+                    const std::string& profile, const IngestOptions& options);
+  ~IngestBatchWriter();
+  IngestBatchWriter(const IngestBatchWriter&) = delete;
+  IngestBatchWriter& operator=(const IngestBatchWriter&) = delete;
+
+  // Rows of the file an interrupted earlier run already stored (0 for a new run).
+  std::int64_t rows_already_done() const { return summary_.resumed_after_row; }
+  // The counters as committed (the open batch excluded).
+  const IngestSummary& committed() const { return summary_; }
+
+  // Writes one chunk into the open batch (beginning one if none is open) and commits the batch
+  // when the chunk is its last. An empty chunk with no open batch writes nothing.
+  void Write(IngestChunk& chunk);
+  // Rolls back the open batch, if any.
+  void Abort();
+  // Marks the run complete (after the last batch was committed).
+  void MarkRunComplete();
+
+ private:
+  void StartOrResume(const std::string& sha);
+  void BeginBatch();
+  void WriteRecords(std::vector<PreparedRecord>& records);
+  void WriteNewVersion(PreparedRecord& p, int old_version, ChangeOp op);
+  void WriteQuarantine(const std::vector<Rejection>& rejections);
+  void CommitBatch();
+  std::int64_t Append(const PreparedRecord& p, ChangeOp op);
+  void InsertTokens(const PreparedRecord& p);
+  void WriteRecord(const PreparedRecord& r, bool exists, std::int64_t seq);
+  void DropOldTokens(const PreparedRecord& now);
+
+  Store& store_;
+  sqlite::Database& db_;
+  std::string file_;
+  std::string profile_;
+  std::function<std::int64_t()> now_ms_;
+  ChangeLogWriter log_;
+  sqlite::Statement lookup_, old_body_, insert_record_, update_record_, insert_person_,
+      delete_person_, insert_quarantine_, progress_;
+  IngestSummary summary_;                        // as committed
+  std::unique_ptr<sqlite::BulkWriteMode> bulk_;  // declared before batch_tx_: outlives it
+
+  // The open batch.
+  std::optional<sqlite::Transaction> batch_tx_;
+  IngestSummary next_;  // counters including the open batch
+  bool appended_ = false;
+  std::int64_t signed_seq_ = 0;  // the last seq this run signed a head at
+  std::int64_t last_row_ = 0;
+};
+
+}  // namespace carehub
