@@ -6,7 +6,13 @@
 #   3. `carehub ingest` of the native file into a fresh hub (validation, person tokens, Avro
 #      encoding, content hashes, indexes, change log, signed heads);
 #   4. `carehub export --format avro` of the ingested records.
-# Prints rows/s of each, the ratio ingest/import and peak RSS (/usr/bin/time -v).
+#   Peer (the loader a department would otherwise choose): PostgreSQL 15 `COPY` (psql \copy) of
+#   the same rows, cleaned of the defect rows COPY cannot take (wrong field count, repeated
+#   source ids, undecodable bytes), into a table with a primary key on the source id and indexes
+#   on the person column and the status column, in a throw-away cluster the script starts on its
+#   own port and socket directory and stops at the end. `sqlite3 .import` stays as a second
+#   reference, plain and into the same indexed table.
+# Prints rows/s of each, the ratios ingest/COPY and ingest/import and peak RSS (/usr/bin/time -v).
 #
 # usage: bench/ingest.sh [ROWS...]        (default: 1000000; e.g. `bench/ingest.sh 1000000 5000000`)
 # env:   CAREHUB=path/to/carehub (default: a Release build in build/release, built when missing)
@@ -21,8 +27,29 @@ source "$root/bench/common.sh"
 
 work=${BENCH_DIR:-$(mktemp -d)}
 mkdir -p "$work"
-cleanup() { [ -n "${BENCH_DIR:-}" ] || rm -rf "$work"; }
+pg_root=$(mktemp -d)  # the PostgreSQL cluster: its own directory, owned by postgres when root
+pg_bin=/usr/lib/postgresql/15/bin
+pg_port=${BENCH_PG_PORT:-54329}
+cleanup() {
+  [ -f "$pg_root/data/postmaster.pid" ] && as_pg "$pg_bin/pg_ctl" -D "$pg_root/data" -m fast stop >/dev/null 2>&1
+  rm -rf "$pg_root"
+  [ -n "${BENCH_DIR:-}" ] || rm -rf "$work"
+}
 trap cleanup EXIT
+# PostgreSQL refuses to run as root: as root, the cluster belongs to the postgres user.
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+start_postgres() {
+  [ -x "$pg_bin/initdb" ] || { echo "bench/ingest: PostgreSQL 15 missing (scripts/setup installs postgresql-15)" >&2; exit 1; }
+  chmod 755 "$pg_root"
+  [ "$(id -u)" -eq 0 ] && chown postgres "$pg_root"
+  as_pg "$pg_bin/initdb" -D "$pg_root/data" -U bench --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+  as_pg "$pg_bin/pg_ctl" -D "$pg_root/data" -l "$pg_root/log" -w \
+    -o "-p $pg_port -k $pg_root -c listen_addresses=''" start >/dev/null
+}
+pg_args=(-X -q -v ON_ERROR_STOP=1 -h "$pg_root" -p "$pg_port" -U bench -d postgres)
+pg() { psql "${pg_args[@]}" "$@"; }
+# The rows COPY can take: 12 fields, a source id, each source id once, no NUL; the header stays.
+clean_for_copy() { tr -d '\000' <"$1" | awk -F, 'NF == 12 && $1 != "" && !seen[$1]++' >"$2"; }
 
 # Runs a command under /usr/bin/time -v; sets $secs (wall) and $rss_mb (peak RSS).
 timed() {
@@ -37,6 +64,8 @@ rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }';
 
 echo "machine: $(nproc) cores, $(awk '/model name/ { $1=$2=$3=""; print; exit }' /proc/cpuinfo | sed 's/^ *//')"
 echo "carehub: $carehub"
+start_postgres
+echo "postgresql: $(pg -tA -c 'SHOW server_version') (port $pg_port, default settings)"
 for rows in "${rows_list[@]}"; do
   native="$work/sh_assessment_$rows.csv"
   utf8="$work/sh_assessment_$rows.utf8.csv"
@@ -50,12 +79,40 @@ for rows in "${rows_list[@]}"; do
   import_rate=$(rate "$rows" "$secs")
   echo "sqlite3 .import : ${secs}s  $import_rate rows/s  peak RSS ${rss_mb} MB  ($(wc -l <"$work/import.err") short rows filled with NULL)"
 
+  clean="$work/sh_assessment_$rows.clean.csv"
+  clean_for_copy "$utf8" "$clean"
+  chmod 644 "$clean"
+  clean_rows=$(($(wc -l <"$clean") - 1))
+  columns='id text PRIMARY KEY, name text, sex text, person_id text, district text, level text,
+           assessed_on text, valid_until text, org_uscc text, org_name text, org_district text,
+           status text'
+  rm -f "$work/indexed.db"
+  sqlite3 "$work/indexed.db" "CREATE TABLE assessment($columns);
+    CREATE INDEX assessment_person ON assessment(person_id);
+    CREATE INDEX assessment_status ON assessment(status);"
+  timed sqlite3 "$work/indexed.db" ".import --csv --skip 1 $clean assessment"
+  indexed_import_secs=$secs
+  echo "sqlite3 .import, indexed table: ${secs}s  $(rate "$clean_rows" "$secs") rows/s  ($clean_rows clean rows)"
+  rm -f "$work/indexed.db"
+
+  pg -c "SET client_min_messages = warning; DROP TABLE IF EXISTS assessment; CREATE TABLE assessment($columns);
+    CREATE INDEX assessment_person ON assessment(person_id);
+    CREATE INDEX assessment_status ON assessment(status);"
+  timed psql "${pg_args[@]}" -c "\\copy assessment FROM '$clean' WITH (FORMAT csv, HEADER true)"
+  copy_secs=$secs
+  echo "postgresql COPY, indexed table: ${secs}s  $(rate "$clean_rows" "$secs") rows/s  ($clean_rows clean rows; server RSS not counted)"
+  pg -c "DROP TABLE assessment;"
+  rm -f "$clean"
+
   rm -rf "$work/hub"
   "$carehub" init --dir "$work/hub" --region sh >/dev/null
   timed "$carehub" ingest --dir "$work/hub" --profile shanghai/assessment "$native"
   ingest_rate=$(rate "$rows" "$secs")
   echo "carehub ingest  : ${secs}s  $ingest_rate rows/s  peak RSS ${rss_mb} MB  ($(tail -1 "$work/out.txt"))"
-  echo "ratio ingest/import: $(awk -v a="$import_secs" -v b="$secs" 'BEGIN { printf "%.2f", a / b }')x"
+  # Ratios of rates: carehub's rows/s over the peer's rows/s on the rows each could take.
+  echo "ratio ingest/COPY (indexed): $(awk -v n="$rows" -v s="$secs" -v c="$clean_rows" -v p="$copy_secs" 'BEGIN { printf "%.2f", (n / s) / (c / p) }')x"
+  echo "ratio ingest/.import (indexed): $(awk -v n="$rows" -v s="$secs" -v c="$clean_rows" -v p="$indexed_import_secs" 'BEGIN { printf "%.2f", (n / s) / (c / p) }')x"
+  echo "ratio ingest/import (plain): $(awk -v a="$import_secs" -v b="$secs" 'BEGIN { printf "%.2f", a / b }')x"
 
   # Second reference, the store floor: SQL alone writing rows of the same shapes and sizes as
   # an ingest does (records, changes, record_persons with random keys), in 50000-row
