@@ -184,6 +184,17 @@ class DemoCommand : public Command {
           << " http://127.0.0.1:" << hub.http_port
           << "/health   zmq tcp://127.0.0.1:" << hub.zmq_port << "\n";
     }
+    // The web pages (docs/WEB.md): the console signs in with a department token of the hub.
+    out << "\nWeb pages: rules explorer /rules.html, open data /datasets.html, console below.\n";
+    for (const auto& hub : hubs_) {
+      const std::string token =
+          RunCarehub({"tokens", "create", "--dir", hub.dir.string(), "--role", "department",
+                      "--region", hub.region->code})
+              .out;
+      out << "  " << std::left << std::setw(10) << hub.region->label
+          << " console http://127.0.0.1:" << hub.http_port
+          << "/console.html   department token " << token.substr(0, token.find('\n')) << "\n";
+    }
     out.flush();
     signal(SIGINT, OnSignal);
     signal(SIGTERM, OnSignal);

@@ -15,6 +15,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "hub/http/web_assets.h"
 #include "schemas/error.h"
 
 namespace carehub::http {
@@ -447,6 +448,12 @@ Poco::Net::HTTPRequestHandler* ApiHandlerFactory::createRequestHandler(
       return new ApiRequestHandler(shared_, static_cast<int>(i), std::move(params));
     }
     allow += (allow.empty() ? "" : ", ") + routes[i].method;
+  }
+  // Not an API route: the web pages (web/, docs/WEB.md) answer GET and HEAD.
+  if (allow.empty() && (request.getMethod() == "GET" || request.getMethod() == "HEAD")) {
+    if (const auto asset = FindWebAsset(uri.substr(0, uri.find_first_of("?#")))) {
+      return NewWebAssetHandler(shared_, *asset);
+    }
   }
   return new NoRouteHandler(shared_, allow);
 }

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "hub/http/api_tokens.h"
+#include "hub/http/lag_history.h"
 #include "hub/http/metrics.h"
 #include "hub/http/server.h"
 #include "hub/store/recognitions.h"
@@ -88,6 +89,7 @@ struct ApiShared {
   HttpOptions options;
   std::unique_ptr<mapping::RuleBook> book;
   RequestMetrics metrics;
+  LagHistory lag_history{std::chrono::hours(1)};  // filled by server.cc's LagSampler
   std::mutex ingest_mutex;  // one upload is ingested at a time (SQLite has one writer anyway)
 
   ApiShared(std::filesystem::path dir_in, HttpOptions options_in);
@@ -178,6 +180,12 @@ void HandleRecognitions(ApiCall& call);
 void HandleDatasetList(ApiCall& call);
 void HandleDatasetGet(ApiCall& call);
 void HandleDatasetFile(ApiCall& call);
+// web_rules.cc (public rules explorer) and web_console.cc (console helpers).
+void HandleRulesCatalog(ApiCall& call);
+void HandleRulesDecision(ApiCall& call);
+void HandleWhoAmI(ApiCall& call);
+void HandleTokenList(ApiCall& call);
+void HandleLagHistory(ApiCall& call);
 
 // The OpenAPI document compiled into the binary (hub/http/openapi.json).
 std::string_view OpenApiJson();

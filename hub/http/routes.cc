@@ -33,6 +33,11 @@ const std::vector<Route>& ApiRoutes() {
       {"GET", "/v1/datasets/{dataset_id}", Access::kPublic, HandleDatasetGet},
       {"GET", "/v1/datasets/{dataset_id}/files/{name}", Access::kPublic, HandleDatasetFile,
        /*rest_param=*/true},
+      {"GET", "/v1/rules", Access::kPublic, HandleRulesCatalog},
+      {"GET", "/v1/rules/decision", Access::kPublic, HandleRulesDecision},
+      {"GET", "/v1/whoami", Access::kPublic, HandleWhoAmI},
+      {"GET", "/v1/tokens", Access::kWriteOwn, HandleTokenList},
+      {"GET", "/v1/metrics/lag", Access::kRead, HandleLagHistory},
   };
   return kRoutes;
 }

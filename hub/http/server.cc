@@ -8,6 +8,7 @@
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/ThreadPool.h>
 
+#include "hub/http/lag_history.h"
 #include "hub/http/router.h"
 #include "schemas/error.h"
 
@@ -19,8 +20,42 @@ struct HttpApi::Impl {
   http::ApiShared shared;
   std::unique_ptr<Poco::ThreadPool> pool;
   std::unique_ptr<Poco::Net::HTTPServer> server;
+  std::unique_ptr<LagSampler> lag_sampler;
   std::uint16_t port = 0;
 };
+
+namespace {
+
+// Every member's lag now: entries it advertises beyond the signed head this hub holds, summed
+// over origins (the same figure as carehub_sync_lag_entries in /metrics).
+LagSample SampleLag(http::ApiShared& shared) {
+  std::map<std::string, std::int64_t> applied;
+  {
+    std::unique_ptr<http::HubContext> context = shared.Lease();
+    try {
+      for (const SignedHead& head : context->store.Heads()) applied[head.origin] = head.seq;
+    } catch (...) {
+      shared.Return(std::move(context));
+      throw;
+    }
+    shared.Return(std::move(context));
+  }
+  LagSample sample;
+  sample.at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+  for (const PeerLinkState& state : shared.options.live_peers()) {
+    std::int64_t behind = 0;
+    for (const auto& [origin, seq] : state.advertised) {
+      const auto it = applied.find(origin);
+      behind += std::max<std::int64_t>(0, seq - (it == applied.end() ? 0 : it->second));
+    }
+    sample.lag[state.name] = behind;
+  }
+  return sample;
+}
+
+}  // namespace
 
 HttpApi::HttpApi(std::filesystem::path dir, HttpOptions options)
     : impl_(std::make_unique<Impl>(std::move(dir), std::move(options))) {}
@@ -51,10 +86,18 @@ void HttpApi::Start(const std::string& host, std::uint16_t port) {
   impl_->server = std::make_unique<Poco::Net::HTTPServer>(
       new http::ApiHandlerFactory(impl_->shared), *impl_->pool, socket, params);
   impl_->server->start();
+  if (impl_->shared.options.live_peers) {
+    http::ApiShared& shared = impl_->shared;
+    impl_->lag_sampler = std::make_unique<LagSampler>(
+        shared.lag_history,
+        std::chrono::milliseconds(std::max(100, shared.options.lag_sample_interval_ms)),
+        [&shared] { return SampleLag(shared); });
+  }
 }
 
 void HttpApi::Stop() {
   if (!impl_->server) return;
+  if (impl_->lag_sampler) impl_->lag_sampler->Stop();
   impl_->server->stopAll(false);
   impl_->pool->joinAll();
   impl_->server.reset();

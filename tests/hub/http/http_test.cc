@@ -245,6 +245,12 @@ std::map<std::string, Request> RouteCases(const Env& env) {
   add("GET", "/v1/datasets/{dataset_id}", {.target = "/v1/datasets/r1"});
   add("GET", "/v1/datasets/{dataset_id}/files/{name}",
       {.target = "/v1/datasets/r1/files/kind=assessment/part-0.csv"});
+  add("GET", "/v1/rules", {.target = "/v1/rules"});
+  add("GET", "/v1/rules/decision",
+      {.target = "/v1/rules/decision?origin=sh&level=4&target=440400&on=2026-01-01"});
+  add("GET", "/v1/whoami", {.target = "/v1/whoami"});
+  add("GET", "/v1/tokens", {.target = "/v1/tokens"});
+  add("GET", "/v1/metrics/lag", {.target = "/v1/metrics/lag"});
   return cases;
 }
 

@@ -1,0 +1,195 @@
+// The dataset portal: releases from GET /v1/datasets, a release's DCAT catalog, its downloads
+// with sizes and checksums, a preview and a chart of a CSV table, and a codebook. It reads the
+// catalog generically (title, description, temporal, distribution[].downloadURL/mediaType/
+// byteSize/checksum) so that a reshaped publish output still shows.
+'use strict';
+
+// Meanings of the columns carehub publishes (docs/DATASETS.md); unknown columns show without.
+const CODEBOOK = {
+  kind: ['记录类型：assessment、caregiver、facility、sanction', 'Record kind: assessment, caregiver, facility, sanction'],
+  region: ['地区：GB/T 2260 代码截至地级（xxxx00），省级代码表示仅知省份', 'Region: GB/T 2260 code truncated to the prefecture (xxxx00); a province code means only the province is known'],
+  quarter: ['季度：记录日期所在季度 YYYYQn', 'Quarter of the record date, YYYYQn'],
+  pivot_level: ['全国对照等级（GB/T 42195 0–4、护理员 1–5、机构 GB/T 37276 1–5）', 'National pivot level (GB/T 42195 0–4, caregivers 1–5, facilities GB/T 37276 1–5)'],
+  level: ['护理员全国技能等级', 'Caregiver national skill level'],
+  grade: ['机构等级', 'Facility grade'],
+  native_scale: ['原地区量表编号', 'The region\'s own scale id'],
+  native_code: ['原地区量表中的等级代码', 'Level code in the region\'s scale'],
+  sanction_type: ['处罚类型：PENALTY、BLACKLIST、DISHONESTY', 'Sanction type: PENALTY, BLACKLIST, DISHONESTY'],
+  age_band: ['年龄段（五岁一组，100+）', 'Age band (five years, 100+)'],
+  sex: ['性别：M、F、U', 'Sex: M, F, U'],
+  class_dim: ['分类维度名称', 'Name of the class dimension'],
+  class: ['分类取值', 'Class value'],
+  count: ['记录数；被抑制时为空', 'Number of records; empty when suppressed'],
+  suppressed: ['是否被抑制（true/false）', 'Suppressed (true/false)'],
+};
+const PREVIEW_ROWS = 20;
+
+// RFC 4180 CSV: quoted fields, doubled quotes, CRLF or LF.
+function parseCsv(text) {
+  const rows = [];
+  let row = [], field = '', quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') { field += '"'; i++; }
+      else if (ch === '"') quoted = false;
+      else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') { row.push(field); field = ''; }
+    else if (ch === '\n' || ch === '\r') {
+      if (ch === '\r' && text[i + 1] === '\n') i++;
+      row.push(field); rows.push(row); row = []; field = '';
+    } else field += ch;
+  }
+  if (field !== '' || row.length) { row.push(field); rows.push(row); }
+  return rows;
+}
+
+const DatasetsPage = {
+  release: null,
+  catalog: null,
+  chart: null,
+
+  async init() {
+    try {
+      const list = await api('/v1/datasets', { anonymous: true });
+      this.showReleases(list.items || []);
+    } catch (error) {
+      showError('ds-error', error);
+    }
+    document.getElementById('ds-table').addEventListener('change', () => this.preview());
+    document.addEventListener('carehub:language', () => this.catalog && this.codebook(this.header || []));
+  },
+
+  showReleases(items) {
+    const box = document.getElementById('ds-releases');
+    if (items.length === 0) {
+      box.replaceChildren(el('p', { 'data-i18n': 'ds.none' }, t('ds.none')));
+      return;
+    }
+    const list = el('ul');
+    for (const item of items) {
+      const button = el('button', { type: 'button', class: 'secondary', 'data-release': item.id },
+                        `${item.id}${item.title ? ' — ' + item.title : ''}`);
+      button.addEventListener('click', () => this.open(item.id));
+      list.append(el('li', {}, button));
+    }
+    box.replaceChildren(list);
+    this.open(items[items.length - 1].id);
+  },
+
+  async open(id) {
+    hideError('ds-error');
+    try {
+      this.catalog = await api('/v1/datasets/' + encodeURIComponent(id), { anonymous: true });
+    } catch (error) {
+      showError('ds-error', error);
+      return;
+    }
+    this.release = id;
+    const c = this.catalog;
+    document.getElementById('ds-title').textContent = c.title || id;
+    document.getElementById('ds-description').textContent = c.description || '';
+    const temporal = c.temporal || {};
+    document.getElementById('ds-temporal').textContent =
+        [temporal.startDate, temporal.endDate].filter(Boolean).join(' – ') || '—';
+    document.getElementById('ds-publisher').textContent = (c.publisher && c.publisher.name) || '—';
+    document.getElementById('ds-licence').textContent = c.license || c.licence || '—';
+    const control = c.disclosureControl || {};
+    document.getElementById('ds-threshold').textContent =
+        control.threshold !== undefined ? `${control.threshold} (${control.rule || ''})` : '—';
+    const link = document.getElementById('ds-catalog-link');
+    link.href = '/v1/datasets/' + encodeURIComponent(id);
+    document.getElementById('ds-catalog').textContent = JSON.stringify(c, null, 2);
+    this.files();
+    const csvs = this.distributions().filter((d) => /csv/i.test(d.mediaType || d.format || d.downloadURL));
+    const select = document.getElementById('ds-table');
+    select.replaceChildren(...csvs.map((d) => el('option', { value: d.downloadURL }, d.title || d.downloadURL)));
+    // A table with levels by region makes the most telling first chart.
+    const preferred = csvs.find((d) => /by_level|level/i.test(d.downloadURL)) || csvs[0];
+    if (preferred) select.value = preferred.downloadURL;
+    document.getElementById('ds-release').hidden = false;
+    await this.preview();
+  },
+
+  distributions() {
+    const list = this.catalog.distribution || this.catalog.distributions || [];
+    return Array.isArray(list) ? list.filter((d) => d && d.downloadURL) : [];
+  },
+
+  fileUrl(name) {
+    return `/v1/datasets/${encodeURIComponent(this.release)}/files/${name.split('/').map(encodeURIComponent).join('/')}`;
+  },
+
+  files() {
+    const rows = this.distributions().map((d) => {
+      const sum = d.checksum && (d.checksum.checksumValue || d.checksum.value);
+      return [el('a', { href: this.fileUrl(d.downloadURL), download: d.downloadURL.split('/').pop() }, d.downloadURL),
+              d.format || d.mediaType || '', formatBytes(d.byteSize), el('code', {}, sum || '')];
+    });
+    document.getElementById('ds-files').replaceChildren(
+        table([t('ds.name'), t('ds.format'), t('ds.size'), t('ds.sha256')], rows, t('ds.files')));
+  },
+
+  async preview() {
+    const name = document.getElementById('ds-table').value;
+    if (!name) return;
+    let text;
+    try {
+      text = await api(this.fileUrl(name), { anonymous: true });
+    } catch (error) {
+      showError('ds-error', error);
+      return;
+    }
+    const rows = parseCsv(typeof text === 'string' ? text : JSON.stringify(text)).filter((r) => r.length > 1 || r[0]);
+    this.header = rows.shift() || [];
+    document.getElementById('ds-rowcount').textContent =
+        `${rows.length} ${t('ds.rows')} ${Math.min(rows.length, PREVIEW_ROWS)}`;
+    document.getElementById('ds-preview').replaceChildren(
+        table(this.header, rows.slice(0, PREVIEW_ROWS), name));
+    this.draw(this.header, rows, name);
+    this.codebook(this.header);
+  },
+
+  // Bars of `count` by the first column, stacked by the second when there is one (e.g. level
+  // distribution by region). Suppressed cells (empty count) add nothing.
+  draw(header, rows, name) {
+    const countAt = header.indexOf('count');
+    if (this.chart) this.chart.destroy();
+    const keys = header.map((h, i) => i).filter((i) => i !== countAt && header[i] !== 'suppressed');
+    if (countAt < 0 || keys.length === 0 || typeof Chart === 'undefined') return;
+    const xAt = keys[0];
+    const seriesAt = keys.length > 1 ? keys[1] : -1;
+    const labels = [...new Set(rows.map((r) => r[xAt]))];
+    const seriesNames = seriesAt < 0 ? [header[countAt]] : [...new Set(rows.map((r) => r[seriesAt]))];
+    const data = new Map(seriesNames.map((s) => [s, new Array(labels.length).fill(0)]));
+    for (const r of rows) {
+      const n = Number(r[countAt]);
+      if (!r[countAt] || Number.isNaN(n)) continue;
+      data.get(seriesAt < 0 ? header[countAt] : r[seriesAt])[labels.indexOf(r[xAt])] += n;
+    }
+    const canvas = document.getElementById('ds-chart');
+    canvas.setAttribute('aria-label', `${t('ds.chart.caption')} ${header[xAt]}${seriesAt >= 0 ? ' / ' + header[seriesAt] : ''}: ${name}`);
+    this.chart = new Chart(canvas, {
+      type: 'bar',
+      data: { labels, datasets: seriesNames.map((s, i) => ({
+        label: seriesAt < 0 ? s : `${header[seriesAt]} ${s}`, data: data.get(s),
+        backgroundColor: PALETTE[i % PALETTE.length] })) },
+      options: { responsive: true, maintainAspectRatio: false, animation: false,
+                 scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } },
+    });
+  },
+
+  codebook(header) {
+    const en = Lang.current() === 'en' ? 1 : 0;
+    const rows = header.map((h) => [el('code', {}, h), CODEBOOK[h] ? CODEBOOK[h][en] : '—']);
+    const box = document.getElementById('ds-codebook');
+    box.replaceChildren(table([t('ds.column'), t('ds.meaning')], rows, t('ds.codebook')));
+    const schemas = this.distributions().filter((d) => /avsc|schema|codebook/i.test(d.downloadURL));
+    if (schemas.length) {
+      box.append(el('ul', {}, ...schemas.map((d) => el('li', {}, el('a', { href: this.fileUrl(d.downloadURL) }, d.downloadURL)))));
+    }
+  },
+};
+
+document.addEventListener('DOMContentLoaded', () => DatasetsPage.init());
