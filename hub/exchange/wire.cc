@@ -49,6 +49,8 @@ class Reader {
     std::memcpy(out.data(), Take(N).data(), N);
   }
   std::string_view Rest() { return Take(in_.size() - pos_); }
+  std::string_view Bytes(std::size_t n) { return Take(n); }
+  bool AtEnd() const { return pos_ == in_.size(); }
   void End() const {
     if (pos_ != in_.size()) Fail("trailing bytes");
   }
@@ -121,7 +123,25 @@ std::string EntryFrame(const ChangeEntry& e) {
   return w.Take();
 }
 
-ChangeEntry ReadEntry(const std::string& frame, const std::string& origin) {
+// All entries of a BATCH in one frame, each as `u32 length || entry`: one ZeroMQ frame (and one
+// CURVE box) per batch instead of one per entry.
+std::string PackedEntries(const std::vector<ChangeEntry>& entries) {
+  std::string packed;
+  std::size_t size = 0;
+  for (const ChangeEntry& e : entries)
+    size += 4 + 8 + 1 + 4 + 2 + e.record_id.size() + 96 + e.body.size();
+  packed.reserve(size);
+  for (const ChangeEntry& e : entries) {
+    const std::string entry = EntryFrame(e);
+    Writer length;
+    length.U32(static_cast<std::uint32_t>(entry.size()));
+    packed.append(length.Take());
+    packed.append(entry);
+  }
+  return packed;
+}
+
+ChangeEntry ReadEntry(std::string_view frame, const std::string& origin) {
   Reader r(frame, "BATCH entry");
   ChangeEntry e;
   e.origin = origin;
@@ -207,7 +227,7 @@ Frames Encode(const Message& message) {
           w.Fixed(m.head.signature);
           w.U32(static_cast<std::uint32_t>(m.entries.size()));
           frames.push_back(w.Take());
-          for (const ChangeEntry& e : m.entries) frames.push_back(EntryFrame(e));
+          frames.push_back(PackedEntries(m.entries));
         } else if constexpr (std::is_same_v<T, SchemaRequest>) {
           w.U64(m.fingerprint);
           frames.push_back(w.Take());
@@ -257,7 +277,7 @@ Pull DecodePull(const Frames& frames) {
 }
 
 Batch DecodeBatch(const Frames& frames) {
-  if (frames.size() < 2) ExpectFrames(frames, 2, "BATCH");
+  ExpectFrames(frames, 3, "BATCH");
   Reader r(frames[1], "BATCH");
   Batch b;
   b.head.origin = r.Short();
@@ -267,11 +287,16 @@ Batch DecodeBatch(const Frames& frames) {
   r.Fixed(b.head.signature);
   const std::uint32_t count = r.U32();
   r.End();
-  ExpectFrames(frames, 2 + static_cast<std::size_t>(count), "BATCH");
+  Reader packed(frames[2], "BATCH entries");
+  // Each entry takes at least 4 + 111 bytes: a count the frame cannot hold is refused before any
+  // allocation.
+  if (count > frames[2].size() / 115) packed.Fail("count larger than the entries frame");
   b.entries.reserve(count);
   for (std::uint32_t i = 0; i < count; ++i) {
-    b.entries.push_back(ReadEntry(frames[2 + i], b.head.origin));
+    const std::uint32_t length = packed.U32();
+    b.entries.push_back(ReadEntry(packed.Bytes(length), b.head.origin));
   }
+  packed.End();
   return b;
 }
 

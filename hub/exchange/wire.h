@@ -18,7 +18,7 @@
 namespace carehub::wire {
 
 inline constexpr std::string_view kMagic = "CHX";
-inline constexpr std::uint8_t kProtocolVersion = 1;
+inline constexpr std::uint8_t kProtocolVersion = 2;  // 2: BATCH entries packed in one frame
 
 enum class MessageType : std::uint8_t {
   kHello = 1,

@@ -53,7 +53,7 @@ TEST(WireTest, EveryMessageRoundTrips) {
 TEST(WireTest, PullLayoutIsBigEndianAsDocumented) {
   const Frames frames = Encode(Pull{"310000", 0x0102, 0x0A0B0C0D});
   ASSERT_EQ(frames.size(), 2u);
-  EXPECT_EQ(frames[0], std::string("CHX\x01\x03", 5));
+  EXPECT_EQ(frames[0], std::string("CHX\x02\x03", 5));
   const std::string expected = std::string("\x00\x06", 2) + "310000" +
                                std::string("\x00\x00\x00\x00\x00\x00\x01\x02", 8) +
                                std::string("\x0A\x0B\x0C\x0D", 4);
@@ -75,8 +75,11 @@ TEST(WireTest, MalformedInputIsRejectedWithItsCode) {
   EXPECT_EQ(CodeOf({}), ErrorCode::kMalformed);
   EXPECT_EQ(CodeOf({"XYZ\x01\x03", pull[1]}), ErrorCode::kMalformed);
   Frames future = pull;
-  future[0][3] = 2;
+  future[0][3] = kProtocolVersion + 1;
   EXPECT_EQ(CodeOf(future), ErrorCode::kUnknownVersion);
+  Frames version_one = pull;  // version 1 sent one frame per BATCH entry: refused, not misread
+  version_one[0][3] = 1;
+  EXPECT_EQ(CodeOf(version_one), ErrorCode::kUnknownVersion);
   Frames unknown_type = pull;
   unknown_type[0][4] = 99;
   EXPECT_EQ(CodeOf(unknown_type), ErrorCode::kMalformed);
@@ -94,12 +97,21 @@ TEST(WireTest, MalformedInputIsRejectedWithItsCode) {
   batch.head.origin = "310000";
   batch.head.seq = 1;
   batch.entries = {Entry(1)};
-  Frames missing_entry = Encode(batch);
-  missing_entry.pop_back();
-  EXPECT_EQ(CodeOf(missing_entry), ErrorCode::kMalformed);
+  Frames missing_entries = Encode(batch);
+  missing_entries.pop_back();
+  EXPECT_EQ(CodeOf(missing_entries), ErrorCode::kMalformed);
   Frames bad_op = Encode(batch);
-  bad_op[2][8] = 3;
+  bad_op[2][4 + 8] = 3;  // after the entry's u32 length and its u64 seq
   EXPECT_EQ(CodeOf(bad_op), ErrorCode::kMalformed);
+  Frames short_entries = Encode(batch);
+  short_entries[2].pop_back();  // the entry is shorter than its length says
+  EXPECT_EQ(CodeOf(short_entries), ErrorCode::kMalformed);
+  Frames trailing_entries = Encode(batch);
+  trailing_entries[2].push_back('x');
+  EXPECT_EQ(CodeOf(trailing_entries), ErrorCode::kMalformed);
+  Frames count_too_large = Encode(batch);
+  count_too_large[1][count_too_large[1].size() - 1] = 2;  // header says 2 entries, frame holds 1
+  EXPECT_EQ(CodeOf(count_too_large), ErrorCode::kMalformed);
   Frames huge_count = Encode(Hello{"310000", {}});
   huge_count[1] = std::string("\x00\x00\xFF\xFF\xFF\xFF", 6);
   EXPECT_EQ(CodeOf(huge_count), ErrorCode::kMalformed);
