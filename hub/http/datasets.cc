@@ -1,14 +1,21 @@
 // Handlers of the open-data routes: the releases `carehub publish` registered in this hub
 // (table published_releases), their DCAT catalog and their files. Public: researchers and
-// anonymous callers see only these. A file is served only when the release's catalog lists it.
+// anonymous callers see only these. A file is served only when publication recorded it
+// (table published_files) and its bytes still have the recorded SHA-256; it is opened inside the
+// release folder one path component at a time without following symlinks, and never when it is
+// one of the hub's database files (docs/STORE.md: one descriptor per database file).
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Parser.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include "hub/http/router.h"
+#include "hub/store/published_files.h"
 
 namespace carehub::http {
 namespace {
@@ -29,12 +36,117 @@ std::optional<Release> FindRelease(Store& store, const std::string& id) {
   return Release{stmt.ColumnText(0), fs::path(stmt.ColumnText(1))};
 }
 
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw HttpError::NotFound("release files are missing on the server");
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
+// A file descriptor closed at scope exit.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  Fd& operator=(Fd&& other) noexcept {
+    std::swap(fd_, other.fd_);
+    return *this;
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// "a/b.csv" -> {"a", "b.csv"}; nullopt for absolute names, empty parts, ".", ".." or NUL.
+std::optional<std::vector<std::string>> RelativeParts(const std::string& name) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  if (name.empty() || name.front() == '/' || name.find('\0') != std::string::npos) {
+    return std::nullopt;
+  }
+  while (start <= name.size()) {
+    const std::size_t slash = std::min(name.find('/', start), name.size());
+    std::string part = name.substr(start, slash - start);
+    if (part.empty() || part == "." || part == "..") return std::nullopt;
+    parts.push_back(std::move(part));
+    start = slash + 1;
+  }
+  return parts;
+}
+
+// True when `st` is the hub's database, WAL or SHM file (compared by stat, which opens nothing).
+bool IsDatabaseFile(const struct stat& st, const fs::path& hub_dir) {
+  for (const char* name : {"carehub.db", "carehub.db-wal", "carehub.db-shm"}) {
+    struct stat db {};
+    if (::stat((hub_dir / name).c_str(), &db) == 0 && db.st_dev == st.st_dev &&
+        db.st_ino == st.st_ino) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The bytes of `expected` inside `release_dir`, or nullopt (logged without the path's content)
+// when it cannot be reached without leaving the folder or following a symlink, is not a regular
+// file, is a database file, or no longer has its recorded size and SHA-256.
+std::optional<std::string> ReadReleaseFile(const fs::path& release_dir,
+                                           const PublishedFile& expected, const fs::path& hub_dir) {
+  const auto parts = RelativeParts(expected.name);
+  if (!parts) return std::nullopt;
+  Fd dir(::open(release_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  for (std::size_t i = 0; dir.get() >= 0 && i + 1 < parts->size(); ++i) {
+    dir = Fd(
+        ::openat(dir.get(), (*parts)[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  }
+  if (dir.get() < 0) return std::nullopt;
+  struct stat before {};
+  if (::fstatat(dir.get(), parts->back().c_str(), &before, AT_SYMLINK_NOFOLLOW) != 0 ||
+      !S_ISREG(before.st_mode) || before.st_size != expected.bytes ||
+      IsDatabaseFile(before, hub_dir)) {
+    return std::nullopt;
+  }
+  Fd file(::openat(dir.get(), parts->back().c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  struct stat after {};
+  if (file.get() < 0 || ::fstat(file.get(), &after) != 0 || after.st_ino != before.st_ino ||
+      after.st_dev != before.st_dev) {
+    return std::nullopt;
+  }
+  std::string bytes(static_cast<std::size_t>(expected.bytes), '\0');
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::read(file.get(), bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return std::nullopt;
+    done += static_cast<std::size_t>(n);
+  }
+  if (Sha256HexOf(bytes) != expected.sha256) {
+    std::cerr << "carehub http: a published file no longer has its recorded SHA-256; not served\n";
+    return std::nullopt;
+  }
+  return bytes;
+}
+
+// The release's catalog.json, checked against the SHA-256 registered at publication.
+std::optional<std::string> ReadCatalog(Store& store, const Release& release) {
+  sqlite::Statement stmt(store.db(),
+                         "SELECT catalog_sha256 FROM published_releases WHERE release = ?");
+  stmt.Bind(1, release.id);
+  if (!stmt.Step()) return std::nullopt;
+  PublishedFile catalog{"catalog.json", stmt.ColumnText(0), 0};
+  struct stat st {};
+  if (::lstat((release.path / "catalog.json").c_str(), &st) != 0) return std::nullopt;
+  catalog.bytes = st.st_size;
+  return ReadReleaseFile(release.path, catalog, store.dir());
+}
+
+std::string MediaTypeOf(const std::string& name) {
+  const auto ends = [&name](std::string_view suffix) {
+    return name.size() >= suffix.size() &&
+           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  if (ends(".csv")) return "text/csv; charset=utf-8";
+  if (ends(".avro")) return "application/avro";
+  if (ends(".json") || ends(".avsc")) return "application/json";
+  return "application/octet-stream";
 }
 
 Poco::JSON::Object::Ptr ParseCatalog(const std::string& text) {
@@ -69,10 +181,9 @@ void HandleDatasetList(ApiCall& call) {
     last = stmt.ColumnText(0);
     Poco::JSON::Object::Ptr item = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
     item->set("id", last);
-    const fs::path catalog = fs::path(stmt.ColumnText(1)) / "catalog.json";
-    std::error_code ec;
-    if (fs::exists(catalog, ec)) {
-      const auto json = ParseCatalog(ReadFile(catalog));
+    const auto catalog = ReadCatalog(call.hub.store, Release{last, fs::path(stmt.ColumnText(1))});
+    if (catalog) {
+      const auto json = ParseCatalog(*catalog);
       item->set("title", json->optValue<std::string>("title", ""));
       item->set("temporal", json->get("temporal"));
       item->set("distributions", json->getArray("distribution")
@@ -95,7 +206,9 @@ void HandleDatasetGet(ApiCall& call) {
   const auto release = FindRelease(call.hub.store, call.Param("dataset_id"));
   if (!release) throw HttpError::NotFound("no published dataset " + call.Param("dataset_id"));
   // Served byte for byte: its SHA-256 is the one registered at publication.
-  call.SendBytes(200, "application/json", ReadFile(release->path / "catalog.json"));
+  const auto catalog = ReadCatalog(call.hub.store, *release);
+  if (!catalog) throw HttpError::NotFound("the catalog of " + release->id + " is not available");
+  call.SendBytes(200, "application/json", *catalog);
 }
 
 void HandleDatasetFile(ApiCall& call) {
@@ -103,18 +216,11 @@ void HandleDatasetFile(ApiCall& call) {
   const auto release = FindRelease(call.hub.store, call.Param("dataset_id"));
   if (!release) throw HttpError::NotFound("no published dataset " + call.Param("dataset_id"));
   const std::string& name = call.Param("name");
-  const auto catalog = ParseCatalog(ReadFile(release->path / "catalog.json"));
-  const auto distributions = catalog->getArray("distribution");
-  if (distributions) {
-    for (std::size_t i = 0; i < distributions->size(); ++i) {
-      const auto d = distributions->getObject(static_cast<unsigned>(i));
-      if (!d || d->optValue<std::string>("downloadURL", "") != name) continue;
-      call.SendFile(release->path / name,
-                    d->optValue<std::string>("mediaType", "application/octet-stream"));
-      return;
-    }
-  }
-  throw HttpError::NotFound("dataset " + release->id + " has no file " + name);
+  const auto recorded = FindPublishedFile(call.hub.store.db(), release->id, name);
+  const auto bytes =
+      recorded ? ReadReleaseFile(release->path, *recorded, call.hub.store.dir()) : std::nullopt;
+  if (!bytes) throw HttpError::NotFound("dataset " + release->id + " has no file " + name);
+  call.SendBytes(200, MediaTypeOf(name), *bytes);
 }
 
 }  // namespace carehub::http

@@ -1,7 +1,9 @@
 // Handlers of the record routes: list and get (JSON or Avro OCF), ingest upload, recognitions.
 #include <Poco/JSON/Array.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -11,8 +13,9 @@
 #include "connectors/profile.h"
 #include "hub/http/json.h"
 #include "hub/http/router.h"
-#include "hub/store/ingest.h"
+#include "hub/http/write_authority.h"
 #include "hub/publish/ocf.h"
+#include "hub/store/ingest.h"
 #include "mapping/engine.h"
 #include "schemas/codec.h"
 
@@ -187,20 +190,11 @@ void HandleRecordGet(ApiCall& call) {
   call.SendJson(200, RecordJson(*stored, DecodeSingleObject(stored->body)));
 }
 
-void HandleIngest(ApiCall& call) {
-  call.AllowQuery({"profile", "filename"});
-  call.Negotiate({MediaType::kJson});
-  Store& store = call.hub.store;
-  ConnectorEngine engine(EngineOptionsFor(store));
-  const auto profile = call.Query("profile");
-  std::string extension;
-  if (profile) {
-    try {
-      extension = std::string(FileFormatName(engine.FindProfile(*profile).format));
-    } catch (const Error&) {
-      throw HttpError::BadParameter("profile", "unknown profile (e.g. shanghai/assessment)");
-    }
-  }
+namespace {
+
+// The extension the upload is stored under: the profile's format, or the one of `filename`.
+std::string UploadExtension(ApiCall& call, const Profile* profile) {
+  std::string extension = profile ? std::string(FileFormatName(profile->format)) : "";
   if (const auto filename = call.Query("filename")) {
     const auto dot = filename->rfind('.');
     const std::string ext = dot == std::string::npos ? "" : filename->substr(dot + 1);
@@ -210,83 +204,109 @@ void HandleIngest(ApiCall& call) {
     }
     extension = ext;
   }
-  if (extension.empty()) extension = "dat";
+  return extension.empty() ? "dat" : extension;
+}
 
-  const std::uint64_t max = call.shared.options.max_upload_bytes;
-  if (call.request.hasContentLength() && call.request.getContentLength64() >= 0 &&
-      static_cast<std::uint64_t>(call.request.getContentLength64()) > max) {
-    throw HttpError(413, "payload_too_large",
-                    "upload larger than " + std::to_string(max) + " bytes");
+struct Upload {
+  fs::path file;       // <dir>/uploads/<sha256>.<extension>
+  std::string sha256;  // hex
+  std::uint64_t bytes = 0;
+};
+
+// Removes a file when the scope ends, unless released.
+class RemoveOnExit {
+ public:
+  explicit RemoveOnExit(fs::path path) : path_(std::move(path)) {}
+  ~RemoveOnExit() {
+    std::error_code ec;
+    if (!path_.empty()) fs::remove(path_, ec);
   }
-  // Stream the upload to <dir>/uploads (mode 0600: it is a native file with personal data),
-  // named by its SHA-256 so that a repeated upload is recognised by ingest's resume logic.
-  const fs::path uploads = store.dir() / "uploads";
+  RemoveOnExit(const RemoveOnExit&) = delete;
+  RemoveOnExit& operator=(const RemoveOnExit&) = delete;
+  void Release() { path_.clear(); }
+
+ private:
+  fs::path path_;
+};
+
+// Streams the request body to <dir>/uploads (mode 0600: it is a native file with personal
+// data), named by its SHA-256 so that a repeated upload is recognised by ingest's resume logic.
+// A body that is too large, empty or shorter/longer than its Content-Length leaves no file.
+Upload ReceiveUpload(ApiCall& call, const std::string& extension) {
+  const std::uint64_t max = call.shared.options.max_upload_bytes;
+  const auto too_large = [max] {
+    return HttpError(413, "payload_too_large",
+                     "upload larger than " + std::to_string(max) + " bytes");
+  };
+  if (call.request.hasContentLength() &&
+      static_cast<std::uint64_t>(call.request.getContentLength64()) > max) {
+    throw too_large();
+  }
+  const fs::path uploads = call.hub.store.dir() / "uploads";
   fs::create_directories(uploads);
+  fs::permissions(uploads, fs::perms::owner_all, fs::perm_options::replace);
   unsigned char nonce[8];
   randombytes_buf(nonce, sizeof nonce);
   char nonce_hex[2 * sizeof nonce + 1];
   sodium_bin2hex(nonce_hex, sizeof nonce_hex, nonce, sizeof nonce);
   const fs::path partial = uploads / (".upload-" + std::string(nonce_hex));
-  std::uint64_t size = 0;
+  RemoveOnExit remove_partial(partial);
+  Upload upload;
   crypto_hash_sha256_state sha;
   crypto_hash_sha256_init(&sha);
   {
+    const int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) throw Error::IoError("cannot create an upload in " + uploads.string());
+    ::close(fd);
     std::ofstream out(partial, std::ios::binary | std::ios::trunc);
-    ::chmod(partial.c_str(), 0600);
     std::istream& in = call.request.stream();
     char buffer[64 * 1024];
     while (in) {
       in.read(buffer, sizeof buffer);
       const auto n = static_cast<std::size_t>(in.gcount());
-      size += n;
-      if (size > max) {
-        out.close();
-        fs::remove(partial);
-        throw HttpError(413, "payload_too_large",
-                        "upload larger than " + std::to_string(max) + " bytes");
-      }
+      upload.bytes += n;
+      if (upload.bytes > max) throw too_large();
       crypto_hash_sha256_update(&sha, reinterpret_cast<unsigned char*>(buffer), n);
       out.write(buffer, static_cast<std::streamsize>(n));
     }
-    if (!out) {
-      fs::remove(partial);
-      throw Error::IoError("cannot write the upload to " + uploads.string());
-    }
+    if (!out.flush()) throw Error::IoError("cannot write the upload to " + uploads.string());
   }
-  if (size == 0) {
-    fs::remove(partial);
+  call.CheckBodyLength(upload.bytes);
+  if (upload.bytes == 0) {
     throw HttpError::BadParameter("body", "empty upload: send the native file as the body");
   }
   unsigned char digest[crypto_hash_sha256_BYTES];
   crypto_hash_sha256_final(&sha, digest);
   char hex[2 * crypto_hash_sha256_BYTES + 1];
   sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
-  const fs::path file = uploads / (std::string(hex) + "." + extension);
-  fs::rename(partial, file);
+  upload.sha256 = hex;
+  upload.file = uploads / (upload.sha256 + "." + extension);
+  fs::rename(partial, upload.file);
+  remove_partial.Release();
+  return upload;
+}
 
-  IngestSummary summary;
-  {
-    std::lock_guard lock(call.shared.ingest_mutex);
-    IngestOptions options;
-    options.profile = profile;
-    try {
-      summary = Ingester(store, engine).IngestFile(file.string(), options);
-    } catch (const Error& e) {
-      fs::remove(file);
-      if (e.kind() == ErrorKind::kInvalidInput) {
-        throw HttpError(400, "invalid_upload", e.what(), "body");
-      }
-      throw;
+// Ingests the upload, one at a time.
+IngestSummary IngestUpload(ApiCall& call, ConnectorEngine& engine, const Upload& upload,
+                           const Profile& profile) {
+  std::lock_guard lock(call.shared.ingest_mutex);
+  IngestOptions options;
+  options.profile = profile.name;
+  try {
+    return Ingester(call.hub.store, engine).IngestFile(upload.file.string(), options);
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::kInvalidInput) {
+      throw HttpError(400, "invalid_upload", e.what(), "body");
     }
+    throw;
   }
-  // The rows that matter are in the store now (accepted) or in quarantine (rejected).
-  fs::remove(file);
-  call.hub.recognizer.reset();  // our own commit does not move our data_version
+}
 
+Poco::JSON::Object IngestJson(const Upload& upload, const IngestSummary& summary) {
   Poco::JSON::Object json(Poco::JSON_PRESERVE_KEY_ORDER);
-  json.set("upload", file.filename().string());
-  json.set("sha256", std::string(hex));
-  json.set("bytes", size);
+  json.set("upload", upload.file.filename().string());
+  json.set("sha256", upload.sha256);
+  json.set("bytes", upload.bytes);
   json.set("profile", summary.profile);
   json.set("run_id", summary.run_id);
   json.set("read", summary.read);
@@ -296,7 +316,29 @@ void HandleIngest(ApiCall& call) {
   json.set("updated", summary.updated);
   json.set("unchanged", summary.unchanged);
   json.set("resumed_after_row", summary.resumed_after_row);
-  call.SendJson(200, json);
+  return json;
+}
+
+}  // namespace
+
+void HandleIngest(ApiCall& call) {
+  call.AllowQuery({"profile", "filename"});
+  call.Negotiate({MediaType::kJson});
+  ConnectorEngine engine(EngineOptionsFor(call.hub.store));
+  const auto named = call.Query("profile");
+  // A named profile is checked before the body is read; a detected one right after.
+  const Profile* profile = named ? &AuthorizedProfile(call.principal, engine, named, "") : nullptr;
+  const Upload upload = ReceiveUpload(call, UploadExtension(call, profile));
+  // Whatever happens next, the native file does not stay: its rows that matter end in the store
+  // (accepted) or in quarantine (rejected).
+  RemoveOnExit remove_upload(upload.file);
+  if (!profile) {
+    profile = &AuthorizedProfile(call.principal, engine, std::nullopt, upload.file.string());
+  }
+  CheckRecordsWithinArea(call.principal, call.hub.store, engine, *profile, upload.file.string());
+  const IngestSummary summary = IngestUpload(call, engine, upload, *profile);
+  call.hub.recognizer.reset();  // our own commit does not move our data_version
+  call.SendJson(200, IngestJson(upload, summary));
 }
 
 void HandleRecognitions(ApiCall& call) {

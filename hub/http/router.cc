@@ -15,6 +15,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "hub/http/connection_guard.h"
 #include "hub/http/web_assets.h"
 #include "schemas/error.h"
 
@@ -83,11 +84,61 @@ std::string ErrorBody(int status, const std::string& code, const std::string& me
   return out.str();
 }
 
+// On every answer: no MIME sniffing; a Content-Security-Policy allowing only this origin's own
+// scripts, styles and images (the web pages at / have no inline script or style) and no framing;
+// no referrer. Answers that may hold personal data (every non-public route) are never cached.
+void SetSecurityHeaders(HTTPServerResponse& response, bool personal_data) {
+  response.set("X-Content-Type-Options", "nosniff");
+  response.set("Content-Security-Policy",
+               "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+               "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+               "frame-ancestors 'none'");
+  response.set("Referrer-Policy", "no-referrer");
+  response.set("X-Frame-Options", "DENY");
+  if (personal_data) response.set("Cache-Control", "no-store");
+}
+
+// Request framing refused with 400 and a closed connection: two framings (Content-Length with
+// Transfer-Encoding, or two lengths) are how requests are smuggled past a proxy, and a length
+// that is no byte count leaves the next request's start unknown.
+std::optional<std::string> FramingError(const HTTPServerRequest& request) {
+  int lengths = 0;
+  std::string length;
+  for (const auto& [name, value] : request) {
+    if (Poco::icompare(name, "Content-Length") != 0) continue;
+    ++lengths;
+    length = value;
+  }
+  const bool transfer_encoding = request.has("Transfer-Encoding");
+  if (lengths > 1) return "more than one Content-Length";
+  if (lengths == 1 && transfer_encoding) return "both Content-Length and Transfer-Encoding";
+  if (lengths == 1 && (length.empty() || length.size() > 18 ||
+                       length.find_first_not_of("0123456789") != std::string::npos)) {
+    return "Content-Length is not a byte count";
+  }
+  if (transfer_encoding &&
+      Poco::icompare(Poco::trim(request.get("Transfer-Encoding")), "chunked") != 0) {
+    return "Transfer-Encoding other than chunked";
+  }
+  return std::nullopt;
+}
+
+// The request's headers are read: the guard's deadline now covers its body.
+void StartBodyDeadline(const HTTPServerRequest& request, std::uint64_t max_body) {
+  std::uint64_t body = 0;
+  if (request.getChunkedTransferEncoding()) {
+    body = max_body;
+  } else if (request.hasContentLength() && request.getContentLength64() > 0) {
+    body = static_cast<std::uint64_t>(request.getContentLength64());
+  }
+  RequestHeadersRead(body);
+}
+
 void SendError(HTTPServerResponse& response, int status, const std::string& code,
                const std::string& message, const std::string& field = "") {
   if (response.sent()) return;  // too late: the connection is closed by Poco
   const std::string body = ErrorBody(status, code, message, field);
-  response.setStatus(static_cast<HTTPResponse::HTTPStatus>(status));
+  response.setStatusAndReason(static_cast<HTTPResponse::HTTPStatus>(status));
   response.setContentType("application/json");
   response.setContentLength64(static_cast<Poco::Int64>(body.size()));
   if (status == 401) response.set("WWW-Authenticate", "Bearer realm=\"carehub\"");
@@ -116,6 +167,7 @@ void DiscardBody(HTTPServerRequest& request, HTTPServerResponse& response) {
     }
     sodium_memzero(buffer, sizeof buffer);
     if (total > kDrainLimit) response.setKeepAlive(false);
+    RequestBodyRead();
   } catch (const std::exception&) {
     response.setKeepAlive(false);
   }
@@ -163,6 +215,7 @@ class ApiRequestHandler : public Poco::Net::HTTPRequestHandler {
   void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
     const auto start = std::chrono::steady_clock::now();
     const Route& route = ApiRoutes()[static_cast<std::size_t>(route_)];
+    SetSecurityHeaders(response, route.access != Access::kPublic);
     int status = 500;
     try {
       Lease lease(shared_);
@@ -212,6 +265,7 @@ class ApiRequestHandler : public Poco::Net::HTTPRequestHandler {
       std::cerr << route.method << " " << route.pattern << " " << status << " "
                 << static_cast<long long>(seconds * 1000) << "ms\n";
     }
+    ResponseSent();
   }
 
  private:
@@ -241,6 +295,7 @@ class NoRouteHandler : public Poco::Net::HTTPRequestHandler {
   void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
     const auto start = std::chrono::steady_clock::now();
     int status = 404;
+    SetSecurityHeaders(response, true);
     try {
       DiscardBody(request, response);
       if (allow_.empty()) {
@@ -258,11 +313,33 @@ class NoRouteHandler : public Poco::Net::HTTPRequestHandler {
     shared_.metrics.Observe(
         -1, status,
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    ResponseSent();
   }
 
  private:
   ApiShared& shared_;
   std::string allow_;
+};
+
+// Requests refused before routing: framing (FramingError, 400) or cut by the deadline (408).
+// The connection is closed: where the next request would start is unknown.
+class BadFramingHandler : public Poco::Net::HTTPRequestHandler {
+ public:
+  BadFramingHandler(int status, std::string code, std::string message)
+      : status_(status), code_(std::move(code)), message_(std::move(message)) {}
+  void handleRequest(HTTPServerRequest&, HTTPServerResponse& response) override {
+    SetSecurityHeaders(response, true);
+    response.setKeepAlive(false);
+    try {
+      SendError(response, status_, code_, message_);
+    } catch (const std::exception&) {
+    }
+  }
+
+ private:
+  int status_;
+  std::string code_;
+  std::string message_;
 };
 
 }  // namespace
@@ -385,7 +462,21 @@ std::string ApiCall::ReadBody(std::uint64_t max_bytes) {
                       "request body larger than " + std::to_string(max_bytes) + " bytes");
     }
   }
+  CheckBodyLength(body.size());
   return body;
+}
+
+void ApiCall::CheckBodyLength(std::uint64_t received) {
+  if (request.hasContentLength() &&
+      static_cast<std::uint64_t>(request.getContentLength64()) != received) {
+    response.setKeepAlive(false);
+    throw HttpError(400, "incomplete_body",
+                    "request body: received " + std::to_string(received) +
+                        " bytes, Content-Length says " +
+                        std::to_string(request.getContentLength64()),
+                    "body");
+  }
+  RequestBodyRead();
 }
 
 Poco::JSON::Object::Ptr ApiCall::ReadJsonObject() {
@@ -409,14 +500,14 @@ void ApiCall::SendJson(int status, const Poco::Dynamic::Var& json) {
   std::ostringstream out;
   Poco::JSON::Stringifier::stringify(json, out);
   const std::string body = out.str();
-  response.setStatus(static_cast<HTTPResponse::HTTPStatus>(status));
+  response.setStatusAndReason(static_cast<HTTPResponse::HTTPStatus>(status));
   response.setContentType("application/json");
   response.setContentLength64(static_cast<Poco::Int64>(body.size()));
   response.sendBuffer(body.data(), body.size());
 }
 
 void ApiCall::SendBytes(int status, const std::string& content_type, const std::string& bytes) {
-  response.setStatus(static_cast<HTTPResponse::HTTPStatus>(status));
+  response.setStatusAndReason(static_cast<HTTPResponse::HTTPStatus>(status));
   response.setContentType(content_type);
   response.setContentLength64(static_cast<Poco::Int64>(bytes.size()));
   response.sendBuffer(bytes.data(), bytes.size());
@@ -427,7 +518,7 @@ void ApiCall::SendFile(const std::filesystem::path& path, const std::string& con
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);
   if (!in || ec) throw HttpError::NotFound("file is missing on the server");
-  response.setStatus(HTTPResponse::HTTP_OK);
+  response.setStatusAndReason(HTTPResponse::HTTP_OK);
   response.setContentType(content_type);
   response.setContentLength64(static_cast<Poco::Int64>(size));
   std::ostream& out = response.send();
@@ -436,6 +527,15 @@ void ApiCall::SendFile(const std::filesystem::path& path, const std::string& con
 
 Poco::Net::HTTPRequestHandler* ApiHandlerFactory::createRequestHandler(
     const HTTPServerRequest& request) {
+  if (RequestExpired()) {
+    return new BadFramingHandler(408, "request_timeout",
+                                 "the request was not received within the server's deadline");
+  }
+  if (const auto framing = FramingError(request)) {
+    return new BadFramingHandler(400, "bad_request", "request framing refused: " + *framing);
+  }
+  StartBodyDeadline(request,
+                    std::max(shared_.options.max_upload_bytes, shared_.options.max_json_bytes));
   const std::string& uri = request.getURI();
   const std::vector<std::string> raw =
       Split(std::string_view(uri).substr(0, uri.find_first_of("?#")));

@@ -135,6 +135,9 @@ class ApiCall {
   MediaType Negotiate(std::initializer_list<MediaType> offered) const;
   // The request body, at most `max_bytes` (413 beyond, checked on Content-Length first).
   std::string ReadBody(std::uint64_t max_bytes);
+  // 400 "incomplete_body" (connection closed) when `received` differs from Content-Length: the
+  // client went away or lied; nothing of such a body may be used.
+  void CheckBodyLength(std::uint64_t received);
   // The request body as a JSON object (400 "invalid_json" otherwise).
   Poco::JSON::Object::Ptr ReadJsonObject();
 

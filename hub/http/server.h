@@ -19,12 +19,26 @@ namespace carehub {
 
 struct HttpOptions {
   int max_threads = 16;  // server threads = concurrent requests; each leases a Store
-  int max_queued = 256;  // accepted connections waiting for a thread
+  // Open connections (served + waiting for a thread) in total and from one client address; the
+  // excess is answered 503 and closed at accept time. Keep max_connections_per_address below
+  // max_threads, so one address cannot hold every thread (behind a reverse proxy every client
+  // has the proxy's address: raise it there and let the proxy limit clients).
+  int max_connections = 256;
+  int max_connections_per_address = 8;
+  // Time to read one request's headers and body (an upload also gets its Content-Length at
+  // min_upload_bytes_per_second); then the connection's read side is shut, freeing its thread.
+  int request_timeout_ms = 10000;
+  std::uint64_t min_upload_bytes_per_second = 1 << 20;
   // Poco serves a kept-alive connection on one thread until it closes, so with more clients than
   // threads the extra connections would wait for ever: a connection is closed after this many
   // requests (the client reconnects and queues behind the waiting ones) or this idle time.
   int max_keep_alive_requests = 100;
   int keep_alive_timeout_ms = 2000;
+  // TLS (Poco NetSSL, OpenSSL): PEM certificate chain and key; with client_ca every client must
+  // present a certificate signed by it. Unset: plain HTTP.
+  std::optional<std::filesystem::path> tls_cert = std::nullopt;
+  std::optional<std::filesystem::path> tls_key = std::nullopt;
+  std::optional<std::filesystem::path> tls_client_ca = std::nullopt;
   // Largest request body of an ingest upload; bigger uploads get 413 before being read.
   std::uint64_t max_upload_bytes = 256ull << 20;
   // Largest JSON request body (recognitions); small on purpose.
@@ -66,7 +80,8 @@ class HttpApi {
   void Start(const std::string& host, std::uint16_t port);
   // Stops accepting, lets running requests finish. Idempotent; the destructor calls it.
   void Stop();
-  std::uint16_t port() const;  // the bound port (after Start)
+  std::uint16_t port() const;                // the bound port (after Start)
+  std::int64_t connections_refused() const;  // refused by the connection caps since Start
   const std::string& region() const;
 
   static std::vector<RouteInfo> Routes();

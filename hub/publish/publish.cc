@@ -17,6 +17,7 @@
 #include "hub/publish/ocf.h"
 #include "hub/publish/publish_internal.h"
 #include "hub/publish/suppress.h"
+#include "hub/store/published_files.h"
 #include "schemas/codec.h"
 #include "schemas/error.h"
 
@@ -578,6 +579,7 @@ void RegisterRelease(Store& store, const std::string& release, const fs::path& p
                         "path = excluded.path, catalog_sha256 = excluded.catalog_sha256");
   reg.Bind(1, release).Bind(2, path.string()).Bind(3, catalog_sha256).Bind(4, now_ms);
   reg.Run();
+  RecordPublishedFiles(store.db(), summary.release, files);
   tx.Commit();
 }
 

@@ -206,6 +206,18 @@ DROP TABLE changes;
 ALTER TABLE changes_v5 RENAME TO changes;
 CREATE UNIQUE INDEX changes_origin_seq ON changes(origin, seq);
 )sql"},
+    // Issue 12 (hub/store/published_files.h): every file of a published release with its SHA-256,
+    // recorded at publication; the HTTP API serves nothing else (a release published before this
+    // step has no files to serve until it is published again).
+    {6, "published_files: the files of each open-data release and their SHA-256",
+     R"sql(
+CREATE TABLE published_files(
+  release TEXT NOT NULL,
+  name TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  bytes INTEGER NOT NULL,
+  PRIMARY KEY(release, name)) WITHOUT ROWID;
+)sql"},
 };
 
 // carehub_record_key(TEXT) and carehub_token_key(BLOB) for the steps that compute keys of

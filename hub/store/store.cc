@@ -1,6 +1,7 @@
 #include "hub/store/store.h"
 
 #include <sodium.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
@@ -66,6 +67,18 @@ std::optional<std::string> OrgKey(const std::optional<OrgRef>& org) {
 std::optional<std::int64_t> Days(const std::optional<Date>& date) {
   if (!date) return std::nullopt;
   return date->time_since_epoch().count();
+}
+
+// At rest (issue 12): the hub directory is 0700 and the database with its WAL and SHM files
+// 0600, whatever the umask. chmod works on the path: the database files are never opened through
+// a descriptor of our own (docs/STORE.md, "One descriptor per database file"). SQLite creates
+// the WAL and SHM files with the database file's mode, so later ones are 0600 too.
+void ProtectHubFiles(const fs::path& dir) {
+  ::chmod(dir.c_str(), 0700);
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    const fs::path file = dir / (std::string(kDbFile) + suffix);
+    ::chmod(file.c_str(), 0600);  // ENOENT for a WAL/SHM not there yet is fine
+  }
 }
 
 }  // namespace
@@ -161,6 +174,7 @@ Store Store::Init(const fs::path& dir, const InitOptions& options) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw Error::IoError("cannot create " + dir.string() + ": " + ec.message());
+  ProtectHubFiles(dir);
 
   // An existing hub keeps its region: a hub's region is the origin of everything it wrote.
   const fs::path db_path = dir / kDbFile;
@@ -214,6 +228,7 @@ Store Store::Open(const fs::path& dir) {
     throw Error::NotFound(dir.string() + " is not a carehub hub (no carehub.db; run carehub init)");
   }
   sqlite::Database db(db_path.string(), {.mode = sqlite::OpenMode::kReadWrite});
+  ProtectHubFiles(dir);
   Migrate(db);
   auto region = MetaValue(db, "region");
   if (!region) throw Error::Corruption(db_path.string() + " has no region (run carehub init)");

@@ -33,6 +33,7 @@
 #include "hub/http/api_tokens.h"
 #include "hub/http/server.h"
 #include "hub/store/ingest.h"
+#include "hub/store/published_files.h"
 #include "hub/store/store.h"
 #include "tests/support/ipv6.h"
 #include "tests/support/temp_dir.h"
@@ -191,16 +192,20 @@ struct Env {
     // file beside it that the catalog does not list (never served).
     const fs::path release = tmp / "open" / "r1";
     fs::create_directories(release / "kind=assessment");
-    std::ofstream(release / "kind=assessment" / "part-0.csv") << "region,count\n310000,42\n";
+    const std::string part = "region,count\n310000,42\n";
+    const std::string catalog =
+        R"({"title":"test release","temporal":null,"distribution":[)"
+        R"({"downloadURL":"kind=assessment/part-0.csv","mediaType":"text/csv"}]})";
+    std::ofstream(release / "kind=assessment" / "part-0.csv") << part;
     std::ofstream(release / "unlisted.txt") << "not published\n";
-    std::ofstream(release / "catalog.json")
-        << R"({"title":"test release","temporal":null,"distribution":[)"
-        << R"({"downloadURL":"kind=assessment/part-0.csv","mediaType":"text/csv"}]})";
+    std::ofstream(release / "catalog.json") << catalog;
     sqlite::Statement insert(store.db(),
                              "INSERT INTO published_releases(release, path, catalog_sha256, "
-                             "published_at) VALUES('r1', ?, 'x', 0)");
-    insert.Bind(1, release.string());
+                             "published_at) VALUES('r1', ?, ?, 0)");
+    insert.Bind(1, release.string()).Bind(2, Sha256HexOf(catalog));
     insert.Run();
+    RecordPublishedFiles(store.db(), "r1",
+                         {{"kind=assessment/part-0.csv", part}, {"catalog.json", catalog}});
     HttpOptions options;
     options.max_threads = 4;
     options.access_log = true;
@@ -681,7 +686,7 @@ TEST_F(HttpTest, PeersAndMetricsReportTheStore) {
       std::string::npos);
 }
 
-TEST_F(HttpTest, DatasetFilesAreServedOnlyWhenTheCatalogListsThem) {
+TEST_F(HttpTest, DatasetFilesAreServedOnlyWhenPublicationRecordedThem) {
   const Reply listed = env_->Call({.target = "/v1/datasets/r1/files/kind=assessment/part-0.csv"});
   ASSERT_EQ(listed.status, 200);
   EXPECT_EQ(listed.body, "region,count\n310000,42\n");
