@@ -571,7 +571,8 @@ bool WriteRelease(const fs::path& path, const ReleaseFiles& files) {
 }
 
 void RegisterRelease(Store& store, const std::string& release, const fs::path& path,
-                     const std::string& catalog_sha256, std::int64_t now_ms) {
+                     const std::string& catalog_sha256, const ReleaseFiles& files,
+                     std::int64_t now_ms) {
   sqlite::Transaction tx(store.db());
   sqlite::Statement reg(store.db(),
                         "INSERT INTO published_releases(release, path, catalog_sha256, "
@@ -579,7 +580,9 @@ void RegisterRelease(Store& store, const std::string& release, const fs::path& p
                         "path = excluded.path, catalog_sha256 = excluded.catalog_sha256");
   reg.Bind(1, release).Bind(2, path.string()).Bind(3, catalog_sha256).Bind(4, now_ms);
   reg.Run();
-  RecordPublishedFiles(store.db(), summary.release, files);
+  std::map<std::string, std::string_view> recorded;
+  for (const auto& [name, file] : files) recorded[name] = file.bytes;
+  RecordPublishedFiles(store.db(), release, recorded);
   tx.Commit();
 }
 
@@ -618,7 +621,7 @@ PublishSummary Publish(Store& store, const PublishOptions& options, std::int64_t
 
   summary.path = fs::absolute(options.out_dir) / summary.release;
   summary.unchanged = WriteRelease(summary.path, files);
-  RegisterRelease(store, summary.release, summary.path, Sha256Hex(catalog), now_ms);
+  RegisterRelease(store, summary.release, summary.path, Sha256Hex(catalog), files, now_ms);
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return summary;
 }

@@ -80,9 +80,11 @@ std::string RenderCatalog(const Store& store, const PublishOptions& options,
 // it holds other content, Error::IoError on write errors.
 bool WriteRelease(const std::filesystem::path& path, const ReleaseFiles& files);
 
-// Records the release in published_releases (for the HTTP API).
+// Records the release in published_releases and its files with their SHA-256 in published_files
+// (the HTTP API serves only those).
 void RegisterRelease(Store& store, const std::string& release, const std::filesystem::path& path,
-                     const std::string& catalog_sha256, std::int64_t now_ms);
+                     const std::string& catalog_sha256, const ReleaseFiles& files,
+                     std::int64_t now_ms);
 
 std::string Sha256Hex(std::string_view bytes);
 

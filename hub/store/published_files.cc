@@ -13,7 +13,7 @@ std::string Sha256HexOf(std::string_view bytes) {
 }
 
 void RecordPublishedFiles(sqlite::Database& db, const std::string& release,
-                          const std::map<std::string, std::string>& files) {
+                          const std::map<std::string, std::string_view>& files) {
   sqlite::Statement clear(db, "DELETE FROM published_files WHERE release = ?");
   clear.Bind(1, release).Run();
   sqlite::Statement insert(

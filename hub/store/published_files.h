@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "hub/store/sqlite_db.h"
 
@@ -23,7 +24,7 @@ struct PublishedFile {
 // Replaces the recorded files of `release` with `files` (relative path -> content), inside the
 // caller's transaction.
 void RecordPublishedFiles(sqlite::Database& db, const std::string& release,
-                          const std::map<std::string, std::string>& files);
+                          const std::map<std::string, std::string_view>& files);
 
 std::optional<PublishedFile> FindPublishedFile(sqlite::Database& db, const std::string& release,
                                                const std::string& name);

@@ -23,6 +23,7 @@
 #include "connectors/generator.h"
 #include "hub/http/api_tokens.h"
 #include "hub/http/server.h"
+#include "hub/publish/publish.h"
 #include "hub/store/ingest.h"
 #include "hub/store/published_files.h"
 #include "hub/store/store.h"
@@ -377,6 +378,27 @@ TEST_F(HttpSecurityTest, DatasetFilesStayInsideTheReleaseAndLocksSurvive) {
   ASSERT_TRUE(check.Step());
   EXPECT_EQ(check.ColumnText(0), "ok");
   hub_->tokens["auditor"] = CreateApiToken(store, Role::kAuditor, std::nullopt, NowMs()).token;
+}
+
+// `carehub publish` records every file of a release with its SHA-256; the route serves them.
+TEST_F(HttpSecurityTest, PublishedFilesAreRecordedAndServed) {
+  PublishSummary summary;
+  {
+    Store store = Store::Open(hub_->hub);
+    PublishOptions options;
+    options.out_dir = hub_->tmp / "published";
+    summary = Publish(store, options, NowMs());
+    EXPECT_EQ(*store.db().QueryInt("SELECT count(*) FROM published_files WHERE release = '" +
+                                   summary.release + "'"),
+              summary.files);
+  }
+  HttpApi api(hub_->hub, HttpOptions{});
+  api.Start("127.0.0.1", 0);
+  for (const std::string name : {"catalog.json", "counts.csv"}) {
+    const Timed file = Get(api.port(), "/v1/datasets/" + summary.release + "/files/" + name);
+    EXPECT_EQ(file.status, 200) << name;
+  }
+  EXPECT_EQ(Get(api.port(), "/v1/datasets/" + summary.release).status, 200);
 }
 
 // A Shanghai department may not upload a Zhejiang export: before issue 12 its records were
