@@ -321,6 +321,20 @@ class NoRouteHandler : public Poco::Net::HTTPRequestHandler {
   std::string allow_;
 };
 
+// Runs a handler that knows nothing of the connection guard, then starts the deadline for the
+// connection's next request (as ApiRequestHandler does itself).
+class RearmAfterResponse : public Poco::Net::HTTPRequestHandler {
+ public:
+  explicit RearmAfterResponse(Poco::Net::HTTPRequestHandler* inner) : inner_(inner) {}
+  void handleRequest(HTTPServerRequest& request, HTTPServerResponse& response) override {
+    inner_->handleRequest(request, response);
+    ResponseSent();
+  }
+
+ private:
+  std::unique_ptr<Poco::Net::HTTPRequestHandler> inner_;
+};
+
 // Requests refused before routing: framing (FramingError, 400) or cut by the deadline (408).
 // The connection is closed: where the next request would start is unknown.
 class BadFramingHandler : public Poco::Net::HTTPRequestHandler {
@@ -552,7 +566,7 @@ Poco::Net::HTTPRequestHandler* ApiHandlerFactory::createRequestHandler(
   // Not an API route: the web pages (web/, docs/WEB.md) answer GET and HEAD.
   if (allow.empty() && (request.getMethod() == "GET" || request.getMethod() == "HEAD")) {
     if (const auto asset = FindWebAsset(uri.substr(0, uri.find_first_of("?#")))) {
-      return NewWebAssetHandler(shared_, *asset);
+      return new RearmAfterResponse(NewWebAssetHandler(shared_, *asset));
     }
   }
   return new NoRouteHandler(shared_, allow);
