@@ -92,7 +92,7 @@ struct Hub {
   std::unique_ptr<BackgroundProcess> server;
 };
 
-// digest lines "origin=310000 seq=N records=M sha256=HEX", keyed by origin.
+// digest lines "origin=310000 seq=N records=M sha256=HEX log=HEX", keyed by origin.
 std::map<std::string, std::string> Digest(const Hub& hub) {
   std::map<std::string, std::string> lines;
   std::istringstream out(RunCarehub({"digest", "--dir", hub.dir.string()}).out);

@@ -1,5 +1,5 @@
 // `carehub digest --dir D [--origin R]`: one line per origin, `origin=310000 seq=N records=M
-// sha256=HEX` (hub/store/digest.h), equal on hubs that have converged.
+// sha256=HEX log=HEX` (hub/store/digest.h), equal on hubs that have converged.
 #include "cli/command.h"
 #include "hub/store/digest.h"
 #include "hub/store/store.h"

@@ -22,6 +22,42 @@ void Put(crypto_hash_sha256_state& state, std::string_view bytes) {
                             bytes.size());
 }
 
+// Signed head, then every entry as stored (docs/PROTOCOL.md "Commands", digest).
+std::string LogDigest(Store& store, const std::string& origin) {
+  crypto_hash_sha256_state state;
+  crypto_hash_sha256_init(&state);
+  sqlite::Statement head(store.db(),
+                         "SELECT seq, head_hash, signature FROM heads WHERE origin = ?");
+  head.Bind(1, origin);
+  if (head.Step()) {
+    Put(state, static_cast<std::uint64_t>(head.ColumnInt64(0)), 8);
+    Put(state, head.ColumnBlob(1));
+    Put(state, head.ColumnBlob(2));
+  } else {
+    Put(state, 0, 8);
+    Put(state, std::string(96, '\0'));
+  }
+  sqlite::Statement entries(store.db(),
+                            "SELECT seq, op, record_id, version, record_hash, prev_hash, "
+                            "entry_hash, body FROM changes WHERE origin = ? ORDER BY seq");
+  entries.Bind(1, origin);
+  while (entries.Step()) {
+    Put(state, static_cast<std::uint64_t>(entries.ColumnInt64(0)), 8);
+    Put(state, static_cast<std::uint64_t>(entries.ColumnInt64(1)), 1);
+    const std::string_view id = entries.ColumnBlob(2);
+    Put(state, id.size(), 2);
+    Put(state, id);
+    Put(state, static_cast<std::uint64_t>(entries.ColumnInt64(3)), 4);
+    for (int column : {4, 5, 6}) Put(state, entries.ColumnBlob(column));
+    const std::string_view body = entries.ColumnBlob(7);
+    Put(state, body.size(), 4);
+    Put(state, body);
+  }
+  Hash256 hash{};
+  crypto_hash_sha256_final(&state, hash.data());
+  return ToHex(hash);
+}
+
 OriginDigest DigestOf(Store& store, const std::string& origin) {
   OriginDigest digest;
   digest.origin = origin;
@@ -50,6 +86,7 @@ OriginDigest DigestOf(Store& store, const std::string& origin) {
   Hash256 hash{};
   crypto_hash_sha256_final(&state, hash.data());
   digest.sha256_hex = ToHex(hash);
+  digest.log_sha256_hex = LogDigest(store, origin);
   return digest;
 }
 
@@ -79,7 +116,8 @@ std::vector<OriginDigest> ComputeDigests(Store& store, const std::optional<std::
 
 std::string DigestLine(const OriginDigest& d) {
   return "origin=" + d.origin + " seq=" + std::to_string(d.seq) +
-         " records=" + std::to_string(d.records) + " sha256=" + d.sha256_hex;
+         " records=" + std::to_string(d.records) + " sha256=" + d.sha256_hex +
+         " log=" + d.log_sha256_hex;
 }
 
 }  // namespace carehub

@@ -162,6 +162,14 @@ class Store {
   // already retracted. Throws Error::InvalidInput for another origin's record.
   std::optional<int> Retract(std::string_view record_id);
 
+  // --- repair (hub/store/verify.h); the caller holds the write transaction ----------------
+  // Removes the records row of `record_id` and its person index rows (none: nothing).
+  void DropRecord(std::string_view record_id);
+  // Rewrites the records row of change.record_id and its person index rows from `change`, a
+  // held change-log entry (with this hub's content hash when it is an own record). Throws
+  // Error::Corruption when the change's body does not decode.
+  void RestoreRecord(const ChangeEntry& change);
+
   // Records a writer schema in `schemas` (no-op when known).
   void RememberSchema(std::uint64_t fingerprint, std::string_view name, std::string_view json);
 

@@ -46,6 +46,11 @@ class RemoteWriter {
                      "head_hash = excluded.head_hash, signature = excluded.signature") {}
 
   void Write(std::string_view origin, const ChangeEntry& e) {
+    WriteChange(origin, e);
+    WriteRecord(origin, e);
+  }
+
+  void WriteChange(std::string_view origin, const ChangeEntry& e) {
     insert_change_.BindTextStatic(1, origin)
         .Bind(2, e.seq)
         .BindTextStatic(3, e.record_id)
@@ -56,7 +61,11 @@ class RemoteWriter {
         .BindBlobStatic(8, Bytes(e.entry_hash))
         .BindBlobStatic(9, e.body)
         .Run();
+  }
 
+  // The current version of the record from `e` (an older version than the stored one is kept
+  // in the log only).
+  void WriteRecord(std::string_view origin, const ChangeEntry& e) {
     const CanonicalRecord record = DecodeSingleObject(e.body);
     if (record.record_id != e.record_id) {
       throw Error::Corruption("change " + std::string(origin) + "/" + std::to_string(e.seq) +
@@ -159,6 +168,48 @@ ApplyResult Store::ApplyRemoteBatch(std::string_view origin, std::span<const Cha
   writer.WriteHead(head);
   tx.Commit();
   return {static_cast<std::int64_t>(fresh.size()), std::nullopt};
+}
+
+void Store::DropRecord(std::string_view record_id) {
+  const std::int64_t record_key = RecordKey(record_id);
+  sqlite::Statement lookup(
+      db_, "SELECT rowid, body FROM records WHERE record_key = ? AND record_id = ?");
+  lookup.Bind(1, record_key).Bind(2, record_id);
+  sqlite::Statement drop_person(
+      db_, "DELETE FROM record_persons WHERE token_key = ? AND record_key = ?");
+  sqlite::Statement drop_row(db_, "DELETE FROM records WHERE rowid = ?");
+  while (lookup.Step()) {
+    bool decoded = false;
+    try {
+      for (const Hmac256& token : ColumnsOf(DecodeSingleObject(lookup.ColumnBlob(1))).tokens) {
+        drop_person.Bind(1, TokenKey(token)).Bind(2, record_key).Run();
+      }
+      decoded = true;
+    } catch (const Error&) {
+    }
+    if (!decoded) {
+      // A damaged body no longer names its persons: drop every person row of the key (a key
+      // shared with another record only makes that record's rows be re-added by its repair).
+      sqlite::Statement all(db_, "DELETE FROM record_persons WHERE record_key = ?");
+      all.Bind(1, record_key).Run();
+    }
+    drop_row.Bind(1, lookup.ColumnInt64(0)).Run();
+  }
+}
+
+void Store::RestoreRecord(const ChangeEntry& change) {
+  DropRecord(change.record_id);
+  RemoteWriter writer(db_);
+  writer.WriteRecord(change.origin, change);
+  if (change.origin != region_) return;
+  // Own records carry the content hash that makes a re-ingest of the same row "unchanged".
+  CanonicalRecord record = DecodeSingleObject(change.body);
+  std::string scratch;
+  const Hash256 content = ContentHash(record, scratch);
+  sqlite::Statement update(
+      db_, "UPDATE records SET content_hash = ? WHERE record_key = ? AND record_id = ?");
+  update.BindBlob(1, Bytes(content)).Bind(2, RecordKey(change.record_id)).Bind(3, change.record_id);
+  update.Run();
 }
 
 std::int64_t Store::ApplyVerifiedBatch(std::string_view origin,

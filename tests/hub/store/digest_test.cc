@@ -106,7 +106,8 @@ TEST(DigestTest, OneLinePerOriginInTheDocumentedFormat) {
   Relay(a, b, "310000");
   const auto all = ComputeDigests(b);
   ASSERT_EQ(all.size(), 1u);  // B ingested nothing itself
-  const std::regex line("origin=310000 seq=30 records=30 sha256=[0-9a-f]{64}");
+  const std::regex line(
+      "origin=310000 seq=30 records=30 sha256=[0-9a-f]{64} log=[0-9a-f]{64}");
   EXPECT_TRUE(std::regex_match(DigestLine(all[0]), line)) << DigestLine(all[0]);
 
   // An origin the hub knows nothing of: zero counts and the hash of the empty sequence.

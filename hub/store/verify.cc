@@ -1,0 +1,533 @@
+#include "hub/store/verify.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <set>
+
+#include "hub/store/lookup_keys.h"
+#include "schemas/codec.h"
+#include "schemas/error.h"
+
+namespace carehub {
+namespace {
+
+// Full verification reads the log in slices of this many entries (bounded memory).
+constexpr std::int64_t kFullSlice = 10000;
+
+std::optional<Hash256> HashOf(std::string_view blob) {
+  Hash256 h{};
+  if (blob.size() != h.size()) return std::nullopt;
+  std::memcpy(h.data(), blob.data(), h.size());
+  return h;
+}
+
+std::optional<Signature> SignatureOf(std::string_view blob) {
+  Signature s{};
+  if (blob.size() != s.size()) return std::nullopt;
+  std::memcpy(s.data(), blob.data(), s.size());
+  return s;
+}
+
+void Add(std::vector<StoreProblem>& problems, ProblemKind kind, const std::string& origin,
+         std::int64_t seq, const std::string& record_id, std::string detail) {
+  problems.push_back({kind, origin, seq, record_id, std::move(detail)});
+}
+
+// Reads one stored change row (columns as kChangeColumns); nullopt when a hash blob is not 32
+// bytes (reported by the caller).
+constexpr std::string_view kChangeColumns =
+    "seq, record_id, op, version, record_hash, prev_hash, entry_hash, body";
+std::optional<ChangeEntry> ReadChange(const sqlite::Statement& stmt, const std::string& origin) {
+  ChangeEntry e;
+  e.origin = origin;
+  e.seq = stmt.ColumnInt64(0);
+  e.record_id = stmt.ColumnText(1);
+  e.op = static_cast<ChangeOp>(stmt.ColumnInt(2));
+  e.version = static_cast<std::int32_t>(stmt.ColumnInt64(3));
+  const auto record_hash = HashOf(stmt.ColumnBlob(4));
+  const auto prev_hash = HashOf(stmt.ColumnBlob(5));
+  const auto entry_hash = HashOf(stmt.ColumnBlob(6));
+  if (!record_hash || !prev_hash || !entry_hash) return std::nullopt;
+  e.record_hash = *record_hash;
+  e.prev_hash = *prev_hash;
+  e.entry_hash = *entry_hash;
+  e.body = std::string(stmt.ColumnBlob(7));
+  return e;
+}
+
+// One entry against the stored entry before it. `at` follows the STORED hashes, so one damaged
+// entry is reported once (plus the link after it when its entry_hash itself was changed).
+void CheckEntry(const ChangeEntry& e, const ChainCursor& at, std::vector<StoreProblem>& problems) {
+  auto add = [&](std::string detail) {
+    Add(problems, ProblemKind::kChain, e.origin, e.seq, e.record_id, std::move(detail));
+  };
+  if (e.seq != at.seq + 1) add("expected seq " + std::to_string(at.seq + 1) + " (a gap)");
+  if (e.op != ChangeOp::kUpsert && e.op != ChangeOp::kRetract) add("unknown op");
+  if (e.prev_hash != at.hash) add("prev_hash does not continue the chain");
+  if (RecordHash(e.body) != e.record_hash) add("record_hash does not match body");
+  if (EntryHash(e) != e.entry_hash) add("entry_hash does not match the entry");
+}
+
+void CheckSignedHead(const std::string& origin, std::int64_t seq, std::string_view hash_blob,
+                     std::string_view signature_blob, const std::optional<Hash256>& entry_hash,
+                     const SignPublicKey* key, std::vector<StoreProblem>& problems) {
+  const auto hash = HashOf(hash_blob);
+  const auto signature = SignatureOf(signature_blob);
+  if (!hash || !signature) {
+    return Add(problems, ProblemKind::kHead, origin, seq, "", "signed head of the wrong size");
+  }
+  if (!entry_hash || *entry_hash != *hash) {
+    Add(problems, ProblemKind::kHead, origin, seq, "",
+        "signed head hash is not the entry hash at its seq");
+  }
+  if (key && !VerifyHead({origin, seq, *hash, *signature}, *key)) {
+    Add(problems, ProblemKind::kHead, origin, seq, "", "head signature does not verify");
+  }
+}
+
+// Checks up to `max` entries of `origin` after `at` and the signed heads among them; advances
+// `at`. Returns the number of entries read (fewer than max: the log's end was reached).
+std::int64_t CheckLogSlice(sqlite::Database& db, const std::string& origin,
+                           const SignPublicKey* key, ChainCursor& at, std::int64_t max,
+                           std::vector<StoreProblem>& problems) {
+  sqlite::Statement stmt(db, "SELECT " + std::string(kChangeColumns) +
+                                 " FROM changes WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?");
+  stmt.Bind(1, origin).Bind(2, at.seq).Bind(3, max);
+  const std::int64_t from = at.seq;
+  std::map<std::int64_t, Hash256> hashes;  // seq -> stored entry_hash, for the signed heads
+  std::int64_t read = 0;
+  while (stmt.Step()) {
+    ++read;
+    const auto e = ReadChange(stmt, origin);
+    if (!e) {
+      Add(problems, ProblemKind::kChain, origin, stmt.ColumnInt64(0), stmt.ColumnText(1),
+          "a stored hash is not 32 bytes");
+      at.seq = stmt.ColumnInt64(0);
+      continue;
+    }
+    CheckEntry(*e, at, problems);
+    at = {e->seq, e->entry_hash};
+    hashes[e->seq] = e->entry_hash;
+  }
+  sqlite::Statement heads(db,
+                          "SELECT seq, head_hash, signature FROM signed_heads WHERE origin = ? "
+                          "AND seq > ? AND seq <= ? ORDER BY seq");
+  heads.Bind(1, origin).Bind(2, from).Bind(3, at.seq);
+  while (heads.Step()) {
+    const std::int64_t seq = heads.ColumnInt64(0);
+    const auto it = hashes.find(seq);
+    CheckSignedHead(origin, seq, heads.ColumnBlob(1), heads.ColumnBlob(2),
+                    it == hashes.end() ? std::nullopt : std::optional<Hash256>(it->second), key,
+                    problems);
+  }
+  return read;
+}
+
+// After the last entry: the `heads` row is the log's end, no signed head lies beyond it.
+void CheckLogEnd(sqlite::Database& db, const std::string& origin, const SignPublicKey* key,
+                 const ChainCursor& end, std::vector<StoreProblem>& problems) {
+  sqlite::Statement beyond(db, "SELECT seq FROM signed_heads WHERE origin = ? AND seq > ?");
+  beyond.Bind(1, origin).Bind(2, end.seq);
+  while (beyond.Step()) {
+    Add(problems, ProblemKind::kHead, origin, beyond.ColumnInt64(0), "",
+        "signed head beyond the log's end seq " + std::to_string(end.seq));
+  }
+  sqlite::Statement head(db, "SELECT seq, head_hash, signature FROM heads WHERE origin = ?");
+  head.Bind(1, origin);
+  if (!head.Step()) {
+    if (end.seq > 0) Add(problems, ProblemKind::kHead, origin, end.seq, "", "no signed head");
+    return;
+  }
+  const std::int64_t seq = head.ColumnInt64(0);
+  if (seq != end.seq) {
+    Add(problems, ProblemKind::kHead, origin, seq, "",
+        "the current head is not the log's end seq " + std::to_string(end.seq));
+    return;
+  }
+  CheckSignedHead(origin, seq, head.ColumnBlob(1), head.ColumnBlob(2), end.hash, key, problems);
+}
+
+// The records row against the change at its seq, its lookup key, columns and person rows.
+class RecordChecker {
+ public:
+  explicit RecordChecker(sqlite::Database& db)
+      : change_(db, "SELECT record_id, version, body FROM changes WHERE origin = ? AND seq = ?"),
+        person_(db, "SELECT 1 FROM record_persons WHERE token_key = ? AND record_key = ?") {}
+
+  void Check(const sqlite::Statement& row, std::vector<StoreProblem>& problems) {
+    const std::string id = row.ColumnText(1);
+    const std::string origin = row.ColumnText(3);
+    const std::int64_t seq = row.ColumnInt64(5);
+    auto add = [&](ProblemKind kind, std::string detail) {
+      Add(problems, kind, origin, seq, id, std::move(detail));
+    };
+    const std::string_view body = row.ColumnBlob(6);
+    if (row.ColumnInt64(2) != RecordKey(id)) add(ProblemKind::kIndex, "record_key is not the id's");
+    change_.Bind(1, origin).Bind(2, seq);
+    if (!change_.Step()) {
+      change_.Reset();
+      return add(ProblemKind::kRecord, "no change of its origin at its seq");
+    }
+    const bool same_id = change_.ColumnText(0) == id;
+    const bool same_version = change_.ColumnInt64(1) == row.ColumnInt64(4);
+    const bool same_body = change_.ColumnBlob(2) == body;
+    change_.Reset();
+    if (!same_id) return add(ProblemKind::kRecord, "the change at its seq is of another record");
+    if (!same_version) add(ProblemKind::kRecord, "version differs from its change");
+    if (!same_body) return add(ProblemKind::kRecord, "body differs from its change");
+    CanonicalRecord record;
+    try {
+      record = DecodeSingleObject(body);
+    } catch (const Error&) {
+      return add(ProblemKind::kRecord, "body does not decode");
+    }
+    if (row.ColumnText(7) != KindName(record.kind()) ||
+        row.ColumnText(8) != StatusName(record.status)) {
+      add(ProblemKind::kIndex, "kind or status column differs from the body");
+    }
+    for (const Hmac256& token : ColumnsOf(record).tokens) {
+      person_.Bind(1, TokenKey(token)).Bind(2, row.ColumnInt64(2));
+      const bool found = person_.Step();
+      person_.Reset();
+      if (!found) return add(ProblemKind::kIndex, "a person index row is missing");
+    }
+  }
+
+ private:
+  sqlite::Statement change_, person_;
+};
+
+constexpr std::string_view kRecordCheckColumns =
+    "rowid, record_id, record_key, origin, version, seq, body, kind, status";
+
+// Checks up to `max` records rows after `after_rowid` (all origins, or one); advances it.
+std::int64_t CheckRecordSlice(sqlite::Database& db, const std::optional<std::string>& origin,
+                              std::int64_t& after_rowid, std::int64_t max,
+                              std::vector<StoreProblem>& problems) {
+  sqlite::Statement stmt(db, "SELECT " + std::string(kRecordCheckColumns) +
+                                 " FROM records WHERE rowid > ?1 AND (?2 IS NULL OR origin = ?2) "
+                                 "ORDER BY rowid LIMIT ?3");
+  stmt.Bind(1, after_rowid).Bind(2, origin).Bind(3, max);
+  RecordChecker checker(db);
+  std::int64_t read = 0;
+  while (stmt.Step()) {
+    ++read;
+    after_rowid = stmt.ColumnInt64(0);
+    checker.Check(stmt, problems);
+  }
+  return read;
+}
+
+// Every record id of the origin's log has a records row at its latest change.
+void CheckRecordsAreLatest(sqlite::Database& db, const std::string& origin,
+                           std::vector<StoreProblem>& problems) {
+  sqlite::Statement latest(
+      db, "SELECT record_id, max(seq) FROM changes WHERE origin = ? GROUP BY record_id");
+  sqlite::Statement row(db, "SELECT seq FROM records WHERE record_key = ? AND record_id = ?");
+  latest.Bind(1, origin);
+  while (latest.Step()) {
+    const std::string id = latest.ColumnText(0);
+    const std::int64_t seq = latest.ColumnInt64(1);
+    row.Bind(1, RecordKey(id)).Bind(2, id);
+    if (!row.Step()) {
+      Add(problems, ProblemKind::kRecord, origin, seq, id, "missing from records");
+    } else if (row.ColumnInt64(0) != seq) {
+      Add(problems, ProblemKind::kRecord, origin, seq, id,
+          "records row is at seq " + std::to_string(row.ColumnInt64(0)) +
+              ", not at its latest change");
+    }
+    row.Reset();
+  }
+}
+
+void CheckIntegrity(sqlite::Database& db, std::vector<StoreProblem>& problems) {
+  sqlite::Statement stmt(db, "PRAGMA integrity_check");
+  while (stmt.Step()) {
+    const std::string line = stmt.ColumnText(0);
+    if (line != "ok") Add(problems, ProblemKind::kIntegrity, "", 0, "", line);
+  }
+}
+
+std::vector<std::string> OriginsOf(sqlite::Database& db, const std::optional<std::string>& only) {
+  if (only) return {*only};
+  std::set<std::string> origins;
+  for (const char* sql : {"SELECT origin FROM heads", "SELECT DISTINCT origin FROM changes",
+                          "SELECT DISTINCT origin FROM signed_heads"}) {
+    sqlite::Statement stmt(db, sql);
+    while (stmt.Step()) origins.insert(stmt.ColumnText(0));
+  }
+  return {origins.begin(), origins.end()};
+}
+
+const SignPublicKey* KeyOf(const std::map<std::string, SignPublicKey>& keys,
+                           const std::string& origin) {
+  const auto it = keys.find(origin);
+  return it == keys.end() ? nullptr : &it->second;
+}
+
+// A read transaction that always ends (ROLLBACK: nothing was written).
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(sqlite::Database& db) : db_(db) { db_.Exec("BEGIN"); }
+  ~ReadTransaction() {
+    try {
+      db_.Exec("ROLLBACK");
+    } catch (...) {
+    }
+  }
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+
+ private:
+  sqlite::Database& db_;
+};
+
+}  // namespace
+
+std::string_view ProblemKindName(ProblemKind kind) {
+  switch (kind) {
+    case ProblemKind::kChain:
+      return "chain";
+    case ProblemKind::kHead:
+      return "head";
+    case ProblemKind::kRecord:
+      return "record";
+    case ProblemKind::kIndex:
+      return "index";
+    case ProblemKind::kIntegrity:
+      return "integrity";
+  }
+  return "unknown";
+}
+
+std::string ProblemLine(const StoreProblem& p) {
+  std::string line(ProblemKindName(p.kind));
+  if (!p.origin.empty()) line += " origin=" + p.origin;
+  if (p.seq > 0) line += " seq=" + std::to_string(p.seq);
+  if (!p.record_id.empty()) line += " record=" + p.record_id;
+  return line + ": " + p.detail;
+}
+
+std::map<std::string, SignPublicKey> OriginKeys(Store& store) {
+  std::map<std::string, SignPublicKey> keys;
+  keys[store.region()] = store.keys().sign_public();
+  // The members (peers table, hub/exchange/peers.h): read here directly because the store sits
+  // below the exchange; sign_key is the 32-byte Ed25519 public key.
+  sqlite::Statement stmt(store.db(), "SELECT region, sign_key FROM peers");
+  while (stmt.Step()) {
+    const std::string_view blob = stmt.ColumnBlob(1);
+    SignPublicKey key{};
+    if (blob.size() != key.size()) continue;
+    std::memcpy(key.data(), blob.data(), key.size());
+    keys[stmt.ColumnText(0)] = key;
+  }
+  return keys;
+}
+
+VerifyReport VerifyStore(Store& store, const VerifyOptions& options) {
+  VerifyReport report;
+  sqlite::Database& db = store.db();
+  const auto keys = OriginKeys(store);
+  ReadTransaction read(db);
+  for (const std::string& origin : OriginsOf(db, options.origin)) {
+    const SignPublicKey* key = KeyOf(keys, origin);
+    if (!key) report.notes.push_back("origin " + origin + " is not a member: signatures unchecked");
+    ChainCursor at;
+    std::int64_t n = 0;
+    while ((n = CheckLogSlice(db, origin, key, at, kFullSlice, report.problems)) > 0) {
+      report.entries += n;
+      if (n < kFullSlice) break;
+    }
+    CheckLogEnd(db, origin, key, at, report.problems);
+    CheckRecordsAreLatest(db, origin, report.problems);
+  }
+  std::int64_t rowid = 0, n = 0;
+  while ((n = CheckRecordSlice(db, options.origin, rowid, kFullSlice, report.problems)) > 0) {
+    report.records += n;
+    if (n < kFullSlice) break;
+  }
+  if (options.integrity_check) CheckIntegrity(db, report.problems);
+  return report;
+}
+
+bool IncrementalVerifier::Step(Store& store) {
+  sqlite::Database& db = store.db();
+  ReadTransaction read(db);
+  if (origins_.empty() && !records_phase_) {
+    origins_ = OriginsOf(db, std::nullopt);
+    origin_index_ = 0;
+    chain_at_ = {};
+    if (origins_.empty()) records_phase_ = true;
+  }
+  if (!records_phase_) {
+    const std::string& origin = origins_[origin_index_];
+    const auto keys = OriginKeys(store);
+    const SignPublicKey* key = KeyOf(keys, origin);
+    if (CheckLogSlice(db, origin, key, chain_at_, rows_per_step_, current_) < rows_per_step_) {
+      CheckLogEnd(db, origin, key, chain_at_, current_);
+      chain_at_ = {};
+      if (++origin_index_ == origins_.size()) records_phase_ = true;
+    }
+    return false;
+  }
+  if (CheckRecordSlice(db, std::nullopt, record_rowid_, rows_per_step_, current_) <
+      rows_per_step_) {
+    last_pass_ = std::move(current_);
+    current_.clear();
+    origins_.clear();
+    records_phase_ = false;
+    record_rowid_ = 0;
+    ++passes_;
+    return true;
+  }
+  return false;
+}
+
+namespace {
+
+// The last signed head at or below `below` whose hash is the stored entry hash at its seq and
+// whose signature verifies (0 when none).
+std::int64_t LastSoundHead(sqlite::Database& db, const std::string& origin, std::int64_t below,
+                           const SignPublicKey* key) {
+  sqlite::Statement stmt(db,
+                         "SELECT s.seq, s.head_hash, s.signature, c.entry_hash FROM signed_heads s "
+                         "JOIN changes c ON c.origin = s.origin AND c.seq = s.seq "
+                         "WHERE s.origin = ? AND s.seq <= ? ORDER BY s.seq DESC");
+  stmt.Bind(1, origin).Bind(2, below);
+  while (stmt.Step()) {
+    const auto hash = HashOf(stmt.ColumnBlob(1));
+    const auto signature = SignatureOf(stmt.ColumnBlob(2));
+    if (!hash || !signature || stmt.ColumnBlob(1) != stmt.ColumnBlob(3)) continue;
+    const std::int64_t seq = stmt.ColumnInt64(0);
+    if (key && !VerifyHead({origin, seq, *hash, *signature}, *key)) continue;
+    return seq;
+  }
+  return 0;
+}
+
+// Rewrites the records of `ids` (of `origin`) from their latest change at or below `max_seq`;
+// a record without one is dropped; one whose latest change is itself damaged is left alone
+// (reported). One pass over the origin's log.
+std::int64_t RestoreFromLatest(Store& store, const std::string& origin,
+                               const std::set<std::string>& ids, std::int64_t max_seq,
+                               RepairReport& report) {
+  if (ids.empty()) return 0;
+  sqlite::Database& db = store.db();
+  db.Exec("CREATE TEMP TABLE IF NOT EXISTS repair_ids(id TEXT PRIMARY KEY)");
+  db.Exec("DELETE FROM temp.repair_ids");
+  {
+    sqlite::Statement insert(db, "INSERT OR IGNORE INTO temp.repair_ids VALUES(?)");
+    for (const std::string& id : ids) insert.Bind(1, id).Run();
+  }
+  std::map<std::string, ChangeEntry> latest;
+  sqlite::Statement stmt(db, "SELECT " + std::string(kChangeColumns) +
+                                 " FROM changes WHERE origin = ? AND seq <= ? AND record_id IN "
+                                 "(SELECT id FROM temp.repair_ids) ORDER BY seq");
+  stmt.Bind(1, origin).Bind(2, max_seq);
+  while (stmt.Step()) {
+    if (auto e = ReadChange(stmt, origin)) latest[e->record_id] = std::move(*e);
+  }
+  std::int64_t restored = 0;
+  for (const std::string& id : ids) {
+    const auto it = latest.find(id);
+    if (it == latest.end()) {
+      store.DropRecord(id);
+    } else if (RecordHash(it->second.body) != it->second.record_hash ||
+               EntryHash(it->second) != it->second.entry_hash) {
+      report.unrepaired.push_back("origin " + origin + " record " + id +
+                                  ": its latest change (seq " + std::to_string(it->second.seq) +
+                                  ") is damaged too");
+      continue;
+    } else {
+      store.RestoreRecord(it->second);
+    }
+    ++restored;
+  }
+  db.Exec("DELETE FROM temp.repair_ids");
+  return restored;
+}
+
+// Drops `origin`'s log beyond `keep`, its signed heads beyond it and the records they wrote
+// (restored to their last kept version); the head goes back to the signed head at `keep`.
+// Returns the ids of those records.
+std::set<std::string> CutLog(Store& store, const std::string& origin, std::int64_t keep,
+                             RepairReport& report) {
+  sqlite::Database& db = store.db();
+  std::set<std::string> ids;
+  {
+    sqlite::Statement stmt(db, "SELECT record_id FROM records WHERE origin = ? AND seq > ?");
+    stmt.Bind(1, origin).Bind(2, keep);
+    while (stmt.Step()) ids.insert(stmt.ColumnText(0));
+  }
+  for (const char* sql : {"DELETE FROM changes WHERE origin = ? AND seq > ?",
+                          "DELETE FROM signed_heads WHERE origin = ? AND seq > ?"}) {
+    sqlite::Statement stmt(db, sql);
+    stmt.Bind(1, origin).Bind(2, keep).Run();
+  }
+  if (keep == 0) {
+    sqlite::Statement drop(db, "DELETE FROM heads WHERE origin = ?");
+    drop.Bind(1, origin).Run();
+  } else {
+    sqlite::Statement reset(
+        db,
+        "UPDATE heads SET (seq, head_hash, signature) = (SELECT seq, "
+        "head_hash, signature FROM signed_heads WHERE origin = ?1 AND seq = ?2) "
+        "WHERE origin = ?1");
+    reset.Bind(1, origin).Bind(2, keep).Run();
+  }
+  report.records_restored += RestoreFromLatest(store, origin, ids, keep, report);
+  report.logs_cut[origin] = keep;
+  return ids;
+}
+
+}  // namespace
+
+RepairReport RepairStore(Store& store, const VerifyReport& verified) {
+  RepairReport report;
+  if (verified.sound()) return report;
+  const auto keys = OriginKeys(store);
+  std::map<std::string, std::int64_t> first_bad;             // origin -> first bad seq of its log
+  std::map<std::string, std::set<std::string>> bad_records;  // origin -> record ids
+  for (const StoreProblem& p : verified.problems) {
+    switch (p.kind) {
+      case ProblemKind::kChain:
+      case ProblemKind::kHead: {
+        auto [it, fresh] = first_bad.try_emplace(p.origin, p.seq);
+        if (!fresh) it->second = std::min(it->second, p.seq);
+        break;
+      }
+      case ProblemKind::kRecord:
+      case ProblemKind::kIndex:
+        bad_records[p.origin].insert(p.record_id);
+        break;
+      case ProblemKind::kIntegrity:
+        report.reindexed = true;
+        break;
+    }
+  }
+  sqlite::Transaction tx(store.db());
+  for (const auto& [origin, seq] : first_bad) {
+    if (origin == store.region()) {
+      report.unrepaired.push_back("origin " + origin +
+                                  " is this hub's own log: restore carehub.db from a backup");
+      continue;
+    }
+    const std::int64_t keep =
+        LastSoundHead(store.db(), origin, std::max<std::int64_t>(seq - 1, 0), KeyOf(keys, origin));
+    for (const std::string& id : CutLog(store, origin, keep, report)) {
+      bad_records[origin].erase(id);  // restored already
+    }
+  }
+  for (const auto& [origin, ids] : bad_records) {
+    const auto cut = report.logs_cut.find(origin);
+    const std::int64_t max_seq =
+        cut != report.logs_cut.end() ? cut->second : std::numeric_limits<std::int64_t>::max();
+    report.records_restored += RestoreFromLatest(store, origin, ids, max_seq, report);
+  }
+  if (report.reindexed) store.db().Exec("REINDEX");
+  tx.Commit();
+  return report;
+}
+
+}  // namespace carehub

@@ -1,0 +1,100 @@
+// Self-check and repair of a hub store (`carehub verify [--repair]`, serve's background check):
+// every origin's chain (seqs, prev/record/entry hashes), every signed head (hash at its seq,
+// signature by the origin's key), every `records` row against the change that wrote it (body,
+// id, version, lookup keys, person index), that each record is at its latest change, and
+// PRAGMA integrity_check. Problems name origin, seq and record id, never record contents.
+// Repair rewrites bad `records` rows from their changes and drops a bad tail of another origin's
+// log back to its last sound signed head, so that the exchange pulls it again from a member.
+// Thread-safety: functions use the caller's Store (one thread); a LogVerifier belongs to one
+// thread too. Layouts and the exact checks: docs/STORE.md "Verification and repair".
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hub/store/store.h"
+
+namespace carehub {
+
+enum class ProblemKind {
+  kChain,      // a change-log entry: gap, prev_hash, record_hash or entry_hash wrong
+  kHead,       // a signed head: hash not at its seq, bad signature, not the log's end
+  kRecord,     // a `records` row disagrees with its latest change
+  kIndex,      // a lookup key or person index row is missing or wrong
+  kIntegrity,  // PRAGMA integrity_check
+};
+std::string_view ProblemKindName(ProblemKind kind);
+
+struct StoreProblem {
+  ProblemKind kind = ProblemKind::kChain;
+  std::string origin;     // "" for a store-wide problem
+  std::int64_t seq = 0;   // 0 when none
+  std::string record_id;  // "" when none
+  std::string detail;     // what is wrong; never record contents
+  bool operator==(const StoreProblem&) const = default;
+};
+// "chain origin=310000 seq=17 record=3f2a...: record_hash does not match body"
+std::string ProblemLine(const StoreProblem& problem);
+
+// Signing keys to check heads with: this hub's own origin and every member's (peers table).
+std::map<std::string, SignPublicKey> OriginKeys(Store& store);
+
+struct VerifyOptions {
+  std::optional<std::string> origin = std::nullopt;  // only this origin's log and records
+  bool integrity_check = true;                       // PRAGMA integrity_check (whole file)
+};
+
+struct VerifyReport {
+  std::vector<StoreProblem> problems;
+  std::vector<std::string> notes;  // what could not be checked (e.g. origin without a key)
+  std::int64_t entries = 0;        // change-log entries checked
+  std::int64_t records = 0;        // records rows checked
+  bool sound() const { return problems.empty(); }
+};
+
+// Checks the whole store (or one origin) in one read transaction.
+VerifyReport VerifyStore(Store& store, const VerifyOptions& options = {});
+
+// The background check of `serve`: each Step checks at most `rows_per_step` change-log entries
+// and records rows, resuming where the last Step stopped, and starts over after a full pass.
+// Problems of the pass in progress accumulate; `last_pass` holds those of the last full pass.
+class IncrementalVerifier {
+ public:
+  explicit IncrementalVerifier(std::int64_t rows_per_step) : rows_per_step_(rows_per_step) {}
+  // Checks the next slice. Returns true when this Step completed a pass.
+  bool Step(Store& store);
+  const std::vector<StoreProblem>& current() const { return current_; }
+  const std::vector<StoreProblem>& last_pass() const { return last_pass_; }
+  std::int64_t passes() const { return passes_; }
+
+ private:
+  std::int64_t rows_per_step_;
+  std::vector<std::string> origins_;  // origins of this pass
+  std::size_t origin_index_ = 0;
+  ChainCursor chain_at_;  // last entry checked of origins_[origin_index_]
+  bool records_phase_ = false;
+  std::int64_t record_rowid_ = 0;
+  std::vector<StoreProblem> current_, last_pass_;
+  std::int64_t passes_ = 0;
+};
+
+struct RepairReport {
+  std::int64_t records_restored = 0;             // rows rewritten from their change
+  std::map<std::string, std::int64_t> logs_cut;  // origin -> seq kept (dropped beyond it)
+  std::vector<std::string> unrepaired;           // what needs an operator
+  bool reindexed = false;
+};
+
+// Repairs what `report` found, in one write transaction: records rows and index rows are
+// rewritten from their latest change; a chain or head problem in another origin's log drops
+// that log from the problem's seq on, back to the last signed head below it whose hash matches
+// (records of the dropped entries go back to their last kept version), so the next sync pulls
+// the rest again from any member; an index reported by integrity_check is rebuilt (REINDEX).
+// The hub's own log is never cut (it cannot be re-fetched without forking it): reported in
+// `unrepaired`.
+RepairReport RepairStore(Store& store, const VerifyReport& report);
+
+}  // namespace carehub

@@ -1,0 +1,242 @@
+// hub/store/verify (issue 17): a sound store verifies; one changed byte in a records body, in a
+// relayed change-log body, a dropped person index row or a forged signed head is named with
+// origin, seq and record id; repair restores records from their changes (own records keep
+// re-ingesting as "unchanged") and cuts a damaged relayed log back to a sound signed head, after
+// which relaying again converges to the origin's digest; the hub's own log is never cut.
+#include "hub/store/verify.h"
+
+#include <gtest/gtest.h>
+
+#include "hub/store/digest.h"
+#include "hub/store/ingest.h"
+#include "hub/store/lookup_keys.h"
+#include "tests/support/hub_test_records.h"
+#include "tests/support/temp_dir.h"
+
+namespace carehub {
+namespace {
+
+using testing::TempDir;
+using testing::TestAssessment;
+
+void Ingest(Store& store, int from, int count, int batch_size = 100) {
+  IngestSink sink(store, "/data/a" + std::to_string(from) + ".csv", "sha-" + std::to_string(from),
+                  "shanghai/assessment", {.batch_size = batch_size});
+  for (int i = from; i < from + count; ++i) sink.Accept(TestAssessment(i));
+  sink.Finish();
+}
+
+// Relays `origin` from `from` into `to` one signed head at a time, as the exchange does.
+void Relay(Store& from, Store& to, const std::string& origin) {
+  sqlite::Statement heads(from.db(),
+                          "SELECT seq, head_hash, signature FROM signed_heads WHERE origin = ? "
+                          "AND seq > ? ORDER BY seq");
+  heads.Bind(1, origin).Bind(2, to.Tip(origin).seq);
+  while (heads.Step()) {
+    SignedHead head{origin, heads.ColumnInt64(0), {}, {}};
+    const auto hash = heads.ColumnBlob(1);
+    const auto signature = heads.ColumnBlob(2);
+    std::copy(hash.begin(), hash.end(), head.head_hash.begin());
+    std::copy(signature.begin(), signature.end(), head.signature.begin());
+    const ChainCursor tip = to.Tip(origin);
+    const auto entries = from.ReadChanges(origin, tip.seq, head.seq - tip.seq);
+    const ApplyResult result =
+        to.ApplyRemoteBatch(origin, entries, head, from.keys().sign_public());
+    ASSERT_FALSE(result.rejected.has_value()) << *result.rejected;
+  }
+}
+
+// Flips one bit of byte 40 (or the last byte of a shorter blob) of one row's blob column.
+void FlipByte(Store& store, const std::string& table, const std::string& column,
+              const std::string& where) {
+  sqlite::Statement read(store.db(), "SELECT " + column + " FROM " + table + " WHERE " + where);
+  ASSERT_TRUE(read.Step()) << where;
+  std::string blob(read.ColumnBlob(0));
+  read.Reset();
+  blob[std::min<std::size_t>(40, blob.size() - 1)] ^= 1;
+  sqlite::Statement write(store.db(), "UPDATE " + table + " SET " + column + " = ? WHERE " + where);
+  ASSERT_EQ(write.BindBlob(1, blob).Run(), 1);
+}
+
+std::vector<std::string> Lines(const VerifyReport& report) {
+  std::vector<std::string> lines;
+  for (const StoreProblem& p : report.problems) lines.push_back(ProblemLine(p));
+  return lines;
+}
+
+std::string RecordIdAtSeq(Store& store, const std::string& origin, std::int64_t seq) {
+  sqlite::Statement stmt(store.db(), "SELECT record_id FROM changes WHERE origin = ? AND seq = ?");
+  stmt.Bind(1, origin).Bind(2, seq);
+  EXPECT_TRUE(stmt.Step());
+  return stmt.ColumnText(0);
+}
+
+class VerifyTest : public ::testing::Test {
+ protected:
+  VerifyTest()
+      : a_(Store::Init(tmp_ / "a", {.region = "sh"})),
+        b_(Store::Init(tmp_ / "b",
+                       {.region = "js", .federation_key_file = tmp_ / "a" / "federation.key"})) {
+    // B knows A as a member (its signing key), as `peers add` would record it.
+    sqlite::Statement add(
+        b_.db(), "INSERT INTO peers(name, region, curve_key, sign_key) VALUES(?, ?, ?, ?)");
+    add.Bind(1, "a")
+        .Bind(2, a_.region())
+        .Bind(3, a_.keys().curve_public())
+        .BindBlob(4, std::span<const std::uint8_t>(a_.keys().sign_public()))
+        .Run();
+  }
+
+  TempDir tmp_;
+  Store a_, b_;
+};
+
+TEST_F(VerifyTest, ASoundStoreVerifies) {
+  Ingest(a_, 0, 250);
+  Relay(a_, b_, "310000");
+  const VerifyReport a = VerifyStore(a_);
+  EXPECT_TRUE(a.sound()) << ProblemLine(a.problems.at(0));
+  EXPECT_EQ(a.entries, 250);
+  EXPECT_EQ(a.records, 250);
+  const VerifyReport b = VerifyStore(b_);
+  EXPECT_TRUE(b.sound()) << ProblemLine(b.problems.at(0));
+  EXPECT_TRUE(b.notes.empty());
+}
+
+TEST_F(VerifyTest, ATamperedRecordsBodyIsNamedAndRepairRestoresIt) {
+  Ingest(a_, 0, 250);
+  const auto before = ComputeDigests(a_);
+  const std::string id = RecordIdAtSeq(a_, "310000", 17);
+  FlipByte(a_, "records", "body", "record_id = '" + id + "'");
+  ASSERT_NE(ComputeDigests(a_), before);
+
+  const VerifyReport report = VerifyStore(a_);
+  ASSERT_EQ(report.problems.size(), 1u) << ::testing::PrintToString(Lines(report));
+  const StoreProblem& p = report.problems[0];
+  EXPECT_EQ(p.kind, ProblemKind::kRecord);
+  EXPECT_EQ(p.origin, "310000");
+  EXPECT_EQ(p.seq, 17);
+  EXPECT_EQ(p.record_id, id);
+  EXPECT_EQ(ProblemLine(p),
+            "record origin=310000 seq=17 record=" + id + ": body differs from its change");
+
+  const RepairReport repair = RepairStore(a_, report);
+  EXPECT_EQ(repair.records_restored, 1);
+  EXPECT_TRUE(repair.unrepaired.empty());
+  EXPECT_TRUE(VerifyStore(a_).sound());
+  EXPECT_EQ(ComputeDigests(a_), before);
+  // The restored own record still has its content hash: re-ingesting it changes nothing.
+  IngestSink sink(a_, "/data/again.csv", "sha-again", "shanghai/assessment", {});
+  sink.Accept(TestAssessment(16));
+  const IngestSummary summary = sink.Finish();
+  EXPECT_EQ(summary.unchanged, 1);
+  EXPECT_EQ(a_.Head("310000")->seq, 250);
+}
+
+TEST_F(VerifyTest, ARelayedRecordAndAMissingPersonRowAreRepairedFromTheLog) {
+  Ingest(a_, 0, 120);
+  Relay(a_, b_, "310000");
+  const std::string tampered = RecordIdAtSeq(b_, "310000", 5);
+  const std::string unindexed = RecordIdAtSeq(b_, "310000", 6);
+  FlipByte(b_, "records", "body", "record_id = '" + tampered + "'");
+  b_.db().Exec("DELETE FROM record_persons WHERE record_key = " +
+               std::to_string(RecordKey(unindexed)));
+  const VerifyReport report = VerifyStore(b_);
+  ASSERT_EQ(report.problems.size(), 2u);
+  EXPECT_EQ(report.problems[0].record_id, tampered);
+  EXPECT_EQ(report.problems[1].kind, ProblemKind::kIndex);
+  EXPECT_EQ(report.problems[1].record_id, unindexed);
+  RepairStore(b_, report);
+  EXPECT_TRUE(VerifyStore(b_).sound());
+  EXPECT_EQ(ComputeDigests(b_, std::string("310000")), ComputeDigests(a_, std::string("310000")));
+  EXPECT_EQ(b_.RecordsByToken(testing::TestToken(6)).size(), 1u);
+}
+
+TEST_F(VerifyTest, ATamperedRelayedLogIsCutBackToASoundHeadAndRefetched) {
+  Ingest(a_, 0, 1000);  // signed heads every 100 entries
+  Relay(a_, b_, "310000");
+  const auto origin_digest = ComputeDigests(a_, std::string("310000"));
+  ASSERT_EQ(ComputeDigests(b_, std::string("310000")), origin_digest);
+  // One byte of a relayed change body: the records digest stays, the log digest does not.
+  FlipByte(b_, "changes", "body", "origin = '310000' AND seq = 457");
+  const auto tampered = ComputeDigests(b_, std::string("310000"));
+  EXPECT_EQ(tampered[0].sha256_hex, origin_digest[0].sha256_hex);
+  EXPECT_NE(tampered[0].log_sha256_hex, origin_digest[0].log_sha256_hex);
+
+  const VerifyReport report = VerifyStore(b_);
+  const std::string id = RecordIdAtSeq(b_, "310000", 457);
+  EXPECT_EQ(Lines(report),
+            (std::vector<std::string>{
+                "chain origin=310000 seq=457 record=" + id + ": record_hash does not match body",
+                "record origin=310000 seq=457 record=" + id + ": body differs from its change"}));
+  const RepairReport repair = RepairStore(b_, report);
+  EXPECT_EQ(repair.logs_cut.at("310000"), 400);
+  EXPECT_EQ(repair.records_restored, 600);
+  EXPECT_TRUE(VerifyStore(b_).sound());
+  EXPECT_EQ(b_.Head("310000")->seq, 400);
+  EXPECT_EQ(b_.CountRecords(RecordFilter{std::nullopt, "310000"}), 400);
+
+  Relay(a_, b_, "310000");  // what the next sync does
+  EXPECT_EQ(ComputeDigests(b_, std::string("310000")), origin_digest);
+  EXPECT_TRUE(VerifyStore(b_).sound());
+}
+
+TEST_F(VerifyTest, AForgedSignedHeadIsFoundAndTheOwnLogIsNeverCut) {
+  Ingest(a_, 0, 300);
+  // A signed head whose signature no longer verifies (one bit of it flipped).
+  FlipByte(a_, "signed_heads", "signature", "origin = '310000' AND seq = 200");
+  // and a changed entry of the hub's own log.
+  FlipByte(a_, "changes", "body", "origin = '310000' AND seq = 250");
+  const VerifyReport report = VerifyStore(a_);
+  const std::string id = RecordIdAtSeq(a_, "310000", 250);
+  EXPECT_EQ(Lines(report),
+            (std::vector<std::string>{
+                "chain origin=310000 seq=250 record=" + id + ": record_hash does not match body",
+                "head origin=310000 seq=200: head signature does not verify",
+                "record origin=310000 seq=250 record=" + id + ": body differs from its change"}));
+  const auto records_before = ComputeDigests(a_)[0].sha256_hex;
+  const RepairReport repair = RepairStore(a_, report);
+  EXPECT_TRUE(repair.logs_cut.empty());
+  // The own log, and the record whose only change is the damaged one (its row is kept as is).
+  EXPECT_EQ(repair.unrepaired.size(), 2u);
+  EXPECT_EQ(repair.records_restored, 0);
+  EXPECT_EQ(a_.Head("310000")->seq, 300);
+  EXPECT_EQ(ComputeDigests(a_)[0].sha256_hex, records_before);
+}
+
+TEST_F(VerifyTest, ABackgroundVerifierFindsTheSameProblemsInBoundedSteps) {
+  Ingest(a_, 0, 250);
+  Relay(a_, b_, "310000");
+  FlipByte(b_, "changes", "body", "origin = '310000' AND seq = 123");
+  IncrementalVerifier verifier(40);
+  int steps = 0;
+  while (!verifier.Step(b_)) ASSERT_LT(++steps, 100);
+  // 250 entries in 40-entry slices (7 steps), then 250 records (7 steps).
+  EXPECT_EQ(steps + 1, 14);
+  EXPECT_EQ(verifier.passes(), 1);
+  // The entry, and the records row that no longer equals it.
+  ASSERT_EQ(verifier.last_pass().size(), 2u);
+  EXPECT_EQ(verifier.last_pass()[0].kind, ProblemKind::kChain);
+  EXPECT_EQ(verifier.last_pass()[0].seq, 123);
+  EXPECT_EQ(verifier.last_pass(), VerifyStore(b_).problems);
+}
+
+TEST_F(VerifyTest, TheVerifyCommandExitsNonZeroNamesTheRecordAndRepairs) {
+  Ingest(a_, 0, 50);
+  const std::string dir = (tmp_ / "a").string();
+  std::string out;
+  EXPECT_EQ(testing::RunCommand(testing::CarehubBinary() + " verify --dir " + dir, &out), 0);
+  EXPECT_NE(out.find("sound entries=50 records=50"), std::string::npos) << out;
+  const std::string id = RecordIdAtSeq(a_, "310000", 9);
+  FlipByte(a_, "records", "body", "record_id = '" + id + "'");
+  EXPECT_EQ(testing::RunCommand(testing::CarehubBinary() + " verify --dir " + dir, &out), 3);
+  EXPECT_NE(out.find("record origin=310000 seq=9 record=" + id + ": body differs from its change"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(testing::RunCommand(testing::CarehubBinary() + " verify --repair --dir " + dir, &out),
+            0);
+  EXPECT_NE(out.find("after repair: sound"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace carehub
