@@ -116,23 +116,30 @@ for rows in "${rows_list[@]}"; do
 
   # Second reference, the store floor: SQL alone writing rows of the same shapes and sizes as
   # an ingest does (records, changes, record_persons with random keys), in 50000-row
-  # transactions, no parsing or validation at all.
-  rm -rf "$work/floor"
-  "$carehub" init --dir "$work/floor" --region sh >/dev/null
+  # transactions, no parsing or validation at all. Then the same with each body written once
+  # (in `changes` only, `records` keeping the lookup columns): the floor of the body-once layout
+  # that issue 16 asks for, measured before it is built.
   body=$(sqlite3 "$work/hub/carehub.db" 'SELECT CAST(avg(length(body)) AS INT) FROM records')
-  {
-    echo "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;"
-    for ((start = 1; start <= rows; start += 50000)); do
-      end=$((start + 49999 < rows ? start + 49999 : rows))
-      echo "BEGIN;"
-      echo "INSERT INTO records SELECT lower(hex(randomblob(16))), random(), 'assessment', '310000', 1, 'ACTIVE', NULL, 2, 19000, 19700, value, 1, randomblob(32), randomblob($body) FROM generate_series($start, $end);"
-      echo "INSERT INTO changes SELECT '310000', value, lower(hex(randomblob(16))), 1, 1, randomblob(32), randomblob(32), randomblob(32), randomblob($body) FROM generate_series($start, $end);"
-      echo "INSERT INTO record_persons SELECT random(), random() FROM generate_series($start, $end);"
-      echo "COMMIT;"
-    done
-  } >"$work/floor.sql"
-  timed sqlite3 "$work/floor/carehub.db" ".read $work/floor.sql"
-  echo "store floor (SQL only, same rows): ${secs}s  $(rate "$rows" "$secs") rows/s"
+  for layout in "today:randomblob($body)" "body-once:X''"; do
+    rm -rf "$work/floor"
+    "$carehub" init --dir "$work/floor" --region sh >/dev/null
+    records_body=${layout#*:}
+    {
+      echo "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;"
+      for ((start = 1; start <= rows; start += 50000)); do
+        end=$((start + 49999 < rows ? start + 49999 : rows))
+        echo "BEGIN;"
+        echo "INSERT INTO records SELECT lower(hex(randomblob(16))), random(), 'assessment', '310000', 1, 'ACTIVE', NULL, 2, 19000, 19700, value, 1, randomblob(32), $records_body FROM generate_series($start, $end);"
+        echo "INSERT INTO changes SELECT '310000', value, lower(hex(randomblob(16))), 1, 1, randomblob(32), randomblob(32), randomblob(32), randomblob($body) FROM generate_series($start, $end);"
+        echo "INSERT INTO record_persons SELECT random(), random() FROM generate_series($start, $end);"
+        echo "COMMIT;"
+      done
+    } >"$work/floor.sql"
+    timed sqlite3 "$work/floor/carehub.db" ".read $work/floor.sql"
+    floor_bytes=$(stat -c %s "$work/floor/carehub.db")
+    echo "store floor, ${layout%%:*} layout (SQL only, same rows): ${secs}s  $(rate "$rows" "$secs") rows/s  $((floor_bytes / rows)) bytes/record on disk"
+  done
+  echo "carehub hub: $(($(stat -c %s "$work/hub/carehub.db") / rows)) bytes/record on disk"
   rm -rf "$work/floor" "$work/floor.sql"
 
   for codec in null deflate; do
