@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +27,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -44,13 +46,38 @@ def run(*args, **kwargs):
     return subprocess.run(args, check=True, capture_output=True, text=True, **kwargs).stdout
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def keys_of(carehub, directory):
+    return json.loads(run(carehub, 'keys', 'show', '--dir', directory, '--json'))
+
+
 class Hub:
-    """A Shanghai hub with records, quarantine rows, a published release and a department token."""
+    """A Shanghai hub with records, quarantine rows, a published release and a department token,
+    and a Guangdong peer it dials (so the console shows a live link, its cursors and lag)."""
 
     def __init__(self, carehub, root):
         self.carehub = carehub
         self.dir = os.path.join(root, 'hub')
         run(carehub, 'init', '--dir', self.dir, '--region', 'sh')
+        self.peer_dir = os.path.join(root, 'gd')
+        self.peer_port = free_port()
+        run(carehub, 'init', '--dir', self.peer_dir, '--region', 'gd', '--federation-key',
+            os.path.join(self.dir, 'federation.key'))
+        gd_native = os.path.join(root, 'gd-assessment.native')
+        run(carehub, 'gen', '--region', 'gd', '--kind', 'assessment', '--rows', '200', '--seed', '5',
+            '--out', gd_native)
+        run(carehub, 'ingest', '--dir', self.peer_dir, '--profile', 'guangdong/assessment', gd_native)
+        sh_keys, gd_keys = keys_of(carehub, self.dir), keys_of(carehub, self.peer_dir)
+        run(carehub, 'peers', 'add', '--dir', self.dir, '--name', 'gd', '--region', '440000',
+            '--curve-key', gd_keys['curve_public'], '--sign-key', gd_keys['sign_public'],
+            '--endpoint', f'tcp://127.0.0.1:{self.peer_port}')
+        run(carehub, 'peers', 'add', '--dir', self.peer_dir, '--name', 'sh', '--region', '310000',
+            '--curve-key', sh_keys['curve_public'], '--sign-key', sh_keys['sign_public'])
         self.ingested = os.path.join(root, 'sh-assessment.csv')
         run(carehub, 'gen', '--region', 'sh', '--kind', 'assessment', '--rows', '600', '--seed', '3',
             '--defect-rate', '0', '--out', self.ingested)
@@ -64,7 +91,7 @@ class Hub:
             '--release', 'web-test')
         self.token = run(carehub, 'tokens', 'create', '--dir', self.dir, '--role', 'department',
                          '--region', 'sh').strip()
-        self.process = None
+        self.process = self.peer = None
         self.url = None
 
     def resident_id(self):
@@ -77,6 +104,9 @@ class Hub:
         raise Failure('no resident ID in ' + self.ingested)
 
     def start(self):
+        self.peer = subprocess.Popen(
+            [self.carehub, 'serve', '--dir', self.peer_dir, '--zmq', f'tcp://127.0.0.1:{self.peer_port}'],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.process = subprocess.Popen(
             [self.carehub, 'serve', '--dir', self.dir, '--zmq', 'tcp://127.0.0.1:*', '--http', '127.0.0.1:0'],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -91,12 +121,14 @@ class Hub:
         raise Failure('carehub serve printed no http: line; stderr: ' + self.process.stderr.read())
 
     def stop(self):
-        if self.process:
-            self.process.terminate()
+        for process in (self.process, self.peer):
+            if not process:
+                continue
+            process.terminate()
             try:
-                self.process.wait(timeout=10)
+                process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                process.kill()
 
 
 class Browser:
@@ -259,12 +291,25 @@ def test_console(b, hub):
     b.visible('#console')
     b.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, '#ov-records tbody tr')) > 0)
     b.wait(lambda d: d.execute_script('return !!Chart.getChart("ov-lag-chart")'))
+    series = b.driver.execute_script(
+        'return Chart.getChart("ov-lag-chart").data.datasets.map((d) => d.label)')
+    if series != ['gd']:
+        raise Failure('console: lag chart series ' + repr(series))
+    peer = [td.text for td in b.driver.find_elements(By.CSS_SELECTOR, '#ov-peers tbody tr td')]
+    if not peer or peer[0] != 'gd':
+        raise Failure('console: peers on the overview ' + repr(peer))
     if b.driver.execute_script('return localStorage.getItem("carehub.token")'):
         raise Failure('console: token in localStorage')
     if b.driver.execute_script('return sessionStorage.getItem("carehub.token")') != hub.token:
         raise Failure('console: token not kept in sessionStorage')
     b.check_a11y('console overview')
     b.screenshot('console-overview')
+
+    step('console: tabs with the keyboard')
+    b.find('#tab-overview').send_keys(Keys.ARROW_RIGHT)
+    b.wait(lambda d: d.find_element(By.ID, 'tab-ingest').get_attribute('aria-selected') == 'true')
+    if b.driver.switch_to.active_element.get_attribute('id') != 'tab-ingest':
+        raise Failure('console: arrow key does not move the focus to the next tab')
 
     step('console: upload a native file')
     b.find('#tab-ingest').click()
@@ -332,7 +377,9 @@ def test_console(b, hub):
 
     step('console: peers and tokens')
     b.find('#tab-peers').click()
-    b.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, '#peers-table tbody tr')) >= 1)
+    b.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, '#peers-table tbody tr')) == 2)
+    if '440000' not in b.find('#peers-table').text:
+        raise Failure('console: no per-origin cursor of Guangdong in the peers tab')
     b.find('#tab-tokens').click()
     b.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, '#tokens-table tbody tr')) >= 1)
     if hub.token in b.driver.page_source:

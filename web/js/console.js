@@ -130,7 +130,7 @@ const ConsolePage = {
     const self = peers.items.find((p) => p.self);
     document.getElementById('ov-head').textContent = self ? String(self.head_seq) : '—';
     document.getElementById('ov-peers').replaceChildren(this.peerTable(peers.items.filter((p) => !p.self), false));
-    this.drawLag(lag);
+    this.drawLag(lag, peers.items.filter((p) => !p.self).map((p) => p.name));
   },
 
   yesNo(value) { return value === null || value === undefined ? t('unknown') : t(value ? 'yes' : 'no'); },
@@ -155,11 +155,12 @@ const ConsolePage = {
     return table(headers, rows, t('ov.peers'));
   },
 
-  drawLag(lag) {
+  // One line per member (those of /v1/peers too, so a member not sampled yet has its line).
+  drawLag(lag, members) {
     const note = document.getElementById('ov-lag-note');
     note.hidden = lag.exchange === 'running';
     note.textContent = t('ov.nolag');
-    const peers = [...new Set(lag.samples.flatMap((s) => Object.keys(s.lag)))].sort();
+    const peers = [...new Set([...members, ...lag.samples.flatMap((s) => Object.keys(s.lag))])].sort();
     const labels = lag.samples.map((s) => new Date(s.at_ms).toLocaleTimeString());
     if (this.lagChart) this.lagChart.destroy();
     const canvas = document.getElementById('ov-lag-chart');

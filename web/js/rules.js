@@ -111,7 +111,7 @@ const RulesPage = {
     document.getElementById('res-reasons').replaceChildren(...d.reasons.map((r) => el('li', {}, r)));
     const section = document.getElementById('rules-result');
     section.hidden = false;
-    section.querySelector('h2').focus?.();
+    section.querySelector('h2').focus();
   },
 };
 
