@@ -387,6 +387,14 @@ def test_console(b, hub):
     b.screenshot('console-tokens')
     b.check_phone_width('console')
     b.check_logs(hub.url, 'console')
+
+    step('console: sign out forgets the token and the decisions shown')
+    b.find('#signout').click()
+    b.visible('#signin')
+    if b.driver.execute_script('return sessionStorage.getItem("carehub.token")'):
+        raise Failure('console: token kept after signing out')
+    if b.driver.find_elements(By.CSS_SELECTOR, '#rc-decisions article'):
+        raise Failure('console: decisions still on the page after signing out')
     for url in b.requests:
         if hub.token in url or identifier in url or hub.token.split('_')[-1] in url:
             raise Failure('console: a secret in a URL: ' + url)

@@ -49,6 +49,12 @@ const ConsolePage = {
       overview: () => this.loadOverview(), quarantine: () => this.loadQuarantine(true),
       records: () => this.loadRecords(), peers: () => this.loadPeers(), tokens: () => this.loadTokens(),
     };
+    // Tables and charts are drawn by script: draw the open tab again in the new language.
+    document.addEventListener('carehub:language', () => {
+      const open = this.tabs.find((n) => !document.getElementById('panel-' + n).hidden);
+      if (this.who && open && this.loaders[open]) this.loaders[open]().catch((e) => showError('c-error', e));
+      if (this.who && open === 'recognition' && this.recognition) this.showDecisions(this.recognition);
+    });
     if (Session.token()) this.signIn();
   },
 
@@ -74,9 +80,14 @@ const ConsolePage = {
     this.select(this.tabs.includes(location.hash.slice(1)) ? location.hash.slice(1) : 'overview');
   },
 
+  // Also forgets what was shown: at a service window the next person must not see it.
   signOut() {
     Session.clear();
     this.who = null;
+    this.recognition = null;
+    document.getElementById('rc-decisions').replaceChildren();
+    document.getElementById('rc-result').hidden = true;
+    document.getElementById('ingest-summary').hidden = true;
     document.getElementById('console').hidden = true;
     document.getElementById('signin').hidden = false;
     document.getElementById('token').focus();
@@ -300,6 +311,7 @@ const ConsolePage = {
   },
 
   showDecisions(answer) {
+    this.recognition = answer;
     document.getElementById('rc-print-head').textContent =
         `carehub · ${this.who.hub_region} · ${t('f.target')}: ${answer.target} · ${t('f.on')}: ${answer.on}`;
     const box = document.getElementById('rc-decisions');

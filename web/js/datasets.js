@@ -58,7 +58,11 @@ const DatasetsPage = {
       showError('ds-error', error);
     }
     document.getElementById('ds-table').addEventListener('change', () => this.preview());
-    document.addEventListener('carehub:language', () => this.catalog && this.codebook(this.header || []));
+    document.addEventListener('carehub:language', () => {
+      if (!this.catalog) return;
+      this.files();
+      this.codebook(this.header || []);
+    });
   },
 
   showReleases(items) {

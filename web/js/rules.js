@@ -27,7 +27,10 @@ const RulesPage = {
       event.preventDefault();
       this.decide();
     });
-    document.addEventListener('carehub:language', () => this.fillKinds(true));
+    document.addEventListener('carehub:language', () => {
+      this.fillKinds(true);
+      if (this.answer) this.show(this.answer, false);
+    });
   },
 
   regionLabel(code) {
@@ -82,7 +85,8 @@ const RulesPage = {
     }
   },
 
-  show(answer) {
+  show(answer, focus = true) {
+    this.answer = answer;
     const d = answer.decision;
     const c = answer.conditions;
     const outcome = document.getElementById('res-outcome');
@@ -111,7 +115,7 @@ const RulesPage = {
     document.getElementById('res-reasons').replaceChildren(...d.reasons.map((r) => el('li', {}, r)));
     const section = document.getElementById('rules-result');
     section.hidden = false;
-    section.querySelector('h2').focus();
+    if (focus) section.querySelector('h2').focus();
   },
 };
 
