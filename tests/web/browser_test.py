@@ -38,6 +38,32 @@ CHROME_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
 PHONE = (390, 844)
 
 
+# The shape issue 13's publish rewrite gives catalog.json (DCAT-AP 3.0 as JSON-LD), trimmed.
+JSON_LD_CATALOG = {
+    '@context': {'dcat': 'http://www.w3.org/ns/dcat#', 'dct': 'http://purl.org/dc/terms/'},
+    '@graph': [
+        {'@id': 'http://hub/v1/datasets/r7', '@type': 'dcat:Dataset',
+         'dct:title': [{'@value': 'hub 310000, release 7', '@language': 'en'}],
+         'dct:publisher': {'@id': 'http://hub/#publisher'},
+         'dct:temporal': {'@id': 'http://hub/v1/datasets/r7#temporal'},
+         'dcat:distribution': [{'@id': 'http://hub/v1/datasets/r7#tables/counts.csv'}]},
+        {'@id': 'http://hub/#publisher', '@type': 'foaf:Agent', 'foaf:name': 'Shanghai civil affairs'},
+        {'@id': 'http://hub/v1/datasets/r7#temporal', '@type': 'dct:PeriodOfTime',
+         'dcat:startDate': {'@value': '2025-01-01', '@type': 'xsd:date'},
+         'dcat:endDate': {'@value': '2025-12-31', '@type': 'xsd:date'}},
+        {'@id': 'http://hub/v1/datasets/r7#tables/counts.csv', '@type': 'dcat:Distribution',
+         'dct:title': {'@value': 'Counts', '@language': 'en'},
+         'dcat:downloadURL': {'@id': 'http://hub/v1/datasets/r7/files/tables/counts.csv'},
+         'dcat:mediaType': {'@id': 'https://www.iana.org/assignments/media-types/text/csv'},
+         'dct:format': {'@id': 'http://publications.europa.eu/resource/authority/file-type/CSV'},
+         'dct:license': {'@id': 'https://creativecommons.org/licenses/by/4.0/'},
+         'dcat:byteSize': {'@value': '1234', '@type': 'xsd:nonNegativeInteger'},
+         'spdx:checksum': {'@id': 'http://hub/v1/datasets/r7#tables/counts.csv-sha256', '@type': 'spdx:Checksum',
+                           'spdx:checksumValue': {'@value': 'ab' * 32, '@type': 'xsd:hexBinary'}}},
+    ],
+}
+
+
 class Failure(Exception):
     pass
 
@@ -277,6 +303,16 @@ def test_datasets(b, hub):
         raise Failure('datasets: empty codebook')
     if 'dcat' not in b.find('#ds-catalog').get_attribute('textContent').lower():
         raise Failure('datasets: DCAT metadata not shown')
+    step('dataset portal: a DCAT-AP JSON-LD catalog reads like the plain one')
+    got = b.driver.execute_script('return readCatalog(arguments[0], "r7")', JSON_LD_CATALOG)
+    want = {'title': 'hub 310000, release 7', 'start': '2025-01-01', 'end': '2025-12-31',
+            'publisher': 'Shanghai civil affairs', 'licence': 'https://creativecommons.org/licenses/by/4.0/'}
+    if {k: got[k] for k in want} != want:
+        raise Failure('datasets: JSON-LD catalog read as ' + repr(got))
+    if got['distributions'] != [{'title': 'Counts', 'path': 'tables/counts.csv', 'mediaType': 'text/csv',
+                                 'format': 'CSV', 'byteSize': 1234, 'sha256': 'ab' * 32,
+                                 'licence': 'https://creativecommons.org/licenses/by/4.0/'}]:
+        raise Failure('datasets: JSON-LD distributions read as ' + repr(got['distributions']))
     b.check_a11y('datasets')
     b.screenshot('datasets')
     b.check_phone_width('datasets')

@@ -143,7 +143,8 @@ async function api(path, options = {}) {
   const response = await fetch(path, { method: options.method || 'GET', headers, body: options.body,
                                        cache: 'no-store', credentials: 'omit' });
   const type = response.headers.get('Content-Type') || '';
-  const body = type.startsWith('application/json') ? await response.json() : await response.text();
+  // application/json and JSON-LD (application/ld+json: the DCAT catalog) are parsed.
+  const body = /^application\/([\w.-]+\+)?json/.test(type) ? await response.json() : await response.text();
   if (!response.ok) {
     const message = body && body.error ? body.error.message : `HTTP ${response.status}`;
     throw new ApiError(response.status, message);

@@ -1,7 +1,6 @@
 // The dataset portal: releases from GET /v1/datasets, a release's DCAT catalog, its downloads
-// with sizes and checksums, a preview and a chart of a CSV table, and a codebook. It reads the
-// catalog generically (title, description, temporal, distribution[].downloadURL/mediaType/
-// byteSize/checksum) so that a reshaped publish output still shows.
+// with sizes and checksums, a preview and a chart of a CSV table, and a codebook. readCatalog
+// accepts the plain DCAT-style catalog and the DCAT-AP JSON-LD one alike.
 'use strict';
 
 // Meanings of the columns carehub publishes (docs/DATASETS.md); unknown columns show without.
@@ -23,6 +22,64 @@ const CODEBOOK = {
   suppressed: ['是否被抑制（true/false）', 'Suppressed (true/false)'],
 };
 const PREVIEW_ROWS = 20;
+
+// A release catalog in either shape carehub has published: plain DCAT-style JSON (title,
+// distribution[].downloadURL, ...) or DCAT-AP JSON-LD (@graph of dcat:Dataset, dcat:Distribution,
+// spdx:Checksum nodes with prefixed keys, literals as {"@value"}, links as {"@id"}). Returns
+// {title, description, start, end, publisher, licence, threshold, rule, distributions: [{title,
+// path, mediaType, format, byteSize, sha256}]} with `path` relative to the release.
+function readCatalog(catalog, release) {
+  const graph = Array.isArray(catalog['@graph']) ? catalog['@graph'] : [catalog];
+  const byId = new Map(graph.filter((n) => n && n['@id']).map((n) => [n['@id'], n]));
+  const lang = Lang.current() === 'en' ? 'en' : 'zh';
+  const node = (v) => (v && typeof v === 'object' && v['@id'] && byId.has(v['@id']) ? byId.get(v['@id']) : v);
+  const literal = (v) => {
+    if (v === null || v === undefined) return '';
+    if (Array.isArray(v)) {
+      const pick = v.find((x) => x && String(x['@language'] || '').startsWith(lang)) || v[0];
+      return literal(pick);
+    }
+    if (typeof v === 'object') return String(v['@value'] ?? v['@id'] ?? '');
+    return String(v);
+  };
+  const field = (n, ...keys) => {
+    for (const k of keys) if (n && n[k] !== undefined) return n[k];
+    return undefined;
+  };
+  const types = (n) => [].concat(n && n['@type'] || []);
+  const dataset = graph.find((n) => types(n).some((t) => /(^|:)Dataset$/.test(t))) || catalog;
+  const list = [].concat(field(dataset, 'dcat:distribution', 'distribution', 'distributions') || []);
+  const lastSegment = (iri) => iri.split('/').pop();
+  const distributions = list.map(node).filter(Boolean).map((d) => {
+    const url = literal(field(d, 'dcat:downloadURL', 'downloadURL'));
+    const marker = `/v1/datasets/${encodeURIComponent(release)}/files/`;
+    const at = url.indexOf(marker);
+    const path = at >= 0 ? url.slice(at + marker.length).split('/').map(decodeURIComponent).join('/') : url;
+    const media = literal(field(d, 'dcat:mediaType', 'mediaType'));
+    const checksum = node(field(d, 'spdx:checksum', 'checksum')) || {};
+    return {
+      title: literal(field(d, 'dct:title', 'title')), path,
+      mediaType: media.includes('media-types/') ? media.split('media-types/').pop() : media,
+      format: lastSegment(literal(field(d, 'dct:format', 'format'))),
+      byteSize: Number(literal(field(d, 'dcat:byteSize', 'byteSize'))) || undefined,
+      sha256: literal(field(checksum, 'spdx:checksumValue', 'checksumValue', 'value')),
+      licence: literal(field(d, 'dct:license', 'license')),
+    };
+  }).filter((d) => d.path);
+  const temporal = node(field(dataset, 'dct:temporal', 'temporal')) || {};
+  const publisher = node(field(dataset, 'dct:publisher', 'publisher')) || {};
+  const control = field(dataset, 'disclosureControl') || {};
+  return {
+    title: literal(field(dataset, 'dct:title', 'title')),
+    description: literal(field(dataset, 'dct:description', 'description')),
+    start: literal(field(temporal, 'dcat:startDate', 'startDate')),
+    end: literal(field(temporal, 'dcat:endDate', 'endDate')),
+    publisher: literal(field(publisher, 'foaf:name', 'name')),
+    licence: literal(field(dataset, 'dct:license', 'license', 'licence')) || (distributions[0] || {}).licence || '',
+    threshold: control.threshold, rule: control.rule,
+    distributions,
+  };
+}
 
 // RFC 4180 CSV: quoted fields, doubled quotes, CRLF or LF.
 function parseCsv(text) {
@@ -60,6 +117,7 @@ const DatasetsPage = {
     document.getElementById('ds-table').addEventListener('change', () => this.preview());
     document.addEventListener('carehub:language', () => {
       if (!this.catalog) return;
+      this.info = readCatalog(this.catalog, this.release);
       this.files();
       this.codebook(this.header || []);
     });
@@ -73,8 +131,8 @@ const DatasetsPage = {
     }
     const list = el('ul');
     for (const item of items) {
-      const button = el('button', { type: 'button', class: 'secondary', 'data-release': item.id },
-                        `${item.id}${item.title ? ' — ' + item.title : ''}`);
+      const label = [item.series, item.id].filter(Boolean).join(' · ') + (item.title ? ' — ' + item.title : '');
+      const button = el('button', { type: 'button', class: 'secondary', 'data-release': item.id }, label);
       button.addEventListener('click', () => this.open(item.id));
       list.append(el('li', {}, button));
     }
@@ -91,34 +149,30 @@ const DatasetsPage = {
       return;
     }
     this.release = id;
-    const c = this.catalog;
+    const c = this.info = readCatalog(this.catalog, id);
     document.getElementById('ds-title').textContent = c.title || id;
-    document.getElementById('ds-description').textContent = c.description || '';
-    const temporal = c.temporal || {};
-    document.getElementById('ds-temporal').textContent =
-        [temporal.startDate, temporal.endDate].filter(Boolean).join(' – ') || '—';
-    document.getElementById('ds-publisher').textContent = (c.publisher && c.publisher.name) || '—';
-    document.getElementById('ds-licence').textContent = c.license || c.licence || '—';
-    const control = c.disclosureControl || {};
+    document.getElementById('ds-description').textContent = c.description;
+    document.getElementById('ds-temporal').textContent = [c.start, c.end].filter(Boolean).join(' – ') || '—';
+    document.getElementById('ds-publisher').textContent = c.publisher || '—';
+    document.getElementById('ds-licence').textContent = c.licence || '—';
     document.getElementById('ds-threshold').textContent =
-        control.threshold !== undefined ? `${control.threshold} (${control.rule || ''})` : '—';
+        c.threshold !== undefined ? `${c.threshold} (${c.rule || ''})` : '—';
     const link = document.getElementById('ds-catalog-link');
     link.href = '/v1/datasets/' + encodeURIComponent(id);
-    document.getElementById('ds-catalog').textContent = JSON.stringify(c, null, 2);
+    document.getElementById('ds-catalog').textContent = JSON.stringify(this.catalog, null, 2);
     this.files();
-    const csvs = this.distributions().filter((d) => /csv/i.test(d.mediaType || d.format || d.downloadURL));
+    const csvs = c.distributions.filter((d) => /csv/i.test(d.mediaType + ' ' + d.format + ' ' + d.path));
     const select = document.getElementById('ds-table');
-    select.replaceChildren(...csvs.map((d) => el('option', { value: d.downloadURL }, d.title || d.downloadURL)));
+    select.replaceChildren(...csvs.map((d) => el('option', { value: d.path }, d.title || d.path)));
     // A table with levels by region makes the most telling first chart.
-    const preferred = csvs.find((d) => /by_level|level/i.test(d.downloadURL)) || csvs[0];
-    if (preferred) select.value = preferred.downloadURL;
+    const preferred = csvs.find((d) => /by_level|level/i.test(d.path)) || csvs[0];
+    if (preferred) select.value = preferred.path;
     document.getElementById('ds-release').hidden = false;
     await this.preview();
   },
 
   distributions() {
-    const list = this.catalog.distribution || this.catalog.distributions || [];
-    return Array.isArray(list) ? list.filter((d) => d && d.downloadURL) : [];
+    return this.info ? this.info.distributions : [];
   },
 
   fileUrl(name) {
@@ -126,11 +180,9 @@ const DatasetsPage = {
   },
 
   files() {
-    const rows = this.distributions().map((d) => {
-      const sum = d.checksum && (d.checksum.checksumValue || d.checksum.value);
-      return [el('a', { href: this.fileUrl(d.downloadURL), download: d.downloadURL.split('/').pop() }, d.downloadURL),
-              d.format || d.mediaType || '', formatBytes(d.byteSize), el('code', {}, sum || '')];
-    });
+    const rows = this.distributions().map((d) => [
+      el('a', { href: this.fileUrl(d.path), download: d.path.split('/').pop() }, d.path),
+      d.format || d.mediaType || '', formatBytes(d.byteSize), el('code', {}, d.sha256 || '')]);
     document.getElementById('ds-files').replaceChildren(
         table([t('ds.name'), t('ds.format'), t('ds.size'), t('ds.sha256')], rows, t('ds.files')));
   },
@@ -189,9 +241,9 @@ const DatasetsPage = {
     const rows = header.map((h) => [el('code', {}, h), CODEBOOK[h] ? CODEBOOK[h][en] : '—']);
     const box = document.getElementById('ds-codebook');
     box.replaceChildren(table([t('ds.column'), t('ds.meaning')], rows, t('ds.codebook')));
-    const schemas = this.distributions().filter((d) => /avsc|schema|codebook/i.test(d.downloadURL));
+    const schemas = this.distributions().filter((d) => /avsc|schema|codebook|readme/i.test(d.path));
     if (schemas.length) {
-      box.append(el('ul', {}, ...schemas.map((d) => el('li', {}, el('a', { href: this.fileUrl(d.downloadURL) }, d.downloadURL)))));
+      box.append(el('ul', {}, ...schemas.map((d) => el('li', {}, el('a', { href: this.fileUrl(d.path) }, d.path)))));
     }
   },
 };
