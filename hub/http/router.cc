@@ -84,20 +84,6 @@ std::string ErrorBody(int status, const std::string& code, const std::string& me
   return out.str();
 }
 
-// On every answer: no MIME sniffing; a Content-Security-Policy allowing only this origin's own
-// scripts, styles and images (the web pages at / have no inline script or style) and no framing;
-// no referrer. Answers that may hold personal data (every non-public route) are never cached.
-void SetSecurityHeaders(HTTPServerResponse& response, bool personal_data) {
-  response.set("X-Content-Type-Options", "nosniff");
-  response.set("Content-Security-Policy",
-               "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
-               "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-               "frame-ancestors 'none'");
-  response.set("Referrer-Policy", "no-referrer");
-  response.set("X-Frame-Options", "DENY");
-  if (personal_data) response.set("Cache-Control", "no-store");
-}
-
 // Request framing refused with 400 and a closed connection: two framings (Content-Length with
 // Transfer-Encoding, or two lengths) are how requests are smuggled past a proxy, and a length
 // that is no byte count leaves the next request's start unknown.
@@ -357,6 +343,20 @@ class BadFramingHandler : public Poco::Net::HTTPRequestHandler {
 };
 
 }  // namespace
+
+// On every answer: no MIME sniffing; a Content-Security-Policy allowing only this origin's own
+// scripts, styles and images (the web pages at / have no inline script or style) and no framing;
+// no referrer. Answers that may hold personal data (every non-public route) are never cached.
+void SetSecurityHeaders(HTTPServerResponse& response, bool personal_data) {
+  response.set("X-Content-Type-Options", "nosniff");
+  response.set("Content-Security-Policy",
+               "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+               "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+               "frame-ancestors 'none'");
+  response.set("Referrer-Policy", "no-referrer");
+  response.set("X-Frame-Options", "DENY");
+  if (personal_data) response.set("Cache-Control", "no-store");
+}
 
 HubContext::HubContext(const std::filesystem::path& dir)
     : store(Store::Open(dir)), verifier(store) {}

@@ -161,6 +161,9 @@ class ApiHandlerFactory : public Poco::Net::HTTPRequestHandlerFactory {
   ApiShared& shared_;
 };
 
+// The security headers of every answer, API and web pages alike (router.cc says which).
+void SetSecurityHeaders(Poco::Net::HTTPServerResponse& response, bool personal_data);
+
 // Opaque paging cursors: base64url of {"a": position, "q": digest of the query}, so a cursor
 // used with other filters is refused (400 naming "cursor").
 std::string EncodeCursor(const std::string& position, const std::string& query_digest);

@@ -51,10 +51,10 @@ class WebAssetHandler : public Poco::Net::HTTPRequestHandler {
     response.setStatus(Poco::Net::HTTPResponse::HTTP_OK);
     response.setContentType(std::string(asset_.content_type));
     response.setContentLength64(static_cast<Poco::Int64>(asset_.content.size()));
-    // The pages load scripts, styles and data from the hub only (no inline code at all).
-    response.set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'");
-    response.set("X-Content-Type-Options", "nosniff");
-    response.set("Referrer-Policy", "no-referrer");
+    // The pages load scripts, styles and data from the hub only (no inline code at all); they
+    // hold no personal data (the console fetches that from the API), so they may be cached
+    // if revalidated.
+    SetSecurityHeaders(response, /*personal_data=*/false);
     response.set("Cache-Control", "no-cache");
     try {
       if (request.getMethod() == "HEAD") {
