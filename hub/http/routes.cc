@@ -7,8 +7,8 @@
 #include <chrono>
 #include <map>
 
-#include "hub/http/router.h"
 #include "hub/exchange/peers.h"
+#include "hub/http/router.h"
 #include "schemas/embedded.h"
 
 namespace carehub::embedded_openapi {
@@ -229,10 +229,15 @@ void HandlePeers(ApiCall& call) {
 }
 
 void HandleQuarantine(ApiCall& call) {
-  call.AllowQuery({"limit", "cursor"});
+  call.AllowQuery({"limit", "cursor", "reason", "field", "file"});
   call.Negotiate({MediaType::kJson});
   const int limit = call.Limit();
-  const std::string digest = QueryDigest({"quarantine"});
+  // Filters (the console's quarantine review): a reason code ("invalid_id" matches
+  // "invalid_id: ..."), a field name, a file name; "" or absent = any.
+  const std::string reason = call.Query("reason").value_or("");
+  const std::string field = call.Query("field").value_or("");
+  const std::string file = call.Query("file").value_or("");
+  const std::string digest = QueryDigest({"quarantine", reason, field, file});
   const auto after = DecodeCursor(call.Query("cursor"), digest);
   std::int64_t after_id = 0;
   if (after) {
@@ -245,10 +250,14 @@ void HandleQuarantine(ApiCall& call) {
   // Raw rows may hold personal data of this hub's people: only its own departments see them.
   const bool with_raw = CheckAccess(Access::kWriteOwn, call.principal, call.shared.region) ==
                         AccessDecision::kAllowed;
+  constexpr const char* kFilter =
+      "(?1 = '' OR reason = ?1 OR substr(reason, 1, length(?1) + 1) = ?1 || ':') AND "
+      "(?2 = '' OR field = ?2) AND (?3 = '' OR file = ?3)";
   sqlite::Statement stmt(call.hub.store.db(),
-                         "SELECT id, run_id, file, row, field, reason, raw, at FROM quarantine "
-                         "WHERE id > ? ORDER BY id LIMIT ?");
-  stmt.Bind(1, after_id).Bind(2, limit + 1);
+                         std::string("SELECT id, run_id, file, row, field, reason, raw, at FROM "
+                                     "quarantine WHERE ") +
+                             kFilter + " AND id > ?4 ORDER BY id LIMIT ?5");
+  stmt.Bind(1, reason).Bind(2, field).Bind(3, file).Bind(4, after_id).Bind(5, limit + 1);
   Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
   std::int64_t last = 0;
   bool more = false;
@@ -271,6 +280,10 @@ void HandleQuarantine(ApiCall& call) {
   }
   Poco::JSON::Object json(Poco::JSON_PRESERVE_KEY_ORDER);
   json.set("total", call.hub.store.QuarantineCount());
+  sqlite::Statement matched(call.hub.store.db(),
+                            std::string("SELECT count(*) FROM quarantine WHERE ") + kFilter);
+  matched.Bind(1, reason).Bind(2, field).Bind(3, file);
+  json.set("matched", matched.Step() ? matched.ColumnInt64(0) : 0);
   json.set("items", items);
   json.set("next_cursor", more ? Poco::Dynamic::Var(EncodeCursor(std::to_string(last), digest))
                                : Poco::Dynamic::Var());

@@ -244,28 +244,47 @@ const ConsolePage = {
   },
 
   initQuarantine() {
-    document.getElementById('q-filter').addEventListener('input', () => this.showQuarantine());
-    document.getElementById('q-form').addEventListener('submit', (event) => event.preventDefault());
+    document.getElementById('q-form').addEventListener('submit', (event) => {
+      event.preventDefault();
+      this.loadQuarantine(true).catch((error) => showError('c-error', error));
+    });
     document.getElementById('q-more').addEventListener('click', () =>
         this.loadQuarantine(false).catch((error) => showError('c-error', error)));
   },
 
+  // The reason codes present, from /metrics (carehub_quarantine_rows{reason=...}).
+  async loadReasonCodes() {
+    const select = document.getElementById('q-reason');
+    const chosen = select.value;
+    const codes = parseMetrics(await api('/metrics'))
+        .filter((m) => m.name === 'carehub_quarantine_rows').map((m) => [m.labels.reason, m.value]);
+    select.replaceChildren(el('option', { value: '' }, t('all')),
+                           ...codes.map(([code, n]) => el('option', { value: code }, `${code} (${n})`)));
+    select.value = codes.some(([code]) => code === chosen) ? chosen : '';
+  },
+
+  // One page of rows matching the filters (the server filters, so every page is searched).
   async loadQuarantine(fresh) {
-    if (fresh) this.quarantine = { rows: [], cursor: null, total: 0 };
+    if (fresh) {
+      await this.loadReasonCodes();
+      this.quarantine = { rows: [], cursor: null, total: 0, matched: 0 };
+    }
     const query = new URLSearchParams({ limit: '200' });
+    for (const name of ['reason', 'field', 'file']) {
+      const value = document.getElementById('q-' + name).value.trim();
+      if (value) query.set(name, value);
+    }
     if (this.quarantine.cursor) query.set('cursor', this.quarantine.cursor);
     const page = await api('/v1/quarantine?' + query);
     this.quarantine.rows.push(...page.items);
     this.quarantine.cursor = page.next_cursor;
     this.quarantine.total = page.total;
+    this.quarantine.matched = page.matched ?? page.total;
     this.showQuarantine();
   },
 
-  // Filters the loaded rows on reason, field or file (case-insensitive substring).
   showQuarantine() {
-    const needle = document.getElementById('q-filter').value.trim().toLowerCase();
-    const rows = this.quarantine.rows.filter((r) => !needle ||
-        [r.reason, r.field, r.file].some((v) => String(v).toLowerCase().includes(needle)));
+    const rows = this.quarantine.rows;
     const withRaw = rows.some((r) => r.raw !== undefined);
     const headers = [t('q.file'), t('q.row'), t('q.field'), t('q.reason')];
     if (withRaw) headers.push(t('q.raw'));
@@ -275,7 +294,7 @@ const ConsolePage = {
       return cells;
     }), t('tab.quarantine')));
     document.getElementById('q-count').textContent =
-        `${this.quarantine.total} ${t('q.total')}, ${rows.length} ${t('q.shown')}`;
+        `${this.quarantine.total} ${t('q.total')}, ${this.quarantine.matched} ${t('q.matched')}, ${rows.length} ${t('q.shown')}`;
     document.getElementById('q-more').hidden = !this.quarantine.cursor;
   },
 
