@@ -51,4 +51,12 @@ for (const e of document.querySelectorAll('body *')) {
   const large = size >= 24 || (size >= 18.66 && +style.fontWeight >= 700);
   if (ratio < (large ? 3 : 4.5)) problems.push(`contrast ${ratio.toFixed(2)} on ${describe(e)}`);
 }
+// Chart colours (web/js/common.js PALETTE): WCAG non-text contrast 3:1 against white.
+if (typeof PALETTE !== 'undefined') {
+  for (const hex of PALETTE) {
+    const rgb = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+    const ratio = 1.05 / (luminance(rgb) + 0.05);
+    if (ratio < 3) problems.push(`chart colour ${hex} contrast ${ratio.toFixed(2)} on white`);
+  }
+}
 return problems;

@@ -179,12 +179,21 @@ const DatasetsPage = {
     return `/v1/datasets/${encodeURIComponent(this.release)}/files/${name.split('/').map(encodeURIComponent).join('/')}`;
   },
 
+  // Top-level files in one table; files in folders (e.g. Hive partitions, hundreds of them) in a
+  // collapsed second table.
   files() {
-    const rows = this.distributions().map((d) => [
+    const row = (d) => [
       el('a', { href: this.fileUrl(d.path), download: d.path.split('/').pop() }, d.path),
-      d.format || d.mediaType || '', formatBytes(d.byteSize), el('code', {}, d.sha256 || '')]);
-    document.getElementById('ds-files').replaceChildren(
-        table([t('ds.name'), t('ds.format'), t('ds.size'), t('ds.sha256')], rows, t('ds.files')));
+      d.format || d.mediaType || '', formatBytes(d.byteSize), el('code', {}, d.sha256 || '')];
+    const headers = [t('ds.name'), t('ds.format'), t('ds.size'), t('ds.sha256')];
+    const top = this.distributions().filter((d) => !d.path.includes('/'));
+    const nested = this.distributions().filter((d) => d.path.includes('/'));
+    const box = document.getElementById('ds-files');
+    box.replaceChildren(table(headers, top.map(row), t('ds.files')));
+    if (nested.length) {
+      box.append(el('details', {}, el('summary', {}, `${nested.length} ${t('ds.nested')}`),
+                    table(headers, nested.map(row), t('ds.nested'))));
+    }
   },
 
   async preview() {

@@ -76,7 +76,11 @@ const RulesPage = {
     hideError('rules-error');
     const form = new FormData(document.getElementById('rules-form'));
     const query = new URLSearchParams();
-    for (const [name, value] of form) if (value) query.set(name, value);
+    for (const [name, value] of form) if (value && name !== 'target_code') query.set(name, value);
+    // A typed code (a city or district without rules of its own) wins over the list: the engine
+    // applies the rules of the nearest level up (440305 -> 440300 -> 440000).
+    const code = form.get('target_code').trim();
+    if (code) query.set('target', code);
     try {
       this.show(await api('/v1/rules/decision?' + query, { anonymous: true }));
     } catch (error) {
