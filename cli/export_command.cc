@@ -1,11 +1,13 @@
 // `carehub export --dir D --kind K [--origin R] --format avro|csv|ndjson
-//  [--codec null|deflate|snappy] --out F`: the records of one kind as an Avro
-//  OCF file (the
-// canonical records) or a flat CSV / NDJSON table without personal fields
-// (docs/STORE.md).
+//  [--codec null|deflate|snappy] --out F|- [--force]`: the records of one kind as an Avro OCF
+// file (the canonical records) or a flat CSV / NDJSON table without personal fields
+// (docs/STORE.md). `--out -` streams to standard output (the summary then goes to stderr); an
+// existing symbolic link at F is replaced only with --force, a device or other non-regular file
+// never.
 #include <Poco/JSON/Object.h>
 
 #include <chrono>
+#include <iostream>
 
 #include "cli/command.h"
 #include "hub/store/export.h"
@@ -28,7 +30,10 @@ class ExportCommand : public Command {
     options.addOption(ValueOption("format", "avro, csv or ndjson", "FORMAT", true));
     options.addOption(
         ValueOption("codec", "Avro block codec: null (default), deflate, snappy", "CODEC"));
-    options.addOption(ValueOption("out", "output file (replaced)", "FILE", true));
+    options.addOption(ValueOption(
+        "out", "output file (a regular file, replaced), or - for standard output", "FILE", true));
+    options.addOption(
+        FlagOption("force", "replace a symbolic link at --out (the link, not its target)"));
     options.addOption(FlagOption("json", "print the summary as JSON"));
   }
   int Run(const ParsedArgs& args, std::ostream& out) override {
@@ -49,8 +54,12 @@ class ExportCommand : public Command {
     }
     Store store = Store::Open(args.Require("dir"));
     const std::string path = args.Require("out");
+    options.replace_symlink = args.Has("force");
+    const bool to_stdout = path == "-";
     const auto start = std::chrono::steady_clock::now();
-    const ExportSummary s = ExportRecords(store, options, path);
+    const ExportSummary s = to_stdout ? ExportRecordsToStream(store, options, std::cout)
+                                      : ExportRecords(store, options, path);
+    std::ostream& report = to_stdout ? std::cerr : out;  // stdout carries the data
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (args.Has("json")) {
@@ -59,10 +68,11 @@ class ExportCommand : public Command {
       json.set("records", s.records);
       json.set("bytes", s.bytes);
       json.set("seconds", seconds);
-      json.stringify(out);
-      out << "\n";
+      json.stringify(report);
+      report << "\n";
     } else {
-      out << "exported records=" << s.records << " bytes=" << s.bytes << " to " << path << "\n";
+      report << "exported records=" << s.records << " bytes=" << s.bytes << " to "
+             << (to_stdout ? "standard output" : path) << "\n";
     }
     return 0;
   }

@@ -17,7 +17,8 @@
 namespace carehub::cli {
 namespace {
 
-// Largest batch of the default, growing batch size (hub/store/ingest.h IngestOptions::max_batch_size).
+// Largest batch of the default, growing batch size (hub/store/ingest.h
+// IngestOptions::max_batch_size).
 constexpr std::int64_t kMaxAdaptiveBatch = 400000;
 
 // "\r<file> 42% 123.4/300.0 MB" on a terminal, at most every 200 ms.
@@ -54,6 +55,25 @@ Poco::JSON::Object::Ptr ToJson(const IngestSummary& s) {
   return json;
 }
 
+// The hub's engine options with the --max-* limits of the command line.
+EngineOptions EngineOptionsWithLimits(const Store& store, const ParsedArgs& args) {
+  EngineOptions options = EngineOptionsFor(store);
+  ReadLimits& limits = options.limits;
+  auto positive = [&args](const char* name, long long fallback) {
+    const long long v = args.GetInt(name, fallback);
+    if (v < 1) throw Error::InvalidInput(std::string("--") + name + " must be at least 1");
+    return v;
+  };
+  limits.max_field_bytes = static_cast<std::size_t>(
+      positive("max-field-bytes", static_cast<long long>(limits.max_field_bytes)));
+  limits.max_row_bytes = static_cast<std::size_t>(
+      positive("max-row-bytes", static_cast<long long>(limits.max_row_bytes)));
+  limits.max_file_bytes = static_cast<std::uint64_t>(
+      positive("max-file-bytes", static_cast<long long>(limits.max_file_bytes)));
+  limits.max_depth = static_cast<int>(positive("max-depth", limits.max_depth));
+  return options;
+}
+
 class IngestCommand : public Command {
  public:
   std::string_view name() const override { return "ingest"; }
@@ -67,6 +87,25 @@ class IngestCommand : public Command {
         "profile", "connector profile, e.g. shanghai/assessment (detected when omitted)",
         "REGION/KIND"));
     options.addOption(FlagOption("json", "print the summary as one JSON object"));
+    const ReadLimits defaults;
+    options.addOption(
+        ValueOption("max-field-bytes",
+                    "longest field value; a row with a longer one is quarantined (default " +
+                        std::to_string(defaults.max_field_bytes) + ")",
+                    "N"));
+    options.addOption(ValueOption(
+        "max-row-bytes",
+        "longest CSV record / JSON element / XML record; longer is quarantined (default " +
+            std::to_string(defaults.max_row_bytes) + ")",
+        "N"));
+    options.addOption(ValueOption("max-file-bytes",
+                                  "largest file; a larger one is refused whole (default " +
+                                      std::to_string(defaults.max_file_bytes) + ")",
+                                  "N"));
+    options.addOption(ValueOption("max-depth",
+                                  "deepest JSON/XML nesting; deeper is quarantined (default " +
+                                      std::to_string(defaults.max_depth) + ")",
+                                  "N"));
     options.addOption(ValueOption(
         "batch-size",
         "accepted rows per transaction, fixed (at least 1000; default: 50000, growing with the "
@@ -78,7 +117,7 @@ class IngestCommand : public Command {
     const auto& files = args.positional();
     if (files.empty()) throw Error::InvalidInput("no input FILE given");
     Store store = Store::Open(args.Require("dir"));
-    ConnectorEngine engine(EngineOptionsFor(store));
+    ConnectorEngine engine(EngineOptionsWithLimits(store, args));
     IngestOptions options;
     options.profile = args.Get("profile");
     options.batch_size = args.GetInt("batch-size", options.batch_size);

@@ -45,6 +45,16 @@ struct ReadStats {
 
 struct Profile;  // connectors/profile.h
 
+// What one file may hold (docs/connectors.md "Limits"). Each bounds memory: a row is never held
+// beyond max_row_bytes, a field value beyond max_field_bytes. Beyond a limit a row is quarantined
+// as malformed_row naming the row and field; a file beyond max_file_bytes is refused whole.
+struct ReadLimits {
+  std::size_t max_field_bytes = 64u << 10;  // one field's value after decoding
+  std::size_t max_row_bytes = 1u << 20;     // one CSV record / JSON element / XML record as found
+  std::uint64_t max_file_bytes = std::uint64_t{16} << 30;
+  int max_depth = 32;  // nesting of JSON arrays/objects and of XML elements
+};
+
 struct EngineOptions {
   std::string origin_region;                 // the hub's own region (GB/T 2260), e.g. "310000"
   std::vector<std::uint8_t> federation_key;  // secret behind person tokens (32 bytes)
@@ -55,6 +65,7 @@ struct EngineOptions {
   // thread. Pays only with a spare core: on the shared 2-core build machine it was slower
   // (cross-thread frees), so it is off by default.
   bool pipelined = false;
+  ReadLimits limits;
 };
 
 // "<file> row <row> field <field>: <reason>" (or "... row <row>: <reason>" for a whole row),

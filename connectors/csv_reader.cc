@@ -1,5 +1,6 @@
 #include "connectors/csv_reader.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "schemas/error.h"
@@ -7,12 +8,21 @@
 namespace carehub {
 namespace {
 constexpr std::size_t kChunk = 1 << 20;
-constexpr std::size_t kMaxRecord = 64u << 20;
+constexpr std::size_t kKeptPrefix = 4096;  // of a record too long to hold, for the quarantine
+
+std::string_view FirstLine(std::string_view raw) {
+  std::string_view line = raw.substr(0, raw.find('\n'));
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  return line;
+}
 }  // namespace
 
-CsvReader::CsvReader(std::istream& in, char delimiter, bool skip_bom)
-    : in_(in), delimiter_(delimiter), skip_bom_(skip_bom) {
-  buffer_.resize(kChunk);
+CsvReader::CsvReader(std::istream& in, char delimiter, bool skip_bom, std::size_t max_record_bytes)
+    : max_record_(std::max<std::size_t>(max_record_bytes, kKeptPrefix)),
+      in_(in),
+      delimiter_(delimiter),
+      skip_bom_(skip_bom) {
+  buffer_.resize(std::min(kChunk, max_record_ + 1));
 }
 
 void CsvReader::Refill() {
@@ -21,12 +31,7 @@ void CsvReader::Refill() {
     end_ -= pos_;
     pos_ = 0;
   }
-  if (end_ == buffer_.size()) {
-    if (buffer_.size() >= kMaxRecord) {
-      throw Error::InvalidInput("CSV record longer than 64 MiB (unterminated quote?)");
-    }
-    buffer_.resize(buffer_.size() * 2);
-  }
+  if (end_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);
   in_.read(buffer_.data() + end_, static_cast<std::streamsize>(buffer_.size() - end_));
   std::streamsize got = in_.gcount();
   if (in_.bad()) throw Error::IoError("read error");
@@ -145,6 +150,7 @@ CsvReader::Parse CsvReader::ParseAt(std::size_t start, std::size_t& record_end, 
 }
 
 bool CsvReader::Next(CsvRecord& record) {
+  record.problem.clear();
   for (;;) {
     if (pos_ == end_) {
       if (eof_) return false;
@@ -155,12 +161,21 @@ bool CsvReader::Next(CsvRecord& record) {
     std::size_t next = 0;
     bool malformed = false;
     if (ParseAt(pos_, record_end, next, malformed) == Parse::kNeedMore) {
+      if (end_ - pos_ > max_record_) {
+        CutOversized(record);
+        return true;
+      }
       Refill();
       continue;
+    }
+    if (next - pos_ > max_record_) {  // it fitted in the buffer but not in the limit
+      CutOversized(record);
+      return true;
     }
     std::size_t raw_end = record_end;
     if (raw_end > pos_ && buffer_[raw_end - 1] == '\r') --raw_end;
     std::string_view raw(buffer_.data() + pos_, raw_end - pos_);
+    record_start_ = pos_;
     pos_ = next;
     if (raw.empty()) continue;  // blank line
     record.raw = raw;
@@ -170,8 +185,59 @@ bool CsvReader::Next(CsvRecord& record) {
       const char* base = s.in_scratch ? scratch_.data() : buffer_.data();
       record.fields.emplace_back(base + s.offset, s.length);
     }
+    if (malformed && CutAfterFirstLine(record)) {
+      record.problem =
+          "a quoted field opened in this row does not close properly (stray quote?); only this "
+          "line is counted as the row and the next line is read as a new row";
+    } else if (malformed) {
+      record.problem = "not RFC 4180 CSV (a quote inside a field or text after a closing quote)";
+    }
     return true;
   }
+}
+
+bool CsvReader::CutAfterFirstLine(CsvRecord& record) {
+  const std::size_t nl = record.raw.find('\n');
+  if (nl == std::string_view::npos) return false;
+  pos_ = record_start_ + nl + 1;
+  record.raw = FirstLine(record.raw);
+  record.fields.clear();
+  record.malformed = true;
+  return true;
+}
+
+void CsvReader::CutOversized(CsvRecord& record) {
+  record.fields.clear();
+  record.malformed = true;
+  std::string_view held(buffer_.data() + pos_, end_ - pos_);
+  const std::size_t nl = held.find('\n');
+  if (nl != std::string_view::npos && nl <= max_record_) {
+    // A field quoted across lines runs past the limit: most likely a stray quote.
+    record_start_ = pos_;
+    record.raw = FirstLine(held);
+    pos_ += nl + 1;
+    record.problem = "a quoted field opened in this row is still open after the row limit of " +
+                     std::to_string(max_record_) +
+                     " bytes (stray quote?); only this line is counted as the row and the next "
+                     "line is read as a new row";
+    return;
+  }
+  // One line longer than the limit: keep its start, drop the rest up to the next line end.
+  cut_raw_.assign(held.substr(0, kKeptPrefix));
+  for (;;) {
+    const char* found =
+        static_cast<const char*>(std::memchr(buffer_.data() + pos_, '\n', end_ - pos_));
+    if (found) {
+      pos_ = static_cast<std::size_t>(found - buffer_.data()) + 1;
+      break;
+    }
+    pos_ = end_;
+    if (eof_) break;
+    Refill();
+  }
+  record.raw = cut_raw_;
+  record.problem = "the row is longer than the row limit of " + std::to_string(max_record_) +
+                   " bytes (only its start is kept)";
 }
 
 void AppendCsvField(std::string& out, std::string_view value, char delimiter) {

@@ -53,7 +53,8 @@ NativeWriter::NativeWriter(const Profile& profile, const std::string& path)
   if (!out_) throw Error::IoError("cannot create " + path);
   if (profile.encoding == TextEncoding::kGbk)
     target_ = std::make_unique<Poco::Windows936Encoding>();
-  if (profile.encoding == TextEncoding::kBig5)
+  // The generator's names are all in code page 950, which Big5-HKSCS extends: one encoder.
+  if (profile.encoding == TextEncoding::kBig5 || profile.encoding == TextEncoding::kBig5Hkscs)
     target_ = std::make_unique<Poco::Windows950Encoding>();
   const std::string eol = profile.crlf ? "\r\n" : "\n";
   switch (profile.format) {

@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "connectors/unicode_nfc.h"
 #include "schemas/embedded.h"
 #include "schemas/error.h"
 
@@ -171,7 +172,7 @@ std::string_view FileFormatName(FileFormat format) {
 }
 
 std::string_view TextEncodingName(TextEncoding encoding) {
-  constexpr std::string_view kNames[] = {"utf-8", "gbk", "big5"};
+  constexpr std::string_view kNames[] = {"utf-8", "gbk", "big5", "big5-hkscs"};
   return kNames[static_cast<int>(encoding)];
 }
 
@@ -200,6 +201,22 @@ std::string_view Profile::RegionName() const {
   std::string_view n = name;
   return n.substr(0, n.find('/'));
 }
+
+namespace {
+
+// Files are matched after Unicode NFC (connectors/unicode_nfc.h), so the profile's own texts
+// must be in NFC too, whatever form its author's editor saved.
+void NormaliseTexts(Profile& p) {
+  for (FieldSpec& f : p.fields) f.name = ToNfc(f.name);
+  for (LevelEntry& l : p.scale.levels) l.native = ToNfc(l.native);
+  for (auto& e : p.statuses) e.native = ToNfc(e.native);
+  for (auto& e : p.sexes) e.native = ToNfc(e.native);
+  for (auto& e : p.subject_kinds) e.native = ToNfc(e.native);
+  p.xml_root = ToNfc(p.xml_root);
+  p.xml_record = ToNfc(p.xml_record);
+}
+
+}  // namespace
 
 Profile LoadProfile(std::string_view json_text) {
   Object::Ptr root;
@@ -244,6 +261,8 @@ Profile LoadProfile(std::string_view json_text) {
     p.encoding = TextEncoding::kGbk;
   } else if (encoding == "big5") {
     p.encoding = TextEncoding::kBig5;
+  } else if (encoding == "big5-hkscs") {
+    p.encoding = TextEncoding::kBig5Hkscs;
   } else {
     Fail(n, "unknown encoding \"" + encoding + "\"");
   }
@@ -261,6 +280,7 @@ Profile LoadProfile(std::string_view json_text) {
     Object::Ptr xml = root->getObject("xml");
     if (!xml) Fail(n, "\"xml\" must be an object");
     p.xml_root = GetString(xml, "root", n, true);
+    p.xml_namespace = GetString(xml, "namespace", n, false, "");
     p.xml_record = GetString(xml, "record", n, true);
   }
   p.date_format = GetString(root, "date_format", n, false, "YYYY-MM-DD");
@@ -348,6 +368,7 @@ Profile LoadProfile(std::string_view json_text) {
   }
   if (p.region_codes.empty()) p.region_codes.push_back(p.region);
   p.local_id_pattern = GetString(root, "local_id_pattern", n, false);
+  NormaliseTexts(p);
   Check(p);
   return p;
 }

@@ -16,7 +16,7 @@
 namespace carehub {
 
 enum class FileFormat { kCsv, kJson, kNdjson, kXml };
-enum class TextEncoding { kUtf8, kGbk, kBig5 };
+enum class TextEncoding { kUtf8, kGbk, kBig5, kBig5Hkscs };
 
 // The canonical meaning of a native field. The "org" fields name the kind's main organisation:
 // the assessor (assessment), the issuing body (caregiver), the facility itself (facility) or the
@@ -108,6 +108,9 @@ struct Profile {
   bool crlf = false;       // CSV: CRLF line ends (readers accept both)
   std::string xml_root;    // XML: root element, e.g. "评估记录集"
   std::string xml_record;  // XML: the repeated record element
+  // XML: namespace URI the root and record elements must be in (any prefix, or the default
+  // namespace); "" = matched by local name in any namespace.
+  std::string xml_namespace;
   std::string date_format = "YYYY-MM-DD";
   IdScheme id_scheme = IdScheme::kPrcResidentId;
   std::optional<IdScheme> alt_id_scheme;
@@ -135,10 +138,11 @@ const Profile* FindBuiltinProfile(std::string_view name);
 // Every <region>/<kind>.json under `dir`, sorted by name. Throws Error::IoError/InvalidInput.
 std::vector<Profile> LoadProfilesFromDir(const std::string& dir);
 
-std::string_view FileFormatName(FileFormat format);        // "csv", "json", "ndjson", "xml"
-std::string_view TextEncodingName(TextEncoding encoding);  // "utf-8", "gbk", "big5"
-std::string_view SexName(Sex sex);                         // "M", "F", "U"
-std::string_view SubjectKindName(SubjectKind kind);        // "organisation", "person"
-std::string_view SanctionTypeName(SanctionType type);      // "penalty", "blacklist", "dishonesty"
+std::string_view FileFormatName(FileFormat format);  // "csv", "json", "ndjson", "xml"
+// "utf-8", "gbk", "big5", "big5-hkscs"
+std::string_view TextEncodingName(TextEncoding encoding);
+std::string_view SexName(Sex sex);                     // "M", "F", "U"
+std::string_view SubjectKindName(SubjectKind kind);    // "organisation", "person"
+std::string_view SanctionTypeName(SanctionType type);  // "penalty", "blacklist", "dishonesty"
 
 }  // namespace carehub

@@ -5,12 +5,15 @@
 #include <cstring>
 
 #include "connectors/identifiers.h"
+#include "connectors/unicode_nfc.h"
 #include "schemas/error.h"
 
 namespace carehub {
 namespace {
 
 using CF = CanonicalField;
+
+constexpr std::size_t kKeptRawBytes = 4096;  // of a row with a value beyond the field limit
 
 bool IsDateField(CF f) {
   return f == CF::kBirthDate || f == CF::kEventDate || f == CF::kValidUntil;
@@ -480,9 +483,30 @@ CanonicalRecord RowProcessor::Build(std::int64_t row, std::span<const std::strin
   return rec;
 }
 
-void RowProcessor::Process(std::int64_t row, std::span<const std::string_view> values,
+std::span<const std::string_view> RowProcessor::Normalise(
+    std::span<const std::string_view> values) {
+  nfc_values_.assign(values.begin(), values.end());
+  nfc_texts_.resize(values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (IsAscii(values[i])) continue;
+    nfc_texts_[i].clear();
+    if (AppendNfc(values[i], nfc_texts_[i])) nfc_values_[i] = nfc_texts_[i];
+  }
+  return nfc_values_;
+}
+
+void RowProcessor::Process(std::int64_t row, std::span<const std::string_view> native_values,
                            const RawRow& raw, RecordSink& sink, ReadStats& stats) {
+  for (std::size_t i = 0; i < native_values.size(); ++i) {
+    if (native_values[i].size() <= ctx_.max_field_bytes) continue;
+    Malformed(row, profile_.fields[i].name,
+              "the value is longer than the field limit of " +
+                  std::to_string(ctx_.max_field_bytes) + " bytes",
+              raw.Text().substr(0, kKeptRawBytes), sink, stats);
+    return;
+  }
   ++stats.read;
+  std::span<const std::string_view> values = Normalise(native_values);
   std::optional<Failure> failure = Validate(values);
   if (failure) {
     ++stats.quarantined;

@@ -30,7 +30,8 @@ struct ProcessorContext {
   const PersonTokenizer* tokenizer = nullptr;
   std::string file_name;  // base name, for provenance and rejections
   std::int64_t ingested_at_ms = 0;
-  Date today{};  // dates after this day are in the future
+  Date today{};                             // dates after this day are in the future
+  std::size_t max_field_bytes = 64u << 10;  // a longer value makes the row malformed_row
 };
 
 class RowProcessor {
@@ -38,8 +39,8 @@ class RowProcessor {
   RowProcessor(const Profile& profile, ProcessorContext context);
   ~RowProcessor();
 
-  // `values[i]` is the value of profile.fields[i] ("" when absent). Calls exactly one of
-  // sink.Accept / sink.Reject and updates `stats`.
+  // `values[i]` is the value of profile.fields[i] ("" when absent), UTF-8; it is put in Unicode
+  // NFC before any check. Calls exactly one of sink.Accept / sink.Reject and updates `stats`.
   void Process(std::int64_t row, std::span<const std::string_view> values, const RawRow& raw,
                RecordSink& sink, ReadStats& stats);
   // A row that could not be read at all (malformed_row).
@@ -53,6 +54,7 @@ class RowProcessor {
   };
   class IdSet;
 
+  std::span<const std::string_view> Normalise(std::span<const std::string_view> values);
   std::optional<Failure> Validate(std::span<const std::string_view> values);
   CanonicalRecord Build(std::int64_t row, std::span<const std::string_view> values);
   std::string_view Value(std::span<const std::string_view> values, CanonicalField f) const;
@@ -66,6 +68,8 @@ class RowProcessor {
   int index_[kCanonicalFieldCount];
   std::vector<std::optional<DatePattern>> patterns_;  // per field index (date fields only)
   std::unique_ptr<IdSet> seen_ids_;
+  std::vector<std::string> nfc_texts_;  // per field: the NFC form when it differs in bytes
+  std::vector<std::string_view> nfc_values_;
   // Per row scratch, filled by Validate and used by Build.
   std::string source_id_;
   std::string record_id_;

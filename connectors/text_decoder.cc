@@ -101,12 +101,27 @@ std::size_t ValidUtf8Prefix(std::string_view in) {
 }
 
 TextDecoder::TextDecoder(TextEncoding encoding) : encoding_(encoding) {
-  if (encoding == TextEncoding::kGbk) {
+  if (encoding == TextEncoding::kBig5Hkscs) {
+    iconv_ = std::make_unique<Iconv>("BIG5-HKSCS");
+  } else if (encoding == TextEncoding::kGbk) {
     table_ = GbkTables().pairs.data();
     single_ = GbkTables().single;
   } else if (encoding == TextEncoding::kBig5) {
     table_ = Big5Tables().pairs.data();
     single_ = Big5Tables().single;
+  }
+}
+
+TextDecoder::~TextDecoder() = default;
+TextDecoder::TextDecoder(TextDecoder&&) noexcept = default;
+
+bool TextDecoder::DecodeIconv(std::string_view in, std::string& out, bool lossy) const {
+  for (;;) {
+    const Iconv::Result r = iconv_->Convert(in, out);
+    if (r.stop == Iconv::Stop::kDone) return true;
+    if (!lossy) return false;
+    out.append(kReplacement);
+    in.remove_prefix(r.consumed + 1);
   }
 }
 
@@ -119,6 +134,7 @@ void TextDecoder::DecodeLossy(std::string_view in, std::string& out) const {
 }
 
 bool TextDecoder::DecodeImpl(std::string_view in, std::string& out, bool lossy) const {
+  if (iconv_) return DecodeIconv(in, out, lossy);
   if (encoding_ == TextEncoding::kUtf8) {
     while (!in.empty()) {
       std::size_t ok = ValidUtf8Prefix(in);

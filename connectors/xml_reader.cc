@@ -7,6 +7,7 @@
 #include <Poco/SAX/SAXParser.h>
 #include <Poco/XML/XMLException.h>
 
+#include <algorithm>
 #include <exception>
 #include <unordered_map>
 
@@ -17,8 +18,9 @@ namespace {
 
 class Handler : public Poco::XML::DefaultHandler {
  public:
-  Handler(const Profile& profile, const std::function<void(XmlRecord&)>& on_record)
-      : profile_(profile), on_record_(on_record) {
+  Handler(const Profile& profile, const ReadLimits& limits,
+          const std::function<void(XmlRecord&)>& on_record)
+      : profile_(profile), limits_(limits), on_record_(on_record) {
     record_.values.resize(profile.fields.size());
     seen_.resize(profile.fields.size());
     for (std::size_t i = 0; i < profile.fields.size(); ++i) {
@@ -30,27 +32,32 @@ class Handler : public Poco::XML::DefaultHandler {
     }
   }
 
-  void startElement(const Poco::XML::XMLString&, const Poco::XML::XMLString&,
-                    const Poco::XML::XMLString& qname,
-                    const Poco::XML::Attributes& attrs) override {
+  // Names are matched by local name, whatever prefix the file binds (zj:Export, Export with a
+  // default namespace); the root and record must be in the profile's namespace when it has one.
+  void startElement(const Poco::XML::XMLString& uri, const Poco::XML::XMLString& qname,
+                    const Poco::XML::XMLString&, const Poco::XML::Attributes& attrs) override {
     ++depth_;
     if (failed_) return;
+    const bool in_namespace = profile_.xml_namespace.empty() || uri == profile_.xml_namespace;
     if (depth_ == 1) {
       root_seen_ = true;
-      if (qname != profile_.xml_root) {
-        root_error_ = "root element is <" + qname + ">, expected <" + profile_.xml_root + ">";
+      if (qname != profile_.xml_root || !in_namespace) {
+        root_error_ =
+            "root element is <" + qname + (uri.empty() ? "" : " in namespace " + uri) +
+            ">, expected <" + profile_.xml_root +
+            (profile_.xml_namespace.empty() ? "" : " in namespace " + profile_.xml_namespace) + ">";
         failed_ = true;
       }
       return;
     }
     if (depth_ == 2) {
-      in_record_ = qname == profile_.xml_record;
+      in_record_ = qname == profile_.xml_record && in_namespace;
       if (!in_record_) return;
       BeginRecord();
       for (int i = 0; i < attrs.getLength(); ++i) {
-        auto it = attributes_.find(attrs.getQName(i));
+        auto it = attributes_.find(attrs.getLocalName(i));
         if (it != attributes_.end()) {
-          record_.values[it->second] = attrs.getValue(i);
+          record_.values[it->second] = attrs.getValue(i).substr(0, limits_.max_field_bytes + 1);
           seen_[it->second] = true;
         }
       }
@@ -70,6 +77,9 @@ class Handler : public Poco::XML::DefaultHandler {
     if (depth_ == 4 && field_ >= 0) {
       Problem("field element holds elements", profile_.fields[field_].name);
     }
+    if (depth_ > limits_.max_depth) {
+      Problem("elements nested deeper than the limit of " + std::to_string(limits_.max_depth), "");
+    }
   }
 
   void endElement(const Poco::XML::XMLString&, const Poco::XML::XMLString&,
@@ -87,7 +97,10 @@ class Handler : public Poco::XML::DefaultHandler {
   void characters(const Poco::XML::XMLChar ch[], int start, int length) override {
     if (failed_ || !in_record_) return;
     if (depth_ == 3 && field_ >= 0) {
-      record_.values[field_].append(ch + start, static_cast<std::size_t>(length));
+      std::string& value = record_.values[field_];
+      const std::size_t room =
+          limits_.max_field_bytes + 1 - std::min(value.size(), limits_.max_field_bytes + 1);
+      value.append(ch + start, std::min(static_cast<std::size_t>(length), room));
     } else if (depth_ == 2) {
       for (int i = start; i < start + length; ++i) {
         char c = ch[i];
@@ -143,6 +156,7 @@ class Handler : public Poco::XML::DefaultHandler {
   }
 
   const Profile& profile_;
+  const ReadLimits& limits_;
   const std::function<void(XmlRecord&)>& on_record_;
   std::unordered_map<std::string, int> elements_;
   std::unordered_map<std::string, int> attributes_;
@@ -179,12 +193,15 @@ std::string XmlRecord::Raw(const Profile& profile) const {
   return out;
 }
 
-XmlRecordReader::XmlRecordReader(const Profile& profile) : profile_(profile) {}
+XmlRecordReader::XmlRecordReader(const Profile& profile, const ReadLimits& limits)
+    : profile_(profile), limits_(limits) {}
 
-void XmlRecordReader::Read(std::istream& in, const std::function<void(XmlRecord&)>& on_record) {
-  Handler handler(profile_, on_record);
+void XmlRecordReader::Read(std::istream& in, const std::function<void(XmlRecord&)>& on_record,
+                           bool transcoded_to_utf8) {
+  Handler handler(profile_, limits_, on_record);
   Poco::XML::SAXParser parser;
-  parser.setFeature(Poco::XML::XMLReader::FEATURE_NAMESPACES, false);
+  parser.setFeature(Poco::XML::XMLReader::FEATURE_NAMESPACES, true);
+  if (transcoded_to_utf8) parser.setEncoding("UTF-8");  // overrides the declaration
   parser.setContentHandler(&handler);
   Poco::XML::InputSource source(in);
   try {

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "connectors/connector.h"
 #include "connectors/profile.h"
 
 namespace carehub {
@@ -28,16 +29,22 @@ struct XmlRecord {
 
 class XmlRecordReader {
  public:
-  explicit XmlRecordReader(const Profile& profile);
+  // A field value is kept up to limits.max_field_bytes + 1 bytes (so the engine sees it is too
+  // long); elements nested deeper than limits.max_depth make the record a problem.
+  XmlRecordReader(const Profile& profile, const ReadLimits& limits = {});
 
   // Calls `on_record` once per record element, in file order. Throws Error::InvalidInput when
   // the document is not XML or its root element is not the profile's. A syntax error after the
   // root element ends the read with one last record carrying the problem (the rest of the file
-  // cannot be read by a conforming parser).
-  void Read(std::istream& in, const std::function<void(XmlRecord&)>& on_record);
+  // cannot be read by a conforming parser). Element and attribute names are matched by local
+  // name with any namespace prefix (see Profile::xml_namespace). `transcoded_to_utf8`: `in` was
+  // converted to UTF-8 (connectors/transcoding_stream.h) whatever the declaration says.
+  void Read(std::istream& in, const std::function<void(XmlRecord&)>& on_record,
+            bool transcoded_to_utf8 = false);
 
  private:
   const Profile& profile_;
+  ReadLimits limits_;
 };
 
 // Appends `text` with &, <, > and " escaped: for element text and double-quoted attributes

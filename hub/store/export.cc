@@ -1,6 +1,7 @@
 #include "hub/store/export.h"
 
 #include <Poco/UTF8String.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -230,40 +231,129 @@ std::vector<std::string> FlatColumns(RecordKind kind) {
   return names;
 }
 
-ExportSummary ExportRecords(Store& store, const ExportOptions& options,
-                            const std::string& out_path) {
+namespace {
+
+void CheckCodec(const ExportOptions& options) {
   if (!ParseOcfCodec(options.codec)) {
     throw Error::InvalidInput("unknown Avro codec '" + options.codec +
                               "' (use null, deflate or snappy)");
   }
-  const std::string tmp_path = out_path + ".part";
-  ExportSummary summary;
+}
+
+// Only regular files are replaced; a symbolic link only when asked (and then the link itself).
+void CheckReplaceable(const std::string& out_path, bool replace_symlink) {
+  std::error_code ec;
+  const fs::file_status status = fs::symlink_status(out_path, ec);
+  if (ec || !fs::exists(status)) return;
+  if (fs::is_symlink(status)) {
+    if (replace_symlink) return;
+    throw Error::InvalidInput(out_path +
+                              " is a symbolic link: export would replace the link itself, not "
+                              "write through it; give --force to do that, or --out - to stream");
+  }
+  if (!fs::is_regular_file(status)) {
+    throw Error::InvalidInput(out_path +
+                              " exists and is not a regular file (a device, pipe, socket or "
+                              "directory): export only replaces regular files (--out - streams "
+                              "to standard output)");
+  }
+}
+
+// A new, empty file beside `near` (mkstemp: created exclusively, so never through a link).
+std::string NewTemporaryFile(const std::string& near) {
+  std::string name = near + ".XXXXXX";
+  const int fd = ::mkstemp(name.data());
+  if (fd < 0) throw Error::IoError("cannot create a temporary file beside " + near);
+  ::close(fd);
+  return name;
+}
+
+// Writes the export into the (existing, empty) file `path`; returns the record count.
+std::int64_t WriteExport(Store& store, const ExportOptions& options, const std::string& path) {
+  std::int64_t records = 0;
   const RecordFilter filter{options.kind, options.origin};
   if (options.format == ExportFormat::kAvro) {
-    OcfWriter writer(tmp_path, options.kind, options.codec);
+    OcfWriter writer(path, options.kind, options.codec);
     store.ForEachRecord(filter, [&](const StoredRecord& stored) {
       writer.AppendSingleObject(stored.body);
-      ++summary.records;
+      ++records;
       return true;
     });
     writer.Close();
-  } else {
-    std::ofstream out(tmp_path, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error::IoError("cannot create " + tmp_path);
-    FlatWriter writer(out, options.format, options.kind);
-    store.ForEachRecord(filter, [&](const StoredRecord& stored) {
-      writer.Write(DecodeSingleObject(stored.body));
-      ++summary.records;
-      return true;
-    });
-    out.flush();
-    if (!out) throw Error::IoError("cannot write " + tmp_path);
+    return records;
+  }
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) throw Error::IoError("cannot create " + path);
+  FlatWriter writer(out, options.format, options.kind);
+  store.ForEachRecord(filter, [&](const StoredRecord& stored) {
+    writer.Write(DecodeSingleObject(stored.body));
+    ++records;
+    return true;
+  });
+  out.flush();
+  if (!out) throw Error::IoError("cannot write " + path);
+  return records;
+}
+
+}  // namespace
+
+ExportSummary ExportRecords(Store& store, const ExportOptions& options,
+                            const std::string& out_path) {
+  CheckCodec(options);
+  CheckReplaceable(out_path, options.replace_symlink);
+  const std::string tmp_path = NewTemporaryFile(out_path);
+  ExportSummary summary;
+  try {
+    summary.records = WriteExport(store, options, tmp_path);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove(tmp_path, ignored);
+    throw;
   }
   std::error_code ec;
   fs::rename(tmp_path, out_path, ec);
-  if (ec)
-    throw Error::IoError("cannot rename " + tmp_path + " to " + out_path + ": " + ec.message());
+  if (ec) {
+    fs::remove(tmp_path, ec);
+    throw Error::IoError("cannot rename " + tmp_path + " to " + out_path);
+  }
   summary.bytes = fs::file_size(out_path, ec);
+  return summary;
+}
+
+ExportSummary ExportRecordsToStream(Store& store, const ExportOptions& options, std::ostream& out) {
+  CheckCodec(options);
+  ExportSummary summary;
+  if (options.format != ExportFormat::kAvro) {
+    const std::streampos start = out.tellp();
+    FlatWriter writer(out, options.format, options.kind);
+    store.ForEachRecord(RecordFilter{options.kind, options.origin},
+                        [&](const StoredRecord& stored) {
+                          writer.Write(DecodeSingleObject(stored.body));
+                          ++summary.records;
+                          return true;
+                        });
+    out.flush();
+    if (!out) throw Error::IoError("cannot write the export to the output stream");
+    if (start >= 0 && out.tellp() >= start) {
+      summary.bytes = static_cast<std::uint64_t>(out.tellp() - start);
+    }
+    return summary;
+  }
+  const std::string tmp_path =
+      NewTemporaryFile((fs::temp_directory_path() / "carehub-export").string());
+  try {
+    summary.records = WriteExport(store, options, tmp_path);
+    std::ifstream in(tmp_path, std::ios::binary);
+    out << in.rdbuf();
+    out.flush();
+    if (!out) throw Error::IoError("cannot write the export to the output stream");
+    summary.bytes = fs::file_size(tmp_path);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove(tmp_path, ignored);
+    throw;
+  }
+  fs::remove(tmp_path);
   return summary;
 }
 

@@ -41,7 +41,7 @@ TEST(ProfileTest, RegionsDifferAsInLife) {
   EXPECT_EQ(FindBuiltinProfile("guangdong/assessment")->delimiter, ';');
   EXPECT_EQ(FindBuiltinProfile("guangdong/caregiver")->delimiter, ',');
   EXPECT_EQ(FindBuiltinProfile("hongkong/assessment")->id_scheme, IdScheme::kHkId);
-  EXPECT_EQ(FindBuiltinProfile("hongkong/caregiver")->encoding, TextEncoding::kBig5);
+  EXPECT_EQ(FindBuiltinProfile("hongkong/caregiver")->encoding, TextEncoding::kBig5Hkscs);
   EXPECT_EQ(FindBuiltinProfile("macau/assessment")->id_scheme, IdScheme::kMoId);
   for (const LevelEntry& l : FindBuiltinProfile("hongkong/facility")->scale.levels) {
     EXPECT_FALSE(l.comparable);

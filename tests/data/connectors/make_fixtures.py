@@ -102,7 +102,7 @@ def build_rows(p):
     sex_of = {}
     for native, sym in p.get('sexes', {}).items():
         sex_of.setdefault(sym, native)
-    names = NAMES[region] if not (region == 'hongkong' and p['encoding'] == 'big5') else HK_CHINESE_NAMES
+    names = NAMES[region] if not (region == 'hongkong' and p['encoding'].startswith('big5')) else HK_CHINESE_NAMES
     orgs = ORG_NAMES[region]
     addr = {'shanghai': '310115', 'jiangsu': '320104', 'zhejiang': '330106', 'anhui': '340104',
             'guangdong': '440304', 'hongkong': '810000', 'macau': '820000'}[region]
@@ -268,7 +268,7 @@ def csv_quote(text, delim):
 
 
 def write_csv(p, rows, path):
-    enc = {'utf-8': 'utf-8', 'gbk': 'gbk', 'big5': 'big5'}[p['encoding']]
+    enc = {'utf-8': 'utf-8', 'gbk': 'gbk', 'big5': 'big5', 'big5-hkscs': 'big5hkscs'}[p['encoding']]
     csvp = p.get('csv', {})
     delim = csvp.get('delimiter', ',')
     nl = b'\r\n' if csvp.get('crlf') else b'\n'

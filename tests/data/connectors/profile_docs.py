@@ -21,7 +21,7 @@ def example(p):
     if not os.path.exists(path):
         return None
     data = open(path, 'rb').read()
-    enc = {'utf-8': 'utf-8-sig', 'gbk': 'gbk', 'big5': 'big5'}[p.get('encoding', 'utf-8')]
+    enc = {'utf-8': 'utf-8-sig', 'gbk': 'gbk', 'big5': 'big5', 'big5-hkscs': 'big5hkscs'}[p.get('encoding', 'utf-8')]
     text = data.decode(enc, errors='replace').replace('\r\n', '\n')
     lines = text.split('\n')
     n = 3 if p['format'] in ('csv', 'xml') else 2

@@ -128,5 +128,52 @@ TEST_F(ExportTest, UnknownCodecIsRefused) {
                Error);
 }
 
+// Issue 14: --out never writes through a link or over a device.
+TEST_F(ExportTest, SymlinkIsRefusedUnlessAskedAndThenOnlyTheLinkIsReplaced) {
+  const auto target = tmp_ / "precious.txt";
+  std::ofstream(target) << "keep me\n";
+  const auto link = tmp_ / "link.csv";
+  std::filesystem::create_symlink(target, link);
+  const ExportOptions csv{.kind = RecordKind::kAssessment, .format = ExportFormat::kCsv};
+  EXPECT_THROW(ExportRecords(store_, csv, link.string()), Error);  // was: link replaced
+  EXPECT_TRUE(std::filesystem::is_symlink(link));
+  ExportOptions forced = csv;
+  forced.replace_symlink = true;
+  EXPECT_EQ(ExportRecords(store_, forced, link.string()).records, 25);
+  EXPECT_FALSE(std::filesystem::is_symlink(link));
+  EXPECT_EQ(Slurp(target), "keep me\n");  // the target is untouched
+}
+
+TEST_F(ExportTest, NonRegularFilesAreNeverReplaced) {
+  const ExportOptions csv{
+      .kind = RecordKind::kAssessment, .format = ExportFormat::kCsv, .replace_symlink = true};
+  const auto dir = tmp_ / "a-directory";
+  std::filesystem::create_directory(dir);
+  EXPECT_THROW(ExportRecords(store_, csv, dir.string()), Error);
+  EXPECT_THROW(ExportRecords(store_, csv, "/dev/null"), Error);  // a device, even with force
+  EXPECT_TRUE(std::filesystem::is_character_file("/dev/null"));
+  for (const auto& e : std::filesystem::directory_iterator(tmp_.path())) {
+    EXPECT_EQ(e.path().string().find(".XXXX"), std::string::npos);  // no temporary left
+    EXPECT_FALSE(e.path().filename().string().starts_with("a-directory."));
+  }
+}
+
+TEST_F(ExportTest, StreamsToAnOutputStream) {
+  std::ostringstream csv;
+  const auto s = ExportRecordsToStream(
+      store_, {.kind = RecordKind::kAssessment, .format = ExportFormat::kCsv}, csv);
+  EXPECT_EQ(s.records, 25);
+  const auto file = tmp_ / "same.csv";
+  ExportRecords(store_, {.kind = RecordKind::kAssessment, .format = ExportFormat::kCsv},
+                file.string());
+  EXPECT_EQ(csv.str(), Slurp(file));
+  std::ostringstream avro;
+  const auto a = ExportRecordsToStream(
+      store_, {.kind = RecordKind::kAssessment, .format = ExportFormat::kAvro}, avro);
+  EXPECT_EQ(a.records, 25);
+  EXPECT_EQ(a.bytes, avro.str().size());
+  EXPECT_TRUE(avro.str().starts_with("Obj\x01"));
+}
+
 }  // namespace
 }  // namespace carehub
