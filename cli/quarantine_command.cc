@@ -1,11 +1,14 @@
-// `carehub quarantine --dir D [--json] [--limit N] [--raw]`: the rows this hub rejected, as
-// file, row, field, reason. The raw row may hold personal data (names, ID numbers): it is shown
-// only with --raw, for the operator of this hub on this machine, and never leaves the hub.
+// `carehub quarantine --dir D [--open|--all] [--json] [--limit N] [--raw]`: the rows this hub
+// rejected, as file, row, field, reason. --open (the default) lists the rows still open; --all
+// also the resolved ones (a later ingest stored the same record), with when and by which run.
+// The raw row may hold personal data (names, ID numbers): it is shown only with --raw, for the
+// operator of this hub on this machine, and never leaves the hub.
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 
 #include "cli/command.h"
 #include "hub/store/store.h"
+#include "schemas/error.h"
 
 namespace carehub::cli {
 namespace {
@@ -19,6 +22,9 @@ class QuarantineCommand : public Command {
   void DefineOptions(Poco::Util::OptionSet& options) const override {
     options.addOption(ValueOption("dir", "hub directory", "DIR", true));
     options.addOption(FlagOption("json", "print as one JSON object"));
+    options.addOption(FlagOption("open", "only the rows still open (the default)"));
+    options.addOption(
+        FlagOption("all", "also the resolved rows (stored by a later ingest), as history"));
     options.addOption(ValueOption("limit", "show at most N rows (default: all)", "N"));
     options.addOption(FlagOption(
         "raw", "also show the raw row; it may contain personal data: local display only"));
@@ -26,8 +32,12 @@ class QuarantineCommand : public Command {
   int Run(const ParsedArgs& args, std::ostream& out) override {
     Store store = Store::Open(args.Require("dir"));
     const bool raw = args.Has("raw");
-    const auto rows = store.ListQuarantine(args.GetInt("limit", -1));
-    const std::int64_t total = store.QuarantineCount();
+    if (args.Has("open") && args.Has("all")) {
+      throw Error::InvalidInput("give --open or --all, not both");
+    }
+    const QuarantineState state = args.Has("all") ? QuarantineState::kAll : QuarantineState::kOpen;
+    const auto rows = store.ListQuarantine(args.GetInt("limit", -1), state);
+    const std::int64_t total = store.QuarantineCount(state);
     if (args.Has("json")) {
       Poco::JSON::Object result;
       Poco::JSON::Array::Ptr list = new Poco::JSON::Array;
@@ -37,6 +47,11 @@ class QuarantineCommand : public Command {
         row->set("row", q.row);
         row->set("field", q.field);
         row->set("reason", q.reason);
+        row->set("state", q.resolved_at_ms ? "resolved" : "open");
+        if (q.resolved_at_ms) {
+          row->set("resolved_at_ms", *q.resolved_at_ms);
+          row->set("resolved_run", q.resolved_run);
+        }
         if (raw) row->set("raw", q.raw);
         list->add(row);
       }
@@ -46,9 +61,14 @@ class QuarantineCommand : public Command {
       out << "\n";
       return 0;
     }
-    out << "file\trow\tfield\treason" << (raw ? "\traw" : "") << "\n";
+    const bool all = state == QuarantineState::kAll;
+    out << "file\trow\tfield\treason" << (all ? "\tstate" : "") << (raw ? "\traw" : "") << "\n";
     for (const auto& q : rows) {
       out << q.file << "\t" << q.row << "\t" << q.field << "\t" << q.reason;
+      if (all) {
+        out << "\t"
+            << (q.resolved_at_ms ? "resolved by run " + std::to_string(q.resolved_run) : "open");
+      }
       if (raw) out << "\t" << q.raw;
       out << "\n";
     }

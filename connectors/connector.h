@@ -27,6 +27,9 @@ struct Rejection {
   std::string field;
   std::string reason;
   std::string raw;  // the row as found (decoded to UTF-8); kept in this hub's quarantine only
+  // MakeRecordId of the row's source id when the row got as far as having one (checks 3..12),
+  // "" otherwise: a later accepted ingest of the same record resolves the quarantined row.
+  std::string record_id;
 };
 
 // Receives the outcome of every row, in file order. Exactly one call per row read.

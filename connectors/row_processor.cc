@@ -145,6 +145,7 @@ const std::string& RowProcessor::Name(CF f) const {
 
 std::optional<RowProcessor::Failure> RowProcessor::Validate(
     std::span<const std::string_view> values) {
+  record_id_.clear();  // set by check 3; a rejection carries it from there on
   auto fail = [this](CF f, std::string_view code, const std::string& text) {
     return Failure{Index(f), std::string(code) + ": " + Name(f) + " " + text};
   };
@@ -516,6 +517,7 @@ void RowProcessor::Process(std::int64_t row, std::span<const std::string_view> n
     if (failure->field >= 0) r.field = profile_.fields[failure->field].name;
     r.reason = std::move(failure->reason);
     r.raw = raw.Text();
+    r.record_id = std::move(record_id_);
     sink.Reject(std::move(r));
     return;
   }

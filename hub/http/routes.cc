@@ -75,14 +75,14 @@ void HandleMetrics(ApiCall& call) {
            std::string(KindName(c.kind)) + "\"} " + std::to_string(c.count) + "\n";
   }
   out +=
-      "# HELP carehub_quarantine_rows Rows of this hub's own files held in quarantine, by "
-      "reason code.\n";
+      "# HELP carehub_quarantine_rows Rows of this hub's own files open in quarantine (not "
+      "resolved by a later ingest), by reason code.\n";
   out += "# TYPE carehub_quarantine_rows gauge\n";
   {
     sqlite::Statement stmt(store.db(),
                            "SELECT CASE WHEN instr(reason, ':') > 0 THEN substr(reason, 1, "
                            "instr(reason, ':') - 1) ELSE reason END AS code, count(*) FROM "
-                           "quarantine GROUP BY code ORDER BY code");
+                           "quarantine WHERE resolved_at IS NULL GROUP BY code ORDER BY code");
     while (stmt.Step()) {
       out += "carehub_quarantine_rows{" + hub + ",reason=\"" + PromLabel(stmt.ColumnText(0)) +
              "\"} " + std::to_string(stmt.ColumnInt64(1)) + "\n";
@@ -229,15 +229,21 @@ void HandlePeers(ApiCall& call) {
 }
 
 void HandleQuarantine(ApiCall& call) {
-  call.AllowQuery({"limit", "cursor", "reason", "field", "file"});
+  call.AllowQuery({"limit", "cursor", "reason", "field", "file", "state"});
   call.Negotiate({MediaType::kJson});
   const int limit = call.Limit();
   // Filters (the console's quarantine review): a reason code ("invalid_id" matches
-  // "invalid_id: ..."), a field name, a file name; "" or absent = any.
+  // "invalid_id: ..."), a field name, a file name; "" or absent = any. state: open rows only
+  // (default) or all, the ones a later ingest resolved included (issue 14).
   const std::string reason = call.Query("reason").value_or("");
   const std::string field = call.Query("field").value_or("");
   const std::string file = call.Query("file").value_or("");
-  const std::string digest = QueryDigest({"quarantine", reason, field, file});
+  const std::string state = call.Query("state").value_or("open");
+  if (state != "open" && state != "all") {
+    throw HttpError::BadParameter("state", "expected open (default) or all");
+  }
+  const bool all = state == "all";
+  const std::string digest = QueryDigest({"quarantine", reason, field, file, state});
   const auto after = DecodeCursor(call.Query("cursor"), digest);
   std::int64_t after_id = 0;
   if (after) {
@@ -252,12 +258,17 @@ void HandleQuarantine(ApiCall& call) {
                         AccessDecision::kAllowed;
   constexpr const char* kFilter =
       "(?1 = '' OR reason = ?1 OR substr(reason, 1, length(?1) + 1) = ?1 || ':') AND "
-      "(?2 = '' OR field = ?2) AND (?3 = '' OR file = ?3)";
+      "(?2 = '' OR field = ?2) AND (?3 = '' OR file = ?3) AND (?6 OR resolved_at IS NULL)";
   sqlite::Statement stmt(call.hub.store.db(),
-                         std::string("SELECT id, run_id, file, row, field, reason, raw, at FROM "
-                                     "quarantine WHERE ") +
+                         std::string("SELECT id, run_id, file, row, field, reason, raw, at, "
+                                     "resolved_at, resolved_run FROM quarantine WHERE ") +
                              kFilter + " AND id > ?4 ORDER BY id LIMIT ?5");
-  stmt.Bind(1, reason).Bind(2, field).Bind(3, file).Bind(4, after_id).Bind(5, limit + 1);
+  stmt.Bind(1, reason)
+      .Bind(2, field)
+      .Bind(3, file)
+      .Bind(4, after_id)
+      .Bind(5, limit + 1)
+      .Bind(6, all ? 1 : 0);
   Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
   std::int64_t last = 0;
   bool more = false;
@@ -276,13 +287,20 @@ void HandleQuarantine(ApiCall& call) {
     row->set("reason", stmt.ColumnText(5));
     if (with_raw) row->set("raw", stmt.ColumnText(6));
     row->set("at_ms", stmt.ColumnInt64(7));
+    const std::optional<std::int64_t> resolved = stmt.ColumnOptionalInt64(8);
+    row->set("state", resolved ? "resolved" : "open");
+    if (resolved) {
+      row->set("resolved_at_ms", *resolved);
+      row->set("resolved_run", stmt.ColumnInt64(9));
+    }
     items->add(row);
   }
   Poco::JSON::Object json(Poco::JSON_PRESERVE_KEY_ORDER);
-  json.set("total", call.hub.store.QuarantineCount());
+  json.set("total",
+           call.hub.store.QuarantineCount(all ? QuarantineState::kAll : QuarantineState::kOpen));
   sqlite::Statement matched(call.hub.store.db(),
                             std::string("SELECT count(*) FROM quarantine WHERE ") + kFilter);
-  matched.Bind(1, reason).Bind(2, field).Bind(3, file);
+  matched.Bind(1, reason).Bind(2, field).Bind(3, file).Bind(6, all ? 1 : 0);
   json.set("matched", matched.Step() ? matched.ColumnInt64(0) : 0);
   json.set("items", items);
   json.set("next_cursor", more ? Poco::Dynamic::Var(EncodeCursor(std::to_string(last), digest))

@@ -36,6 +36,7 @@ PreparedRecord PrepareRecord(CanonicalRecord&& record, std::string& scratch) {
   p.record_key = RecordKey(p.record_id);
   p.kind = record.kind();
   p.status = record.status;
+  p.source_row = record.provenance.source_row;
   return p;
 }
 
@@ -73,7 +74,13 @@ IngestBatchWriter::IngestBatchWriter(Store& store, const std::string& file,
       delete_person_(db_, "DELETE FROM record_persons WHERE token_key = ? AND record_key = ?"),
       insert_quarantine_(db_,
                          "INSERT OR REPLACE INTO quarantine(run_id, file, row, field, reason, "
-                         "raw, at) VALUES(?, ?, ?, ?, ?, ?, ?)"),
+                         "raw, at, record_id) VALUES(?, ?, ?, ?, ?, ?, ?, ?)"),
+      resolve_by_record_(db_,
+                         "UPDATE quarantine SET resolved_at = ?1, resolved_run = ?2 "
+                         "WHERE record_id = ?3 AND resolved_at IS NULL"),
+      resolve_by_row_(db_,
+                      "UPDATE quarantine SET resolved_at = ?1, resolved_run = ?2 "
+                      "WHERE file = ?3 AND row = ?4 AND resolved_at IS NULL"),
       progress_(db_,
                 "UPDATE ingest_runs SET rows_done = ?2, read = ?3, accepted = ?4, "
                 "quarantined = ?5, inserted = ?6, updated = ?7, unchanged = ?8 WHERE id = ?1") {
@@ -149,10 +156,30 @@ void IngestBatchWriter::BeginBatch() {
   log_.Reload();
   next_ = summary_;
   appended_ = false;
+  // Only when something is open does each accepted record look for a quarantined row of its own.
+  has_open_quarantine_ =
+      db_.QueryInt("SELECT EXISTS(SELECT 1 FROM quarantine WHERE resolved_at IS NULL)")
+          .value_or(0) != 0;
+  batch_at_ms_ = now_ms_();
+}
+
+// A row quarantined earlier (this record's id, or this very file row) is resolved now that the
+// record is accepted; it stays as history.
+void IngestBatchWriter::ResolveQuarantine(const PreparedRecord& p) {
+  resolve_by_record_.Bind(1, batch_at_ms_)
+      .Bind(2, summary_.run_id)
+      .BindTextStatic(3, p.record_id)
+      .Run();
+  resolve_by_row_.Bind(1, batch_at_ms_)
+      .Bind(2, summary_.run_id)
+      .BindTextStatic(3, file_)
+      .Bind(4, p.source_row)
+      .Run();
 }
 
 void IngestBatchWriter::WriteRecords(std::vector<PreparedRecord>& records) {
   for (PreparedRecord& p : records) {
+    if (has_open_quarantine_) ResolveQuarantine(p);
     const ChangeOp op =
         p.status == RecordStatus::kRetracted ? ChangeOp::kRetract : ChangeOp::kUpsert;
     // One probe of the compact record_key index decides between insert (the common case)
@@ -201,8 +228,13 @@ void IngestBatchWriter::WriteQuarantine(const std::vector<Rejection>& rejections
         .BindTextStatic(4, q.field)
         .BindTextStatic(5, q.reason)
         .BindTextStatic(6, q.raw)
-        .Bind(7, at)
-        .Run();
+        .Bind(7, at);
+    if (q.record_id.empty()) {
+      insert_quarantine_.BindNull(8);
+    } else {
+      insert_quarantine_.BindTextStatic(8, q.record_id);
+    }
+    insert_quarantine_.Run();
   }
 }
 

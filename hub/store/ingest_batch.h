@@ -31,6 +31,7 @@ struct PreparedRecord {
   Hash256 record_hash{};   // SHA-256(body)
   Hash256 content_hash{};  // records.content_hash (store.h ContentHash)
   RecordColumns columns;
+  std::int64_t source_row = 0;  // provenance: the row of the file it came from
 };
 
 // Encodes an accepted record as version 1 (the writer re-encodes the rare new versions).
@@ -79,6 +80,7 @@ class IngestBatchWriter {
   void WriteRecords(std::vector<PreparedRecord>& records);
   void WriteNewVersion(PreparedRecord& p, int old_version, ChangeOp op);
   void WriteQuarantine(const std::vector<Rejection>& rejections);
+  void ResolveQuarantine(const PreparedRecord& p);
   void CommitBatch();
   std::int64_t Append(const PreparedRecord& p, ChangeOp op);
   void InsertTokens(const PreparedRecord& p);
@@ -92,12 +94,14 @@ class IngestBatchWriter {
   std::function<std::int64_t()> now_ms_;
   ChangeLogWriter log_;
   sqlite::Statement lookup_, old_body_, insert_record_, update_record_, insert_person_,
-      delete_person_, insert_quarantine_, progress_;
+      delete_person_, insert_quarantine_, resolve_by_record_, resolve_by_row_, progress_;
   IngestSummary summary_;                        // as committed
   std::unique_ptr<sqlite::BulkWriteMode> bulk_;  // declared before batch_tx_: outlives it
 
   // The open batch.
   std::optional<sqlite::Transaction> batch_tx_;
+  bool has_open_quarantine_ = false;  // some quarantined row is still open
+  std::int64_t batch_at_ms_ = 0;
   IngestSummary next_;  // counters including the open batch
   bool appended_ = false;
   std::int64_t signed_seq_ = 0;  // the last seq this run signed a head at

@@ -218,6 +218,17 @@ CREATE TABLE published_files(
   bytes INTEGER NOT NULL,
   PRIMARY KEY(release, name)) WITHOUT ROWID;
 )sql"},
+    // Readers engineer (issue 14): a quarantined row is resolved, not deleted, when a later
+    // ingest stores the same record (by record id) or accepts the same file row; resolved rows
+    // stay as history. The partial index holds only open rows, so the per-record probe is cheap.
+    {7, "quarantine lifecycle: record_id, resolved_at, resolved_run",
+     R"sql(
+ALTER TABLE quarantine ADD COLUMN record_id TEXT;
+ALTER TABLE quarantine ADD COLUMN resolved_at INTEGER;
+ALTER TABLE quarantine ADD COLUMN resolved_run INTEGER;
+CREATE INDEX quarantine_open_record ON quarantine(record_id)
+  WHERE resolved_at IS NULL AND record_id IS NOT NULL;
+)sql"},
 };
 
 // carehub_record_key(TEXT) and carehub_token_key(BLOB) for the steps that compute keys of

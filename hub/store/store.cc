@@ -307,22 +307,28 @@ std::int64_t Store::CountRecords(const RecordFilter& filter) {
   return stmt.ColumnInt64(0);
 }
 
-std::vector<QuarantineRow> Store::ListQuarantine(std::int64_t limit) {
+std::vector<QuarantineRow> Store::ListQuarantine(std::int64_t limit, QuarantineState state) {
   sqlite::Statement stmt(db_,
-                         "SELECT id, run_id, file, row, field, reason, raw, at FROM quarantine "
-                         "ORDER BY file, row LIMIT ?");
-  stmt.Bind(1, limit);
+                         "SELECT id, run_id, file, row, field, reason, raw, at, resolved_at, "
+                         "resolved_run FROM quarantine WHERE ?2 OR resolved_at IS NULL "
+                         "ORDER BY file, row LIMIT ?1");
+  stmt.Bind(1, limit).Bind(2, state == QuarantineState::kAll ? 1 : 0);
   std::vector<QuarantineRow> out;
   while (stmt.Step()) {
     out.push_back({stmt.ColumnInt64(0), stmt.ColumnInt64(1), stmt.ColumnText(2),
                    stmt.ColumnInt64(3), stmt.ColumnText(4), stmt.ColumnText(5), stmt.ColumnText(6),
-                   stmt.ColumnInt64(7)});
+                   stmt.ColumnInt64(7), stmt.ColumnOptionalInt64(8),
+                   stmt.ColumnOptionalInt64(9).value_or(0)});
   }
   return out;
 }
 
-std::int64_t Store::QuarantineCount() {
-  return db_.QueryInt("SELECT count(*) FROM quarantine").value_or(0);
+std::int64_t Store::QuarantineCount(QuarantineState state) {
+  return db_
+      .QueryInt(state == QuarantineState::kAll
+                    ? "SELECT count(*) FROM quarantine"
+                    : "SELECT count(*) FROM quarantine WHERE resolved_at IS NULL")
+      .value_or(0);
 }
 
 std::vector<ChangeEntry> Store::ReadChanges(std::string_view origin, std::int64_t after_seq,

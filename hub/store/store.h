@@ -84,7 +84,14 @@ struct QuarantineRow {
   std::string reason;
   std::string raw;  // may hold personal data: local display only, never exported or exchanged
   std::int64_t at_ms = 0;
+  // Set when a later ingest stored the same record (or accepted the same file row): the row is
+  // then history, not an open problem.
+  std::optional<std::int64_t> resolved_at_ms = std::nullopt;
+  std::int64_t resolved_run = 0;
 };
+
+// Which quarantined rows a listing shows: the open ones (default) or all, resolved included.
+enum class QuarantineState { kOpen, kAll };
 
 struct InitOptions {
   std::string region = {};  // code or alias
@@ -135,8 +142,9 @@ class Store {
   std::int64_t CountRecords(const RecordFilter& filter);
 
   // --- quarantine (this hub's own rejected rows) -----------------------------------------
-  std::vector<QuarantineRow> ListQuarantine(std::int64_t limit = -1);
-  std::int64_t QuarantineCount();
+  std::vector<QuarantineRow> ListQuarantine(std::int64_t limit = -1,
+                                            QuarantineState state = QuarantineState::kOpen);
+  std::int64_t QuarantineCount(QuarantineState state = QuarantineState::kOpen);
 
   // --- change log ------------------------------------------------------------------------
   // Entries of `origin` with seq > after_seq, ascending, at most `max`.

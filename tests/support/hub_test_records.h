@@ -61,7 +61,7 @@ inline CanonicalRecord TestFacility(int i, const std::string& uscc,
 
 inline Rejection TestRejection(std::int64_t row, const std::string& file = "a.csv") {
   return {file, row, "身份证号", "bad_check_digit: 身份证号 check character is wrong",
-          "张三,310115193001011234,..."};
+          "张三,310115193001011234,...", ""};
 }
 
 }  // namespace carehub::testing

@@ -518,6 +518,21 @@ TEST_F(HttpTest, QuarantineFiltersByReasonCodeFieldAndFileAcrossPages) {
   EXPECT_EQ(mixed.status, 400);
 }
 
+// Issue 14: open rows by default, resolved ones as history with state=all.
+TEST_F(HttpTest, QuarantineListsOpenRowsOrAllWithTheirState) {
+  const std::string auditor = env_->tokens.at("auditor");
+  const Reply open = env_->Call({.target = "/v1/quarantine", .token = auditor});
+  ASSERT_EQ(open.status, 200);
+  EXPECT_EQ(open.Json()->getArray("items")->getObject(0)->getValue<std::string>("state"), "open");
+  const Reply all = env_->Call({.target = "/v1/quarantine?state=all", .token = auditor});
+  ASSERT_EQ(all.status, 200);
+  EXPECT_GE(all.Json()->getValue<std::int64_t>("total"),
+            open.Json()->getValue<std::int64_t>("total"));
+  const Reply bad = env_->Call({.target = "/v1/quarantine?state=closed", .token = auditor});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.ErrorField(), "state");
+}
+
 TEST_F(HttpTest, IngestUploadReturnsTheSummary) {
   const std::string own = env_->tokens.at("department-own");
   const std::string body = ReadAll(env_->upload);
