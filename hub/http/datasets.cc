@@ -1,5 +1,6 @@
 // Handlers of the open-data routes: the releases `carehub publish` registered in this hub
-// (table published_releases), their DCAT catalog and their files. Public: researchers and
+// (table published_releases), their DCAT-AP catalog (JSON-LD, served as application/ld+json)
+// and their files. Public: researchers and
 // anonymous callers see only these. A file is served only when publication recorded it
 // (table published_files) and its bytes still have the recorded SHA-256; it is opened inside the
 // release folder one path component at a time without following symlinks, and never when it is
@@ -146,6 +147,7 @@ std::string MediaTypeOf(const std::string& name) {
   if (ends(".csv")) return "text/csv; charset=utf-8";
   if (ends(".avro")) return "application/avro";
   if (ends(".json") || ends(".avsc")) return "application/json";
+  if (ends(".txt")) return "text/plain; charset=utf-8";
   return "application/octet-stream";
 }
 
@@ -158,6 +160,27 @@ Poco::JSON::Object::Ptr ParseCatalog(const std::string& text) {
   }
 }
 
+// The dcat:Dataset node of a release catalog (nullptr when absent).
+Poco::JSON::Object::Ptr DatasetNode(const Poco::JSON::Object::Ptr& catalog) {
+  const auto graph = catalog->getArray("@graph");
+  if (!graph) return nullptr;
+  for (std::size_t i = 0; i < graph->size(); ++i) {
+    const auto node = graph->getObject(static_cast<unsigned>(i));
+    if (node && node->optValue<std::string>("@type", "") == "dcat:Dataset") return node;
+  }
+  return nullptr;
+}
+
+// A literal of a JSON-LD node: a plain value or the @value of a typed or language literal.
+std::string LiteralOf(const Poco::JSON::Object::Ptr& node, const std::string& key) {
+  if (!node || !node->has(key)) return "";
+  const Var value = node->get(key);
+  if (value.type() == typeid(Poco::JSON::Object::Ptr)) {
+    return value.extract<Poco::JSON::Object::Ptr>()->optValue<std::string>("@value", "");
+  }
+  return value.convert<std::string>();
+}
+
 }  // namespace
 
 void HandleDatasetList(ApiCall& call) {
@@ -167,8 +190,8 @@ void HandleDatasetList(ApiCall& call) {
   const std::string digest = QueryDigest({"datasets"});
   const std::string after = DecodeCursor(call.Query("cursor"), digest).value_or("");
   sqlite::Statement stmt(call.hub.store.db(),
-                         "SELECT release, path, catalog_sha256 FROM published_releases WHERE "
-                         "release > ? ORDER BY release LIMIT ?");
+                         "SELECT release, path, catalog_sha256, series FROM published_releases "
+                         "WHERE release > ? ORDER BY release LIMIT ?");
   stmt.Bind(1, after).Bind(2, limit + 1);
   Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
   std::string last;
@@ -181,14 +204,15 @@ void HandleDatasetList(ApiCall& call) {
     last = stmt.ColumnText(0);
     Poco::JSON::Object::Ptr item = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
     item->set("id", last);
+    const auto series = stmt.ColumnOptionalText(3);
+    item->set("series", series ? Var(*series) : Var());
     const auto catalog = ReadCatalog(call.hub.store, Release{last, fs::path(stmt.ColumnText(1))});
     if (catalog) {
-      const auto json = ParseCatalog(*catalog);
-      item->set("title", json->optValue<std::string>("title", ""));
-      item->set("temporal", json->get("temporal"));
-      item->set("distributions", json->getArray("distribution")
-                                     ? static_cast<int>(json->getArray("distribution")->size())
-                                     : 0);
+      const auto dataset = DatasetNode(ParseCatalog(*catalog));
+      item->set("title", LiteralOf(dataset, "dct:title"));
+      item->set("issued", LiteralOf(dataset, "dct:issued"));
+      const auto distributions = dataset ? dataset->getArray("dcat:distribution") : nullptr;
+      item->set("distributions", distributions ? static_cast<int>(distributions->size()) : 0);
     }
     item->set("catalog_sha256", stmt.ColumnText(2));
     item->set("url", "/v1/datasets/" + last);
@@ -202,13 +226,17 @@ void HandleDatasetList(ApiCall& call) {
 
 void HandleDatasetGet(ApiCall& call) {
   call.AllowQuery({});
-  call.Negotiate({MediaType::kJson});
+  // JSON-LD is JSON: application/ld+json, application/json, */* or no Accept are answered.
+  const bool wants_json_ld =
+      call.request.has("Accept") &&
+      call.request.get("Accept").find("application/ld+json") != std::string::npos;
+  if (!wants_json_ld) call.Negotiate({MediaType::kJson});
   const auto release = FindRelease(call.hub.store, call.Param("dataset_id"));
   if (!release) throw HttpError::NotFound("no published dataset " + call.Param("dataset_id"));
   // Served byte for byte: its SHA-256 is the one registered at publication.
   const auto catalog = ReadCatalog(call.hub.store, *release);
   if (!catalog) throw HttpError::NotFound("the catalog of " + release->id + " is not available");
-  call.SendBytes(200, "application/json", *catalog);
+  call.SendBytes(200, "application/ld+json", *catalog);
 }
 
 void HandleDatasetFile(ApiCall& call) {

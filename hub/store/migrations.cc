@@ -229,6 +229,27 @@ ALTER TABLE quarantine ADD COLUMN resolved_run INTEGER;
 CREATE INDEX quarantine_open_record ON quarantine(record_id)
   WHERE resolved_at IS NULL AND record_id IS NOT NULL;
 )sql"},
+    // Datasets engineer (hub/publish/budget.cc): the privacy-loss budget of each open-data
+    // series (rho in millionths, fixed when it starts) and what each release of it spent,
+    // written before the release's files exist; published_releases learns its series.
+    {8, "dataset_series, dataset_spends: privacy-loss budgets of open-data series",
+     R"sql(
+CREATE TABLE dataset_series(
+  series TEXT PRIMARY KEY,
+  budget_rho_micro INTEGER NOT NULL CHECK(budget_rho_micro > 0),
+  created_at INTEGER NOT NULL);
+CREATE TABLE dataset_spends(
+  series TEXT NOT NULL REFERENCES dataset_series(series),
+  seq INTEGER NOT NULL,
+  fingerprint TEXT NOT NULL,
+  rho_micro INTEGER NOT NULL CHECK(rho_micro > 0),
+  issued_day INTEGER NOT NULL,
+  release TEXT,
+  spent_at INTEGER NOT NULL,
+  PRIMARY KEY(series, seq),
+  UNIQUE(series, fingerprint));
+ALTER TABLE published_releases ADD COLUMN series TEXT;
+)sql"},
 };
 
 // carehub_record_key(TEXT) and carehub_token_key(BLOB) for the steps that compute keys of

@@ -32,6 +32,7 @@
 #include "connectors/identifiers.h"
 #include "hub/http/api_tokens.h"
 #include "hub/http/server.h"
+#include "hub/publish/publish.h"
 #include "hub/store/ingest.h"
 #include "hub/store/published_files.h"
 #include "hub/store/store.h"
@@ -151,6 +152,7 @@ struct Env {
   fs::path upload = tmp / "upload.csv";
   std::map<std::string, std::string> tokens;  // role label -> bearer token
   std::string record_id;
+  PublishSummary published;
   std::unique_ptr<HttpApi> api;
 
   Env() {
@@ -188,24 +190,14 @@ struct Env {
       sqlite::Statement first(store.db(), "SELECT record_id FROM records ORDER BY rowid LIMIT 1");
       if (first.Step()) record_id = first.ColumnText(0);
     }
-    // A published release as `carehub publish` registers it: a catalog listing one file, and a
-    // file beside it that the catalog does not list (never served).
-    const fs::path release = tmp / "open" / "r1";
-    fs::create_directories(release / "kind=assessment");
-    const std::string part = "region,count\n310000,42\n";
-    const std::string catalog =
-        R"({"title":"test release","temporal":null,"distribution":[)"
-        R"({"downloadURL":"kind=assessment/part-0.csv","mediaType":"text/csv"}]})";
-    std::ofstream(release / "kind=assessment" / "part-0.csv") << part;
-    std::ofstream(release / "unlisted.txt") << "not published\n";
-    std::ofstream(release / "catalog.json") << catalog;
-    sqlite::Statement insert(store.db(),
-                             "INSERT INTO published_releases(release, path, catalog_sha256, "
-                             "published_at) VALUES('r1', ?, ?, 0)");
-    insert.Bind(1, release.string()).Bind(2, Sha256HexOf(catalog));
-    insert.Run();
-    RecordPublishedFiles(store.db(), "r1",
-                         {{"kind=assessment/part-0.csv", part}, {"catalog.json", catalog}});
+    // A release as `carehub publish` writes and registers it, plus a file beside it that the
+    // release did not register (never served).
+    PublishOptions publish;
+    publish.out_dir = tmp / "open";
+    publish.release = "r1";
+    publish.base_url = "https://data.example.org/carehub";
+    published = Publish(store, publish, NowMs());
+    std::ofstream(published.path / "unlisted.txt") << "not published\n";
     HttpOptions options;
     options.max_threads = 4;
     options.access_log = true;
@@ -249,7 +241,7 @@ std::map<std::string, Request> RouteCases(const Env& env) {
   add("GET", "/v1/datasets", {.target = "/v1/datasets"});
   add("GET", "/v1/datasets/{dataset_id}", {.target = "/v1/datasets/r1"});
   add("GET", "/v1/datasets/{dataset_id}/files/{name}",
-      {.target = "/v1/datasets/r1/files/kind=assessment/part-0.csv"});
+      {.target = "/v1/datasets/r1/files/README.txt"});
   add("GET", "/v1/rules", {.target = "/v1/rules"});
   add("GET", "/v1/rules/decision",
       {.target = "/v1/rules/decision?origin=sh&level=4&target=440400&on=2026-01-01"});
@@ -751,16 +743,37 @@ TEST_F(HttpTest, PeersAndMetricsReportTheStore) {
       std::string::npos);
 }
 
-TEST_F(HttpTest, DatasetFilesAreServedOnlyWhenPublicationRecordedThem) {
-  const Reply listed = env_->Call({.target = "/v1/datasets/r1/files/kind=assessment/part-0.csv"});
-  ASSERT_EQ(listed.status, 200);
-  EXPECT_EQ(listed.body, "region,count\n310000,42\n");
+// The catalog is served as JSON-LD byte for byte; every downloadURL in it resolves on the API
+// (after the base URL) to the file with the catalog's checksum; nothing else is served.
+TEST_F(HttpTest, DatasetCatalogAndEveryListedFileResolve) {
+  const Reply catalog = env_->Call({.target = "/v1/datasets/r1"});
+  ASSERT_EQ(catalog.status, 200);
+  EXPECT_EQ(catalog.content_type, "application/ld+json");
+  EXPECT_EQ(catalog.body, ReadAll(env_->published.path / "catalog.json"));
+  EXPECT_EQ(env_->Call({.target = "/v1/datasets/r1", .accept = "application/ld+json"}).status, 200);
+  const std::string base = "https://data.example.org/carehub";
+  int resolved = 0;
+  for (std::size_t at = catalog.body.find("\"dcat:downloadURL\""); at != std::string::npos;
+       at = catalog.body.find("\"dcat:downloadURL\"", at + 1)) {
+    const std::size_t start = catalog.body.find(base, at);
+    const std::size_t end = catalog.body.find('"', start);
+    const std::string url = catalog.body.substr(start, end - start);
+    const Reply file = env_->Call({.target = url.substr(base.size())});
+    ASSERT_EQ(file.status, 200) << url;
+    const std::string name = url.substr(url.rfind('/') + 1);
+    EXPECT_EQ(file.body, ReadAll(env_->published.path / name)) << url;
+    ++resolved;
+  }
+  EXPECT_EQ(resolved, env_->published.files - 1);  // every file but the catalog itself
   EXPECT_EQ(env_->Call({.target = "/v1/datasets/r1/files/unlisted.txt"}).status, 404);
   EXPECT_EQ(env_->Call({.target = "/v1/datasets/r1/files/..%2F..%2Fhub%2Fcarehub.db"}).status, 404);
   EXPECT_EQ(env_->Call({.target = "/v1/datasets/nope"}).status, 404);
   const Reply list = env_->Call({.target = "/v1/datasets"});
   ASSERT_EQ(list.status, 200);
-  EXPECT_EQ(list.Json()->getArray("items")->size(), 1u);
+  const auto items = list.Json()->getArray("items");
+  ASSERT_EQ(items->size(), 1u);
+  EXPECT_EQ(items->getObject(0)->getValue<std::string>("series"), "hub-310000");
+  EXPECT_EQ(items->getObject(0)->getValue<int>("distributions"), env_->published.files - 1);
 }
 
 // A `carehub` process with stdout and stderr in a log file; SIGTERM and reaped on destruction.

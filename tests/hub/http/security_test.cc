@@ -394,7 +394,7 @@ TEST_F(HttpSecurityTest, PublishedFilesAreRecordedAndServed) {
   }
   HttpApi api(hub_->hub, HttpOptions{});
   api.Start("127.0.0.1", 0);
-  for (const std::string name : {"catalog.json", "counts.csv"}) {
+  for (const std::string name : {"catalog.json", "facilities_by_prefecture_grade.csv"}) {
     const Timed file = Get(api.port(), "/v1/datasets/" + summary.release + "/files/" + name);
     EXPECT_EQ(file.status, 200) << name;
   }
