@@ -165,7 +165,8 @@ const DatasetsPage = {
     const select = document.getElementById('ds-table');
     select.replaceChildren(...csvs.map((d) => el('option', { value: d.path }, d.title || d.path)));
     // A table with levels by region makes the most telling first chart.
-    const preferred = csvs.find((d) => /by_level|level/i.test(d.path)) || csvs[0];
+    const tables = csvs.filter((d) => !/codebook/i.test(d.path));
+    const preferred = tables.find((d) => /by_level|level/i.test(d.path)) || tables[0] || csvs[0];
     if (preferred) select.value = preferred.path;
     document.getElementById('ds-release').hidden = false;
     await this.preview();
@@ -216,15 +217,15 @@ const DatasetsPage = {
     this.codebook(this.header);
   },
 
-  // Bars of `count` by the first column, stacked by the second when there is one (e.g. level
-  // distribution by region). Suppressed cells (empty count) add nothing.
+  // Bars of `count` by the first column, stacked by the column just before `count` (the class:
+  // a level, grade or type), e.g. the level distribution by region. Suppressed cells (empty
+  // count) add nothing.
   draw(header, rows, name) {
     const countAt = header.indexOf('count');
     if (this.chart) this.chart.destroy();
-    const keys = header.map((h, i) => i).filter((i) => i !== countAt && header[i] !== 'suppressed');
-    if (countAt < 0 || keys.length === 0 || typeof Chart === 'undefined') return;
-    const xAt = keys[0];
-    const seriesAt = keys.length > 1 ? keys[1] : -1;
+    if (countAt < 1 || typeof Chart === 'undefined') return;
+    const xAt = 0;
+    const seriesAt = countAt - 1 > xAt ? countAt - 1 : -1;
     const labels = [...new Set(rows.map((r) => r[xAt]))];
     const seriesNames = seriesAt < 0 ? [header[countAt]] : [...new Set(rows.map((r) => r[seriesAt]))];
     const data = new Map(seriesNames.map((s) => [s, new Array(labels.length).fill(0)]));
