@@ -270,7 +270,7 @@ const ConsolePage = {
       this.quarantine = { rows: [], cursor: null, total: 0, matched: 0 };
     }
     const query = new URLSearchParams({ limit: '200' });
-    for (const name of ['reason', 'field', 'file']) {
+    for (const name of ['reason', 'field', 'file', 'state']) {
       const value = document.getElementById('q-' + name).value.trim();
       if (value) query.set(name, value);
     }
@@ -286,10 +286,10 @@ const ConsolePage = {
   showQuarantine() {
     const rows = this.quarantine.rows;
     const withRaw = rows.some((r) => r.raw !== undefined);
-    const headers = [t('q.file'), t('q.row'), t('q.field'), t('q.reason')];
+    const headers = [t('q.file'), t('q.row'), t('q.field'), t('q.reason'), t('q.state')];
     if (withRaw) headers.push(t('q.raw'));
     document.getElementById('q-table').replaceChildren(table(headers, rows.map((r) => {
-      const cells = [r.file, r.row, r.field, r.reason];
+      const cells = [r.file, r.row, r.field, r.reason, r.state ? t('q.' + r.state) : ''];
       if (withRaw) cells.push(el('code', {}, r.raw ?? ''));
       return cells;
     }), t('tab.quarantine')));
