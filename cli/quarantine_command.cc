@@ -3,10 +3,14 @@
 // also the resolved ones (a later ingest stored the same record), with when and by which run.
 // The raw row may hold personal data (names, ID numbers): it is shown only with --raw, for the
 // operator of this hub on this machine, and never leaves the hub.
+// `carehub quarantine replay --dir D --run N [--json]`: re-runs the open rows of ingest run N
+// through the current profile and reports what changed (hub/store/quarantine_replay.h).
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 
 #include "cli/command.h"
+#include "hub/store/ingest.h"
+#include "hub/store/quarantine_replay.h"
 #include "hub/store/store.h"
 #include "schemas/error.h"
 
@@ -28,8 +32,15 @@ class QuarantineCommand : public Command {
     options.addOption(ValueOption("limit", "show at most N rows (default: all)", "N"));
     options.addOption(FlagOption(
         "raw", "also show the raw row; it may contain personal data: local display only"));
+    options.addOption(ValueOption("run", "replay: the ingest run whose open rows to re-run", "N"));
   }
   int Run(const ParsedArgs& args, std::ostream& out) override {
+    if (!args.positional().empty()) {
+      if (args.positional()[0] != "replay" || args.positional().size() != 1) {
+        throw Error::InvalidInput("usage: carehub quarantine [replay --run N] --dir D");
+      }
+      return Replay(args, out);
+    }
     Store store = Store::Open(args.Require("dir"));
     const bool raw = args.Has("raw");
     if (args.Has("open") && args.Has("all")) {
@@ -75,7 +86,48 @@ class QuarantineCommand : public Command {
     out << "total=" << total << " shown=" << rows.size() << "\n";
     return 0;
   }
+
+ private:
+  int Replay(const ParsedArgs& args, std::ostream& out);
 };
+
+int QuarantineCommand::Replay(const ParsedArgs& args, std::ostream& out) {
+  Store store = Store::Open(args.Require("dir"));
+  const long long run = args.GetInt("run", 0);
+  if (run < 1) throw Error::InvalidInput("replay needs --run N (an ingest run id)");
+  const ConnectorEngine engine(EngineOptionsFor(store));
+  const QuarantineReplay r = ReplayQuarantine(store, engine, run);
+  if (args.Has("json")) {
+    Poco::JSON::Object result;
+    Poco::JSON::Array::Ptr rows = new Poco::JSON::Array;
+    for (const ReplayedRow& row : r.rows) {
+      Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
+      o->set("row", row.row);
+      o->set("before", row.reason_before);
+      o->set("now", row.accepted_now ? std::string("accepted") : row.reason_now);
+      rows->add(o);
+    }
+    result.set("run", r.run_id);
+    result.set("file", r.file);
+    result.set("profile", r.profile);
+    result.set("now_accepted", r.now_accepted);
+    result.set("reason_changed", r.reason_changed);
+    result.set("unchanged", r.unchanged);
+    result.set("rows", rows);
+    result.stringify(out);
+    out << "\n";
+    return 0;
+  }
+  out << "row\tbefore\tnow\n";
+  for (const ReplayedRow& row : r.rows) {
+    out << row.row << "\t" << row.reason_before << "\t"
+        << (row.accepted_now ? std::string("accepted") : row.reason_now) << "\n";
+  }
+  out << "run=" << r.run_id << " open=" << r.rows.size() << " now_accepted=" << r.now_accepted
+      << " reason_changed=" << r.reason_changed << " unchanged=" << r.unchanged
+      << " (nothing written; ingest the file again to store the accepted rows)\n";
+  return 0;
+}
 
 CAREHUB_REGISTER_COMMAND(QuarantineCommand);
 

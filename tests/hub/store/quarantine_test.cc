@@ -2,10 +2,14 @@
 // open) when a later ingest stores the same record, or accepts the same row of the same file.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "hub/store/ingest.h"
+#include "hub/store/quarantine_replay.h"
 #include "hub/store/store.h"
+#include "schemas/error.h"
 #include "tests/support/temp_dir.h"
 
 namespace carehub {
@@ -69,6 +73,41 @@ TEST_F(QuarantineLifecycleTest, StillBadRowStaysOpen) {
   Ingest("s.csv", kHeader + bad);
   EXPECT_EQ(store_.QuarantineCount(), 1);
   EXPECT_EQ(store_.QuarantineCount(QuarantineState::kAll), 1);  // replaced, not doubled
+}
+
+TEST_F(QuarantineLifecycleTest, ReplayRerunsOpenRowsThroughTheFixedProfile) {
+  const std::string text = kHeader +
+                           "HK-1,RCHE-1,Home,NH (Cap. 165),10,01/02/2024,,valid\n"
+                           "HK-2,RCHE-2,Home,RCHE (Cap. 459A),10,01/02/2024,,valid\n"
+                           "HK-3,RCHE-3,Home,NH (Cap. 165),10,31/02/2024,,valid\n";
+  const IngestSummary s = Ingest("replay.csv", text);
+  ASSERT_EQ(store_.QuarantineCount(), 2);
+  // The profile is fixed: the new licence type becomes a level.
+  const auto dir = tmp_ / "profiles" / "hongkong";
+  std::filesystem::create_directories(dir);
+  std::ifstream in(testing::SourceDir() / "connectors/profiles/hongkong/facility.json");
+  std::string json{std::istreambuf_iterator<char>(in), {}};
+  const std::string anchor = "\"levels\": [";
+  json.insert(json.find(anchor) + anchor.size(),
+              "{\"native\": \"RCHE (Cap. 459A)\", \"code\": \"licensed\", \"comparable\": false},");
+  std::ofstream(dir / "facility.json") << json;
+  EngineOptions options = EngineOptionsFor(store_);
+  options.profiles_dir = (tmp_ / "profiles").string();
+  const ConnectorEngine fixed(options);
+
+  const QuarantineReplay r = ReplayQuarantine(store_, fixed, s.run_id);
+  ASSERT_EQ(r.rows.size(), 2u);
+  EXPECT_EQ(r.now_accepted, 1);
+  EXPECT_EQ(r.unchanged, 1);
+  EXPECT_TRUE(r.rows[0].accepted_now);  // row 2
+  EXPECT_EQ(r.rows[1].row, 3);
+  EXPECT_TRUE(r.rows[1].reason_now.starts_with("bad_date"));
+  EXPECT_EQ(store_.QuarantineCount(), 2);  // a replay writes nothing
+
+  std::ofstream(tmp_ / "replay.csv", std::ios::app)
+      << "HK-4,RCHE-4,Home,NH (Cap. 165),1,01/02/2024,,valid\n";
+  EXPECT_THROW(ReplayQuarantine(store_, fixed, s.run_id), Error);  // the file changed
+  EXPECT_THROW(ReplayQuarantine(store_, fixed, 999), Error);
 }
 
 }  // namespace

@@ -1,0 +1,96 @@
+#include "hub/store/quarantine_replay.h"
+
+#include <filesystem>
+#include <map>
+
+#include "connectors/profile.h"
+#include "hub/store/ingest.h"
+#include "hub/store/sqlite_db.h"
+#include "schemas/error.h"
+
+namespace carehub {
+namespace {
+
+struct RunInfo {
+  std::string file;
+  std::string sha256;
+  std::string profile;
+};
+
+RunInfo LoadRun(Store& store, std::int64_t run_id) {
+  sqlite::Statement stmt(store.db(),
+                         "SELECT file, file_sha256, profile FROM ingest_runs WHERE id = ?");
+  stmt.Bind(1, run_id);
+  if (!stmt.Step()) throw Error::NotFound("no ingest run " + std::to_string(run_id));
+  return {stmt.ColumnText(0), stmt.ColumnText(1), stmt.ColumnText(2)};
+}
+
+// The run's open rows by row number.
+std::map<std::int64_t, ReplayedRow> OpenRows(Store& store, std::int64_t run_id) {
+  sqlite::Statement stmt(store.db(),
+                         "SELECT row, field, reason FROM quarantine WHERE run_id = ? AND "
+                         "resolved_at IS NULL ORDER BY row");
+  stmt.Bind(1, run_id);
+  std::map<std::int64_t, ReplayedRow> rows;
+  while (stmt.Step()) {
+    ReplayedRow r;
+    r.row = stmt.ColumnInt64(0);
+    r.field_before = stmt.ColumnText(1);
+    r.reason_before = stmt.ColumnText(2);
+    rows.emplace(r.row, std::move(r));
+  }
+  return rows;
+}
+
+// Keeps the outcome of the rows being replayed; the others are read and dropped.
+class ReplaySink : public RecordSink {
+ public:
+  explicit ReplaySink(std::map<std::int64_t, ReplayedRow>& rows) : rows_(rows) {}
+  void Accept(CanonicalRecord&& record) override {
+    auto it = rows_.find(record.provenance.source_row);
+    if (it != rows_.end()) it->second.accepted_now = true;
+  }
+  void Reject(Rejection&& rejection) override {
+    auto it = rows_.find(rejection.row);
+    if (it == rows_.end()) return;
+    it->second.field_now = std::move(rejection.field);
+    it->second.reason_now = std::move(rejection.reason);
+  }
+
+ private:
+  std::map<std::int64_t, ReplayedRow>& rows_;
+};
+
+}  // namespace
+
+QuarantineReplay ReplayQuarantine(Store& store, const ConnectorEngine& engine,
+                                  std::int64_t run_id) {
+  const RunInfo run = LoadRun(store, run_id);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(run.file, ec)) {
+    throw Error::InvalidInput("run " + std::to_string(run_id) + ": " + run.file +
+                              " is gone; replay needs the file the run read");
+  }
+  if (FileSha256(run.file) != run.sha256) {
+    throw Error::InvalidInput("run " + std::to_string(run_id) + ": " + run.file +
+                              " changed since the run (SHA-256 differs); ingest it again instead");
+  }
+  std::map<std::int64_t, ReplayedRow> rows = OpenRows(store, run_id);
+  ReplaySink sink(rows);
+  engine.Read(run.file, engine.FindProfile(run.profile), sink);
+
+  QuarantineReplay replay{run_id, run.file, run.profile, {}, 0, 0, 0};
+  for (auto& [row, r] : rows) {
+    if (r.accepted_now) {
+      ++replay.now_accepted;
+    } else if (r.reason_now != r.reason_before || r.field_now != r.field_before) {
+      ++replay.reason_changed;
+    } else {
+      ++replay.unchanged;
+    }
+    replay.rows.push_back(std::move(r));
+  }
+  return replay;
+}
+
+}  // namespace carehub
