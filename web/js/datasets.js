@@ -18,7 +18,11 @@ const CODEBOOK = {
   sex: ['性别：M、F、U', 'Sex: M, F, U'],
   class_dim: ['分类维度名称', 'Name of the class dimension'],
   class: ['分类取值', 'Class value'],
-  count: ['记录数；被抑制时为空', 'Number of records; empty when suppressed'],
+  prefecture: ['地级区划代码（GB/T 2260）；省级代码表示该省未列出的地级市', 'Prefecture-level GB/T 2260 code; a province code means a prefecture of that province not listed'],
+  province: ['省级区划代码（GB/T 2260）', 'Province-level GB/T 2260 code'],
+  group_total: ['该组（同一地区与时期）的合计', 'Total of the group (same region and period)'],
+  period_complete: ['该时期的数据是否完整', 'Whether the period is complete'],
+  count: ['计数（按版本的披露控制：可能被抑制为空或加噪）', 'Count (per the release\'s disclosure control: empty when suppressed, or with noise)'],
   suppressed: ['是否被抑制（true/false）', 'Suppressed (true/false)'],
 };
 const PREVIEW_ROWS = 20;
@@ -155,8 +159,8 @@ const DatasetsPage = {
     document.getElementById('ds-temporal').textContent = [c.start, c.end].filter(Boolean).join(' – ') || '—';
     document.getElementById('ds-publisher').textContent = c.publisher || '—';
     document.getElementById('ds-licence').textContent = c.licence || '—';
-    document.getElementById('ds-threshold').textContent =
-        c.threshold !== undefined ? `${c.threshold} (${c.rule || ''})` : '—';
+    document.getElementById('ds-threshold').textContent = c.threshold !== undefined
+        ? `${t('ds.suppression')} ${c.threshold} (${c.rule || ''})` : t('ds.seedescription');
     const link = document.getElementById('ds-catalog-link');
     link.href = '/v1/datasets/' + encodeURIComponent(id);
     document.getElementById('ds-catalog').textContent = JSON.stringify(this.catalog, null, 2);
