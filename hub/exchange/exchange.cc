@@ -1,5 +1,6 @@
 #include "hub/exchange/exchange.h"
 
+#include <algorithm>
 #include <iostream>
 #include <sstream>
 
@@ -13,7 +14,11 @@ namespace {
 using std::chrono::milliseconds;
 using namespace std::chrono_literals;
 
-constexpr auto kInFlightTimeout = 20s;
+// Lazy Pirate: a PULL unanswered this long is sent again, the wait doubling per retry of the
+// origin up to kPullTimeoutMax (reset by any BATCH of it). A lost PULL is usually noticed
+// sooner, by a PONG to a later PING (see OnPong).
+constexpr auto kPullTimeoutFirst = 2s;
+constexpr auto kPullTimeoutMax = 16s;
 constexpr auto kRejectBackoff = 5s;
 constexpr auto kBusyBackoff = 1s;
 // Group commit bounds: an open group holds the write lock, and an ingest waits at most its
@@ -160,10 +165,14 @@ void Exchange::Impl::Dial(Link& link) {
   link.welcomed = false;
   link.dialled = link.last_recv = link.last_ping = link.last_hello = now;
   link.schema_requested.clear();
+  SendTo(link, HelloMessage());
+}
+
+wire::Hello Exchange::Impl::HelloMessage() const {
   wire::Hello hello;
   hello.region = store.region();
   for (const auto& [origin, seq] : local) hello.heads.push_back({origin, seq});
-  SendTo(link, hello);
+  return hello;
 }
 
 void Exchange::Impl::SendTo(Link& link, const wire::Message& message) {
@@ -273,7 +282,7 @@ void Exchange::Impl::OnLinkMessage(std::size_t index, const wire::Frames& frames
             link.advertised.erase(m.origin);
           }
         } else if constexpr (std::is_same_v<T, wire::Pong>) {
-          // last_recv is all a PONG is for.
+          OnPong(index, m.nonce);
         } else {
           Log("peer " + link.peer.name + " sent an unexpected message type");
         }
@@ -288,6 +297,7 @@ void Exchange::Impl::OnBatch(std::size_t index, wire::Batch batch) {
       it != in_flight.end() && it->second.link == index && it->second.after == batch.after_seq) {
     in_flight.erase(it);
   }
+  pull_retries.erase(origin);
   auto reject = [&](const std::string& why) {
     ++stats.batches_rejected;
     link.blocked[origin] = ExchangeClock::now() + kRejectBackoff;
@@ -442,14 +452,45 @@ void Exchange::Impl::Timers() {
     }
     if (link.welcomed && now - link.last_hello > options.rehello) {
       link.last_hello = now;
-      wire::Hello hello;
-      hello.region = store.region();
-      for (const auto& [origin, seq] : local) hello.heads.push_back({origin, seq});
-      SendTo(link, hello);
+      SendTo(link, HelloMessage());
     }
   }
   for (auto it = in_flight.begin(); it != in_flight.end();) {
-    it = now - it->second.sent > kInFlightTimeout ? in_flight.erase(it) : std::next(it);
+    int& retries = pull_retries[it->first];
+    const auto timeout = std::min<ExchangeClock::duration>(
+        kPullTimeoutFirst * (1 << std::min(retries, 4)), kPullTimeoutMax);
+    if (now - it->second.sent > timeout) {
+      ++retries;
+      it = in_flight.erase(it);  // SchedulePulls sends it again
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Exchange::Impl::OnPong(std::size_t index, std::uint64_t nonce) {
+  Link& link = links[index];
+  if (!link.welcomed &&
+      nonce > static_cast<std::uint64_t>(link.last_hello.time_since_epoch().count())) {
+    // The HELLO went to a peer that is gone (the connection was re-made underneath): again.
+    link.last_hello = ExchangeClock::now();
+    SendTo(link, HelloMessage());
+  }
+  // The nonce is the steady-clock time the PING was sent. A server answers one connection's
+  // requests in order, so a PONG to a PING sent after a PULL that is still unanswered means
+  // that PULL (or its answer) was lost: the peer restarted, or dropped it at its high-water
+  // mark. It is sent again at once instead of after its timeout.
+  for (auto it = in_flight.begin(); it != in_flight.end();) {
+    const auto sent = static_cast<std::uint64_t>(it->second.sent.time_since_epoch().count());
+    const bool parked_here = std::any_of(parked.begin(), parked.end(), [&](const ParkedBatch& p) {
+      return p.batch.head.origin == it->first;
+    });
+    if (it->second.link == index && nonce > sent && !parked_here) {
+      ++stats.pulls_lost;
+      it = in_flight.erase(it);
+    } else {
+      ++it;
+    }
   }
 }
 

@@ -31,7 +31,7 @@ struct ExchangeOptions {
   std::uint32_t max_batch = 20000;
   // PULLs outstanding at once over all peers (at most one per origin): bounds memory.
   int max_in_flight = 4;
-  std::chrono::milliseconds heartbeat{1000};     // PING interval per dialled peer
+  std::chrono::milliseconds heartbeat{500};      // PING interval per dialled peer
   std::chrono::milliseconds peer_timeout{5000};  // silence after which a link is re-dialled
   std::chrono::milliseconds head_poll{200};      // check of the store for new heads to NOTIFY
   std::chrono::milliseconds rehello{10000};      // fallback refresh of a peer's heads
@@ -72,6 +72,7 @@ struct ExchangeStats {
   std::int64_t batches_served = 0;
   std::int64_t notifies_sent = 0;
   std::int64_t connections_denied = 0;
+  std::int64_t pulls_lost = 0;  // PULLs found unanswered by a later PONG, sent again
 };
 
 class Exchange {

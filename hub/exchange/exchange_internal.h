@@ -1,5 +1,5 @@
-// Internals of hub/exchange/exchange.cc shared with hub/exchange/exchange_serve.cc (the ROUTER side): the state
-// of one Exchange. Not part of the interface; include only from exchange*.cc.
+// Internals of hub/exchange/exchange.cc shared with hub/exchange/exchange_serve.cc (the ROUTER
+// side): the state of one Exchange. Not part of the interface; include only from exchange*.cc.
 #pragma once
 
 #include <chrono>
@@ -14,9 +14,9 @@
 
 #include "hub/exchange/exchange.h"
 #include "hub/exchange/peers.h"
-#include "hub/store/store.h"
 #include "hub/exchange/wire.h"
 #include "hub/exchange/zap.h"
+#include "hub/store/store.h"
 
 namespace carehub {
 
@@ -69,10 +69,12 @@ struct Exchange::Impl {
   // client side (exchange.cc)
   void Dial(Link& link);
   void SendTo(Link& link, const wire::Message& message);
+  wire::Hello HelloMessage() const;
   void OnLinkMessage(std::size_t index, const wire::Frames& frames);
   void OnBatch(std::size_t index, wire::Batch batch);
   void ApplyBatch(std::size_t index, const wire::Batch& batch);
   void Timers();
+  void OnPong(std::size_t index, std::uint64_t nonce);
   void SchedulePulls();
   void RefreshMembers();
   void PollHeads();
@@ -94,8 +96,9 @@ struct Exchange::Impl {
   // Group commit: consecutive relayed batches share one transaction (each batch a savepoint in
   // it), committed when the loop finds nothing more to read, after kGroupMaxAge, or at
   // GroupTarget() entries. Each commit rewrites the random-key index pages it touched, so fewer
-  // commits write far less once the store is large (as ingest's growing batches, hub/store/ingest.h).
-  // A crash loses the open group only; the cursors are the stored heads, so it is pulled again.
+  // commits write far less once the store is large (as ingest's growing batches,
+  // hub/store/ingest.h). A crash loses the open group only; the cursors are the stored heads, so it
+  // is pulled again.
   void BeginGroup();
   void CommitGroup();
   std::int64_t GroupTarget() const;
@@ -111,6 +114,7 @@ struct Exchange::Impl {
   std::map<std::string, std::int64_t> local;      // origin -> seq held (signed head)
   std::map<std::string, std::int64_t> announced;  // heads last sent in NOTIFY
   std::map<std::string, InFlight> in_flight;      // origin -> outstanding PULL
+  std::map<std::string, int> pull_retries;        // origin -> PULLs timed out since its last BATCH
   std::vector<ParkedBatch> parked;
   std::map<std::string, ConnectedClient> clients;  // routing id -> peer
   std::map<std::string, OriginProgress> progress;

@@ -20,6 +20,7 @@
 #include <chrono>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -429,6 +430,59 @@ TEST(ExchangeProcessTest, HubWhoseCurveKeyIsNotAMemberIsRefused) {
       WaitFor([&] { return serve_a->Log().find(d.curve_public) != std::string::npos; }, 5s));
   const std::string log = serve_a->Log();
   EXPECT_NE(log.find("refused"), std::string::npos) << log;
+}
+
+// Issue 17: a relay killed with SIGKILL and restarted while a hub pulls from it. It is stopped
+// first (SIGSTOP) so that a PULL is surely in flight; that PULL is lost with the process. The
+// puller notices by the PONG to a later PING (or its 2 s Lazy Pirate timeout) and resumes within
+// a few seconds, not after the old 20 s.
+TEST(ExchangeProcessTest, APullerResumesWithinSecondsWhenItsRelayIsKilledAndRestarted) {
+  TempDir tmp;
+  const Hub a = MakeHub(tmp, "a", "sh");
+  const Hub b = MakeHub(tmp, "b", "js", a);
+  const Hub c = MakeHub(tmp, "c", "gd", a);
+  AddMember(a, b, false);
+  AddMember(b, a, true);
+  AddMember(b, c, false);
+  AddMember(c, b, true);
+  AddMember(c, a, false);
+  Ingest(a, tmp, 24000, 5);
+  const auto origin_a = DigestOf(a, "310000");
+  ASSERT_TRUE(origin_a.has_value());
+  {
+    auto serve_a = Serve(a);
+    ASSERT_EQ(Carehub("sync --once --dir " + b.dir.string()), 0);
+  }
+  ASSERT_EQ(DigestOf(b, "310000"), origin_a);
+
+  const std::string held = "SELECT count(*) FROM changes WHERE origin = '310000'";
+  auto serve_b = Serve(b);
+  Process serve_c({"serve", "--dir", c.dir.string(), "--zmq", c.endpoint(), "--max-batch", "300"},
+                  tmp / "serve_c.log");
+  // Polled with a bare read-only connection: opening a Store per poll is too slow here.
+  const auto held_by_c = [&] {
+    sqlite::DatabaseOptions read_only;
+    read_only.mode = sqlite::OpenMode::kReadOnly;
+    sqlite::Database db((c.dir / "carehub.db").string(), read_only);
+    return db.QueryInt(held).value_or(0);
+  };
+  {
+    ASSERT_TRUE(WaitFor([&] { return held_by_c() >= 2000; }, 60s)) << serve_c.Log();
+    serve_b->Signal(SIGSTOP);
+    std::this_thread::sleep_for(200ms);
+    const std::int64_t before = held_by_c();
+    serve_b->Signal(SIGKILL);
+    serve_b->Wait();
+    ASSERT_LT(before, origin_a->seq) << "C finished before the kill: make A larger";
+    std::this_thread::sleep_for(300ms);
+    const auto restarted = Clock::now();
+    serve_b = Serve(b);
+    ASSERT_TRUE(WaitFor([&] { return held_by_c() > before; }, 30s)) << serve_c.Log();
+    const double resumed = std::chrono::duration<double>(Clock::now() - restarted).count();
+    std::cout << "resumed " << resumed << " s after the restart at " << before << " entries\n";
+    EXPECT_LT(resumed, 5.0) << serve_c.Log();
+  }
+  ASSERT_TRUE(WaitFor([&] { return DigestOf(c, "310000") == origin_a; }, 60s)) << serve_c.Log();
 }
 
 }  // namespace
