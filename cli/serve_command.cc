@@ -63,6 +63,7 @@ class ServeCommand : public Command {
       http_options.access_log = args.Has("access-log");
       http_options.live_peers = [&exchange] { return exchange.LinkStates(); };
       http_options.batches_rejected = [&exchange] { return exchange.BatchesRejected(); };
+      http_options.store_check = [&exchange] { return exchange.StoreCheck(); };
       api = std::make_unique<HttpApi>(args.Require("dir"), http_options);
       api->Start(http_address->first, http_address->second);
       out << "http: " << HttpUrl(http_address->first, api->port()) << "\n" << std::flush;

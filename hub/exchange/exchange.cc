@@ -276,6 +276,11 @@ void Exchange::Impl::OnLinkMessage(std::size_t index, const wire::Frames& frames
         } else if constexpr (std::is_same_v<T, wire::ErrorReply>) {
           Log("peer " + link.peer.name + " answered " + std::string(wire::ErrorCodeName(m.code)) +
               (m.origin.empty() ? "" : " for origin " + m.origin) + ": " + m.detail);
+          if (m.code == wire::ErrorCode::kInternal) {
+            // e.g. the member found its copy damaged: pulled from another member meanwhile.
+            problems.push_back("peer " + link.peer.name + " could not serve origin " + m.origin +
+                               ": " + m.detail);
+          }
           if (!m.origin.empty()) {
             in_flight.erase(m.origin);
             link.blocked[m.origin] = ExchangeClock::now() + kRejectBackoff;
@@ -564,6 +569,7 @@ SyncReport Exchange::SyncOnce(milliseconds timeout, const std::atomic<bool>* sto
 void Exchange::Serve(const std::atomic<bool>& stop) {
   while (!stop) {
     impl_->Step(std::chrono::milliseconds(50));
+    impl_->VerifyStep();
     impl_->PublishLinkStates();
   }
   impl_->CommitGroup();
@@ -615,6 +621,11 @@ std::vector<PeerLinkState> Exchange::LinkStates() const {
 }
 
 std::int64_t Exchange::BatchesRejected() const { return impl_->batches_rejected_shared.load(); }
+
+StoreCheckState Exchange::StoreCheck() const {
+  std::lock_guard lock(impl_->check_mutex);
+  return impl_->check;
+}
 
 ExchangeStats Exchange::stats() const { return impl_->stats; }
 

@@ -35,6 +35,14 @@ struct ExchangeOptions {
   std::chrono::milliseconds peer_timeout{5000};  // silence after which a link is re-dialled
   std::chrono::milliseconds head_poll{200};      // check of the store for new heads to NOTIFY
   std::chrono::milliseconds rehello{10000};      // fallback refresh of a peer's heads
+  // Background store check of Serve: `verify_rows` change-log entries or records rows checked
+  // every `verify_interval` (0 rows: off). The default checks at most 20000 rows a second.
+  std::int64_t verify_rows = 2000;
+  std::chrono::milliseconds verify_interval{100};
+  // Check every batch read for serving (chain, head hash and signature) before it leaves; a
+  // damaged one is answered with ERROR internal and its origin repaired. Tests turn it off to
+  // play a relay that serves damaged data, which its clients must refuse themselves.
+  bool check_served = true;
   // Diagnostics (peer names, origins, seqs; never record contents). stderr when empty.
   std::function<void(const std::string&)> log = nullptr;
 };
@@ -62,6 +70,15 @@ struct PeerLinkState {
   bool connected = false;          // dialled and answered recently, or connected to us recently
   double last_heard_seconds = -1;  // since the last message from the member; -1 never
   std::map<std::string, std::int64_t> advertised;  // origin -> seq the member holds
+};
+
+// The store's own check as `serve` runs it in the background (hub/store/verify.h) and what it
+// repaired, for /metrics and /health.
+struct StoreCheckState {
+  std::int64_t passes = 0;    // full passes over changes and records completed
+  std::int64_t problems = 0;  // problems found by the last full pass (0 before the first)
+  std::int64_t repairs = 0;   // repairs run (background pass or a damaged batch found serving)
+  bool sound = true;          // no problem in the last pass nor in a batch read for serving since
 };
 
 struct ExchangeStats {
@@ -98,6 +115,8 @@ class Exchange {
   std::vector<PeerLinkState> LinkStates() const;
   // Batches rejected so far (stats().batches_rejected), readable from any thread.
   std::int64_t BatchesRejected() const;
+  // The background store check (Serve only), readable from any thread.
+  StoreCheckState StoreCheck() const;
 
   struct Impl;
 

@@ -17,6 +17,7 @@
 #include "hub/exchange/wire.h"
 #include "hub/exchange/zap.h"
 #include "hub/store/store.h"
+#include "hub/store/verify.h"
 
 namespace carehub {
 
@@ -86,6 +87,21 @@ struct Exchange::Impl {
   wire::Message HandleRequest(const std::string& routing_id, const std::string& user,
                               const wire::Message& request);
   wire::Message ServePull(const wire::Pull& pull);
+  // A batch read for serving is checked before it leaves (chain inside the batch, its head's
+  // hash and signature): nullopt when sound.
+  std::optional<std::string> CheckServedBatch(const wire::Batch& batch);
+
+  // Self-check (exchange_serve.cc): a background pass every options.verify_interval, and the
+  // repair of an origin found damaged (its log cut back, pulled again from members).
+  void VerifyStep();
+  void RepairDamaged(const std::vector<StoreProblem>& found, const std::string& why);
+  void RepairOrigin(const std::string& origin, const std::string& why);
+  std::optional<Store> verify_store;
+  std::optional<IncrementalVerifier> verifier;
+  ExchangeClock::time_point last_verify_step{};
+  std::map<std::string, ExchangeClock::time_point> last_origin_repair;
+  StoreCheckState check;
+  mutable std::mutex check_mutex;  // guards `check` for Exchange::StoreCheck
   wire::Welcome WelcomeMessage();
   void Notify();
 

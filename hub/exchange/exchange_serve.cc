@@ -8,6 +8,9 @@ namespace {
 
 using namespace std::chrono_literals;
 constexpr auto kClientForgotten = 30s;
+// A damaged origin is re-verified and repaired at most this often (its own log cannot be cut,
+// so it stays damaged until an operator acts).
+constexpr auto kOriginRepairInterval = 60s;
 
 }  // namespace
 
@@ -113,16 +116,108 @@ wire::Message Exchange::Impl::ServePull(const wire::Pull& pull) {
                                 ".." + std::to_string(batch.head.seq) + " of origin " +
                                 pull.origin};
   }
+  if (!options.check_served) return batch;
+  if (auto problem = CheckServedBatch(batch)) {
+    RepairOrigin(pull.origin, "a batch read for serving: " + *problem);
+    return wire::ErrorReply{wire::ErrorCode::kInternal, pull.origin,
+                            "this hub's copy of origin " + pull.origin +
+                                " is damaged; it is being repaired, pull it elsewhere"};
+  }
   return batch;
+}
+
+std::optional<std::string> Exchange::Impl::CheckServedBatch(const wire::Batch& batch) {
+  const std::string& origin = batch.head.origin;
+  const ChainCursor from{batch.after_seq, batch.entries.front().prev_hash};
+  SignPublicKey key = store.keys().sign_public();
+  if (origin != store.region()) {
+    const auto member = members.find(origin);
+    if (member == members.end()) return std::nullopt;  // not a member: nobody pulls it
+    key = member->second.sign_key;
+  }
+  return VerifyBatch(origin, from, batch.entries, batch.head, key);
+}
+
+void Exchange::Impl::RepairOrigin(const std::string& origin, const std::string& why) {
+  const auto now = ExchangeClock::now();
+  if (auto it = last_origin_repair.find(origin);
+      it != last_origin_repair.end() && now - it->second < kOriginRepairInterval) {
+    return;
+  }
+  last_origin_repair[origin] = now;
+  CommitGroup();  // the check reads in its own transaction
+  const VerifyReport report = VerifyStore(store, {.origin = origin, .integrity_check = false});
+  if (report.problems.empty()) {
+    Log("store check (" + why + "): origin " + origin + " verifies now; nothing to repair");
+    return;
+  }
+  RepairDamaged(report.problems, why);
+}
+
+void Exchange::Impl::RepairDamaged(const std::vector<StoreProblem>& found, const std::string& why) {
+  if (found.empty()) return;
+  {
+    std::lock_guard lock(check_mutex);
+    check.sound = false;
+    ++check.repairs;
+  }
+  Log("store check (" + why + "): " + std::to_string(found.size()) +
+      " problem(s), the first: " + ProblemLine(found.front()));
+  CommitGroup();
+  VerifyReport report;
+  report.problems = found;
+  const RepairReport repair = RepairStore(store, report);
+  for (const auto& [origin, keep] : repair.logs_cut) {
+    Log("repair: origin " + origin + " cut back to its signed head " + std::to_string(keep) +
+        "; pulling the rest again from members");
+    local[origin] = keep;
+    in_flight.erase(origin);
+  }
+  if (repair.records_restored > 0) {
+    Log("repair: " + std::to_string(repair.records_restored) + " record(s) rewritten from the log");
+  }
+  for (const std::string& line : repair.unrepaired) Log("repair: not repaired: " + line);
+  verifier.reset();  // a pass in progress may have read what the repair changed
+}
+
+void Exchange::Impl::VerifyStep() {
+  if (options.verify_rows <= 0) return;
+  const auto now = ExchangeClock::now();
+  if (now - last_verify_step < options.verify_interval) return;
+  last_verify_step = now;
+  // Its own connection: it reads committed state in short read transactions, beside the
+  // exchange's open group.
+  if (!verify_store) verify_store.emplace(Store::Open(store.dir()));
+  if (!verifier) verifier.emplace(options.verify_rows);
+  if (!verifier->Step(*verify_store)) return;
+  const std::vector<StoreProblem> found = verifier->last_pass();
+  {
+    std::lock_guard lock(check_mutex);
+    check.passes = verifier->passes();
+    check.problems = static_cast<std::int64_t>(found.size());
+    if (found.empty()) check.sound = true;
+  }
+  std::set<std::string> origins;
+  for (const StoreProblem& p : found) {
+    if (p.origin.empty()) {
+      Log("store check: " + ProblemLine(p) + " (run carehub verify --repair)");
+    } else {
+      origins.insert(p.origin);
+    }
+  }
+  // Re-checked in one snapshot before anything is cut: the pass read the store in slices.
+  for (const std::string& origin : origins) {
+    RepairOrigin(origin, "background pass " + std::to_string(check.passes));
+  }
 }
 
 void Exchange::Impl::PollHeads() {
   last_head_poll = ExchangeClock::now();
   std::map<std::string, std::int64_t> now_heads;
   for (const SignedHead& head : store.Heads()) now_heads[head.origin] = head.seq;
-  for (const auto& [origin, seq] : now_heads) {
-    local[origin] = std::max(LocalSeq(origin), seq);
-  }
+  // The stored heads are the truth (this connection also sees its own open group): a repair by
+  // `carehub verify --repair` in another process may have moved one back.
+  local = now_heads;
   if (now_heads == announced) return;
   announced = now_heads;
   Notify();

@@ -55,6 +55,9 @@ void HandleHealth(ApiCall& call) {
   Poco::JSON::Object json(Poco::JSON_PRESERVE_KEY_ORDER);
   json.set("status", "ok");
   json.set("region", call.shared.region);
+  if (call.shared.options.store_check) {
+    json.set("store", call.shared.options.store_check().sound ? "sound" : "damaged");
+  }
   call.SendJson(200, json);
 }
 
@@ -125,6 +128,22 @@ void HandleMetrics(ApiCall& call) {
     out += "# TYPE carehub_batches_rejected_total counter\n";
     out += "carehub_batches_rejected_total{" + hub + "} " +
            std::to_string(call.shared.options.batches_rejected()) + "\n";
+  }
+  if (call.shared.options.store_check) {
+    const StoreCheckState check = call.shared.options.store_check();
+    out += "# HELP carehub_store_problems Problems the last background store check found.\n";
+    out += "# TYPE carehub_store_problems gauge\n";
+    out += "carehub_store_problems{" + hub + "} " + std::to_string(check.problems) + "\n";
+    out += "# HELP carehub_store_check_passes_total Full background store checks completed.\n";
+    out += "# TYPE carehub_store_check_passes_total counter\n";
+    out += "carehub_store_check_passes_total{" + hub + "} " + std::to_string(check.passes) + "\n";
+    out += "# HELP carehub_store_repairs_total Repairs of damaged logs or records.\n";
+    out += "# TYPE carehub_store_repairs_total counter\n";
+    out += "carehub_store_repairs_total{" + hub + "} " + std::to_string(check.repairs) + "\n";
+    out +=
+        "# HELP carehub_store_sound 1 when the last check and every batch served since verify.\n";
+    out += "# TYPE carehub_store_sound gauge\n";
+    out += "carehub_store_sound{" + hub + "} " + (check.sound ? "1" : "0") + "\n";
   }
   call.shared.metrics.Render(out);
   call.SendBytes(200, "text/plain; version=0.0.4; charset=utf-8", out);

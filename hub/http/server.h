@@ -55,6 +55,9 @@ struct HttpOptions {
   // knows (members, applied seqs) is reported. Called from server threads: must be thread-safe.
   std::function<std::vector<PeerLinkState>()> live_peers = nullptr;
   std::function<std::int64_t()> batches_rejected = nullptr;
+  // The exchange's background store check (issue 17): /metrics carehub_store_* and the
+  // "store" field of /health. Unset: neither is reported.
+  std::function<StoreCheckState()> store_check = nullptr;
   // With live_peers: how often the lag of every member is sampled for the last hour's chart
   // (GET /v1/metrics/lag; 240 points an hour by default).
   int lag_sample_interval_ms = 15000;

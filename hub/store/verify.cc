@@ -266,11 +266,16 @@ const SignPublicKey* KeyOf(const std::map<std::string, SignPublicKey>& keys,
   return it == keys.end() ? nullptr : &it->second;
 }
 
-// A read transaction that always ends (ROLLBACK: nothing was written).
+// A read transaction that always ends (ROLLBACK: nothing was written). Inside the caller's open
+// transaction it adds nothing (the caller's snapshot is read).
 class ReadTransaction {
  public:
-  explicit ReadTransaction(sqlite::Database& db) : db_(db) { db_.Exec("BEGIN"); }
+  explicit ReadTransaction(sqlite::Database& db)
+      : db_(db), own_(sqlite3_get_autocommit(db.handle()) != 0) {
+    if (own_) db_.Exec("BEGIN");
+  }
   ~ReadTransaction() {
+    if (!own_) return;
     try {
       db_.Exec("ROLLBACK");
     } catch (...) {
@@ -281,6 +286,7 @@ class ReadTransaction {
 
  private:
   sqlite::Database& db_;
+  bool own_;
 };
 
 }  // namespace

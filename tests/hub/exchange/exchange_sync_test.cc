@@ -4,15 +4,18 @@
 // unchanged; retractions travel; a running hub learns new records by NOTIFY.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <iostream>
 #include <mutex>
 #include <thread>
 
-#include "hub/store/digest.h"
 #include "hub/exchange/exchange.h"
-#include "hub/store/ingest.h"
 #include "hub/exchange/peers.h"
+#include "hub/store/digest.h"
+#include "hub/store/ingest.h"
 #include "hub/store/store.h"
+#include "hub/store/verify.h"
 #include "tests/support/hub_test_records.h"
 #include "tests/support/ipv6.h"
 #include "tests/support/temp_dir.h"
@@ -219,11 +222,15 @@ TEST_F(ExchangeSyncTest, TamperedBodyAndForgedSignatureAreRejectedWithTheCursorU
   ASSERT_TRUE(Exchange(tmp_ / "b", Options(false)).SyncOnce(30s).caught_up);
   a.Stop();
 
-  // One byte of a relayed body (seq 1500, second batch) altered on B.
+  // One byte of a relayed body (seq 1500, second batch) altered on B, a relay that does not
+  // check what it serves (as a damaged or malicious one would not).
   b_.db().Exec(
       "UPDATE changes SET body = substr(body, 1, length(body) - 1) || x'00' "
       "WHERE origin = '310000' AND seq = 1500");
-  Server b(tmp_ / "b", Options());
+  ExchangeOptions unchecked = Options();
+  unchecked.check_served = false;
+  unchecked.verify_rows = 0;
+  Server b(tmp_ / "b", unchecked);
   AddPeer(c_.db(), Member(b_, "b", b.endpoint()), c_.region());
   AddPeer(c_.db(), Member(a_, "a", std::nullopt), c_.region());
   b.Start();
@@ -246,7 +253,7 @@ TEST_F(ExchangeSyncTest, TamperedBodyAndForgedSignatureAreRejectedWithTheCursorU
       "UPDATE signed_heads SET signature = zeroblob(64) WHERE origin = '310000' AND seq = 1000");
   b.Stop();
   AddPeer(b_.db(), Member(d, "d", std::nullopt), b_.region());
-  Server b2(tmp_ / "b", Options());
+  Server b2(tmp_ / "b", unchecked);
   AddPeer(d.db(), Member(b_, "b", b2.endpoint()), d.region());
   AddPeer(d.db(), Member(a_, "a", std::nullopt), d.region());
   b2.Start();
@@ -304,6 +311,77 @@ TEST_F(ExchangeSyncTest, ARunningHubPullsNewRecordsOnNotify) {
   EXPECT_EQ(Digest310(b_), Digest310(a_));
   a.Stop();
   EXPECT_GT(a.exchange().stats().notifies_sent, 0);
+}
+
+// Issue 17: a relay whose copy of the origin's log is damaged (one byte of a relayed change
+// body) notices when it reads the batch for serving, answers ERROR instead of the bad batch,
+// cuts the origin's log back to its last sound signed head, pulls the rest again from the
+// origin, and the hub behind it converges to the origin's digest.
+TEST_F(ExchangeSyncTest, ADamagedRelayDetectsRepairsFromTheOriginAndTheHubBehindConverges) {
+  Ingest(a_, 0, 3500);
+  AddPeer(a_.db(), Member(b_, "b", std::nullopt), a_.region());
+  Server a(tmp_ / "a", Options());
+  AddPeer(b_.db(), Member(a_, "a", a.endpoint()), b_.region());
+  AddPeer(b_.db(), Member(c_, "c", std::nullopt), b_.region());
+  a.Start();
+  ASSERT_TRUE(Exchange(tmp_ / "b", Options(false)).SyncOnce(30s).caught_up);
+  b_.db().Exec(
+      "UPDATE changes SET body = substr(body, 1, length(body) - 1) || x'00' "
+      "WHERE origin = '310000' AND seq = 1500");
+  ASSERT_NE(Digest310(b_), Digest310(a_));  // the log part of the digest
+
+  ExchangeOptions relay = Options();
+  relay.verify_rows = 0;  // only the check of served batches here
+  Server b(tmp_ / "b", relay);
+  AddPeer(c_.db(), Member(b_, "b", b.endpoint()), c_.region());
+  AddPeer(c_.db(), Member(a_, "a", std::nullopt), c_.region());
+  b.Start();
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::string> problems;
+  {
+    Exchange c(tmp_ / "c", Options(false));
+    while (Digest310(c_) != Digest310(a_) && std::chrono::steady_clock::now() - start < 40s) {
+      const SyncReport report = c.SyncOnce(2s);
+      problems.insert(problems.end(), report.problems.begin(), report.problems.end());
+    }
+  }
+  const double healed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::cout << "relay repaired and C converged " << healed << " s after C started\n";
+  EXPECT_EQ(Digest310(c_), Digest310(a_));
+  EXPECT_EQ(Digest310(b_), Digest310(a_));
+  EXPECT_TRUE(VerifyStore(b_).sound());
+  EXPECT_TRUE(log_.Contains("store check (a batch read for serving"));
+  EXPECT_TRUE(log_.Contains("repair: origin 310000 cut back to its signed head 1000"));
+  b.Stop();
+  EXPECT_GE(b.exchange().StoreCheck().repairs, 1);
+}
+
+// The background check of a serving hub finds a records row changed underneath it (no batch is
+// ever read for it) and rewrites it from the change log, within a few passes' time.
+TEST_F(ExchangeSyncTest, TheBackgroundCheckFindsAndRepairsADamagedRecord) {
+  Ingest(a_, 0, 1200);
+  AddPeer(a_.db(), Member(b_, "b", std::nullopt), a_.region());
+  ExchangeOptions checking = Options();
+  checking.verify_rows = 500;
+  checking.verify_interval = 20ms;
+  const std::string before = Digest310(a_);
+  a_.db().Exec(
+      "UPDATE records SET body = substr(body, 1, length(body) - 1) || x'00' "
+      "WHERE rowid = 77");
+  ASSERT_NE(Digest310(a_), before);
+  Server a(tmp_ / "a", checking);
+  a.Start();
+  const auto start = std::chrono::steady_clock::now();
+  while (Digest310(a_) != before && std::chrono::steady_clock::now() - start < 20s) {
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(Digest310(a_), before);
+  a.Stop();
+  const StoreCheckState check = a.exchange().StoreCheck();
+  EXPECT_GE(check.passes, 1);
+  EXPECT_EQ(check.repairs, 1);
+  EXPECT_TRUE(log_.Contains("record(s) rewritten from the log"));
 }
 
 }  // namespace
