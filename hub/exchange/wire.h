@@ -1,8 +1,5 @@
 // The exchange wire protocol (docs/PROTOCOL.md): message structs, their encoding into ZeroMQ
 // frames and the one decoder that rejects anything malformed. Pure functions, thread-safe.
-// NOTE (exchange engineer, second session): this header was accidentally overwritten at 08:57
-// by a parallel exchange session and restored from hub/exchange/wire.cc's usage; please re-check it.
-// See /work/notes/exchange_split.md (how the two exchange sessions split the files).
 #pragma once
 
 #include <array>
