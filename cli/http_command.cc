@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "cli/tls_options.h"
 #include "hub/http/server.h"
 #include "schemas/error.h"
 
@@ -27,6 +28,7 @@ class HttpCommand : public Command {
     options.addOption(
         ValueOption("rules", "rule files to use instead of the compiled-in ones", "DIR"));
     options.addOption(FlagOption("access-log", "one line per request on stderr"));
+    AddTlsOptions(options);
   }
 
   int Run(const ParsedArgs& args, std::ostream& out) override {
@@ -41,6 +43,7 @@ class HttpCommand : public Command {
     options.max_upload_bytes = static_cast<std::uint64_t>(upload_mb) << 20;
     if (auto rules = args.Get("rules")) options.rules_dir = *rules;
     options.access_log = args.Has("access-log");
+    ReadTlsOptions(args, options);
 
     // A client that goes away mid-response must not kill the server.
     ::signal(SIGPIPE, SIG_IGN);
@@ -54,8 +57,9 @@ class HttpCommand : public Command {
 
     HttpApi api(args.Require("dir"), options);
     api.Start(host, port);
-    out << "carehub http: hub " << api.region() << " serving " << HttpUrl(host, api.port())
-        << " (Ctrl-C stops)" << std::endl;
+    out << "carehub http: hub " << api.region() << " serving "
+        << HttpUrl(host, api.port(), options.tls_cert.has_value()) << " (Ctrl-C stops)"
+        << std::endl;
     int received = 0;
     sigwait(&signals, &received);
     api.Stop();

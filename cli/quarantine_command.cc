@@ -11,6 +11,7 @@
 #include "cli/command.h"
 #include "hub/store/ingest.h"
 #include "hub/store/quarantine_replay.h"
+#include "hub/store/access_log.h"
 #include "hub/store/store.h"
 #include "schemas/error.h"
 
@@ -49,6 +50,16 @@ class QuarantineCommand : public Command {
     const QuarantineState state = args.Has("all") ? QuarantineState::kAll : QuarantineState::kOpen;
     const auto rows = store.ListQuarantine(args.GetInt("limit", -1), state);
     const std::int64_t total = store.QuarantineCount(state);
+    if (raw && !rows.empty()) {
+      // Raw rows hold names and ID numbers: who saw which goes to the access log.
+      AccessEntry entry;
+      entry.actor = OsActor();
+      entry.role = "cli";
+      entry.route = "carehub quarantine --raw";
+      entry.count = static_cast<std::int64_t>(rows.size());
+      for (const auto& q : rows) entry.record_ids.push_back("quarantine:" + std::to_string(q.id));
+      AppendAccess(store, std::move(entry));
+    }
     if (args.Has("json")) {
       Poco::JSON::Object result;
       Poco::JSON::Array::Ptr list = new Poco::JSON::Array;

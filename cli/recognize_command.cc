@@ -15,6 +15,7 @@
 #include "cli/command.h"
 #include "connectors/identifiers.h"
 #include "connectors/person_token.h"
+#include "hub/store/access_log.h"
 #include "hub/store/recognitions.h"
 #include "mapping/engine.h"
 #include "schemas/error.h"
@@ -149,6 +150,7 @@ class RecognizeCommand : public Command {
       items = recognizer.ForPerson(tokens, *target, on);
       subject = "person (" + std::to_string(tokens.size()) + " token" +
                 (tokens.size() == 1 ? "" : "s") + ")";
+      LogPersonLookup(store, tokens, items, args.Has("id"));
     }
     std::string target_name = target->ToString();
     for (mapping::RegionCode r : {*target, target->City(), target->Province()}) {
@@ -180,6 +182,20 @@ class RecognizeCommand : public Command {
   }
 
  private:
+  // A person's records shown on this machine go to the access log (hub/store/access_log.h) like
+  // the HTTP API's, under the OS user.
+  static void LogPersonLookup(Store& store, const std::vector<Hmac256>& tokens,
+                              const std::vector<RecognizedRecord>& items, bool by_identifier) {
+    AccessEntry entry;
+    entry.actor = OsActor();
+    entry.role = "cli";
+    entry.route = by_identifier ? "carehub recognize --id" : "carehub recognize --token";
+    entry.count = static_cast<std::int64_t>(items.size());
+    for (const auto& item : items) entry.record_ids.push_back(item.stored.record_id);
+    entry.person_tokens = tokens;
+    AppendAccess(store, std::move(entry));
+  }
+
   // The token of the identifier under every scheme whose format it has (a PRC id, an HKID or a
   // Macau id); the identifier stays in this process and is never echoed, even in errors.
   static std::vector<Hmac256> TokensForId(const std::string& raw, Store& store) {

@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "cli/command.h"
+#include "cli/tls_options.h"
 #include "hub/exchange/exchange.h"
 #include "hub/http/server.h"
 #include "schemas/error.h"
@@ -37,6 +38,7 @@ class ServeCommand : public Command {
     options.addOption(ValueOption("http-threads", "HTTP server threads (default 16)", "N"));
     options.addOption(FlagOption("access-log", "one line per HTTP request on stderr"));
     options.addOption(ValueOption("max-batch", "entries asked per pull (default 20000)", "N"));
+    AddTlsOptions(options);
   }
   int Run(const ParsedArgs& args, std::ostream& out) override {
     ExchangeOptions options;
@@ -61,12 +63,15 @@ class ServeCommand : public Command {
         throw Error::InvalidInput("option --http-threads: expected 1..1024");
       }
       http_options.access_log = args.Has("access-log");
+      ReadTlsOptions(args, http_options);
       http_options.live_peers = [&exchange] { return exchange.LinkStates(); };
       http_options.batches_rejected = [&exchange] { return exchange.BatchesRejected(); };
       http_options.store_check = [&exchange] { return exchange.StoreCheck(); };
       api = std::make_unique<HttpApi>(args.Require("dir"), http_options);
       api->Start(http_address->first, http_address->second);
-      out << "http: " << HttpUrl(http_address->first, api->port()) << "\n" << std::flush;
+      out << "http: "
+          << HttpUrl(http_address->first, api->port(), http_options.tls_cert.has_value()) << "\n"
+          << std::flush;
     }
     exchange.Serve(g_stop);
     // The API reads the exchange's snapshot: stop it first.

@@ -1,8 +1,10 @@
 #include "hub/exchange/exchange.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include "hub/exchange/exchange_internal.h"
 #include "schemas/codec.h"
@@ -27,7 +29,7 @@ constexpr auto kGroupMaxAge = 1s;
 constexpr std::int64_t kGroupMinEntries = 20000;
 constexpr std::int64_t kGroupMaxEntries = 400000;
 constexpr auto kMaxBackoff = 8000ms;
-constexpr auto kMemberRefresh = 2s;
+constexpr auto kMemberRefresh = 500ms;  // a removed member is cut off within about this
 
 double Seconds(ExchangeClock::duration d) { return std::chrono::duration<double>(d).count(); }
 
@@ -88,21 +90,7 @@ Exchange::Impl::Impl(const std::filesystem::path& dir, ExchangeOptions opts)
                                          Log("refused a connection from " + address +
                                              ": CURVE key " + key + " is not a federation member");
                                        });
-    router = std::make_unique<zmq::socket_t>(context, zmq::socket_type::router);
-    router->set(zmq::sockopt::linger, 0);
-    // IPv6 only when the address is one (tcp://[::1]:port): with ZMQ_IPV6 an IPv4 bind reports
-    // its endpoint as tcp://[::ffff:127.0.0.1]:port, which older members could not dial.
-    if (options.listen->find('[') != std::string::npos) router->set(zmq::sockopt::ipv6, 1);
-    router->set(zmq::sockopt::zap_domain, "carehub");
-    router->set(zmq::sockopt::curve_server, 1);
-    router->set(zmq::sockopt::curve_secretkey, store.keys().curve_secret());
-    router->set(zmq::sockopt::sndhwm, 1000);
-    router->set(zmq::sockopt::rcvhwm, 1000);
-    try {
-      router->bind(*options.listen);
-    } catch (const zmq::error_t& e) {
-      throw Error::IoError("cannot listen on " + *options.listen + ": " + e.what());
-    }
+    OpenRouter(*options.listen);
   }
   RefreshMembers();
   for (const auto& [region, head] : local) announced[region] = head;
@@ -127,15 +115,83 @@ std::int64_t Exchange::Impl::LocalSeq(const std::string& origin) const {
   return it == local.end() ? 0 : it->second;
 }
 
+void Exchange::Impl::OpenRouter(const std::string& endpoint) {
+  router = std::make_unique<zmq::socket_t>(context, zmq::socket_type::router);
+  router->set(zmq::sockopt::linger, 0);
+  // IPv6 only when the address is one (tcp://[::1]:port): with ZMQ_IPV6 an IPv4 bind reports
+  // its endpoint as tcp://[::ffff:127.0.0.1]:port, which older members could not dial.
+  if (endpoint.find('[') != std::string::npos) router->set(zmq::sockopt::ipv6, 1);
+  router->set(zmq::sockopt::zap_domain, "carehub");
+  router->set(zmq::sockopt::curve_server, 1);
+  router->set(zmq::sockopt::curve_secretkey, store.keys().curve_secret());
+  router->set(zmq::sockopt::sndhwm, 1000);
+  router->set(zmq::sockopt::rcvhwm, 1000);
+  // Rebinding the same port right after closing it (ReopenRouter) may find the old listener
+  // not yet closed by ZeroMQ's I/O thread: retry for up to a second.
+  for (int attempt = 0;; ++attempt) {
+    try {
+      router->bind(endpoint);
+      return;
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EADDRINUSE || attempt >= 100) {
+        throw Error::IoError("cannot listen on " + endpoint + ": " + e.what());
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+}
+
+// ZeroMQ cannot drop one client of a ROUTER socket: when a member is removed or its CURVE key
+// changes, the listening socket is closed and bound again. Every member reconnects (DEALERs do
+// so by themselves) and ZAP admits only the current members, so the removed one is out.
+void Exchange::Impl::ReopenRouter() {
+  if (!router) return;
+  const std::string endpoint = router->get(zmq::sockopt::last_endpoint);
+  router.reset();
+  clients.clear();
+  OpenRouter(endpoint);
+}
+
+// Links to a removed member are retired (closed, never dialled again); a changed key or
+// endpoint closes the link so that it is dialled again with the new one.
+void Exchange::Impl::RetireOrRedialLinks(const std::map<std::string, Peer>& now_by_name) {
+  for (std::size_t i = 0; i < links.size(); ++i) {
+    Link& link = links[i];
+    const auto it = now_by_name.find(link.peer.name);
+    const bool removed = it == now_by_name.end() || !it->second.endpoint;
+    if (!removed && it->second == link.peer) continue;
+    if (removed && link.retired) continue;
+    link.socket.reset();
+    link.welcomed = false;
+    link.retired = removed;
+    if (!removed) {
+      link.peer = it->second;
+      link.next_dial = ExchangeClock::now();
+    }
+    for (auto f = in_flight.begin(); f != in_flight.end();) {
+      f = f->second.link == i ? in_flight.erase(f) : std::next(f);
+    }
+  }
+}
+
 void Exchange::Impl::RefreshMembers() {
   last_member_refresh = ExchangeClock::now();
   std::map<std::string, std::string> keys;
+  std::map<std::string, Peer> by_name;
+  bool revoked = false;  // a member gone or its CURVE key changed: drop its connections
+  std::map<std::string, std::string> old_keys;
+  for (const auto& [region, peer] : members) old_keys[peer.name] = peer.curve_key;
   members.clear();
   for (Peer& peer : ListPeers(store.db())) {
     keys[peer.curve_key] = peer.name;
+    by_name[peer.name] = peer;
     const bool dialled = peer.endpoint && (!options.only_peer || *options.only_peer == peer.name);
     bool known = false;
-    for (const Link& link : links) known = known || link.peer.name == peer.name;
+    for (Link& link : links) {
+      if (link.peer.name != peer.name) continue;
+      known = true;
+      if (link.retired && dialled) link.retired = false;  // added again
+    }
     if (dialled && !known) {
       Link link;
       link.peer = peer;
@@ -143,7 +199,17 @@ void Exchange::Impl::RefreshMembers() {
     }
     members[peer.region] = std::move(peer);
   }
+  for (const auto& [name, key] : old_keys) {
+    const auto it = by_name.find(name);
+    revoked = revoked || it == by_name.end() || it->second.curve_key != key;
+  }
   if (zap) zap->SetMembers(std::move(keys));
+  RetireOrRedialLinks(by_name);
+  if (revoked) {
+    Log("federation members changed: closing every peer connection; only current members "
+        "reconnect");
+    ReopenRouter();
+  }
   local.clear();
   for (const SignedHead& head : store.Heads()) local[head.origin] = head.seq;
 }
@@ -433,6 +499,7 @@ void Exchange::Impl::Timers() {
   if (now - last_member_refresh > kMemberRefresh) RefreshMembers();
   if (now - last_head_poll > options.head_poll) PollHeads();
   for (Link& link : links) {
+    if (link.retired) continue;
     if (!link.socket) {
       if (now >= link.next_dial) Dial(link);
       continue;
@@ -523,7 +590,7 @@ bool Exchange::Impl::CaughtUp() const {
   if (!in_flight.empty() || !parked.empty()) return false;
   const auto now = ExchangeClock::now();
   for (const Link& link : links) {
-    if (link.unreachable) continue;
+    if (link.unreachable || link.retired) continue;
     if (!link.welcomed) return false;
     for (const auto& [origin, seq] : link.advertised) {
       if (origin == store.region() || !members.count(origin)) continue;

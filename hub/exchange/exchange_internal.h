@@ -40,6 +40,7 @@ struct Link {
   std::set<std::uint64_t> schema_requested;
   ExchangeClock::time_point dialled{}, last_recv{}, last_ping{}, last_hello{}, next_dial{};
   std::chrono::milliseconds backoff{250};
+  bool retired = false;  // the member was removed: closed and never dialled again
 };
 
 struct InFlight {
@@ -78,6 +79,9 @@ struct Exchange::Impl {
   void OnPong(std::size_t index, std::uint64_t nonce);
   void SchedulePulls();
   void RefreshMembers();
+  void RetireOrRedialLinks(const std::map<std::string, Peer>& now_by_name);
+  void OpenRouter(const std::string& endpoint);
+  void ReopenRouter();
   void PollHeads();
   std::int64_t LocalSeq(const std::string& origin) const;
 
@@ -103,6 +107,8 @@ struct Exchange::Impl {
   StoreCheckState check;
   mutable std::mutex check_mutex;  // guards `check` for Exchange::StoreCheck
   wire::Welcome WelcomeMessage();
+  std::optional<std::string> CheckHelloRegion(const std::string& user,
+                                              const std::string& region) const;
   void Notify();
 
   ExchangeOptions options;

@@ -34,6 +34,20 @@ void Exchange::Impl::OnRouterMessage(const std::string& routing_id, const std::s
   SendFrames(*router, wire::Encode(reply), &routing_id);
 }
 
+// A member speaks for the region it is registered with, and no other: a HELLO claiming another
+// region is refused (the member's name is the connection's ZAP User-Id).
+std::optional<std::string> Exchange::Impl::CheckHelloRegion(const std::string& user,
+                                                            const std::string& region) const {
+  for (const auto& [registered, peer] : members) {
+    if (peer.name != user) continue;
+    if (registered == region) return std::nullopt;
+    return "HELLO claims region " + region + " but member " + user + " is registered for " +
+           registered;
+  }
+  return "HELLO from " + (user.empty() ? std::string("an unknown peer") : user) +
+         ", which is not a federation member";
+}
+
 wire::Message Exchange::Impl::HandleRequest(const std::string& routing_id, const std::string& user,
                                             const wire::Message& request) {
   ConnectedClient& client = clients[routing_id];
@@ -43,6 +57,10 @@ wire::Message Exchange::Impl::HandleRequest(const std::string& routing_id, const
       [&](const auto& m) -> wire::Message {
         using T = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<T, wire::Hello>) {
+          if (const auto refused = CheckHelloRegion(user, m.region)) {
+            Log("peer " + user + ": " + *refused);
+            return wire::ErrorReply{wire::ErrorCode::kUnauthorized, m.region, *refused};
+          }
           return WelcomeMessage();
         } else if constexpr (std::is_same_v<T, wire::Pull>) {
           return ServePull(m);

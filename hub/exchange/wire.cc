@@ -192,6 +192,32 @@ std::string_view ErrorCodeName(ErrorCode code) {
   return "unknown_error";
 }
 
+std::string_view MessageTypeName(MessageType type) {
+  switch (type) {
+    case MessageType::kHello:
+      return "HELLO";
+    case MessageType::kWelcome:
+      return "WELCOME";
+    case MessageType::kPull:
+      return "PULL";
+    case MessageType::kBatch:
+      return "BATCH";
+    case MessageType::kSchemaRequest:
+      return "SCHEMA_REQUEST";
+    case MessageType::kSchema:
+      return "SCHEMA";
+    case MessageType::kNotify:
+      return "NOTIFY";
+    case MessageType::kPing:
+      return "PING";
+    case MessageType::kPong:
+      return "PONG";
+    case MessageType::kError:
+      return "ERROR";
+  }
+  return "";
+}
+
 MessageType TypeOf(const Message& message) {
   static constexpr MessageType kTypes[] = {
       MessageType::kHello,         MessageType::kWelcome, MessageType::kPull,   MessageType::kBatch,

@@ -41,6 +41,8 @@ enum class ErrorCode : std::uint16_t {
   kInternal = 8,
 };
 std::string_view ErrorCodeName(ErrorCode code);
+// "HELLO", "ERROR", ... as docs/PROTOCOL.md names them; "" for a value that is no type.
+std::string_view MessageTypeName(MessageType type);
 
 class WireError : public Error {
  public:

@@ -66,6 +66,8 @@ std::string_view AccessName(Access access) {
       return "read";
     case Access::kWriteOwn:
       return "write-own-region";
+    case Access::kAudit:
+      return "audit";
   }
   return "public";
 }
@@ -93,6 +95,9 @@ AccessDecision CheckAccess(Access access, const Principal& principal, std::strin
                      RegionWithin(*principal.region, hub_region)
                  ? AccessDecision::kAllowed
                  : AccessDecision::kForbidden;
+    case Access::kAudit:
+      return principal.role == Role::kAuditor ? AccessDecision::kAllowed
+                                              : AccessDecision::kForbidden;
   }
   return AccessDecision::kForbidden;
 }

@@ -31,6 +31,7 @@ enum class Access {
   kPublic,    // anyone, anonymous included (/health, published datasets, /openapi.json)
   kRead,      // auditors and departments of any region
   kWriteOwn,  // departments whose region lies within the hub's region
+  kAudit,     // auditors only (the access log)
 };
 std::string_view AccessName(Access access);
 

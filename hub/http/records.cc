@@ -15,6 +15,7 @@
 #include "hub/http/router.h"
 #include "hub/http/write_authority.h"
 #include "hub/publish/ocf.h"
+#include "hub/store/access_log.h"
 #include "hub/store/ingest.h"
 #include "mapping/engine.h"
 #include "schemas/codec.h"
@@ -97,6 +98,19 @@ Recognizer& RecognizerFor(ApiCall& call) {
   return *hub.recognizer;
 }
 
+// Writes the records an answer shows to the access log (nothing for an empty answer).
+void LogRecords(ApiCall& call, const std::vector<StoredRecord>& page,
+                const std::vector<CanonicalRecord>& decoded) {
+  if (page.empty()) return;
+  std::vector<std::string> ids;
+  std::vector<Hmac256> tokens;
+  for (std::size_t i = 0; i < page.size(); ++i) {
+    ids.push_back(page[i].record_id);
+    for (const Hmac256& t : PersonTokensOf(decoded[i])) tokens.push_back(t);
+  }
+  call.LogAccess(static_cast<std::int64_t>(page.size()), std::move(ids), std::move(tokens));
+}
+
 }  // namespace
 
 void HandleRecordList(ApiCall& call) {
@@ -153,8 +167,12 @@ void HandleRecordList(ApiCall& call) {
     page.push_back(ReadStoredRecord(stmt));
     last = stmt.ColumnInt64(12);
   }
+  stmt.Reset();  // no read transaction may stay open: the access log below writes
   const std::optional<std::string> next =
       more ? std::optional<std::string>(EncodeCursor(std::to_string(last), digest)) : std::nullopt;
+  std::vector<CanonicalRecord> decoded;
+  for (const StoredRecord& stored : page) decoded.push_back(DecodeSingleObject(stored.body));
+  LogRecords(call, page, decoded);
 
   if (media == MediaType::kAvro) {
     OcfBuilder ocf(SchemaFor(*kind).json);
@@ -164,9 +182,7 @@ void HandleRecordList(ApiCall& call) {
     return;
   }
   Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
-  for (const StoredRecord& stored : page) {
-    items->add(RecordJson(stored, DecodeSingleObject(stored.body)));
-  }
+  for (std::size_t i = 0; i < page.size(); ++i) items->add(RecordJson(page[i], decoded[i]));
   Poco::JSON::Object json(Poco::JSON_PRESERVE_KEY_ORDER);
   json.set("items", items);
   json.set("next_cursor", next ? Var(*next) : Var());
@@ -181,13 +197,15 @@ void HandleRecordGet(ApiCall& call) {
     throw HttpError::BadParameter("record_id", "expected 32 lowercase hex digits");
   const auto stored = call.hub.store.RecordById(id);
   if (!stored) throw HttpError::NotFound("no record " + id);
+  const CanonicalRecord decoded = DecodeSingleObject(stored->body);
+  LogRecords(call, {*stored}, {decoded});
   if (media == MediaType::kAvro) {
     OcfBuilder ocf(SchemaFor(stored->kind).json);
     ocf.Add(AvroBody(*stored));
     call.SendBytes(200, std::string(kAvroType), ocf.Finish());
     return;
   }
-  call.SendJson(200, RecordJson(*stored, DecodeSingleObject(stored->body)));
+  call.SendJson(200, RecordJson(*stored, decoded));
 }
 
 namespace {
@@ -341,72 +359,122 @@ void HandleIngest(ApiCall& call) {
   call.SendJson(200, IngestJson(upload, summary));
 }
 
+namespace {
+
+// A recognitions request: exactly one subject (a raw identifier, a person token or a facility),
+// the target region and date, and for an identifier the stated purpose.
+struct RecognitionQuery {
+  std::optional<std::string> identifier;  // wiped by the destructor
+  std::optional<std::string> token;
+  std::optional<std::string> facility;
+  mapping::RegionCode target;
+  Date on{};
+  std::optional<std::string> purpose;
+  ~RecognitionQuery() {
+    if (identifier) sodium_memzero(identifier->data(), identifier->size());
+  }
+};
+
+std::optional<std::string> TextField(const Poco::JSON::Object::Ptr& body, const std::string& name) {
+  if (!body->has(name)) return std::nullopt;
+  const Var value = body->get(name);
+  if (!value.isString()) throw HttpError::BadParameter(name, "expected a string");
+  return value.extract<std::string>();
+}
+
+void ReadRecognitionQuery(ApiCall& call, RecognitionQuery& query) {
+  Poco::JSON::Object::Ptr body = call.ReadJsonObject();
+  for (const auto& [key, value] : *body) {
+    if (key != "identifier" && key != "token" && key != "facility" && key != "target" &&
+        key != "on" && key != "purpose") {
+      throw HttpError::BadParameter(key, "unknown field");
+    }
+  }
+  query.identifier = TextField(body, "identifier");
+  body->remove("identifier");
+  query.token = TextField(body, "token");
+  query.facility = TextField(body, "facility");
+  query.purpose = TextField(body, "purpose");
+  const int subjects =
+      (query.identifier ? 1 : 0) + (query.token ? 1 : 0) + (query.facility ? 1 : 0);
+  if (subjects != 1) {
+    throw HttpError::BadParameter("identifier", "give exactly one of identifier, token, facility");
+  }
+  const auto target_text = TextField(body, "target");
+  if (!target_text) throw HttpError::BadParameter("target", "required (region code or alias)");
+  const auto target = mapping::ParseRegion(*target_text);
+  if (!target) throw HttpError::BadParameter("target", "not a region code or alias");
+  query.target = *target;
+  query.on = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());
+  if (const auto on_text = TextField(body, "on")) {
+    const auto parsed = ParseIsoDate(*on_text);
+    if (!parsed) throw HttpError::BadParameter("on", "expected a date YYYY-MM-DD");
+    query.on = *parsed;
+  }
+}
+
+// A lookup by raw identifier finds a person's records from an ID number: only departments may
+// ask, with a stated purpose (written to the access log the resident can read), and at most
+// identifier_lookups_per_hour per token.
+void AdmitIdentifierLookup(ApiCall& call, const RecognitionQuery& query) {
+  if (!query.identifier) return;
+  if (call.principal.role != Role::kDepartment) {
+    throw HttpError(403, "forbidden",
+                    "only department tokens may look up by identifier; auditors use a token",
+                    "identifier");
+  }
+  constexpr std::size_t kMinPurpose = 8;
+  constexpr std::size_t kMaxPurpose = 200;
+  if (!query.purpose || query.purpose->size() < kMinPurpose ||
+      query.purpose->size() > kMaxPurpose) {
+    throw HttpError::BadParameter(
+        "purpose",
+        "a lookup by identifier states its purpose (8 to 200 characters), e.g. "
+        "\"relocation of a resident to this region\"");
+  }
+  call.TakeRate(call.shared.identifier_lookups, "lookups by identifier");
+}
+
+struct Recognized {
+  std::vector<RecognizedRecord> items;
+  std::vector<Hmac256> tokens;  // of the person asked about
+  std::string subject;
+  std::string subject_key;  // binds the cursor to the subject, never to the identifier
+};
+
+Recognized Recognize(ApiCall& call, RecognitionQuery& query) {
+  Recognizer& recognizer = RecognizerFor(call);
+  Recognized out;
+  if (query.facility) {
+    out.items = recognizer.ForOrganisation(*query.facility, query.target, query.on);
+    out.subject = "organisation " + *query.facility;
+    out.subject_key = "o" + *query.facility;
+    return out;
+  }
+  if (query.token) {
+    out.tokens.push_back(ParseTokenHex(*query.token));
+  } else {
+    out.tokens = TokensForIdentifier(*query.identifier, call.hub.store);
+  }
+  out.items = recognizer.ForPerson(out.tokens, query.target, query.on);
+  out.subject = "person (" + std::to_string(out.tokens.size()) + " token" +
+                (out.tokens.size() == 1 ? "" : "s") + ")";
+  for (const Hmac256& t : out.tokens) out.subject_key += HexOf(t);
+  return out;
+}
+
+}  // namespace
+
 void HandleRecognitions(ApiCall& call) {
   call.AllowQuery({"limit", "cursor"});
   call.Negotiate({MediaType::kJson});
   const int limit = call.Limit();
-  Poco::JSON::Object::Ptr body = call.ReadJsonObject();
-  for (const auto& [key, value] : *body) {
-    if (key != "identifier" && key != "token" && key != "facility" && key != "target" &&
-        key != "on") {
-      throw HttpError::BadParameter(key, "unknown field");
-    }
-  }
-  auto text_field = [&body](const std::string& name) -> std::optional<std::string> {
-    if (!body->has(name)) return std::nullopt;
-    const Var value = body->get(name);
-    if (!value.isString()) throw HttpError::BadParameter(name, "expected a string");
-    return value.extract<std::string>();
-  };
-  std::optional<std::string> identifier = text_field("identifier");
-  // Whatever path this request leaves by (an error below included), our copy is wiped.
-  struct Wipe {
-    std::optional<std::string>& text;
-    ~Wipe() {
-      if (text) sodium_memzero(text->data(), text->size());
-    }
-  } wipe{identifier};
-  const std::optional<std::string> token = text_field("token");
-  const std::optional<std::string> facility = text_field("facility");
-  body->remove("identifier");
-  const int subjects = (identifier ? 1 : 0) + (token ? 1 : 0) + (facility ? 1 : 0);
-  if (subjects != 1) {
-    throw HttpError::BadParameter("identifier", "give exactly one of identifier, token, facility");
-  }
-  const auto target_text = text_field("target");
-  if (!target_text) throw HttpError::BadParameter("target", "required (region code or alias)");
-  const auto target = mapping::ParseRegion(*target_text);
-  if (!target) throw HttpError::BadParameter("target", "not a region code or alias");
-  Date on = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());
-  if (const auto on_text = text_field("on")) {
-    const auto parsed = ParseIsoDate(*on_text);
-    if (!parsed) throw HttpError::BadParameter("on", "expected a date YYYY-MM-DD");
-    on = *parsed;
-  }
-
-  Recognizer& recognizer = RecognizerFor(call);
-  std::vector<RecognizedRecord> items;
-  std::string subject;
-  std::string subject_key;
-  if (facility) {
-    items = recognizer.ForOrganisation(*facility, *target, on);
-    subject = "organisation " + *facility;
-    subject_key = "o" + *facility;
-  } else {
-    std::vector<Hmac256> tokens;
-    if (token) {
-      tokens.push_back(ParseTokenHex(*token));
-    } else {
-      tokens = TokensForIdentifier(*identifier, call.hub.store);
-    }
-    items = recognizer.ForPerson(tokens, *target, on);
-    subject = "person (" + std::to_string(tokens.size()) + " token" +
-              (tokens.size() == 1 ? "" : "s") + ")";
-    // The cursor is tied to the tokens, never to the identifier itself.
-    for (const Hmac256& t : tokens) subject_key += HexOf(t);
-  }
-  const std::string digest =
-      QueryDigest({"recognitions", subject_key, target->ToString(), FormatIsoDate(on)});
+  RecognitionQuery query;
+  ReadRecognitionQuery(call, query);
+  AdmitIdentifierLookup(call, query);
+  const Recognized found = Recognize(call, query);
+  const std::string digest = QueryDigest(
+      {"recognitions", found.subject_key, query.target.ToString(), FormatIsoDate(query.on)});
   std::size_t offset = 0;
   if (const auto position = DecodeCursor(call.Query("cursor"), digest)) {
     try {
@@ -416,17 +484,24 @@ void HandleRecognitions(ApiCall& call) {
     }
   }
   Poco::JSON::Array::Ptr records = new Poco::JSON::Array;
-  const std::size_t end = std::min(items.size(), offset + static_cast<std::size_t>(limit));
+  std::vector<std::string> shown;
+  const std::size_t end = std::min(found.items.size(), offset + static_cast<std::size_t>(limit));
   for (std::size_t i = offset; i < end; ++i) {
-    records->add(RecognizedRecordJson(items[i], *call.shared.book));
+    records->add(RecognizedRecordJson(found.items[i], *call.shared.book));
+    shown.push_back(found.items[i].stored.record_id);
+  }
+  // An identifier lookup is logged even when it found nothing: the question itself is personal.
+  if (!shown.empty() || query.identifier) {
+    call.LogAccess(static_cast<std::int64_t>(shown.size()), std::move(shown), found.tokens,
+                   query.purpose);
   }
   Poco::JSON::Object json(Poco::JSON_PRESERVE_KEY_ORDER);
-  json.set("subject", subject);
-  json.set("target", target->ToString());
-  json.set("on", FormatIsoDate(on));
+  json.set("subject", found.subject);
+  json.set("target", query.target.ToString());
+  json.set("on", FormatIsoDate(query.on));
   json.set("records", records);
   json.set("next_cursor",
-           end < items.size() ? Var(EncodeCursor(std::to_string(end), digest)) : Var());
+           end < found.items.size() ? Var(EncodeCursor(std::to_string(end), digest)) : Var());
   call.SendJson(200, json);
 }
 

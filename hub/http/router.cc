@@ -17,6 +17,7 @@
 
 #include "hub/http/connection_guard.h"
 #include "hub/http/web_assets.h"
+#include "hub/store/access_log.h"
 #include "schemas/error.h"
 
 namespace carehub::http {
@@ -203,22 +204,16 @@ class ApiRequestHandler : public Poco::Net::HTTPRequestHandler {
     const Route& route = ApiRoutes()[static_cast<std::size_t>(route_)];
     SetSecurityHeaders(response, route.access != Access::kPublic);
     int status = 500;
+    std::string token_id;
     try {
       Lease lease(shared_);
       const Principal principal = Authenticate(request, (*lease).verifier);
-      switch (CheckAccess(route.access, principal, shared_.region)) {
-        case AccessDecision::kAllowed:
-          break;
-        case AccessDecision::kUnauthenticated:
-          throw HttpError(401, "unauthorized", "this route needs a bearer token");
-        case AccessDecision::kForbidden:
-          throw HttpError(403, "forbidden",
-                          "role " + std::string(RoleName(principal.role)) +
-                              (principal.region ? " of region " + *principal.region : "") +
-                              " may not use " + route.method + " " + route.pattern);
-      }
-      ApiCall call(request, response, shared_, *lease, principal, params_,
+      token_id = principal.token_id;
+      Admit(route, principal);
+      ApiCall call(request, response, shared_, *lease, principal,
+                   route.method + " " + route.pattern, params_,
                    Poco::URI(request.getURI()).getQueryParameters());
+      if (ReturnsPersonalData(route)) call.TakeRate(shared_.bulk_reads, "reads of personal data");
       route.handler(call);
       status = static_cast<int>(response.getStatus());
     } catch (const HttpError& e) {
@@ -233,13 +228,13 @@ class ApiRequestHandler : public Poco::Net::HTTPRequestHandler {
       status = StatusOf(e.kind());
       const bool internal = status >= 500;
       DiscardBody(request, response);
-      if (internal) std::cerr << "carehub http: " << route.pattern << ": " << e.what() << "\n";
+      if (internal) LogLine("carehub http: " + route.pattern + ": " + e.what());
       SendError(response, status, internal ? "internal" : std::string(ErrorKindName(e.kind())),
                 internal ? "internal error (see the server log)" : e.what());
     } catch (const Poco::Net::NetException& e) {
       status = 499;  // the client went away; nothing to answer
     } catch (const std::exception& e) {
-      std::cerr << "carehub http: " << route.pattern << ": " << e.what() << "\n";
+      LogLine("carehub http: " + route.pattern + ": " + e.what());
       status = 500;
       DiscardBody(request, response);
       SendError(response, status, "internal", "internal error (see the server log)");
@@ -248,13 +243,37 @@ class ApiRequestHandler : public Poco::Net::HTTPRequestHandler {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     shared_.metrics.Observe(route_, status, seconds);
     if (shared_.options.access_log) {
-      std::cerr << route.method << " " << route.pattern << " " << status << " "
-                << static_cast<long long>(seconds * 1000) << "ms\n";
+      LogLine(route.method + " " + route.pattern + " " + std::to_string(status) + " " +
+              std::to_string(static_cast<long long>(seconds * 1000)) +
+              "ms token=" + (token_id.empty() ? "-" : token_id));
     }
     ResponseSent();
   }
 
  private:
+  // 401 without a (valid) identity on a non-public route, 403 when the role may not use it.
+  void Admit(const Route& route, const Principal& principal) const {
+    switch (CheckAccess(route.access, principal, shared_.region)) {
+      case AccessDecision::kAllowed:
+        return;
+      case AccessDecision::kUnauthenticated:
+        throw HttpError(401, "unauthorized", "this route needs a bearer token");
+      case AccessDecision::kForbidden:
+        throw HttpError(403, "forbidden",
+                        "role " + std::string(RoleName(principal.role)) +
+                            (principal.region ? " of region " + *principal.region : "") +
+                            " may not use " + route.method + " " + route.pattern);
+    }
+  }
+
+  // One whole line on stderr: lines of concurrent requests never interleave.
+  void LogLine(const std::string& text) {
+    const std::string line = text + "\n";
+    std::lock_guard lock(shared_.log_mutex);
+    std::cerr.write(line.data(), static_cast<std::streamsize>(line.size()));
+    std::cerr.flush();
+  }
+
   static Principal Authenticate(const HTTPServerRequest& request, TokenVerifier& verifier) {
     if (!request.has("Authorization")) return {};
     const std::string& header = request.get("Authorization");
@@ -362,11 +381,16 @@ HubContext::HubContext(const std::filesystem::path& dir)
     : store(Store::Open(dir)), verifier(store) {}
 
 ApiShared::ApiShared(std::filesystem::path dir_in, HttpOptions options_in)
-    : dir(std::move(dir_in)), options(std::move(options_in)), metrics([] {
+    : dir(std::move(dir_in)),
+      options(std::move(options_in)),
+      metrics([] {
         std::vector<std::string> labels;
         for (const Route& r : ApiRoutes()) labels.push_back(r.method + " " + r.pattern);
         return labels;
-      }()) {
+      }()),
+      bulk_reads(options.bulk_reads_per_minute, options.bulk_read_burst),
+      identifier_lookups(options.identifier_lookups_per_hour / 60.0,
+                         options.identifier_lookup_burst) {
   auto first = std::make_unique<HubContext>(dir);
   region = first->store.region();
   pool_.push_back(std::move(first));
@@ -508,6 +532,28 @@ Poco::JSON::Object::Ptr ApiCall::ReadJsonObject() {
   sodium_memzero(body.data(), body.size());
   if (!object) throw HttpError(400, "invalid_json", "request body: expected a JSON object", "body");
   return object;
+}
+
+void ApiCall::LogAccess(std::int64_t count, std::vector<std::string> record_ids,
+                        std::vector<Hmac256> person_tokens, std::optional<std::string> purpose) {
+  AccessEntry entry;
+  entry.actor = "token:" + principal.token_id;
+  entry.role = std::string(RoleName(principal.role));
+  entry.route = route;
+  entry.purpose = std::move(purpose);
+  entry.count = count;
+  entry.record_ids = std::move(record_ids);
+  entry.person_tokens = std::move(person_tokens);
+  AppendAccess(hub.store, std::move(entry));
+}
+
+void ApiCall::TakeRate(RateLimiter& limiter, const std::string& what) {
+  if (const auto wait = limiter.Take(principal.token_id)) {
+    response.set("Retry-After", std::to_string(*wait));
+    throw HttpError(
+        429, "rate_limited",
+        "too many " + what + " for this token; retry in " + std::to_string(*wait) + " s");
+  }
 }
 
 void ApiCall::SendJson(int status, const Poco::Dynamic::Var& json) {

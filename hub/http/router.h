@@ -25,6 +25,7 @@
 #include "hub/http/api_tokens.h"
 #include "hub/http/lag_history.h"
 #include "hub/http/metrics.h"
+#include "hub/http/rate_limit.h"
 #include "hub/http/server.h"
 #include "hub/store/recognitions.h"
 #include "hub/store/store.h"
@@ -81,6 +82,9 @@ struct Route {
 };
 
 const std::vector<Route>& ApiRoutes();
+// Routes whose answers hold personal data: never cached, rate-limited per token (bulk reads),
+// and every answer with data is written to the access log.
+bool ReturnsPersonalData(const Route& route);
 
 // Everything the server threads share.
 struct ApiShared {
@@ -91,6 +95,9 @@ struct ApiShared {
   RequestMetrics metrics;
   LagHistory lag_history{std::chrono::hours(1)};  // filled by server.cc's LagSampler
   std::mutex ingest_mutex;  // one upload is ingested at a time (SQLite has one writer anyway)
+  RateLimiter bulk_reads;   // per token, on every route that returns personal data
+  RateLimiter identifier_lookups;  // per token, recognitions asked by raw identifier
+  std::mutex log_mutex;            // whole lines in the human-readable request log
 
   ApiShared(std::filesystem::path dir_in, HttpOptions options_in);
   // Leases a HubContext (opening a new Store connection when none is free).
@@ -107,7 +114,7 @@ enum class MediaType { kJson, kAvro };
 class ApiCall {
  public:
   ApiCall(Poco::Net::HTTPServerRequest& request_in, Poco::Net::HTTPServerResponse& response_in,
-          ApiShared& shared_in, HubContext& hub_in, Principal principal_in,
+          ApiShared& shared_in, HubContext& hub_in, Principal principal_in, std::string route_in,
           std::map<std::string, std::string> params,
           std::vector<std::pair<std::string, std::string>> query)
       : request(request_in),
@@ -115,6 +122,7 @@ class ApiCall {
         shared(shared_in),
         hub(hub_in),
         principal(std::move(principal_in)),
+        route(std::move(route_in)),
         params_(std::move(params)),
         query_(std::move(query)) {}
 
@@ -123,6 +131,7 @@ class ApiCall {
   ApiShared& shared;
   HubContext& hub;
   const Principal principal;
+  const std::string route;  // "GET /v1/records"
 
   const std::string& Param(const std::string& name) const { return params_.at(name); }
   // A query parameter; 400 when given twice.
@@ -140,6 +149,14 @@ class ApiCall {
   void CheckBodyLength(std::uint64_t received);
   // The request body as a JSON object (400 "invalid_json" otherwise).
   Poco::JSON::Object::Ptr ReadJsonObject();
+
+  // Writes what this answer shows to the store's access log (hub/store/access_log.h) before it
+  // is sent: the caller's token id and role, this route, the record ids and person tokens.
+  void LogAccess(std::int64_t count, std::vector<std::string> record_ids,
+                 std::vector<Hmac256> person_tokens,
+                 std::optional<std::string> purpose = std::nullopt);
+  // 429 with Retry-After when `limiter` has nothing left for this caller's token.
+  void TakeRate(RateLimiter& limiter, const std::string& what);
 
   void SendJson(int status, const Poco::Dynamic::Var& json);
   void SendBytes(int status, const std::string& content_type, const std::string& bytes);
@@ -192,6 +209,7 @@ void HandleRulesDecision(ApiCall& call);
 void HandleWhoAmI(ApiCall& call);
 void HandleTokenList(ApiCall& call);
 void HandleLagHistory(ApiCall& call);
+void HandleAudit(ApiCall& call);
 
 // The OpenAPI document compiled into the binary (hub/http/openapi.json).
 std::string_view OpenApiJson();

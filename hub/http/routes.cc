@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <set>
 
 #include "hub/exchange/peers.h"
 #include "hub/http/router.h"
@@ -38,8 +39,16 @@ const std::vector<Route>& ApiRoutes() {
       {"GET", "/v1/whoami", Access::kPublic, HandleWhoAmI},
       {"GET", "/v1/tokens", Access::kWriteOwn, HandleTokenList},
       {"GET", "/v1/metrics/lag", Access::kRead, HandleLagHistory},
+      {"GET", "/v1/audit", Access::kAudit, HandleAudit},
   };
   return kRoutes;
+}
+
+bool ReturnsPersonalData(const Route& route) {
+  static const std::set<std::string> kPersonal = {
+      "GET /v1/records", "GET /v1/records/{record_id}", "GET /v1/quarantine",
+      "POST /v1/recognitions", "GET /v1/audit"};
+  return kPersonal.count(route.method + " " + route.pattern) > 0;
 }
 
 std::string_view OpenApiJson() {
@@ -289,6 +298,7 @@ void HandleQuarantine(ApiCall& call) {
       .Bind(5, limit + 1)
       .Bind(6, all ? 1 : 0);
   Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
+  std::vector<std::string> shown;  // quarantine rows whose raw text is in the answer
   std::int64_t last = 0;
   bool more = false;
   while (stmt.Step()) {
@@ -298,6 +308,7 @@ void HandleQuarantine(ApiCall& call) {
     }
     Poco::JSON::Object::Ptr row = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
     last = stmt.ColumnInt64(0);
+    if (with_raw) shown.push_back("quarantine:" + std::to_string(last));
     row->set("id", last);
     row->set("run_id", stmt.ColumnInt64(1));
     row->set("file", stmt.ColumnText(2));
@@ -313,6 +324,11 @@ void HandleQuarantine(ApiCall& call) {
       row->set("resolved_run", stmt.ColumnInt64(9));
     }
     items->add(row);
+  }
+  stmt.Reset();  // no read transaction may stay open: the access log below writes
+  if (!shown.empty()) {
+    const auto count = static_cast<std::int64_t>(shown.size());
+    call.LogAccess(count, std::move(shown), {});
   }
   Poco::JSON::Object json(Poco::JSON_PRESERVE_KEY_ORDER);
   json.set("total",

@@ -43,12 +43,19 @@ struct HttpOptions {
   std::uint64_t max_upload_bytes = 256ull << 20;
   // Largest JSON request body (recognitions); small on purpose.
   std::uint64_t max_json_bytes = 64ull << 10;
+  // Per-token rate limits (token buckets): reads of routes that return personal data (records,
+  // quarantine, recognitions, audit) and, stricter, recognitions asked by raw identifier (a
+  // lookup from ID number to records). Excess: 429 with Retry-After. <= 0 disables a limit.
+  double bulk_reads_per_minute = 600;
+  double bulk_read_burst = 120;
+  double identifier_lookups_per_hour = 30;
+  double identifier_lookup_burst = 5;
   int default_page_size = 100;
   int max_page_size = 1000;
   // Rule files replacing the compiled-in recognition rules (as `carehub recognize --rules`).
   std::optional<std::filesystem::path> rules_dir = std::nullopt;
-  // One line per request on stderr: method, route template, status, milliseconds (never the
-  // query string or body).
+  // One whole line per request on stderr: method, route template, status, milliseconds and the
+  // token id (never the query string or body).
   bool access_log = false;
   // Live state of the peer exchange running in the same process (`carehub serve --http`):
   // member links and rejected batches for /v1/peers and /metrics. Unset: only what the store
@@ -99,7 +106,7 @@ class HttpApi {
 std::pair<std::string, std::uint16_t> ParseListenAddress(const std::string& text,
                                                          const std::string& option);
 
-// "http://127.0.0.1:8080/", "http://[::1]:8080/" (an IPv6 host in brackets).
-std::string HttpUrl(const std::string& host, std::uint16_t port);
+// "http://127.0.0.1:8080/", "http://[::1]:8080/" (an IPv6 host in brackets); https:// with tls.
+std::string HttpUrl(const std::string& host, std::uint16_t port, bool tls = false);
 
 }  // namespace carehub

@@ -250,6 +250,38 @@ CREATE TABLE dataset_spends(
   UNIQUE(series, fingerprint));
 ALTER TABLE published_releases ADD COLUMN series TEXT;
 )sql"},
+    // Issue 12 (hub/store/access_log.h): who was shown which personal data. Append-only: the
+    // triggers refuse to change or remove an entry (the hash chain shows it if done anyway).
+    {9, "access_log: append-only, hash-chained log of reads of personal data",
+     R"sql(
+CREATE TABLE access_log(
+  seq INTEGER PRIMARY KEY,
+  at_ms INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  role TEXT NOT NULL,
+  route TEXT NOT NULL,
+  purpose TEXT,
+  count INTEGER NOT NULL,
+  record_ids TEXT NOT NULL,
+  person_tokens TEXT NOT NULL,
+  prev_hash BLOB NOT NULL,
+  entry_hash BLOB NOT NULL);
+CREATE TABLE access_log_persons(
+  token_key INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY(token_key, seq)) WITHOUT ROWID;
+CREATE TRIGGER access_log_no_update BEFORE UPDATE ON access_log BEGIN
+  SELECT RAISE(ABORT, 'access_log is append-only');
+END;
+CREATE TRIGGER access_log_no_delete BEFORE DELETE ON access_log BEGIN
+  SELECT RAISE(ABORT, 'access_log is append-only');
+END;
+CREATE TRIGGER access_log_persons_no_update BEFORE UPDATE ON access_log_persons BEGIN
+  SELECT RAISE(ABORT, 'access_log is append-only');
+END;
+CREATE TRIGGER access_log_persons_no_delete BEFORE DELETE ON access_log_persons BEGIN
+  SELECT RAISE(ABORT, 'access_log is append-only');
+END;
 };
 
 // carehub_record_key(TEXT) and carehub_token_key(BLOB) for the steps that compute keys of

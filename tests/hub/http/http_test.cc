@@ -248,6 +248,7 @@ std::map<std::string, Request> RouteCases(const Env& env) {
   add("GET", "/v1/whoami", {.target = "/v1/whoami"});
   add("GET", "/v1/tokens", {.target = "/v1/tokens"});
   add("GET", "/v1/metrics/lag", {.target = "/v1/metrics/lag"});
+  add("GET", "/v1/audit", {.target = "/v1/audit?limit=5"});
   return cases;
 }
 
@@ -256,6 +257,7 @@ int Expected(const std::string& access, const std::string& role) {
   if (role == "anonymous") return 401;
   if (access == "read") return role == "researcher" ? 403 : 200;
   if (access == "write-own-region") return role == "department-own" ? 200 : 403;
+  if (access == "audit") return role == "auditor" ? 200 : 403;
   ADD_FAILURE() << "unknown access " << access;
   return 0;
 }
@@ -573,13 +575,15 @@ TEST_F(HttpTest, RecognitionsDecideAsTheCliAndNeverLogTheIdentifier) {
   const Reply reply =
       env_->Call({.method = "POST",
                   .target = "/v1/recognitions",
-                  .token = env_->tokens.at("auditor"),
-                  .body = R"({"identifier":")" + id + R"(","target":"gd","on":"2026-01-01"})"});
+                  .token = env_->tokens.at("department-other"),
+                  .body = R"({"identifier":")" + id + R"(","target":"gd","on":"2026-01-01",)" +
+                          R"("purpose":"relocation to Guangdong"})"});
   const Reply invalid =
       env_->Call({.method = "POST",
                   .target = "/v1/recognitions",
-                  .token = env_->tokens.at("auditor"),
-                  .body = R"({"identifier":")" + id.substr(0, 17) + R"(0","target":"gd"})"});
+                  .token = env_->tokens.at("department-other"),
+                  .body = R"({"identifier":")" + id.substr(0, 17) +
+                          R"(0","target":"gd","purpose":"relocation to Guangdong"})"});
   std::this_thread::sleep_for(50ms);  // the access log line is written after the response
   const std::string log = ::testing::internal::GetCapturedStderr();
 

@@ -17,10 +17,13 @@
 #include <chrono>
 #include <fstream>
 #include <map>
+#include <regex>
+#include <sstream>
 #include <thread>
 
 #include "connectors/connector.h"
 #include "connectors/generator.h"
+#include "connectors/identifiers.h"
 #include "hub/http/api_tokens.h"
 #include "hub/http/server.h"
 #include "hub/publish/publish.h"
@@ -435,6 +438,161 @@ TEST_F(HttpSecurityTest, WritesOnlyWithOwnProfilesAndOwnArea) {
   EXPECT_EQ(StatusLine(outside), "HTTP/1.1 403 Forbidden") << outside;
   EXPECT_NE(outside.find("outside 310115"), std::string::npos) << outside;
   EXPECT_EQ(hub_->Records(), before);
+}
+
+// A valid PRC resident id from the generated Shanghai assessment upload (4th CSV field).
+std::string FirstIdentifier(const fs::path& csv) {
+  std::istringstream lines(ReadAll(csv));
+  std::string line;
+  std::getline(lines, line);  // header
+  while (std::getline(lines, line)) {
+    std::vector<std::string> fields;
+    std::stringstream parts(line);
+    std::string field;
+    while (std::getline(parts, field, ',')) fields.push_back(field);
+    if (fields.size() < 4) continue;
+    const std::string id = NormaliseIdentifier(fields[3]);
+    if (CheckIdentifier(IdScheme::kPrcResidentId, id) == IdCheck::kOk) return id;
+  }
+  return "";
+}
+
+std::string Post(std::uint16_t port, const std::string& target, const std::string& token,
+                 const std::string& body) {
+  return RawExchange(port, "POST " + target + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                               token + "\r\nContent-Type: application/json\r\nContent-Length: " +
+                               std::to_string(body.size()) + "\r\n\r\n" + body);
+}
+
+// Before issue 12 any department or auditor token paged through every record without limit.
+TEST_F(HttpSecurityTest, BulkReadsAreRateLimitedPerToken) {
+  HttpOptions options;
+  options.bulk_reads_per_minute = 6;
+  options.bulk_read_burst = 3;
+  HttpApi api(hub_->hub, options);
+  api.Start("127.0.0.1", 0);
+  const std::string auditor = hub_->tokens.at("auditor");
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(Get(api.port(), "/v1/records?limit=1", auditor).status, 200);
+  const Timed limited = Get(api.port(), "/v1/records?limit=1", auditor);
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(limited.reason, "Too Many Requests");
+  EXPECT_GE(std::stoi(limited.response.get("Retry-After", "0")), 1);
+  // Another token has its own bucket; public routes are not limited.
+  EXPECT_EQ(Get(api.port(), "/v1/records?limit=1", hub_->tokens.at("department")).status, 200);
+  EXPECT_EQ(Get(api.port(), "/health").status, 200);
+}
+
+// Before issue 12 any region's department (and auditors) could turn an ID number into record
+// ids, unlogged and unlimited.
+TEST_F(HttpSecurityTest, IdentifierLookupNeedsPurposeIsLoggedAndLimited) {
+  HttpOptions options;
+  options.identifier_lookups_per_hour = 1;
+  options.identifier_lookup_burst = 2;
+  HttpApi api(hub_->hub, options);
+  api.Start("127.0.0.1", 0);
+  const std::string id = FirstIdentifier(hub_->upload);
+  ASSERT_FALSE(id.empty());
+  const std::string ask = R"({"identifier":")" + id + R"(","target":"gd")";
+  const std::string purpose = R"(,"purpose":"relocation of the resident to Zhuhai"})";
+  EXPECT_EQ(
+      StatusLine(Post(api.port(), "/v1/recognitions", hub_->tokens.at("auditor"), ask + purpose)),
+      "HTTP/1.1 403 Forbidden");
+  const std::string unstated =
+      Post(api.port(), "/v1/recognitions", hub_->tokens.at("department"), ask + "}");
+  EXPECT_EQ(StatusLine(unstated), "HTTP/1.1 400 Bad Request");
+  EXPECT_NE(unstated.find(R"("field":"purpose")"), std::string::npos) << unstated;
+  std::int64_t before = 0;
+  {
+    Store store = Store::Open(hub_->hub);
+    before = *store.db().QueryInt("SELECT count(*) FROM access_log");
+  }
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(StatusLine(Post(api.port(), "/v1/recognitions", hub_->tokens.at("department"),
+                              ask + purpose)),
+              "HTTP/1.1 200 OK");
+  }
+  const std::string limited =
+      Post(api.port(), "/v1/recognitions", hub_->tokens.at("department"), ask + purpose);
+  EXPECT_EQ(StatusLine(limited), "HTTP/1.1 429 Too Many Requests");
+  EXPECT_NE(limited.find("Retry-After: "), std::string::npos);
+  Store store = Store::Open(hub_->hub);
+  EXPECT_EQ(*store.db().QueryInt("SELECT count(*) FROM access_log"), before + 2);
+  sqlite::Statement last(store.db(),
+                         "SELECT route, purpose, person_tokens FROM access_log ORDER BY seq DESC");
+  ASSERT_TRUE(last.Step());
+  EXPECT_EQ(last.ColumnText(0), "POST /v1/recognitions");
+  EXPECT_EQ(last.ColumnText(1), "relocation of the resident to Zhuhai");
+  EXPECT_EQ(last.ColumnText(2).size(), 64u) << "the person token of the identifier";
+  EXPECT_EQ(last.ColumnText(2).find(id), std::string::npos);
+}
+
+// Reads of personal data are in the hash-chained access log; auditors list it over HTTP, and
+// `carehub audit --id` answers "who read my records" for a resident; an edit breaks the chain.
+TEST_F(HttpSecurityTest, AccessLogRecordsReadsAndAuditFindsThem) {
+  HttpOptions options;
+  options.access_log = true;
+  HttpApi api(hub_->hub, options);
+  api.Start("127.0.0.1", 0);
+  const std::string department = hub_->tokens.at("department");
+  ::testing::internal::CaptureStderr();
+  std::vector<std::thread> readers;
+  for (int i = 0; i < 6; ++i) {
+    readers.emplace_back([&] {
+      for (int j = 0; j < 5; ++j) Get(api.port(), "/v1/records?limit=2", department);
+    });
+  }
+  for (auto& t : readers) t.join();
+  std::this_thread::sleep_for(500ms);  // the request line is written after the answer
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  // Whole lines only, each naming the token id.
+  const std::string token_id = department.substr(4, 16);
+  std::istringstream lines(log);
+  std::string line;
+  int request_lines = 0;
+  const std::regex whole(R"(^GET /v1/records 200 \d+ms token=[0-9a-f]{16}$)");
+  while (std::getline(lines, line)) {
+    EXPECT_TRUE(std::regex_match(line, whole)) << "not a whole request line: " << line;
+    EXPECT_NE(line.find(token_id), std::string::npos) << line;
+    ++request_lines;
+  }
+  EXPECT_EQ(request_lines, 30);
+
+  const Timed audit = Get(api.port(), "/v1/audit?limit=1000", hub_->tokens.at("auditor"));
+  EXPECT_EQ(audit.status, 200);
+  EXPECT_EQ(audit.response.get("Cache-Control", ""), "no-store");
+  EXPECT_EQ(Get(api.port(), "/v1/audit", department).status, 403);
+  api.Stop();
+
+  // The resident asks through the department: their identifier, hashed locally.
+  const std::string id = FirstIdentifier(hub_->upload);
+  std::string out;
+  ASSERT_EQ(testing::RunCommand(testing::CarehubBinary() + " audit --dir " + hub_->hub.string() +
+                                    " --id " + id + " 2>&1",
+                                &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("chain verified"), std::string::npos) << out;
+  EXPECT_EQ(out.find(id), std::string::npos) << "the identifier is never echoed";
+  // Entries cannot be changed through SQL (triggers); a change behind their back breaks the chain.
+  {
+    Store store = Store::Open(hub_->hub);
+    EXPECT_THROW(store.db().Exec("UPDATE access_log SET actor = 'nobody' WHERE seq = 1"), Error);
+    EXPECT_THROW(store.db().Exec("DELETE FROM access_log WHERE seq = 1"), Error);
+    store.db().Exec("DROP TRIGGER access_log_no_update");
+    store.db().Exec("UPDATE access_log SET actor = 'nobody' WHERE seq = 1");
+  }
+  EXPECT_NE(testing::RunCommand(
+                testing::CarehubBinary() + " audit --dir " + hub_->hub.string() + " 2>&1", &out),
+            0);
+  EXPECT_NE(out.find("BROKEN at entry 1"), std::string::npos) << out;
+  {
+    // Put the hub back for the other tests: the original actor, the trigger again.
+    Store store = Store::Open(hub_->hub);
+    store.db().Exec("DROP TABLE access_log_persons; DROP TABLE access_log");
+    store.db().Exec("PRAGMA user_version=8");
+  }
+  Store::Open(hub_->hub);  // migrates the access log again, empty
 }
 
 }  // namespace

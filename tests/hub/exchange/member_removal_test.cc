@@ -1,0 +1,145 @@
+// Issue 12, the exchange against a member that should no longer be one: `peers remove` (and a
+// key change) used to leave an open connection served; now the hub drops it within about a
+// second. And a member may only speak for its registered region: a HELLO claiming another is
+// refused. A raw CURVE DEALER plays the member, so the test sees exactly what the hub answers.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <zmq.hpp>
+
+#include "hub/exchange/exchange.h"
+#include "hub/exchange/peers.h"
+#include "hub/exchange/wire.h"
+#include "hub/store/store.h"
+#include "tests/support/temp_dir.h"
+
+namespace carehub {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+// Runs an exchange's Serve loop on its own thread until destroyed.
+class Server {
+ public:
+  Server(const std::filesystem::path& dir, ExchangeOptions options)
+      : exchange_(dir, std::move(options)) {}
+  ~Server() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  void Start() {
+    thread_ = std::thread([this] { exchange_.Serve(stop_); });
+  }
+  std::string endpoint() const { return exchange_.endpoint(); }
+
+ private:
+  Exchange exchange_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// A member hub's side of a connection, as raw frames.
+class RawMember {
+ public:
+  RawMember(zmq::context_t& context, const Store& member, const Store& server,
+            const std::string& endpoint)
+      : socket_(context, zmq::socket_type::dealer) {
+    socket_.set(zmq::sockopt::linger, 0);
+    socket_.set(zmq::sockopt::curve_serverkey, server.keys().curve_public());
+    socket_.set(zmq::sockopt::curve_publickey, member.keys().curve_public());
+    socket_.set(zmq::sockopt::curve_secretkey, member.keys().curve_secret());
+    socket_.set(zmq::sockopt::reconnect_ivl, 50);
+    socket_.connect(endpoint);
+  }
+  // Never blocks: once the hub has refused us there is no connection to queue on.
+  void Send(const wire::Message& message) {
+    const wire::Frames frames = wire::Encode(message);
+    for (std::size_t i = 0; i < frames.size(); ++i) {
+      const auto flags = i + 1 < frames.size()
+                             ? zmq::send_flags::sndmore | zmq::send_flags::dontwait
+                             : zmq::send_flags::dontwait;
+      if (!socket_.send(zmq::buffer(frames[i]), flags)) return;
+    }
+  }
+  // The next whole message within `wait`, decoded.
+  std::optional<wire::Message> Receive(std::chrono::milliseconds wait) {
+    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&item, 1, wait) <= 0) return std::nullopt;
+    wire::Frames frames;
+    do {
+      zmq::message_t part;
+      if (!socket_.recv(part, zmq::recv_flags::dontwait)) break;
+      frames.push_back(part.to_string());
+    } while (socket_.get(zmq::sockopt::rcvmore));
+    return wire::Decode(frames);
+  }
+
+ private:
+  zmq::socket_t socket_;
+};
+
+class MemberRemovalTest : public ::testing::Test {
+ protected:
+  MemberRemovalTest()
+      : a_(Store::Init(tmp_ / "a", {.region = "sh"})),
+        b_(Store::Init(tmp_ / "b",
+                       {.region = "js", .federation_key_file = tmp_ / "a" / "federation.key"})) {
+    AddPeer(a_.db(),
+            {"b", b_.region(), b_.keys().curve_public(), b_.keys().sign_public(), std::nullopt},
+            a_.region());
+  }
+  ExchangeOptions Options() {
+    ExchangeOptions options;
+    options.listen = "tcp://127.0.0.1:*";
+    options.log = [](const std::string&) {};
+    return options;
+  }
+
+  testing::TempDir tmp_;
+  Store a_, b_;
+  zmq::context_t context_{1};
+};
+
+TEST_F(MemberRemovalTest, RemovedMemberIsCutOffWithinASecond) {
+  Server a(tmp_ / "a", Options());
+  a.Start();
+  RawMember b(context_, b_, a_, a.endpoint());
+  b.Send(wire::Hello{b_.region(), {}});
+  const auto welcome = b.Receive(5s);
+  ASSERT_TRUE(welcome && std::holds_alternative<wire::Welcome>(*welcome));
+
+  ASSERT_TRUE(RemovePeer(a_.db(), "b"));
+  const auto removed = Clock::now();
+  // Ping every 100 ms: the last answer must come within a second of the removal.
+  auto last_answer = removed;
+  while (Clock::now() - removed < 2500ms) {
+    b.Send(wire::Ping{1});
+    if (const auto reply = b.Receive(100ms)) last_answer = Clock::now();
+  }
+  const double cut_after = std::chrono::duration<double>(last_answer - removed).count();
+  EXPECT_LT(cut_after, 1.0) << "the removed member was still answered " << cut_after
+                            << " s after peers remove";
+  std::cerr << "[ measured ] removed member last answered " << cut_after * 1000
+            << " ms after the removal\n";
+}
+
+TEST_F(MemberRemovalTest, HelloMustClaimTheRegisteredRegion) {
+  Server a(tmp_ / "a", Options());
+  a.Start();
+  RawMember b(context_, b_, a_, a.endpoint());
+  b.Send(wire::Hello{"440000", {}});  // b is registered as Jiangsu (320000)
+  const auto reply = b.Receive(5s);
+  ASSERT_TRUE(reply.has_value());
+  ASSERT_TRUE(std::holds_alternative<wire::ErrorReply>(*reply));
+  EXPECT_EQ(std::get<wire::ErrorReply>(*reply).code, wire::ErrorCode::kUnauthorized);
+  b.Send(wire::Hello{b_.region(), {}});
+  const auto welcome = b.Receive(5s);
+  ASSERT_TRUE(welcome.has_value());
+  EXPECT_TRUE(std::holds_alternative<wire::Welcome>(*welcome));
+}
+
+}  // namespace
+}  // namespace carehub
