@@ -17,7 +17,7 @@ const I18N = {
     'f.kind': 'Record kind', 'f.origin': 'Origin region', 'f.scale': 'Scale', 'f.level': 'Level',
     'f.target': 'Destination (province or city)', 'f.targetcode': 'or type another region code (e.g. Shenzhen 440300)', 'f.dated': 'Assessed on', 'f.on': 'Decision date',
     'f.token': 'API token', 'f.profile': 'Profile (region/kind)', 'f.file': 'Native file',
-    'f.identifier': 'ID number (resident ID, HKID or Macau ID)', 'f.since': 'Effective on or after',
+    'f.identifier': 'ID number (resident ID, HKID or Macau ID)', 'f.purpose': 'Purpose (written to the access log the resident can see)', 'f.since': 'Effective on or after',
     'f.filter': 'Filter (reason, field or file)', 'f.release': 'Release', 'f.table': 'Table',
     'res.level': 'Level at the destination', 'res.equivalence': 'Equivalence', 'res.window': 'Validity window',
     'res.conditions': 'Conditions', 'res.basis': 'Legal basis', 'res.rule': 'Rules applied', 'res.reasons': 'Reasons',

@@ -310,7 +310,10 @@ const ConsolePage = {
   async recognise() {
     hideError('rc-error');
     const input = document.getElementById('rc-identifier');
-    const body = { identifier: input.value.trim(), target: document.getElementById('rc-target').value.trim() };
+    // A lookup by ID number states its purpose: the hub writes it to the access log, which the
+    // resident can ask to see (docs/API.md, Security).
+    const body = { identifier: input.value.trim(), target: document.getElementById('rc-target').value.trim(),
+                   purpose: document.getElementById('rc-purpose').value };
     const on = document.getElementById('rc-on').value;
     if (on) body.on = on;
     // The identifier leaves the page once, in this body; the field is emptied straight away.
