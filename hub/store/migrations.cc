@@ -282,6 +282,7 @@ END;
 CREATE TRIGGER access_log_persons_no_delete BEFORE DELETE ON access_log_persons BEGIN
   SELECT RAISE(ABORT, 'access_log is append-only');
 END;
+)sql"},
 };
 
 // carehub_record_key(TEXT) and carehub_token_key(BLOB) for the steps that compute keys of
