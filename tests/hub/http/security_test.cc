@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <map>
@@ -537,9 +538,12 @@ TEST_F(HttpSecurityTest, AccessLogRecordsReadsAndAuditFindsThem) {
   const std::string department = hub_->tokens.at("department");
   ::testing::internal::CaptureStderr();
   std::vector<std::thread> readers;
+  std::atomic<int> answered{0};  // a quick reconnect may meet the per-address cap (503, unlogged)
   for (int i = 0; i < 6; ++i) {
     readers.emplace_back([&] {
-      for (int j = 0; j < 5; ++j) Get(api.port(), "/v1/records?limit=2", department);
+      for (int j = 0; j < 5; ++j) {
+        if (Get(api.port(), "/v1/records?limit=2", department).status == 200) ++answered;
+      }
     });
   }
   for (auto& t : readers) t.join();
@@ -557,7 +561,8 @@ TEST_F(HttpSecurityTest, AccessLogRecordsReadsAndAuditFindsThem) {
     EXPECT_NE(line.find(token_id), std::string::npos) << line;
     ++request_lines;
   }
-  EXPECT_EQ(request_lines, 30);
+  EXPECT_GT(answered.load(), 0);
+  EXPECT_EQ(request_lines, answered.load());
 
   const Timed audit = Get(api.port(), "/v1/audit?limit=1000", hub_->tokens.at("auditor"));
   EXPECT_EQ(audit.status, 200);
