@@ -45,9 +45,9 @@ const std::vector<Route>& ApiRoutes() {
 }
 
 bool ReturnsPersonalData(const Route& route) {
-  static const std::set<std::string> kPersonal = {
-      "GET /v1/records", "GET /v1/records/{record_id}", "GET /v1/quarantine",
-      "POST /v1/recognitions", "GET /v1/audit"};
+  static const std::set<std::string> kPersonal = {"GET /v1/records", "GET /v1/records/{record_id}",
+                                                  "GET /v1/quarantine", "POST /v1/recognitions",
+                                                  "GET /v1/audit"};
   return kPersonal.count(route.method + " " + route.pattern) > 0;
 }
 
@@ -75,11 +75,10 @@ void HandleOpenApi(ApiCall& call) {
   call.SendBytes(200, "application/json", std::string(OpenApiJson()));
 }
 
-void HandleMetrics(ApiCall& call) {
-  call.AllowQuery({});
-  Store& store = call.hub.store;
-  std::string out;
-  const std::string hub = "hub=\"" + PromLabel(call.shared.region) + "\"";
+namespace {
+
+// Records, open quarantine rows and signed heads: what the store itself says.
+void AppendStoreMetrics(std::string& out, Store& store, const std::string& hub) {
   out += "# HELP carehub_records Records held by this hub, by origin region and kind.\n";
   out += "# TYPE carehub_records gauge\n";
   for (const RecordCount& c : store.CountRecords()) {
@@ -90,15 +89,13 @@ void HandleMetrics(ApiCall& call) {
       "# HELP carehub_quarantine_rows Rows of this hub's own files open in quarantine (not "
       "resolved by a later ingest), by reason code.\n";
   out += "# TYPE carehub_quarantine_rows gauge\n";
-  {
-    sqlite::Statement stmt(store.db(),
-                           "SELECT CASE WHEN instr(reason, ':') > 0 THEN substr(reason, 1, "
-                           "instr(reason, ':') - 1) ELSE reason END AS code, count(*) FROM "
-                           "quarantine WHERE resolved_at IS NULL GROUP BY code ORDER BY code");
-    while (stmt.Step()) {
-      out += "carehub_quarantine_rows{" + hub + ",reason=\"" + PromLabel(stmt.ColumnText(0)) +
-             "\"} " + std::to_string(stmt.ColumnInt64(1)) + "\n";
-    }
+  sqlite::Statement stmt(store.db(),
+                         "SELECT CASE WHEN instr(reason, ':') > 0 THEN substr(reason, 1, "
+                         "instr(reason, ':') - 1) ELSE reason END AS code, count(*) FROM "
+                         "quarantine WHERE resolved_at IS NULL GROUP BY code ORDER BY code");
+  while (stmt.Step()) {
+    out += "carehub_quarantine_rows{" + hub + ",reason=\"" + PromLabel(stmt.ColumnText(0)) +
+           "\"} " + std::to_string(stmt.ColumnInt64(1)) + "\n";
   }
   out += "# HELP carehub_origin_head_seq Latest signed change-log seq held per origin.\n";
   out += "# TYPE carehub_origin_head_seq gauge\n";
@@ -106,30 +103,60 @@ void HandleMetrics(ApiCall& call) {
     out += "carehub_origin_head_seq{" + hub + ",origin=\"" + PromLabel(head.origin) + "\"} " +
            std::to_string(head.seq) + "\n";
   }
-  // Sync lag and rejected batches: known only while the exchange runs in this process.
-  if (call.shared.options.live_peers) {
-    std::map<std::string, std::int64_t> applied;
-    for (const SignedHead& head : store.Heads()) applied[head.origin] = head.seq;
-    out +=
-        "# HELP carehub_sync_lag_entries Change-log entries a member holds that this hub has "
-        "not applied yet, per member and origin.\n";
-    out += "# TYPE carehub_sync_lag_entries gauge\n";
-    for (const PeerLinkState& state : call.shared.options.live_peers()) {
-      for (const auto& [origin, seq] : state.advertised) {
-        const auto it = applied.find(origin);
-        const std::int64_t held = it == applied.end() ? 0 : it->second;
-        out += "carehub_sync_lag_entries{" + hub + ",peer=\"" + PromLabel(state.name) +
-               "\",origin=\"" + PromLabel(origin) + "\"} " +
-               std::to_string(std::max<std::int64_t>(0, seq - held)) + "\n";
-      }
-    }
-    out += "# HELP carehub_peer_connected 1 when the member link answers.\n";
-    out += "# TYPE carehub_peer_connected gauge\n";
-    for (const PeerLinkState& state : call.shared.options.live_peers()) {
-      out += "carehub_peer_connected{" + hub + ",peer=\"" + PromLabel(state.name) + "\"} " +
-             (state.connected ? "1" : "0") + "\n";
+}
+
+// Sync lag per member and origin and link state: known only while the exchange runs in this
+// process.
+void AppendLinkMetrics(std::string& out, ApiCall& call, const std::string& hub) {
+  std::map<std::string, std::int64_t> applied;
+  for (const SignedHead& head : call.hub.store.Heads()) applied[head.origin] = head.seq;
+  out +=
+      "# HELP carehub_sync_lag_entries Change-log entries a member holds that this hub has "
+      "not applied yet, per member and origin.\n";
+  out += "# TYPE carehub_sync_lag_entries gauge\n";
+  const std::vector<PeerLinkState> links = call.shared.options.live_peers();
+  for (const PeerLinkState& state : links) {
+    for (const auto& [origin, seq] : state.advertised) {
+      const auto it = applied.find(origin);
+      const std::int64_t held = it == applied.end() ? 0 : it->second;
+      out += "carehub_sync_lag_entries{" + hub + ",peer=\"" + PromLabel(state.name) +
+             "\",origin=\"" + PromLabel(origin) + "\"} " +
+             std::to_string(std::max<std::int64_t>(0, seq - held)) + "\n";
     }
   }
+  out += "# HELP carehub_peer_connected 1 when the member link answers.\n";
+  out += "# TYPE carehub_peer_connected gauge\n";
+  for (const PeerLinkState& state : links) {
+    out += "carehub_peer_connected{" + hub + ",peer=\"" + PromLabel(state.name) + "\"} " +
+           (state.connected ? "1" : "0") + "\n";
+  }
+}
+
+// The background store check of `carehub serve` (issue 17).
+void AppendStoreCheckMetrics(std::string& out, const StoreCheckState& check,
+                             const std::string& hub) {
+  out += "# HELP carehub_store_problems Problems the last background store check found.\n";
+  out += "# TYPE carehub_store_problems gauge\n";
+  out += "carehub_store_problems{" + hub + "} " + std::to_string(check.problems) + "\n";
+  out += "# HELP carehub_store_check_passes_total Full background store checks completed.\n";
+  out += "# TYPE carehub_store_check_passes_total counter\n";
+  out += "carehub_store_check_passes_total{" + hub + "} " + std::to_string(check.passes) + "\n";
+  out += "# HELP carehub_store_repairs_total Repairs of damaged logs or records.\n";
+  out += "# TYPE carehub_store_repairs_total counter\n";
+  out += "carehub_store_repairs_total{" + hub + "} " + std::to_string(check.repairs) + "\n";
+  out += "# HELP carehub_store_sound 1 when the last check and every batch served since verify.\n";
+  out += "# TYPE carehub_store_sound gauge\n";
+  out += "carehub_store_sound{" + hub + "} " + (check.sound ? "1" : "0") + "\n";
+}
+
+}  // namespace
+
+void HandleMetrics(ApiCall& call) {
+  call.AllowQuery({});
+  std::string out;
+  const std::string hub = "hub=\"" + PromLabel(call.shared.region) + "\"";
+  AppendStoreMetrics(out, call.hub.store, hub);
+  if (call.shared.options.live_peers) AppendLinkMetrics(out, call, hub);
   if (call.shared.options.batches_rejected) {
     out +=
         "# HELP carehub_batches_rejected_total Relayed batches refused (bad chain or "
@@ -139,24 +166,77 @@ void HandleMetrics(ApiCall& call) {
            std::to_string(call.shared.options.batches_rejected()) + "\n";
   }
   if (call.shared.options.store_check) {
-    const StoreCheckState check = call.shared.options.store_check();
-    out += "# HELP carehub_store_problems Problems the last background store check found.\n";
-    out += "# TYPE carehub_store_problems gauge\n";
-    out += "carehub_store_problems{" + hub + "} " + std::to_string(check.problems) + "\n";
-    out += "# HELP carehub_store_check_passes_total Full background store checks completed.\n";
-    out += "# TYPE carehub_store_check_passes_total counter\n";
-    out += "carehub_store_check_passes_total{" + hub + "} " + std::to_string(check.passes) + "\n";
-    out += "# HELP carehub_store_repairs_total Repairs of damaged logs or records.\n";
-    out += "# TYPE carehub_store_repairs_total counter\n";
-    out += "carehub_store_repairs_total{" + hub + "} " + std::to_string(check.repairs) + "\n";
-    out +=
-        "# HELP carehub_store_sound 1 when the last check and every batch served since verify.\n";
-    out += "# TYPE carehub_store_sound gauge\n";
-    out += "carehub_store_sound{" + hub + "} " + (check.sound ? "1" : "0") + "\n";
+    AppendStoreCheckMetrics(out, call.shared.options.store_check(), hub);
   }
   call.shared.metrics.Render(out);
   call.SendBytes(200, "text/plain; version=0.0.4; charset=utf-8", out);
 }
+
+namespace {
+
+using AppliedSeqs = std::map<std::string, std::int64_t>;  // origin -> seq applied here
+
+std::int64_t AppliedSeq(const AppliedSeqs& applied, const std::string& origin) {
+  const auto it = applied.find(origin);
+  return it == applied.end() ? std::int64_t{0} : it->second;
+}
+
+// Per origin: the seq applied here, the seq the member holds (when known) and the lag.
+Poco::JSON::Array::Ptr OriginsJson(const AppliedSeqs& applied, const PeerLinkState* state) {
+  std::map<std::string, std::optional<std::int64_t>> origins;
+  for (const auto& [origin, seq] : applied) origins[origin] = std::nullopt;
+  if (state) {
+    for (const auto& [origin, seq] : state->advertised) origins[origin] = seq;
+  }
+  Poco::JSON::Array::Ptr array = new Poco::JSON::Array;
+  for (const auto& [origin, peer_seq] : origins) {
+    const std::int64_t here = AppliedSeq(applied, origin);
+    Poco::JSON::Object::Ptr o = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    o->set("origin", origin);
+    o->set("applied_seq", here);
+    o->set("peer_seq", peer_seq ? Poco::Dynamic::Var(*peer_seq) : Poco::Dynamic::Var());
+    o->set("lag", peer_seq ? Poco::Dynamic::Var(std::max<std::int64_t>(0, *peer_seq - here))
+                           : Poco::Dynamic::Var());
+    array->add(o);
+  }
+  return array;
+}
+
+Poco::JSON::Object::Ptr SelfPeerJson(const std::string& region, const AppliedSeqs& applied) {
+  Poco::JSON::Object::Ptr self = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+  self->set("name", "self");
+  self->set("region", region);
+  self->set("self", true);
+  self->set("endpoint", Poco::Dynamic::Var());
+  self->set("dialled", false);
+  self->set("connected", Poco::Dynamic::Var());
+  self->set("last_heard_seconds", Poco::Dynamic::Var());
+  self->set("head_seq", AppliedSeq(applied, region));
+  self->set("origins", OriginsJson(applied, nullptr));
+  return self;
+}
+
+// `running`: the exchange runs in this process, so `state` (null: no link) is known.
+Poco::JSON::Object::Ptr MemberJson(const Peer& p, const PeerLinkState* state, bool running,
+                                   const AppliedSeqs& applied) {
+  Poco::JSON::Object::Ptr json = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+  json->set("name", p.name);
+  json->set("region", p.region);
+  json->set("self", false);
+  json->set("endpoint", p.endpoint ? Poco::Dynamic::Var(*p.endpoint) : Poco::Dynamic::Var());
+  json->set("dialled", p.endpoint.has_value());
+  // null: no exchange runs in this process, so the link state is unknown.
+  json->set("connected", running ? Poco::Dynamic::Var(state != nullptr && state->connected)
+                                 : Poco::Dynamic::Var());
+  json->set("last_heard_seconds", state && state->last_heard_seconds >= 0
+                                      ? Poco::Dynamic::Var(state->last_heard_seconds)
+                                      : Poco::Dynamic::Var());
+  json->set("head_seq", AppliedSeq(applied, p.region));
+  json->set("origins", OriginsJson(applied, state));
+  return json;
+}
+
+}  // namespace
 
 void HandlePeers(ApiCall& call) {
   call.AllowQuery({"limit", "cursor"});
@@ -168,7 +248,7 @@ void HandlePeers(ApiCall& call) {
 
   // Applied seq per origin (the signed heads this hub holds) and, when the exchange runs in
   // this process, what each member says it holds.
-  std::map<std::string, std::int64_t> applied;
+  AppliedSeqs applied;
   for (const SignedHead& h : store.Heads()) applied[h.origin] = h.seq;
   std::map<std::string, PeerLinkState> live;
   const bool running = static_cast<bool>(call.shared.options.live_peers);
@@ -177,63 +257,12 @@ void HandlePeers(ApiCall& call) {
       live[state.name] = std::move(state);
     }
   }
-  const auto seq_of = [&applied](const std::string& origin) {
-    const auto it = applied.find(origin);
-    return it == applied.end() ? std::int64_t{0} : it->second;
-  };
-  // Per origin: the seq applied here, the seq the member holds (when known) and the lag.
-  const auto origins_json = [&](const PeerLinkState* state) {
-    std::map<std::string, std::optional<std::int64_t>> origins;
-    for (const auto& [origin, seq] : applied) origins[origin] = std::nullopt;
-    if (state) {
-      for (const auto& [origin, seq] : state->advertised) origins[origin] = seq;
-    }
-    Poco::JSON::Array::Ptr array = new Poco::JSON::Array;
-    for (const auto& [origin, peer_seq] : origins) {
-      Poco::JSON::Object::Ptr o = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-      o->set("origin", origin);
-      o->set("applied_seq", seq_of(origin));
-      o->set("peer_seq", peer_seq ? Poco::Dynamic::Var(*peer_seq) : Poco::Dynamic::Var());
-      o->set("lag", peer_seq
-                        ? Poco::Dynamic::Var(std::max<std::int64_t>(0, *peer_seq - seq_of(origin)))
-                        : Poco::Dynamic::Var());
-      array->add(o);
-    }
-    return array;
-  };
-
   std::vector<std::pair<std::string, Poco::JSON::Object::Ptr>> items;  // (cursor key, item)
-  {
-    Poco::JSON::Object::Ptr self = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-    self->set("name", "self");
-    self->set("region", call.shared.region);
-    self->set("self", true);
-    self->set("endpoint", Poco::Dynamic::Var());
-    self->set("dialled", false);
-    self->set("connected", Poco::Dynamic::Var());
-    self->set("last_heard_seconds", Poco::Dynamic::Var());
-    self->set("head_seq", seq_of(call.shared.region));
-    self->set("origins", origins_json(nullptr));
-    items.emplace_back("0", self);
-  }
+  items.emplace_back("0", SelfPeerJson(call.shared.region, applied));
   for (const Peer& p : ListPeers(store.db())) {
     const auto it = live.find(p.name);
-    const PeerLinkState* state = it == live.end() ? nullptr : &it->second;
-    Poco::JSON::Object::Ptr json = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-    json->set("name", p.name);
-    json->set("region", p.region);
-    json->set("self", false);
-    json->set("endpoint", p.endpoint ? Poco::Dynamic::Var(*p.endpoint) : Poco::Dynamic::Var());
-    json->set("dialled", p.endpoint.has_value());
-    // null: no exchange runs in this process, so the link state is unknown.
-    json->set("connected", running ? Poco::Dynamic::Var(state != nullptr && state->connected)
-                                   : Poco::Dynamic::Var());
-    json->set("last_heard_seconds", state && state->last_heard_seconds >= 0
-                                        ? Poco::Dynamic::Var(state->last_heard_seconds)
-                                        : Poco::Dynamic::Var());
-    json->set("head_seq", seq_of(p.region));
-    json->set("origins", origins_json(state));
-    items.emplace_back("1" + p.name, json);
+    items.emplace_back("1" + p.name,
+                       MemberJson(p, it == live.end() ? nullptr : &it->second, running, applied));
   }
   Poco::JSON::Array::Ptr page = new Poco::JSON::Array;
   std::string last;
@@ -256,6 +285,41 @@ void HandlePeers(ApiCall& call) {
   call.SendJson(200, json);
 }
 
+namespace {
+
+// The id after which a quarantine page starts (0 without a cursor).
+std::int64_t QuarantineCursor(ApiCall& call, const std::string& digest) {
+  const auto after = DecodeCursor(call.Query("cursor"), digest);
+  if (!after) return 0;
+  try {
+    return std::stoll(*after);
+  } catch (const std::exception&) {
+    throw HttpError::BadParameter("cursor", "not a cursor of this API");
+  }
+}
+
+// One row of `SELECT id, run_id, file, row, field, reason, raw, at, resolved_at, resolved_run`.
+Poco::JSON::Object::Ptr QuarantineRowJson(sqlite::Statement& stmt, bool with_raw) {
+  Poco::JSON::Object::Ptr row = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+  row->set("id", stmt.ColumnInt64(0));
+  row->set("run_id", stmt.ColumnInt64(1));
+  row->set("file", stmt.ColumnText(2));
+  row->set("row", stmt.ColumnInt64(3));
+  row->set("field", stmt.ColumnText(4));
+  row->set("reason", stmt.ColumnText(5));
+  if (with_raw) row->set("raw", stmt.ColumnText(6));
+  row->set("at_ms", stmt.ColumnInt64(7));
+  const std::optional<std::int64_t> resolved = stmt.ColumnOptionalInt64(8);
+  row->set("state", resolved ? "resolved" : "open");
+  if (resolved) {
+    row->set("resolved_at_ms", *resolved);
+    row->set("resolved_run", stmt.ColumnInt64(9));
+  }
+  return row;
+}
+
+}  // namespace
+
 void HandleQuarantine(ApiCall& call) {
   call.AllowQuery({"limit", "cursor", "reason", "field", "file", "state"});
   call.Negotiate({MediaType::kJson});
@@ -272,15 +336,7 @@ void HandleQuarantine(ApiCall& call) {
   }
   const bool all = state == "all";
   const std::string digest = QueryDigest({"quarantine", reason, field, file, state});
-  const auto after = DecodeCursor(call.Query("cursor"), digest);
-  std::int64_t after_id = 0;
-  if (after) {
-    try {
-      after_id = std::stoll(*after);
-    } catch (const std::exception&) {
-      throw HttpError::BadParameter("cursor", "not a cursor of this API");
-    }
-  }
+  const std::int64_t after_id = QuarantineCursor(call, digest);
   // Raw rows may hold personal data of this hub's people: only its own departments see them.
   const bool with_raw = CheckAccess(Access::kWriteOwn, call.principal, call.shared.region) ==
                         AccessDecision::kAllowed;
@@ -306,24 +362,9 @@ void HandleQuarantine(ApiCall& call) {
       more = true;
       break;
     }
-    Poco::JSON::Object::Ptr row = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
     last = stmt.ColumnInt64(0);
     if (with_raw) shown.push_back("quarantine:" + std::to_string(last));
-    row->set("id", last);
-    row->set("run_id", stmt.ColumnInt64(1));
-    row->set("file", stmt.ColumnText(2));
-    row->set("row", stmt.ColumnInt64(3));
-    row->set("field", stmt.ColumnText(4));
-    row->set("reason", stmt.ColumnText(5));
-    if (with_raw) row->set("raw", stmt.ColumnText(6));
-    row->set("at_ms", stmt.ColumnInt64(7));
-    const std::optional<std::int64_t> resolved = stmt.ColumnOptionalInt64(8);
-    row->set("state", resolved ? "resolved" : "open");
-    if (resolved) {
-      row->set("resolved_at_ms", *resolved);
-      row->set("resolved_run", stmt.ColumnInt64(9));
-    }
-    items->add(row);
+    items->add(QuarantineRowJson(stmt, with_raw));
   }
   stmt.Reset();  // no read transaction may stay open: the access log below writes
   if (!shown.empty()) {
