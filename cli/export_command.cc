@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "hub/store/access_log.h"
 #include "hub/store/export.h"
 #include "schemas/error.h"
 
@@ -59,6 +60,7 @@ class ExportCommand : public Command {
     const auto start = std::chrono::steady_clock::now();
     const ExportSummary s = to_stdout ? ExportRecordsToStream(store, options, std::cout)
                                       : ExportRecords(store, options, path);
+    LogBulkRead(store, format, s.records);
     std::ostream& report = to_stdout ? std::cerr : out;  // stdout carries the data
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -75,6 +77,20 @@ class ExportCommand : public Command {
              << (to_stdout ? "standard output" : path) << "\n";
     }
     return 0;
+  }
+
+ private:
+  // An export shows every record of the hub (with person tokens in Avro and NDJSON): it goes to
+  // the access log as one bulk entry (hub/store/access_log.h), listing no ids, so an audit shows
+  // who took a copy of everything and when.
+  static void LogBulkRead(Store& store, const std::string& format, std::int64_t records) {
+    AccessEntry entry;
+    entry.actor = OsActor();
+    entry.role = "cli";
+    entry.route = "carehub export --format " + format;
+    entry.purpose = "bulk export of all matching records";
+    entry.count = records;
+    AppendAccess(store, std::move(entry));
   }
 };
 

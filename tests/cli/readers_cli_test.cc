@@ -99,5 +99,21 @@ TEST_F(ReadersCliTest, ExportToStdoutAndOntoSymlinks) {
   EXPECT_EQ(text, "keep");
 }
 
+// Issue 12: an export shows every record, so it is in the access log like any read of personal
+// data.
+TEST_F(ReadersCliTest, ExportIsWrittenToTheAccessLog) {
+  ASSERT_EQ(Run("ingest --dir " + Hub() + " --profile hongkong/facility " +
+                (dir_ / "homes.csv").string()),
+            0);
+  ASSERT_EQ(Run("audit --dir " + Hub()), 0) << out_;
+  EXPECT_EQ(out_.find("carehub export"), std::string::npos) << out_;
+  ASSERT_EQ(Run("export --dir " + Hub() + " --kind facility --format avro --out " +
+                (dir_ / "all.avro").string()),
+            0)
+      << out_;
+  ASSERT_EQ(Run("audit --dir " + Hub()), 0) << out_;
+  EXPECT_NE(out_.find("carehub export --format avro"), std::string::npos) << out_;
+}
+
 }  // namespace
 }  // namespace carehub
