@@ -1,7 +1,5 @@
 #include "hub/http/router.h"
 
-#include <Poco/Base64Decoder.h>
-#include <Poco/Base64Encoder.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/NetException.h>
@@ -363,20 +361,6 @@ class BadFramingHandler : public Poco::Net::HTTPRequestHandler {
 
 }  // namespace
 
-// On every answer: no MIME sniffing; a Content-Security-Policy allowing only this origin's own
-// scripts, styles and images (the web pages at / have no inline script or style) and no framing;
-// no referrer. Answers that may hold personal data (every non-public route) are never cached.
-void SetSecurityHeaders(HTTPServerResponse& response, bool personal_data) {
-  response.set("X-Content-Type-Options", "nosniff");
-  response.set("Content-Security-Policy",
-               "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
-               "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-               "frame-ancestors 'none'");
-  response.set("Referrer-Policy", "no-referrer");
-  response.set("X-Frame-Options", "DENY");
-  if (personal_data) response.set("Cache-Control", "no-store");
-}
-
 HubContext::HubContext(const std::filesystem::path& dir)
     : store(Store::Open(dir)), verifier(store) {}
 
@@ -556,35 +540,6 @@ void ApiCall::TakeRate(RateLimiter& limiter, const std::string& what) {
   }
 }
 
-void ApiCall::SendJson(int status, const Poco::Dynamic::Var& json) {
-  std::ostringstream out;
-  Poco::JSON::Stringifier::stringify(json, out);
-  const std::string body = out.str();
-  response.setStatusAndReason(static_cast<HTTPResponse::HTTPStatus>(status));
-  response.setContentType("application/json");
-  response.setContentLength64(static_cast<Poco::Int64>(body.size()));
-  response.sendBuffer(body.data(), body.size());
-}
-
-void ApiCall::SendBytes(int status, const std::string& content_type, const std::string& bytes) {
-  response.setStatusAndReason(static_cast<HTTPResponse::HTTPStatus>(status));
-  response.setContentType(content_type);
-  response.setContentLength64(static_cast<Poco::Int64>(bytes.size()));
-  response.sendBuffer(bytes.data(), bytes.size());
-}
-
-void ApiCall::SendFile(const std::filesystem::path& path, const std::string& content_type) {
-  std::ifstream in(path, std::ios::binary);
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(path, ec);
-  if (!in || ec) throw HttpError::NotFound("file is missing on the server");
-  response.setStatusAndReason(HTTPResponse::HTTP_OK);
-  response.setContentType(content_type);
-  response.setContentLength64(static_cast<Poco::Int64>(size));
-  std::ostream& out = response.send();
-  Poco::StreamCopier::copyStream64(in, out);
-}
-
 Poco::Net::HTTPRequestHandler* ApiHandlerFactory::createRequestHandler(
     const HTTPServerRequest& request) {
   if (RequestExpired()) {
@@ -616,49 +571,6 @@ Poco::Net::HTTPRequestHandler* ApiHandlerFactory::createRequestHandler(
     }
   }
   return new NoRouteHandler(shared_, allow);
-}
-
-std::string QueryDigest(std::initializer_list<std::string_view> parts) {
-  std::string joined;
-  for (std::string_view p : parts) {
-    joined += p;
-    joined += '\x1f';
-  }
-  unsigned char hash[crypto_generichash_BYTES_MIN];
-  crypto_generichash(hash, sizeof hash, reinterpret_cast<const unsigned char*>(joined.data()),
-                     joined.size(), nullptr, 0);
-  char hex[2 * sizeof hash + 1];
-  sodium_bin2hex(hex, sizeof hex, hash, sizeof hash);
-  return std::string(hex, 8);
-}
-
-std::string EncodeCursor(const std::string& position, const std::string& query_digest) {
-  std::ostringstream out;
-  Poco::Base64Encoder encoder(out, Poco::BASE64_URL_ENCODING | Poco::BASE64_NO_PADDING);
-  encoder << query_digest << ':' << position;
-  encoder.close();
-  return out.str();
-}
-
-std::optional<std::string> DecodeCursor(const std::optional<std::string>& cursor,
-                                        const std::string& query_digest) {
-  if (!cursor) return std::nullopt;
-  std::string text;
-  try {
-    std::istringstream in(*cursor);
-    Poco::Base64Decoder decoder(in, Poco::BASE64_URL_ENCODING | Poco::BASE64_NO_PADDING);
-    Poco::StreamCopier::copyToString(decoder, text);
-  } catch (const Poco::Exception&) {
-    text.clear();
-  }
-  const auto colon = text.find(':');
-  if (colon == std::string::npos || colon + 1 >= text.size()) {
-    throw HttpError::BadParameter("cursor", "not a cursor of this API");
-  }
-  if (text.substr(0, colon) != query_digest) {
-    throw HttpError::BadParameter("cursor", "belongs to a query with other parameters");
-  }
-  return text.substr(colon + 1);
 }
 
 }  // namespace carehub::http
