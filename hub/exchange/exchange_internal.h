@@ -1,4 +1,5 @@
-// Internals of hub/exchange/exchange.cc shared with hub/exchange/exchange_serve.cc (the ROUTER
+// Internals shared by hub/exchange/exchange*.cc (exchange.cc: set-up and the poll loop;
+// exchange_links.cc: liveness; exchange_pull.cc: pull and apply; exchange_serve.cc: the ROUTER
 // side): the state of one Exchange. Not part of the interface; include only from exchange*.cc.
 #pragma once
 
@@ -26,6 +27,12 @@ using ExchangeClock = std::chrono::steady_clock;
 // Largest batch a server sends whatever the client asks (bounded memory on both sides), unless
 // the nearest signed head lies further.
 inline constexpr std::uint32_t kMaxServedEntries = 20000;
+// An origin whose batch a peer refused to serve or this hub rejected is not pulled from that
+// peer again for this long (other members are asked meanwhile).
+inline constexpr std::chrono::seconds kRejectBackoff{5};
+// Group commit bound: an open group holds the write lock, and an ingest waits at most its
+// busy_timeout (5 s) for it.
+inline constexpr std::chrono::seconds kGroupMaxAge{1};
 
 // One dialled member.
 struct Link {
@@ -68,7 +75,7 @@ struct Exchange::Impl {
   bool Step(std::chrono::milliseconds wait);  // one poll round; false when nothing happened
   bool CaughtUp() const;
 
-  // client side (exchange.cc)
+  // client side (exchange.cc, exchange_links.cc, exchange_pull.cc)
   void Dial(Link& link);
   void SendTo(Link& link, const wire::Message& message);
   wire::Hello HelloMessage() const;
