@@ -16,6 +16,7 @@
 #
 # usage: bench/ingest.sh [ROWS...]        (default: 1000000; e.g. `bench/ingest.sh 1000000 5000000`)
 # env:   CAREHUB=path/to/carehub (default: a Release build in build/release, built when missing)
+#        CAREHUB_BEFORE=path/to/an older carehub: its ingest of the same rows, in the same run
 #        BENCH_DIR=scratch directory (default: mktemp -d; needs ~1.5 GB per million rows)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -104,6 +105,16 @@ for rows in "${rows_list[@]}"; do
   pg -c "DROP TABLE assessment;"
   rm -f "$clean"
 
+  # The binary before a change (CAREHUB_BEFORE), same rows, same run: the "before" column.
+  if [ -n "${CAREHUB_BEFORE:-}" ]; then
+    rm -rf "$work/hub_before"
+    "$CAREHUB_BEFORE" init --dir "$work/hub_before" --region sh >/dev/null
+    timed "$CAREHUB_BEFORE" ingest --dir "$work/hub_before" --profile shanghai/assessment "$native"
+    echo "before: carehub ingest ($CAREHUB_BEFORE): ${secs}s  $(rate "$rows" "$secs") rows/s  peak RSS ${rss_mb} MB  $(($(stat -c %s "$work/hub_before/carehub.db") / rows)) bytes/record on disk"
+    echo "before: ratio ingest/COPY (indexed): $(awk -v n="$rows" -v s="$secs" -v c="$clean_rows" -v p="$copy_secs" 'BEGIN { printf "%.2f", (n / s) / (c / p) }')x"
+    rm -rf "$work/hub_before"
+  fi
+
   rm -rf "$work/hub"
   "$carehub" init --dir "$work/hub" --region sh >/dev/null
   timed "$carehub" ingest --dir "$work/hub" --profile shanghai/assessment "$native"
@@ -115,31 +126,29 @@ for rows in "${rows_list[@]}"; do
   echo "ratio ingest/import (plain): $(awk -v a="$import_secs" -v b="$secs" 'BEGIN { printf "%.2f", a / b }')x"
 
   # Second reference, the store floor: SQL alone writing rows of the same shapes and sizes as
-  # an ingest does (records, changes, record_persons with random keys), in 50000-row
-  # transactions, no parsing or validation at all. Then the same with each body written once
-  # (in `changes` only, `records` keeping the lookup columns): the floor of the body-once layout
-  # that issue 16 asks for, measured before it is built.
-  body=$(sqlite3 "$work/hub/carehub.db" 'SELECT CAST(avg(length(body)) AS INT) FROM records')
-  for layout in "today:randomblob($body)" "body-once:X''"; do
-    rm -rf "$work/floor"
-    "$carehub" init --dir "$work/floor" --region sh >/dev/null
-    records_body=${layout#*:}
-    {
-      echo "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;"
-      for ((start = 1; start <= rows; start += 50000)); do
-        end=$((start + 49999 < rows ? start + 49999 : rows))
-        echo "BEGIN;"
-        echo "INSERT INTO records SELECT lower(hex(randomblob(16))), random(), 'assessment', '310000', 1, 'ACTIVE', NULL, 2, 19000, 19700, value, 1, randomblob(32), $records_body FROM generate_series($start, $end);"
-        echo "INSERT INTO changes SELECT '310000', value, lower(hex(randomblob(16))), 1, 1, randomblob(32), randomblob(32), randomblob(32), randomblob($body) FROM generate_series($start, $end);"
-        echo "INSERT INTO record_persons SELECT random(), random() FROM generate_series($start, $end);"
-        echo "COMMIT;"
-      done
-    } >"$work/floor.sql"
-    timed sqlite3 "$work/floor/carehub.db" ".read $work/floor.sql"
-    floor_bytes=$(stat -c %s "$work/floor/carehub.db")
-    echo "store floor, ${layout%%:*} layout (SQL only, same rows): ${secs}s  $(rate "$rows" "$secs") rows/s  $((floor_bytes / rows)) bytes/record on disk"
-  done
+  # an ingest does (records with the lookup columns, changes with the body, which is stored
+  # once since issue 16, record_persons with random keys), in 50000-row transactions, no
+  # parsing or validation at all.
+  body=$(sqlite3 "$work/hub/carehub.db" 'SELECT CAST(avg(length(body)) AS INT) FROM changes')
+  rm -rf "$work/floor"
+  "$carehub" init --dir "$work/floor" --region sh >/dev/null
+  {
+    echo "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-65536;"
+    for ((start = 1; start <= rows; start += 50000)); do
+      end=$((start + 49999 < rows ? start + 49999 : rows))
+      echo "BEGIN;"
+      echo "INSERT INTO records SELECT lower(hex(randomblob(16))), random(), 'assessment', '310000', 1, 'ACTIVE', NULL, 2, 19000, 19700, value, 1, randomblob(32) FROM generate_series($start, $end);"
+      echo "INSERT INTO changes SELECT '310000', value, lower(hex(randomblob(16))), 1, 1, randomblob(32), randomblob(32), randomblob(32), randomblob($body) FROM generate_series($start, $end);"
+      echo "INSERT INTO record_persons SELECT random(), random() FROM generate_series($start, $end);"
+      echo "COMMIT;"
+    done
+  } >"$work/floor.sql"
+  timed sqlite3 "$work/floor/carehub.db" ".read $work/floor.sql"
+  floor_bytes=$(stat -c %s "$work/floor/carehub.db")
+  echo "store floor (SQL only, same rows, body once): ${secs}s  $(rate "$rows" "$secs") rows/s  $((floor_bytes / rows)) bytes/record on disk"
   echo "carehub hub: $(($(stat -c %s "$work/hub/carehub.db") / rows)) bytes/record on disk"
+  # Where those bytes are: pages of each table and index (dbstat), per input row.
+  sqlite3 "$work/hub/carehub.db" "SELECT '  ' || name || ': ' || (sum(pgsize) / $rows) || ' bytes/record' FROM dbstat GROUP BY name HAVING sum(pgsize) > 1048576 ORDER BY sum(pgsize) DESC"
   rm -rf "$work/floor" "$work/floor.sql"
 
   for codec in null deflate; do

@@ -147,10 +147,11 @@ void HandleRecordList(ApiCall& call) {
 
   // Rowid order is stable and lets the scan stop after one page.
   sqlite::Statement stmt(call.hub.store.db(),
-                         "SELECT " + std::string(kRecordColumns) +
-                             ", rowid FROM records WHERE rowid > ?1 AND (?2 IS NULL OR kind = "
-                             "?2) AND (?3 IS NULL OR origin = ?3) AND (?4 IS NULL OR "
-                             "effective_on >= ?4) ORDER BY rowid LIMIT ?5");
+                         "SELECT " + std::string(kRecordColumns) + ", r.rowid FROM " +
+                             std::string(kRecordsWithBody) +
+                             " WHERE r.rowid > ?1 AND (?2 IS NULL OR r.kind = ?2) AND (?3 IS "
+                             "NULL OR r.origin = ?3) AND (?4 IS NULL OR r.effective_on >= ?4) "
+                             "ORDER BY r.rowid LIMIT ?5");
   stmt.Bind(1, after);
   if (kind) stmt.Bind(2, KindName(*kind));
   stmt.Bind(3, origin);

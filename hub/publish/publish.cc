@@ -135,9 +135,10 @@ std::string SeriesName(const Store& store, const PublishOptions& options) {
 std::vector<TableInput> CollectTables(Store& store, const std::optional<std::string>& origin,
                                       std::int64_t& records) {
   TableCollector collector;
-  sqlite::Statement scan(store.db(),
-                         "SELECT origin, body FROM records WHERE status != ?1 AND "
-                         "(?2 IS NULL OR origin = ?2) ORDER BY rowid");
+  sqlite::Statement scan(store.db(), "SELECT r.origin, c.body FROM " +
+                                         std::string(kRecordsWithBody) +
+                                         " WHERE r.status != ?1 AND (?2 IS NULL OR r.origin = ?2) "
+                                         "ORDER BY r.rowid");
   scan.Bind(1, StatusName(RecordStatus::kRetracted)).Bind(2, origin);
   std::string record_origin;
   while (scan.Step()) {

@@ -65,10 +65,11 @@ OriginDigest DigestOf(Store& store, const std::string& origin) {
   crypto_hash_sha256_state state;
   crypto_hash_sha256_init(&state);
   // Sorted by id without the bodies in the sorter (records has no index in id order), then
-  // each body read by rowid.
+  // each body read by rowid (from the change the records row points at).
   sqlite::Statement in_order(store.db(),
                              "SELECT rowid FROM records WHERE origin = ? ORDER BY record_id");
-  sqlite::Statement stmt(store.db(), "SELECT record_id, body FROM records WHERE rowid = ?");
+  sqlite::Statement stmt(store.db(), "SELECT r.record_id, c.body FROM " +
+                                         std::string(kRecordsWithBody) + " WHERE r.rowid = ?");
   in_order.Bind(1, origin);
   while (in_order.Step()) {
     stmt.Bind(1, in_order.ColumnInt64(0));

@@ -59,15 +59,17 @@ IngestBatchWriter::IngestBatchWriter(Store& store, const std::string& file,
       log_(store.db(), store.region()),
       lookup_(db_,
               "SELECT version, content_hash FROM records WHERE record_key = ? AND record_id = ?"),
-      old_body_(db_, "SELECT body FROM records WHERE record_key = ? AND record_id = ?"),
+      // The body of the stored version lives in its change (docs/STORE.md).
+      old_body_(db_, "SELECT c.body FROM " + std::string(kRecordsWithBody) +
+                         " WHERE r.record_key = ? AND r.record_id = ?"),
       insert_record_(db_,
                      "INSERT INTO records(record_id, record_key, kind, origin, version, status, "
                      "subject_org, pivot_level, effective_on, valid_until, seq, fingerprint, "
-                     "content_hash, body) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                     "content_hash) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
       update_record_(db_,
                      "UPDATE records SET kind = ?3, origin = ?4, version = ?5, status = ?6, "
                      "subject_org = ?7, pivot_level = ?8, effective_on = ?9, valid_until = ?10, "
-                     "seq = ?11, fingerprint = ?12, content_hash = ?13, body = ?14 "
+                     "seq = ?11, fingerprint = ?12, content_hash = ?13 "
                      "WHERE record_key = ?2 AND record_id = ?1"),
       insert_person_(db_,
                      "INSERT OR IGNORE INTO record_persons(token_key, record_key) VALUES(?, ?)"),
@@ -275,7 +277,8 @@ void IngestBatchWriter::InsertTokens(const PreparedRecord& p) {
   }
 }
 
-// Updates the stored record (exists) or inserts it (the caller found no row with its id).
+// Updates the stored record (exists) or inserts it (the caller found no row with its id): the
+// lookup columns and `seq`, the change whose body is this version's (written by Append).
 // Both statements number their parameters alike (the update ignores kind and origin).
 void IngestBatchWriter::WriteRecord(const PreparedRecord& r, bool exists, std::int64_t seq) {
   const RecordColumns& c = r.columns;
@@ -294,7 +297,6 @@ void IngestBatchWriter::WriteRecord(const PreparedRecord& r, bool exists, std::i
       .Bind(11, seq)
       .Bind(12, fingerprint)
       .BindBlobStatic(13, Bytes(r.content_hash))
-      .BindBlobStatic(14, r.body)
       .Run();
 }
 

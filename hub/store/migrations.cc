@@ -283,6 +283,17 @@ CREATE TRIGGER access_log_persons_no_delete BEFORE DELETE ON access_log_persons 
   SELECT RAISE(ABORT, 'access_log is append-only');
 END;
 )sql"},
+    // Issue 16: each record's body is stored once, in the change that wrote its version;
+    // records keeps the lookup columns and (origin, seq) pointing at that change, and reads
+    // join the two (kRecordsWithBody in hub/store/store.h). Invariant 3 of docs/STORE.md made
+    // the dropped column equal to the change's body; a row that disagreed (a damaged copy) now
+    // reads its change's body, and a row without a change is reported by `carehub verify`.
+    // DROP COLUMN rewrites the table in this step's transaction (rowids are kept: API cursors
+    // and the background verifier use them).
+    {10, "records without body: the body is read from the change at (origin, seq)",
+     R"sql(
+ALTER TABLE records DROP COLUMN body;
+)sql"},
 };
 
 // carehub_record_key(TEXT) and carehub_token_key(BLOB) for the steps that compute keys of

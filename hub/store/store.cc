@@ -239,8 +239,9 @@ Store Store::Open(const fs::path& dir) {
 }
 
 std::optional<StoredRecord> Store::RecordById(std::string_view record_id) {
-  sqlite::Statement stmt(db_, "SELECT " + std::string(kRecordColumns) +
-                                  " FROM records WHERE record_key = ? AND record_id = ?");
+  sqlite::Statement stmt(db_, "SELECT " + std::string(kRecordColumns) + " FROM " +
+                                  std::string(kRecordsWithBody) +
+                                  " WHERE r.record_key = ? AND r.record_id = ?");
   stmt.Bind(1, RecordKey(record_id)).Bind(2, record_id);
   if (!stmt.Step()) return std::nullopt;
   return ReadStoredRecord(stmt);
@@ -256,8 +257,9 @@ std::int64_t Store::RecordCountEstimate() {
 }
 
 std::vector<StoredRecord> Store::RecordsBySubjectOrg(std::string_view uscc_or_local_id) {
-  sqlite::Statement stmt(db_, "SELECT " + std::string(kRecordColumns) +
-                                  " FROM records WHERE subject_org = ? ORDER BY record_id");
+  sqlite::Statement stmt(db_, "SELECT " + std::string(kRecordColumns) + " FROM " +
+                                  std::string(kRecordsWithBody) +
+                                  " WHERE r.subject_org = ? ORDER BY r.record_id");
   stmt.Bind(1, uscc_or_local_id);
   std::vector<StoredRecord> out;
   while (stmt.Step()) out.push_back(ReadStoredRecord(stmt));
@@ -270,14 +272,14 @@ void Store::ForEachRecord(const RecordFilter& filter,
   // using records_kind_origin, and a Recognizer (the sanctions, a few rows) would scan every
   // record of the store.
   std::string where = " WHERE 1";
-  if (filter.kind) where += " AND kind = ?1";
-  if (filter.origin) where += " AND origin = ?2";
+  if (filter.kind) where += " AND r.kind = ?1";
+  if (filter.origin) where += " AND r.origin = ?2";
   // With a kind, the order records_kind_origin gives for free (origin, then rowid): "ORDER BY
   // rowid" alone made SQLite sort every selected row, bodies included, in a temp B-tree (an
   // export of 1M records held 417 MB).
-  const char* order = filter.kind ? " ORDER BY origin, rowid" : " ORDER BY rowid";
-  sqlite::Statement stmt(db_,
-                         "SELECT " + std::string(kRecordColumns) + " FROM records" + where + order);
+  const char* order = filter.kind ? " ORDER BY r.origin, r.rowid" : " ORDER BY r.rowid";
+  sqlite::Statement stmt(db_, "SELECT " + std::string(kRecordColumns) + " FROM " +
+                                  std::string(kRecordsWithBody) + where + order);
   if (filter.kind) stmt.Bind(1, KindName(*filter.kind));
   if (filter.origin) stmt.Bind(2, *filter.origin);
   while (stmt.Step()) {

@@ -38,7 +38,7 @@ struct StoredRecord {
   std::optional<std::int64_t> valid_until;   // days since 1970-01-01
   std::int64_t seq = 0;                      // origin change-log seq that wrote this version
   std::uint64_t fingerprint = 0;             // writer schema of body
-  std::string body;                          // Avro single-object encoding
+  std::string body;  // Avro single-object encoding (stored in the change at origin/seq)
 };
 
 // The lookup columns of a record as the store indexes them (one definition for ingest and
@@ -190,10 +190,16 @@ class Store {
   std::vector<std::uint8_t> federation_key_;
 };
 
-// Column list and reader shared by the store's queries (and ingest/export).
+// Column list, FROM clause and reader shared by the store's queries (and ingest/export). A
+// record's body is stored once, in the change that wrote its version (docs/STORE.md): reads of
+// records with their bodies join `records r` to `changes c` on (origin, seq), records as the
+// outer loop (CROSS JOIN fixes the order, so filters and ORDER BY use records' indexes). Qualify
+// the columns of WHERE/ORDER BY clauses with r. (origin, seq, record_id, version are in both).
 inline constexpr std::string_view kRecordColumns =
-    "record_id, kind, origin, version, status, subject_org, pivot_level, effective_on, "
-    "valid_until, seq, fingerprint, body";
+    "r.record_id, r.kind, r.origin, r.version, r.status, r.subject_org, r.pivot_level, "
+    "r.effective_on, r.valid_until, r.seq, r.fingerprint, c.body";
+inline constexpr std::string_view kRecordsWithBody =
+    "records r CROSS JOIN changes c ON c.origin = r.origin AND c.seq = r.seq";
 StoredRecord ReadStoredRecord(const sqlite::Statement& stmt);
 
 }  // namespace carehub

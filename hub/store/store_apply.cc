@@ -25,21 +25,24 @@ class RemoteWriter {
       : insert_change_(db,
                        "INSERT INTO changes(origin, seq, record_id, op, version, record_hash, "
                        "prev_hash, entry_hash, body) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+        // The stored version's body is its change's (NULL when that change is missing).
         lookup_(db,
-                "SELECT rowid, version, body FROM records WHERE record_key = ? AND record_id = ?"),
+                "SELECT r.rowid, r.version, c.body FROM records r LEFT JOIN changes c ON "
+                "c.origin = r.origin AND c.seq = r.seq WHERE r.record_key = ? AND r.record_id = ?"),
         insert_record_(db,
                        "INSERT INTO records(record_id, record_key, kind, origin, version, status, "
                        "subject_org, pivot_level, effective_on, valid_until, seq, fingerprint, "
-                       "content_hash, body) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-                       "?12, NULL, ?13)"),
+                       "content_hash) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+                       "?12, NULL)"),
         update_record_(db,
                        "UPDATE records SET kind = ?3, origin = ?4, version = ?5, status = ?6, "
                        "subject_org = ?7, pivot_level = ?8, effective_on = ?9, valid_until = ?10, "
-                       "seq = ?11, fingerprint = ?12, content_hash = NULL, body = ?13 "
+                       "seq = ?11, fingerprint = ?12, content_hash = NULL "
                        "WHERE rowid = ?1 AND record_key = ?2"),
         insert_person_(db,
                        "INSERT OR IGNORE INTO record_persons(token_key, record_key) VALUES(?, ?)"),
         delete_person_(db, "DELETE FROM record_persons WHERE token_key = ? AND record_key = ?"),
+        delete_all_persons_(db, "DELETE FROM record_persons WHERE record_key = ?"),
         upsert_head_(db,
                      "INSERT INTO heads(origin, seq, head_hash, signature) VALUES(?, ?, ?, ?) "
                      "ON CONFLICT(origin) DO UPDATE SET seq = excluded.seq, "
@@ -63,8 +66,9 @@ class RemoteWriter {
         .Run();
   }
 
-  // The current version of the record from `e` (an older version than the stored one is kept
-  // in the log only).
+  // The current version of the record from `e`, whose change row is written already (an older
+  // version than the stored one is kept in the log only). The records row points at the change
+  // (origin, seq) and holds no body of its own.
   void WriteRecord(std::string_view origin, const ChangeEntry& e) {
     const CanonicalRecord record = DecodeSingleObject(e.body);
     if (record.record_id != e.record_id) {
@@ -82,10 +86,16 @@ class RemoteWriter {
         lookup_.Reset();
         return;
       }
-      const CanonicalRecord previous = DecodeSingleObject(lookup_.ColumnBlob(2));
-      lookup_.Reset();
-      for (const std::int64_t key : DroppedTokenKeys(ColumnsOf(previous).tokens, columns.tokens)) {
-        delete_person_.Bind(1, key).Bind(2, record_key).Run();
+      if (lookup_.IsNull(2)) {  // its change is gone (a damaged store): drop all its persons
+        lookup_.Reset();
+        delete_all_persons_.Bind(1, record_key).Run();
+      } else {
+        const CanonicalRecord previous = DecodeSingleObject(lookup_.ColumnBlob(2));
+        lookup_.Reset();
+        for (const std::int64_t key :
+             DroppedTokenKeys(ColumnsOf(previous).tokens, columns.tokens)) {
+          delete_person_.Bind(1, key).Bind(2, record_key).Run();
+        }
       }
     } else {
       lookup_.Reset();
@@ -108,7 +118,6 @@ class RemoteWriter {
         .Bind(10, columns.valid_until)
         .Bind(11, e.seq)
         .Bind(12, static_cast<std::int64_t>(fingerprint.value_or(0)))
-        .BindBlobStatic(13, e.body)
         .Run();
     for (const Hmac256& token : columns.tokens) {
       insert_person_.Bind(1, TokenKey(token)).Bind(2, record_key).Run();
@@ -125,7 +134,7 @@ class RemoteWriter {
 
  private:
   sqlite::Statement insert_change_, lookup_, insert_record_, update_record_, insert_person_,
-      delete_person_, upsert_head_;
+      delete_person_, delete_all_persons_, upsert_head_;
 };
 
 }  // namespace
@@ -172,8 +181,10 @@ ApplyResult Store::ApplyRemoteBatch(std::string_view origin, std::span<const Cha
 
 void Store::DropRecord(std::string_view record_id) {
   const std::int64_t record_key = RecordKey(record_id);
-  sqlite::Statement lookup(
-      db_, "SELECT rowid, body FROM records WHERE record_key = ? AND record_id = ?");
+  sqlite::Statement lookup(db_,
+                           "SELECT r.rowid, c.body FROM records r LEFT JOIN changes c ON "
+                           "c.origin = r.origin AND c.seq = r.seq "
+                           "WHERE r.record_key = ? AND r.record_id = ?");
   lookup.Bind(1, record_key).Bind(2, record_id);
   sqlite::Statement drop_person(
       db_, "DELETE FROM record_persons WHERE token_key = ? AND record_key = ?");
@@ -225,10 +236,11 @@ std::int64_t Store::ApplyVerifiedBatch(std::string_view origin,
 
 std::vector<StoredRecord> Store::RecordsByToken(const Hmac256& token) {
   // record_persons holds 8-byte keys: the candidates are checked against the full token.
-  sqlite::Statement stmt(db_, "SELECT " + std::string(kRecordColumns) +
-                                  " FROM records WHERE record_key IN "
+  sqlite::Statement stmt(db_, "SELECT " + std::string(kRecordColumns) + " FROM " +
+                                  std::string(kRecordsWithBody) +
+                                  " WHERE r.record_key IN "
                                   "(SELECT record_key FROM record_persons WHERE token_key = ?) "
-                                  "ORDER BY record_id");
+                                  "ORDER BY r.record_id");
   stmt.Bind(1, TokenKey(token));
   std::vector<StoredRecord> out;
   while (stmt.Step()) {
@@ -262,14 +274,13 @@ std::optional<int> Store::Retract(std::string_view record_id) {
       log.Append(record.record_id, ChangeOp::kRetract, record.version, body, record_hash);
   sqlite::Statement update(db_,
                            "UPDATE records SET version = ?, status = ?, seq = ?, "
-                           "content_hash = ?, body = ? WHERE record_key = ? AND record_id = ?");
+                           "content_hash = ? WHERE record_key = ? AND record_id = ?");
   update.Bind(1, record.version)
       .Bind(2, StatusName(record.status))
       .Bind(3, seq)
       .BindBlob(4, Bytes(content))
-      .BindBlob(5, body)
-      .Bind(6, RecordKey(record_id))
-      .Bind(7, record_id)
+      .Bind(5, RecordKey(record_id))
+      .Bind(6, record_id)
       .Run();
   log.StoreSignedHead(keys_);
   tx.Commit();

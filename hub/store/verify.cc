@@ -148,12 +148,13 @@ void CheckLogEnd(sqlite::Database& db, const std::string& origin, const SignPubl
   CheckSignedHead(origin, seq, head.ColumnBlob(1), head.ColumnBlob(2), end.hash, key, problems);
 }
 
-// The records row against the change at its seq, its lookup key, columns and person rows.
+// The records row against the change at its seq (whose body is the record's: the body is
+// stored once, docs/STORE.md), its lookup key, columns and person rows. `row` has the columns of
+// kRecordCheckColumns, the change's NULL when there is no change at (origin, seq).
 class RecordChecker {
  public:
   explicit RecordChecker(sqlite::Database& db)
-      : change_(db, "SELECT record_id, version, body FROM changes WHERE origin = ? AND seq = ?"),
-        person_(db, "SELECT 1 FROM record_persons WHERE token_key = ? AND record_key = ?") {}
+      : person_(db, "SELECT 1 FROM record_persons WHERE token_key = ? AND record_key = ?") {}
 
   void Check(const sqlite::Statement& row, std::vector<StoreProblem>& problems) {
     const std::string id = row.ColumnText(1);
@@ -162,20 +163,15 @@ class RecordChecker {
     auto add = [&](ProblemKind kind, std::string detail) {
       Add(problems, kind, origin, seq, id, std::move(detail));
     };
-    const std::string_view body = row.ColumnBlob(6);
     if (row.ColumnInt64(2) != RecordKey(id)) add(ProblemKind::kIndex, "record_key is not the id's");
-    change_.Bind(1, origin).Bind(2, seq);
-    if (!change_.Step()) {
-      change_.Reset();
-      return add(ProblemKind::kRecord, "no change of its origin at its seq");
+    if (row.IsNull(9)) return add(ProblemKind::kRecord, "no change of its origin at its seq");
+    if (row.ColumnText(9) != id) {
+      return add(ProblemKind::kRecord, "the change at its seq is of another record");
     }
-    const bool same_id = change_.ColumnText(0) == id;
-    const bool same_version = change_.ColumnInt64(1) == row.ColumnInt64(4);
-    const bool same_body = change_.ColumnBlob(2) == body;
-    change_.Reset();
-    if (!same_id) return add(ProblemKind::kRecord, "the change at its seq is of another record");
-    if (!same_version) add(ProblemKind::kRecord, "version differs from its change");
-    if (!same_body) return add(ProblemKind::kRecord, "body differs from its change");
+    if (row.ColumnInt64(10) != row.ColumnInt64(4)) {
+      add(ProblemKind::kRecord, "version differs from its change");
+    }
+    const std::string_view body = row.ColumnBlob(6);
     CanonicalRecord record;
     try {
       record = DecodeSingleObject(body);
@@ -195,19 +191,21 @@ class RecordChecker {
   }
 
  private:
-  sqlite::Statement change_, person_;
+  sqlite::Statement person_;
 };
 
 constexpr std::string_view kRecordCheckColumns =
-    "rowid, record_id, record_key, origin, version, seq, body, kind, status";
+    "r.rowid, r.record_id, r.record_key, r.origin, r.version, r.seq, c.body, r.kind, r.status, "
+    "c.record_id, c.version";
 
 // Checks up to `max` records rows after `after_rowid` (all origins, or one); advances it.
 std::int64_t CheckRecordSlice(sqlite::Database& db, const std::optional<std::string>& origin,
                               std::int64_t& after_rowid, std::int64_t max,
                               std::vector<StoreProblem>& problems) {
   sqlite::Statement stmt(db, "SELECT " + std::string(kRecordCheckColumns) +
-                                 " FROM records WHERE rowid > ?1 AND (?2 IS NULL OR origin = ?2) "
-                                 "ORDER BY rowid LIMIT ?3");
+                                 " FROM records r LEFT JOIN changes c ON c.origin = r.origin AND "
+                                 "c.seq = r.seq WHERE r.rowid > ?1 AND (?2 IS NULL OR r.origin = "
+                                 "?2) ORDER BY r.rowid LIMIT ?3");
   stmt.Bind(1, after_rowid).Bind(2, origin).Bind(3, max);
   RecordChecker checker(db);
   std::int64_t read = 0;

@@ -1,8 +1,9 @@
 // Self-check and repair of a hub store (`carehub verify [--repair]`, serve's background check):
 // every origin's chain (seqs, prev/record/entry hashes), every signed head (hash at its seq,
-// signature by the origin's key), every `records` row against the change that wrote it (body,
-// id, version, lookup keys, person index), that each record is at its latest change, and
-// PRAGMA integrity_check. Problems name origin, seq and record id, never record contents.
+// signature by the origin's key), every `records` row against the change that wrote it and
+// holds its body (id, version, the body decodes, lookup keys, person index), that each record
+// is at its latest change, and PRAGMA integrity_check. Problems name origin, seq and record id,
+// never record contents.
 // Repair rewrites bad `records` rows from their changes and drops a bad tail of another origin's
 // log back to its last sound signed head, so that the exchange pulls it again from a member.
 // Thread-safety: functions use the caller's Store (one thread); a LogVerifier belongs to one

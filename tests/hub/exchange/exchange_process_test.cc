@@ -352,14 +352,13 @@ void AppendNewerRecord(const fs::path& dir, const std::string& json, int i) {
       log.Append(record.record_id, ChangeOp::kUpsert, 1, body, RecordHash(body));
   sqlite::Statement insert(store.db(),
                            "INSERT INTO records(record_id, record_key, kind, origin, version, "
-                           "status, seq, fingerprint, body) "
-                           "VALUES(?, ?, 'assessment', ?, 1, 'ACTIVE', ?, ?, ?)");
+                           "status, seq, fingerprint) "
+                           "VALUES(?, ?, 'assessment', ?, 1, 'ACTIVE', ?, ?)");
   insert.Bind(1, record.record_id)
       .Bind(2, RecordKey(record.record_id))
       .Bind(3, store.region())
       .Bind(4, seq)
       .Bind(5, static_cast<std::int64_t>(fingerprint))
-      .BindBlob(6, body)
       .Run();
   log.StoreSignedHead(store.keys());
   tx.Commit();

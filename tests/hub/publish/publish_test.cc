@@ -482,7 +482,7 @@ TEST_F(PublishTest, NoPersonalDataInAnyFile) {
   {
     Store store = Store::Open(hub->dir);
     std::set<Hmac256> tokens;
-    sqlite::Statement bodies(store.db(), "SELECT body FROM records");
+    sqlite::Statement bodies(store.db(), "SELECT body FROM changes");
     while (bodies.Step()) {
       for (const Hmac256& token : ColumnsOf(DecodeSingleObject(bodies.ColumnBlob(0))).tokens) {
         tokens.insert(token);

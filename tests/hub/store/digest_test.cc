@@ -38,8 +38,9 @@ std::string PythonDigest(const std::filesystem::path& db, const std::string& ori
       "import hashlib,sqlite3,sys\n"
       "c=sqlite3.connect(sys.argv[1])\n"
       "h=hashlib.sha256()\n"
-      "for rid,body in c.execute('SELECT record_id, body FROM records WHERE origin=? "
-      "ORDER BY record_id',(sys.argv[2],)):\n"
+      "for rid,body in c.execute('SELECT r.record_id, c.body FROM records r JOIN changes c "
+      "ON c.origin=r.origin AND c.seq=r.seq WHERE r.origin=? ORDER BY r.record_id',"
+      "(sys.argv[2],)):\n"
       "  r=rid.encode('ascii'); h.update(len(r).to_bytes(2,'big')+r)\n"
       "  h.update(len(body).to_bytes(4,'big')+body)\n"
       "print(h.hexdigest())\n";

@@ -136,10 +136,16 @@ TEST(StoreTest, MigrationToCompactLookupKeysKeepsRecordsAndPersonLookups) {
                              "fingerprint, body) VALUES(?, 'assessment', '310000', 1, 'ACTIVE', "
                              "?, 0, ?)");
     sqlite::Statement person(db, "INSERT INTO record_persons(token, record_id) VALUES(?, ?)");
+    // Each records row's change (the body is read from it since step 10); the hashes do not
+    // matter here.
+    sqlite::Statement change(db,
+                             "INSERT INTO changes VALUES('310000', ?, ?, 1, 1, zeroblob(32), "
+                             "zeroblob(32), zeroblob(32), ?)");
     for (int i = 1; i <= 3; ++i) {
       records.push_back(testing::TestAssessment(i));
       const CanonicalRecord& r = records.back();
       insert.Bind(1, r.record_id).Bind(2, i).BindBlob(3, EncodeSingleObject(r)).Run();
+      change.Bind(1, i).Bind(2, r.record_id).BindBlob(3, EncodeSingleObject(r)).Run();
       const Hmac256 token = testing::TestToken(i);
       person.BindBlob(1, std::span<const std::uint8_t>(token)).Bind(2, r.record_id).Run();
     }
@@ -152,6 +158,7 @@ TEST(StoreTest, MigrationToCompactLookupKeysKeepsRecordsAndPersonLookups) {
     const auto stored = store.RecordById(r.record_id);
     ASSERT_TRUE(stored.has_value()) << i;
     EXPECT_EQ(stored->seq, i);
+    EXPECT_EQ(stored->body, EncodeSingleObject(r));
     const auto found = store.RecordsByToken(testing::TestToken(i));
     ASSERT_EQ(found.size(), 1U) << i;
     EXPECT_EQ(found[0].record_id, r.record_id);

@@ -1,8 +1,10 @@
-// hub/store/verify (issue 17): a sound store verifies; one changed byte in a records body, in a
-// relayed change-log body, a dropped person index row or a forged signed head is named with
-// origin, seq and record id; repair restores records from their changes (own records keep
-// re-ingesting as "unchanged") and cuts a damaged relayed log back to a sound signed head, after
-// which relaying again converges to the origin's digest; the hub's own log is never cut.
+// hub/store/verify (issue 17): a sound store verifies; a records row pointing at the wrong change
+// or version, one changed byte in a relayed change-log body, a dropped person index row or a
+// forged signed head is named with origin, seq and record id; repair restores records from their
+// changes (own records keep re-ingesting as "unchanged") and cuts a damaged relayed log back to a
+// sound signed head, after which relaying again converges to the origin's digest; the hub's own
+// log is never cut. Issue 16: the upgrade of a hub that held every body twice (records.body)
+// keeps every record as it read before and verifies.
 #include "hub/store/verify.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +12,7 @@
 #include "hub/store/digest.h"
 #include "hub/store/ingest.h"
 #include "hub/store/lookup_keys.h"
+#include "hub/store/migrations.h"
 #include "tests/support/hub_test_records.h"
 #include "tests/support/temp_dir.h"
 
@@ -103,22 +106,26 @@ TEST_F(VerifyTest, ASoundStoreVerifies) {
   EXPECT_TRUE(b.notes.empty());
 }
 
-TEST_F(VerifyTest, ATamperedRecordsBodyIsNamedAndRepairRestoresIt) {
+// A records row holds no body (issue 16): it reads the body of the change at its (origin, seq).
+// A row pointing at another record's change reads the wrong body; verify names it, repair
+// points it back.
+TEST_F(VerifyTest, ARecordsRowAtTheWrongChangeIsNamedAndRepairRestoresIt) {
   Ingest(a_, 0, 250);
   const auto before = ComputeDigests(a_);
   const std::string id = RecordIdAtSeq(a_, "310000", 17);
-  FlipByte(a_, "records", "body", "record_id = '" + id + "'");
+  a_.db().Exec("UPDATE records SET seq = 18 WHERE record_id = '" + id + "'");
   ASSERT_NE(ComputeDigests(a_), before);
 
   const VerifyReport report = VerifyStore(a_);
-  ASSERT_EQ(report.problems.size(), 1u) << ::testing::PrintToString(Lines(report));
-  const StoreProblem& p = report.problems[0];
+  EXPECT_EQ(Lines(report),
+            (std::vector<std::string>{"record origin=310000 seq=17 record=" + id +
+                                          ": records row is at seq 18, not at its latest change",
+                                      "record origin=310000 seq=18 record=" + id +
+                                          ": the change at its seq is of another record"}));
+  const StoreProblem& p = report.problems.at(0);
   EXPECT_EQ(p.kind, ProblemKind::kRecord);
   EXPECT_EQ(p.origin, "310000");
-  EXPECT_EQ(p.seq, 17);
   EXPECT_EQ(p.record_id, id);
-  EXPECT_EQ(ProblemLine(p),
-            "record origin=310000 seq=17 record=" + id + ": body differs from its change");
 
   const RepairReport repair = RepairStore(a_, report);
   EXPECT_EQ(repair.records_restored, 1);
@@ -138,12 +145,13 @@ TEST_F(VerifyTest, ARelayedRecordAndAMissingPersonRowAreRepairedFromTheLog) {
   Relay(a_, b_, "310000");
   const std::string tampered = RecordIdAtSeq(b_, "310000", 5);
   const std::string unindexed = RecordIdAtSeq(b_, "310000", 6);
-  FlipByte(b_, "records", "body", "record_id = '" + tampered + "'");
+  b_.db().Exec("UPDATE records SET version = 2 WHERE record_id = '" + tampered + "'");
   b_.db().Exec("DELETE FROM record_persons WHERE record_key = " +
                std::to_string(RecordKey(unindexed)));
   const VerifyReport report = VerifyStore(b_);
   ASSERT_EQ(report.problems.size(), 2u);
   EXPECT_EQ(report.problems[0].record_id, tampered);
+  EXPECT_EQ(report.problems[0].detail, "version differs from its change");
   EXPECT_EQ(report.problems[1].kind, ProblemKind::kIndex);
   EXPECT_EQ(report.problems[1].record_id, unindexed);
   RepairStore(b_, report);
@@ -157,18 +165,17 @@ TEST_F(VerifyTest, ATamperedRelayedLogIsCutBackToASoundHeadAndRefetched) {
   Relay(a_, b_, "310000");
   const auto origin_digest = ComputeDigests(a_, std::string("310000"));
   ASSERT_EQ(ComputeDigests(b_, std::string("310000")), origin_digest);
-  // One byte of a relayed change body: the records digest stays, the log digest does not.
+  // One byte of a relayed change body, the only copy of that record's body (issue 16): both the
+  // records digest and the log digest change.
   FlipByte(b_, "changes", "body", "origin = '310000' AND seq = 457");
   const auto tampered = ComputeDigests(b_, std::string("310000"));
-  EXPECT_EQ(tampered[0].sha256_hex, origin_digest[0].sha256_hex);
+  EXPECT_NE(tampered[0].sha256_hex, origin_digest[0].sha256_hex);
   EXPECT_NE(tampered[0].log_sha256_hex, origin_digest[0].log_sha256_hex);
 
   const VerifyReport report = VerifyStore(b_);
   const std::string id = RecordIdAtSeq(b_, "310000", 457);
-  EXPECT_EQ(Lines(report),
-            (std::vector<std::string>{
-                "chain origin=310000 seq=457 record=" + id + ": record_hash does not match body",
-                "record origin=310000 seq=457 record=" + id + ": body differs from its change"}));
+  EXPECT_EQ(Lines(report), (std::vector<std::string>{"chain origin=310000 seq=457 record=" + id +
+                                                     ": record_hash does not match body"}));
   const RepairReport repair = RepairStore(b_, report);
   EXPECT_EQ(repair.logs_cut.at("310000"), 400);
   EXPECT_EQ(repair.records_restored, 600);
@@ -192,13 +199,12 @@ TEST_F(VerifyTest, AForgedSignedHeadIsFoundAndTheOwnLogIsNeverCut) {
   EXPECT_EQ(Lines(report),
             (std::vector<std::string>{
                 "chain origin=310000 seq=250 record=" + id + ": record_hash does not match body",
-                "head origin=310000 seq=200: head signature does not verify",
-                "record origin=310000 seq=250 record=" + id + ": body differs from its change"}));
+                "head origin=310000 seq=200: head signature does not verify"}));
   const auto records_before = ComputeDigests(a_)[0].sha256_hex;
   const RepairReport repair = RepairStore(a_, report);
   EXPECT_TRUE(repair.logs_cut.empty());
-  // The own log, and the record whose only change is the damaged one (its row is kept as is).
-  EXPECT_EQ(repair.unrepaired.size(), 2u);
+  // The own log (the damaged body is the only copy of that record's current version).
+  EXPECT_EQ(repair.unrepaired.size(), 1u);
   EXPECT_EQ(repair.records_restored, 0);
   EXPECT_EQ(a_.Head("310000")->seq, 300);
   EXPECT_EQ(ComputeDigests(a_)[0].sha256_hex, records_before);
@@ -214,8 +220,8 @@ TEST_F(VerifyTest, ABackgroundVerifierFindsTheSameProblemsInBoundedSteps) {
   // 250 entries in 40-entry slices (7 steps), then 250 records (7 steps).
   EXPECT_EQ(steps + 1, 14);
   EXPECT_EQ(verifier.passes(), 1);
-  // The entry, and the records row that no longer equals it.
-  ASSERT_EQ(verifier.last_pass().size(), 2u);
+  // The entry (the records row reads that entry's body: nothing else to report).
+  ASSERT_EQ(verifier.last_pass().size(), 1u);
   EXPECT_EQ(verifier.last_pass()[0].kind, ProblemKind::kChain);
   EXPECT_EQ(verifier.last_pass()[0].seq, 123);
   EXPECT_EQ(verifier.last_pass(), VerifyStore(b_).problems);
@@ -228,14 +234,133 @@ TEST_F(VerifyTest, TheVerifyCommandExitsNonZeroNamesTheRecordAndRepairs) {
   EXPECT_EQ(testing::RunCommand(testing::CarehubBinary() + " verify --dir " + dir, &out), 0);
   EXPECT_NE(out.find("sound entries=50 records=50"), std::string::npos) << out;
   const std::string id = RecordIdAtSeq(a_, "310000", 9);
-  FlipByte(a_, "records", "body", "record_id = '" + id + "'");
+  a_.db().Exec("UPDATE records SET seq = 10 WHERE record_id = '" + id + "'");
   EXPECT_EQ(testing::RunCommand(testing::CarehubBinary() + " verify --dir " + dir, &out), 3);
-  EXPECT_NE(out.find("record origin=310000 seq=9 record=" + id + ": body differs from its change"),
+  EXPECT_NE(out.find("record origin=310000 seq=10 record=" + id +
+                     ": the change at its seq is of another record"),
             std::string::npos)
       << out;
   EXPECT_EQ(testing::RunCommand(testing::CarehubBinary() + " verify --repair --dir " + dir, &out),
             0);
   EXPECT_NE(out.find("after repair: sound"), std::string::npos) << out;
+}
+
+// The layout before migration step 10 (issue 16): records.body, a copy of the body of the change
+// at (origin, seq), as the last column. Built from a store of today's layout with the data kept.
+void BackToTheLayoutOfStep9(Store& store) {
+  sqlite::Transaction tx(store.db());
+  store.db().Exec("ALTER TABLE records ADD COLUMN body BLOB NOT NULL DEFAULT x''");
+  store.db().Exec(
+      "UPDATE records SET body = (SELECT c.body FROM changes c WHERE c.origin = records.origin "
+      "AND c.seq = records.seq)");
+  store.db().Exec("PRAGMA user_version=9");
+  tx.Commit();
+}
+
+// Every records row as the old layout read it: rowid, lookup columns, content hash, body.
+std::vector<std::string> OldLayoutRows(Store& store) {
+  sqlite::Statement stmt(store.db(),
+                         "SELECT rowid, record_id, record_key, kind, origin, version, status, "
+                         "subject_org, pivot_level, effective_on, valid_until, seq, fingerprint, "
+                         "hex(content_hash), hex(body) FROM records ORDER BY rowid");
+  std::vector<std::string> rows;
+  while (stmt.Step()) {
+    std::string row;
+    for (int i = 0; i < 15; ++i) row += (stmt.IsNull(i) ? "NULL" : stmt.ColumnText(i)) + "|";
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+// The same through today's layout: the body from the change the row points at.
+std::vector<std::string> BodyOnceRows(Store& store) {
+  sqlite::Statement stmt(store.db(),
+                         "SELECT r.rowid, r.record_id, r.record_key, r.kind, r.origin, r.version, "
+                         "r.status, r.subject_org, r.pivot_level, r.effective_on, r.valid_until, "
+                         "r.seq, r.fingerprint, hex(r.content_hash), hex(c.body) FROM " +
+                             std::string(kRecordsWithBody) + " ORDER BY r.rowid");
+  std::vector<std::string> rows;
+  while (stmt.Step()) {
+    std::string row;
+    for (int i = 0; i < 15; ++i) row += (stmt.IsNull(i) ? "NULL" : stmt.ColumnText(i)) + "|";
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+// Issue 16: a hub written before step 10 holds every body twice. Opening it with this carehub
+// drops records.body in one transaction; every row reads back identical (rowid, columns, body),
+// verify is sound, digests and person lookups are unchanged, re-ingest finds its rows
+// unchanged, and both hubs keep ingesting and relaying.
+TEST_F(VerifyTest, TheUpgradeToBodiesStoredOnceKeepsEveryRecordAndVerifies) {
+  Ingest(a_, 0, 300);
+  // New versions of 40 records (another pivot level) and a retraction: records rows that point
+  // at a later change than their first.
+  {
+    IngestSink sink(a_, "/data/v2.csv", "sha-v2", "shanghai/assessment", {.batch_size = 100});
+    for (int i = 0; i < 40; ++i) {
+      CanonicalRecord r = TestAssessment(i);
+      std::get<Assessment>(r.body).total_score = 99;
+      sink.Accept(std::move(r));
+    }
+    EXPECT_EQ(sink.Finish().updated, 40);
+  }
+  ASSERT_TRUE(a_.Retract(TestAssessment(7).record_id).has_value());
+  Relay(a_, b_, "310000");
+  const auto digests_a = ComputeDigests(a_);
+  const auto digests_b = ComputeDigests(b_);
+  const std::vector<std::string> rows_a = BodyOnceRows(a_);
+  const std::vector<std::string> rows_b = BodyOnceRows(b_);
+  ASSERT_EQ(rows_a.size(), 300u);
+
+  BackToTheLayoutOfStep9(a_);
+  BackToTheLayoutOfStep9(b_);
+  EXPECT_EQ(OldLayoutRows(a_), rows_a);
+  EXPECT_EQ(OldLayoutRows(b_), rows_b);
+
+  Store a = Store::Open(tmp_ / "a");
+  Store b = Store::Open(tmp_ / "b");
+  for (Store* store : {&a, &b}) {
+    EXPECT_EQ(SchemaVersion(store->db()), LatestSchemaVersion());
+    EXPECT_EQ(store->db().QueryInt("SELECT count(*) FROM pragma_table_info('records') "
+                                   "WHERE name = 'body'"),
+              0);
+    const VerifyReport report = VerifyStore(*store);
+    EXPECT_TRUE(report.sound()) << ::testing::PrintToString(Lines(report));
+    EXPECT_EQ(report.records, 300);
+  }
+  EXPECT_EQ(BodyOnceRows(a), rows_a);
+  EXPECT_EQ(BodyOnceRows(b), rows_b);
+  EXPECT_EQ(ComputeDigests(a), digests_a);
+  EXPECT_EQ(ComputeDigests(b), digests_b);
+  EXPECT_EQ(b.RecordsByToken(testing::TestToken(12)).size(), 1u);
+  EXPECT_EQ(a.RecordById(TestAssessment(7).record_id)->status, RecordStatus::kRetracted);
+
+  // The own rows keep their content hashes; both hubs go on writing in the new layout.
+  {
+    IngestSink sink(a, "/data/again.csv", "sha-again", "shanghai/assessment", {});
+    for (int i = 100; i < 110; ++i) sink.Accept(TestAssessment(i));
+    for (int i = 300; i < 310; ++i) sink.Accept(TestAssessment(i));
+    const IngestSummary summary = sink.Finish();
+    EXPECT_EQ(summary.unchanged, 10);
+    EXPECT_EQ(summary.inserted, 10);
+  }
+  Relay(a, b, "310000");
+  EXPECT_TRUE(VerifyStore(b).sound());
+  EXPECT_EQ(ComputeDigests(b, std::string("310000")), ComputeDigests(a, std::string("310000")));
+}
+
+// A copy that had drifted from its change before the upgrade (a damaged records.body) is gone
+// with the column: the row reads its change's body, which the chain vouches for.
+TEST_F(VerifyTest, TheUpgradeKeepsTheChangesBodyOverADamagedCopy) {
+  Ingest(a_, 0, 50);
+  const auto before = ComputeDigests(a_);
+  BackToTheLayoutOfStep9(a_);
+  const std::string id = RecordIdAtSeq(a_, "310000", 9);
+  FlipByte(a_, "records", "body", "record_id = '" + id + "'");
+  Store a = Store::Open(tmp_ / "a");
+  EXPECT_TRUE(VerifyStore(a).sound());
+  EXPECT_EQ(ComputeDigests(a), before);
 }
 
 }  // namespace
