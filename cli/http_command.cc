@@ -27,6 +27,8 @@ class HttpCommand : public Command {
     options.addOption(ValueOption("max-upload-mb", "largest ingest upload (default 256)", "MB"));
     options.addOption(
         ValueOption("rules", "rule files to use instead of the compiled-in ones", "DIR"));
+    options.addOption(ValueOption(
+        "profiles", "connector profiles to use instead of the compiled-in ones", "DIR"));
     options.addOption(FlagOption("access-log", "one line per request on stderr"));
     AddTlsOptions(options);
   }
@@ -42,6 +44,7 @@ class HttpCommand : public Command {
     if (upload_mb < 1) throw Error::InvalidInput("option --max-upload-mb: expected >= 1");
     options.max_upload_bytes = static_cast<std::uint64_t>(upload_mb) << 20;
     if (auto rules = args.Get("rules")) options.rules_dir = *rules;
+    if (auto profiles = args.Get("profiles")) options.profiles_dir = *profiles;
     options.access_log = args.Has("access-log");
     ReadTlsOptions(args, options);
 

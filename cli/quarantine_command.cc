@@ -3,15 +3,16 @@
 // also the resolved ones (a later ingest stored the same record), with when and by which run.
 // The raw row may hold personal data (names, ID numbers): it is shown only with --raw, for the
 // operator of this hub on this machine, and never leaves the hub.
-// `carehub quarantine replay --dir D --run N [--json]`: re-runs the open rows of ingest run N
-// through the current profile and reports what changed (hub/store/quarantine_replay.h).
+// `carehub quarantine replay --dir D --run N [--store] [--json]`: re-runs the open rows of ingest
+// run N through the current profile and reports what changed (hub/store/quarantine_replay.h);
+// with --store the run's file is then ingested again, so the rows accepted now are stored.
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 
 #include "cli/command.h"
+#include "hub/store/access_log.h"
 #include "hub/store/ingest.h"
 #include "hub/store/quarantine_replay.h"
-#include "hub/store/access_log.h"
 #include "hub/store/store.h"
 #include "schemas/error.h"
 
@@ -34,11 +35,13 @@ class QuarantineCommand : public Command {
     options.addOption(FlagOption(
         "raw", "also show the raw row; it may contain personal data: local display only"));
     options.addOption(ValueOption("run", "replay: the ingest run whose open rows to re-run", "N"));
+    options.addOption(FlagOption(
+        "store", "replay: then ingest the run's file again, storing the rows accepted now"));
   }
   int Run(const ParsedArgs& args, std::ostream& out) override {
     if (!args.positional().empty()) {
       if (args.positional()[0] != "replay" || args.positional().size() != 1) {
-        throw Error::InvalidInput("usage: carehub quarantine [replay --run N] --dir D");
+        throw Error::InvalidInput("usage: carehub quarantine [replay --run N [--store]] --dir D");
       }
       return Replay(args, out);
     }
@@ -107,25 +110,9 @@ int QuarantineCommand::Replay(const ParsedArgs& args, std::ostream& out) {
   const long long run = args.GetInt("run", 0);
   if (run < 1) throw Error::InvalidInput("replay needs --run N (an ingest run id)");
   const ConnectorEngine engine(EngineOptionsFor(store));
-  const QuarantineReplay r = ReplayQuarantine(store, engine, run);
+  const QuarantineReplay r = ReplayQuarantine(store, engine, run, args.Has("store"));
   if (args.Has("json")) {
-    Poco::JSON::Object result;
-    Poco::JSON::Array::Ptr rows = new Poco::JSON::Array;
-    for (const ReplayedRow& row : r.rows) {
-      Poco::JSON::Object::Ptr o = new Poco::JSON::Object;
-      o->set("row", row.row);
-      o->set("before", row.reason_before);
-      o->set("now", row.accepted_now ? std::string("accepted") : row.reason_now);
-      rows->add(o);
-    }
-    result.set("run", r.run_id);
-    result.set("file", r.file);
-    result.set("profile", r.profile);
-    result.set("now_accepted", r.now_accepted);
-    result.set("reason_changed", r.reason_changed);
-    result.set("unchanged", r.unchanged);
-    result.set("rows", rows);
-    result.stringify(out);
+    QuarantineReplayJson(r).stringify(out);
     out << "\n";
     return 0;
   }
@@ -135,8 +122,13 @@ int QuarantineCommand::Replay(const ParsedArgs& args, std::ostream& out) {
         << (row.accepted_now ? std::string("accepted") : row.reason_now) << "\n";
   }
   out << "run=" << r.run_id << " open=" << r.rows.size() << " now_accepted=" << r.now_accepted
-      << " reason_changed=" << r.reason_changed << " unchanged=" << r.unchanged
-      << " (nothing written; ingest the file again to store the accepted rows)\n";
+      << " reason_changed=" << r.reason_changed << " unchanged=" << r.unchanged;
+  if (r.stored) {
+    out << " stored: run=" << r.stored->run_id << " " << SummaryLine(*r.stored)
+        << " open_after=" << r.open_after << "\n";
+  } else {
+    out << " (nothing written; --store ingests the file again to store the accepted rows)\n";
+  }
   return 0;
 }
 

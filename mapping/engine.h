@@ -111,8 +111,16 @@ Decision Decide(const CanonicalRecord& record, RegionCode target, Date on, const
 std::vector<std::string> ReasonTexts(const Decision& decision, const RuleBook& book);
 std::string ReasonText(const Reason& reason, const Decision& decision, const RuleBook& book);
 
+// A stable snake_case name per ReasonCode ("within_window"): the web pages word reasons in
+// Chinese or English from it and its parameters. Never renamed once shipped.
+std::string_view ReasonCodeName(ReasonCode code);
+// {"code", "params": {named values of the reason}, "text": ReasonText}. No personal data.
+Poco::JSON::Object::Ptr ReasonDetail(const Reason& reason, const Decision& decision,
+                                     const RuleBook& book);
+
 // The decision as JSON: outcome, target {region, scale, code, label, upper}, rule, policy,
-// equivalence, lossy, documented, legal_basis {...}, sanction {...}, reasons [...].
+// equivalence, lossy, documented, legal_basis {...}, sanction {...}, reasons [...] (English
+// text) and reason_details [...] (the same reasons as ReasonDetail, for localised wording).
 Poco::JSON::Object::Ptr DecisionJson(const Decision& decision, const RuleBook& book);
 
 // The target code (or "") and its label, for output.

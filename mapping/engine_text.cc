@@ -146,6 +146,194 @@ std::string ReasonText(const Reason& r, const Decision& d, const RuleBook& book)
   return "";
 }
 
+std::string_view ReasonCodeName(ReasonCode code) {
+  switch (code) {
+    case ReasonCode::kNoTargetRules:
+      return "no_target_rules";
+    case ReasonCode::kTargetRules:
+      return "target_rules";
+    case ReasonCode::kStatusNotRecognised:
+      return "status_not_recognised";
+    case ReasonCode::kStatusRecognised:
+      return "status_recognised";
+    case ReasonCode::kSanctionBlocks:
+      return "sanction_blocks";
+    case ReasonCode::kNoSanction:
+      return "no_sanction";
+    case ReasonCode::kSanctionInForce:
+      return "sanction_in_force";
+    case ReasonCode::kSanctionNotInForce:
+      return "sanction_not_in_force";
+    case ReasonCode::kDatedAfter:
+      return "dated_after";
+    case ReasonCode::kUnknownScale:
+      return "unknown_scale";
+    case ReasonCode::kUnknownCode:
+      return "unknown_code";
+    case ReasonCode::kNoRuleInForce:
+      return "no_rule_in_force";
+    case ReasonCode::kNoEntry:
+      return "no_entry";
+    case ReasonCode::kSameScale:
+      return "same_scale";
+    case ReasonCode::kPivotIsTarget:
+      return "pivot_is_target";
+    case ReasonCode::kStep:
+      return "step";
+    case ReasonCode::kCaseByCase:
+      return "case_by_case";
+    case ReasonCode::kUnmatched:
+      return "unmatched";
+    case ReasonCode::kFlag:
+      return "flag";
+    case ReasonCode::kLossy:
+      return "lossy";
+    case ReasonCode::kValidUntilPassed:
+      return "valid_until_passed";
+    case ReasonCode::kWindowExpired:
+      return "window_expired";
+    case ReasonCode::kWithinWindow:
+      return "within_window";
+    case ReasonCode::kProposedScaleChoice:
+      return "proposed_scale_choice";
+    case ReasonCode::kLegalBasis:
+      return "legal_basis";
+    case ReasonCode::kAdvisoryOnly:
+      return "advisory_only";
+  }
+  return "unknown";
+}
+
+namespace {
+
+using Params = Poco::JSON::Object;
+
+void MappingStepParams(const Reason& r, const RuleBook& book, Params& p) {
+  const MapEntry& e = r.set->entries[r.entry];
+  p.set("from", CodeText(book, r.set->source_scale, e.from));
+  p.set("to", e.to.empty() ? std::string() : CodeText(book, r.set->target_scale, e.to));
+  p.set("to_upper", e.to_upper);
+  p.set("target_scale", r.set->target_scale);
+  p.set("equivalence", std::string(EquivalenceName(e.equivalence)));
+  p.set("rule", r.set->Ref());
+  p.set("bilateral", r.set->bilateral());
+  p.set("documented", e.documented);
+  p.set("comment", e.comment);
+  p.set("cite", e.cite);
+}
+
+void SanctionParams(const Reason& r, const Decision& d, Params& p) {
+  if (r.code == ReasonCode::kSanctionBlocks) {
+    const SanctionEntry& s = *r.sanction;
+    p.set("record_id", s.record_id);
+    p.set("issuing_region", s.issuing_region);
+    p.set("native_code", s.native_code);
+    p.set("legal_basis", s.legal_basis);
+    p.set("decided_on", FormatIsoDate(s.decided_on));
+    p.set("ends_on", s.ends_on ? FormatIsoDate(*s.ends_on) : std::string());
+  } else if (r.code == ReasonCode::kSanctionNotInForce) {
+    p.set("not_yet", r.b == 1);
+    if (r.b != 1) p.set("ended_on", DateText(r.a));
+  }
+  p.set("on", FormatIsoDate(d.on));
+}
+
+void LegalBasisParams(const Reason& r, const Decision& d, Params& p) {
+  p.set("basis", d.legal_basis ? BasisText(*d.legal_basis) : std::string());
+  p.set("agreement", r.agreement != nullptr);
+  p.set("documented", d.legal_basis != nullptr && d.legal_basis->documented);
+  p.set("cite", d.legal_basis ? d.legal_basis->cite : std::string());
+}
+
+// The values ReasonText puts into words, by name (docs/mapping.md lists them per code).
+void ReasonParams(const Reason& r, const Decision& d, const RuleBook& book, Params& p) {
+  switch (r.code) {
+    case ReasonCode::kNoTargetRules:
+      p.set("target", RegionCode{r.a}.ToString());
+      break;
+    case ReasonCode::kTargetRules:
+      p.set("target", RegionCode{r.a}.ToString());
+      p.set("rules_region", RegionCode{r.b}.ToString());
+      p.set("rules_name", r.set->name);
+      p.set("own", r.a == r.b);
+      p.set("kind", std::string(KindName(d.kind)));
+      p.set("rule", r.set->Ref());
+      break;
+    case ReasonCode::kStatusNotRecognised:
+    case ReasonCode::kStatusRecognised:
+      p.set("status", std::string(StatusName(static_cast<RecordStatus>(r.a))));
+      if (r.set != nullptr) p.set("rule", r.set->Ref());
+      break;
+    case ReasonCode::kSanctionBlocks:
+    case ReasonCode::kSanctionInForce:
+    case ReasonCode::kSanctionNotInForce:
+      SanctionParams(r, d, p);
+      break;
+    case ReasonCode::kDatedAfter:
+    case ReasonCode::kValidUntilPassed:
+      p.set("date", DateText(r.a));
+      p.set("on", DateText(r.b));
+      break;
+    case ReasonCode::kUnknownCode:
+    case ReasonCode::kSameScale:
+    case ReasonCode::kPivotIsTarget:
+      p.set("scale", book.scale(r.a).id);
+      break;
+    case ReasonCode::kNoRuleInForce:
+      p.set("source_scale", book.scale(r.a).id);
+      p.set("target_scale", book.scale(r.b).id);
+      p.set("on", FormatIsoDate(d.on));
+      break;
+    case ReasonCode::kNoEntry:
+      p.set("rule", r.set->Ref());
+      p.set("level", LevelText(book, d.source_scale, r.a));
+      break;
+    case ReasonCode::kStep:
+    case ReasonCode::kCaseByCase:
+    case ReasonCode::kUnmatched:
+      MappingStepParams(r, book, p);
+      break;
+    case ReasonCode::kFlag:
+      p.set("flag", r.set->entries[r.entry].flag);
+      break;
+    case ReasonCode::kLossy:
+      p.set("equivalence", std::string(EquivalenceName(static_cast<Equivalence>(r.a))));
+      break;
+    case ReasonCode::kWindowExpired:
+    case ReasonCode::kWithinWindow:
+      p.set("date", DateText(r.a));
+      p.set("valid_through", DateText(r.b));
+      p.set("months", r.c);
+      p.set("rule", r.set->Ref());
+      break;
+    case ReasonCode::kProposedScaleChoice: {
+      const auto& policy = r.set->kinds[static_cast<int>(d.kind)];
+      p.set("cite", policy ? policy->cite : std::string());
+      break;
+    }
+    case ReasonCode::kLegalBasis:
+    case ReasonCode::kAdvisoryOnly:
+      LegalBasisParams(r, d, p);
+      break;
+    case ReasonCode::kUnknownScale:
+    case ReasonCode::kNoSanction:
+      break;
+  }
+}
+
+}  // namespace
+
+Poco::JSON::Object::Ptr ReasonDetail(const Reason& reason, const Decision& decision,
+                                     const RuleBook& book) {
+  Poco::JSON::Object::Ptr json = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+  json->set("code", std::string(ReasonCodeName(reason.code)));
+  Poco::JSON::Object::Ptr params = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+  ReasonParams(reason, decision, book, *params);
+  json->set("params", params);
+  json->set("text", ReasonText(reason, decision, book));
+  return json;
+}
+
 std::vector<std::string> ReasonTexts(const Decision& decision, const RuleBook& book) {
   std::vector<std::string> texts;
   for (const Reason& reason : decision.reasons) texts.push_back(ReasonText(reason, decision, book));
@@ -192,6 +380,9 @@ Poco::JSON::Object::Ptr DecisionJson(const Decision& d, const RuleBook& book) {
   Poco::JSON::Array::Ptr reasons = new Poco::JSON::Array;
   for (const auto& text : ReasonTexts(d, book)) reasons->add(text);
   json->set("reasons", reasons);
+  Poco::JSON::Array::Ptr details = new Poco::JSON::Array;
+  for (const Reason& reason : d.reasons) details->add(ReasonDetail(reason, d, book));
+  json->set("reason_details", details);
   return json;
 }
 

@@ -312,7 +312,10 @@ IngestSummary IngestUpload(ApiCall& call, ConnectorEngine& engine, const Upload&
   IngestOptions options;
   options.profile = profile.name;
   try {
-    return Ingester(call.hub.store, engine).IngestFile(upload.file.string(), options);
+    const IngestSummary summary =
+        Ingester(call.hub.store, engine).IngestFile(upload.file.string(), options);
+    RemoveSettledUploads(call);  // this upload too when none of its rows stayed open
+    return summary;
   } catch (const Error& e) {
     if (e.kind() == ErrorKind::kInvalidInput) {
       throw HttpError(400, "invalid_upload", e.what(), "body");
@@ -343,19 +346,21 @@ Poco::JSON::Object IngestJson(const Upload& upload, const IngestSummary& summary
 void HandleIngest(ApiCall& call) {
   call.AllowQuery({"profile", "filename"});
   call.Negotiate({MediaType::kJson});
-  ConnectorEngine engine(EngineOptionsFor(call.hub.store));
+  ConnectorEngine engine(HubEngineOptions(call));
   const auto named = call.Query("profile");
   // A named profile is checked before the body is read; a detected one right after.
   const Profile* profile = named ? &AuthorizedProfile(call.principal, engine, named, "") : nullptr;
   const Upload upload = ReceiveUpload(call, UploadExtension(call, profile));
-  // Whatever happens next, the native file does not stay: its rows that matter end in the store
-  // (accepted) or in quarantine (rejected).
+  // The native file does not stay once its rows are settled: accepted rows are in the store,
+  // and the file is kept (0600, in <dir>/uploads) only while rows of it are open in quarantine,
+  // for POST /v1/quarantine/replay. A failed ingest leaves no file.
   RemoveOnExit remove_upload(upload.file);
   if (!profile) {
     profile = &AuthorizedProfile(call.principal, engine, std::nullopt, upload.file.string());
   }
   CheckRecordsWithinArea(call.principal, call.hub.store, engine, *profile, upload.file.string());
   const IngestSummary summary = IngestUpload(call, engine, upload, *profile);
+  remove_upload.Release();      // IngestUpload removed it unless rows of it are open in quarantine
   call.hub.recognizer.reset();  // our own commit does not move our data_version
   call.SendJson(200, IngestJson(upload, summary));
 }

@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "connectors/connector.h"
 #include "hub/http/api_tokens.h"
 #include "hub/http/lag_history.h"
 #include "hub/http/metrics.h"
@@ -195,7 +196,8 @@ void HandleHealth(ApiCall& call);
 void HandleMetrics(ApiCall& call);
 void HandleOpenApi(ApiCall& call);
 void HandlePeers(ApiCall& call);
-void HandleQuarantine(ApiCall& call);
+void HandleQuarantine(ApiCall& call);        // quarantine.cc
+void HandleQuarantineReplay(ApiCall& call);  // quarantine.cc
 void HandleIngest(ApiCall& call);
 void HandleRecordList(ApiCall& call);
 void HandleRecordGet(ApiCall& call);
@@ -210,6 +212,12 @@ void HandleWhoAmI(ApiCall& call);
 void HandleTokenList(ApiCall& call);
 void HandleLagHistory(ApiCall& call);
 void HandleAudit(ApiCall& call);
+
+// The connector engine options of this hub (its region, key and HttpOptions::profiles_dir).
+EngineOptions HubEngineOptions(ApiCall& call);
+// Removes the kept uploads (<dir>/uploads) whose runs are complete and have no open quarantine
+// row left. Call with ApiShared::ingest_mutex held, so no upload is between receipt and ingest.
+void RemoveSettledUploads(ApiCall& call);
 
 // The OpenAPI document compiled into the binary (hub/http/openapi.json).
 std::string_view OpenApiJson();

@@ -26,6 +26,7 @@ const std::vector<Route>& ApiRoutes() {
       {"GET", "/metrics", Access::kRead, HandleMetrics},
       {"POST", "/v1/ingest", Access::kWriteOwn, HandleIngest},
       {"GET", "/v1/quarantine", Access::kRead, HandleQuarantine},
+      {"POST", "/v1/quarantine/replay", Access::kWriteOwn, HandleQuarantineReplay},
       {"GET", "/v1/records", Access::kRead, HandleRecordList},
       {"GET", "/v1/records/{record_id}", Access::kRead, HandleRecordGet},
       {"POST", "/v1/recognitions", Access::kRead, HandleRecognitions},
@@ -282,105 +283,6 @@ void HandlePeers(ApiCall& call) {
   json.set("items", page);
   json.set("next_cursor",
            more ? Poco::Dynamic::Var(EncodeCursor(last, digest)) : Poco::Dynamic::Var());
-  call.SendJson(200, json);
-}
-
-namespace {
-
-// The id after which a quarantine page starts (0 without a cursor).
-std::int64_t QuarantineCursor(ApiCall& call, const std::string& digest) {
-  const auto after = DecodeCursor(call.Query("cursor"), digest);
-  if (!after) return 0;
-  try {
-    return std::stoll(*after);
-  } catch (const std::exception&) {
-    throw HttpError::BadParameter("cursor", "not a cursor of this API");
-  }
-}
-
-// One row of `SELECT id, run_id, file, row, field, reason, raw, at, resolved_at, resolved_run`.
-Poco::JSON::Object::Ptr QuarantineRowJson(sqlite::Statement& stmt, bool with_raw) {
-  Poco::JSON::Object::Ptr row = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-  row->set("id", stmt.ColumnInt64(0));
-  row->set("run_id", stmt.ColumnInt64(1));
-  row->set("file", stmt.ColumnText(2));
-  row->set("row", stmt.ColumnInt64(3));
-  row->set("field", stmt.ColumnText(4));
-  row->set("reason", stmt.ColumnText(5));
-  if (with_raw) row->set("raw", stmt.ColumnText(6));
-  row->set("at_ms", stmt.ColumnInt64(7));
-  const std::optional<std::int64_t> resolved = stmt.ColumnOptionalInt64(8);
-  row->set("state", resolved ? "resolved" : "open");
-  if (resolved) {
-    row->set("resolved_at_ms", *resolved);
-    row->set("resolved_run", stmt.ColumnInt64(9));
-  }
-  return row;
-}
-
-}  // namespace
-
-void HandleQuarantine(ApiCall& call) {
-  call.AllowQuery({"limit", "cursor", "reason", "field", "file", "state"});
-  call.Negotiate({MediaType::kJson});
-  const int limit = call.Limit();
-  // Filters (the console's quarantine review): a reason code ("invalid_id" matches
-  // "invalid_id: ..."), a field name, a file name; "" or absent = any. state: open rows only
-  // (default) or all, the ones a later ingest resolved included (issue 14).
-  const std::string reason = call.Query("reason").value_or("");
-  const std::string field = call.Query("field").value_or("");
-  const std::string file = call.Query("file").value_or("");
-  const std::string state = call.Query("state").value_or("open");
-  if (state != "open" && state != "all") {
-    throw HttpError::BadParameter("state", "expected open (default) or all");
-  }
-  const bool all = state == "all";
-  const std::string digest = QueryDigest({"quarantine", reason, field, file, state});
-  const std::int64_t after_id = QuarantineCursor(call, digest);
-  // Raw rows may hold personal data of this hub's people: only its own departments see them.
-  const bool with_raw = CheckAccess(Access::kWriteOwn, call.principal, call.shared.region) ==
-                        AccessDecision::kAllowed;
-  constexpr const char* kFilter =
-      "(?1 = '' OR reason = ?1 OR substr(reason, 1, length(?1) + 1) = ?1 || ':') AND "
-      "(?2 = '' OR field = ?2) AND (?3 = '' OR file = ?3) AND (?6 OR resolved_at IS NULL)";
-  sqlite::Statement stmt(call.hub.store.db(),
-                         std::string("SELECT id, run_id, file, row, field, reason, raw, at, "
-                                     "resolved_at, resolved_run FROM quarantine WHERE ") +
-                             kFilter + " AND id > ?4 ORDER BY id LIMIT ?5");
-  stmt.Bind(1, reason)
-      .Bind(2, field)
-      .Bind(3, file)
-      .Bind(4, after_id)
-      .Bind(5, limit + 1)
-      .Bind(6, all ? 1 : 0);
-  Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
-  std::vector<std::string> shown;  // quarantine rows whose raw text is in the answer
-  std::int64_t last = 0;
-  bool more = false;
-  while (stmt.Step()) {
-    if (static_cast<int>(items->size()) == limit) {
-      more = true;
-      break;
-    }
-    last = stmt.ColumnInt64(0);
-    if (with_raw) shown.push_back("quarantine:" + std::to_string(last));
-    items->add(QuarantineRowJson(stmt, with_raw));
-  }
-  stmt.Reset();  // no read transaction may stay open: the access log below writes
-  if (!shown.empty()) {
-    const auto count = static_cast<std::int64_t>(shown.size());
-    call.LogAccess(count, std::move(shown), {});
-  }
-  Poco::JSON::Object json(Poco::JSON_PRESERVE_KEY_ORDER);
-  json.set("total",
-           call.hub.store.QuarantineCount(all ? QuarantineState::kAll : QuarantineState::kOpen));
-  sqlite::Statement matched(call.hub.store.db(),
-                            std::string("SELECT count(*) FROM quarantine WHERE ") + kFilter);
-  matched.Bind(1, reason).Bind(2, field).Bind(3, file).Bind(6, all ? 1 : 0);
-  json.set("matched", matched.Step() ? matched.ColumnInt64(0) : 0);
-  json.set("items", items);
-  json.set("next_cursor", more ? Poco::Dynamic::Var(EncodeCursor(std::to_string(last), digest))
-                               : Poco::Dynamic::Var());
   call.SendJson(200, json);
 }
 

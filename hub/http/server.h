@@ -54,6 +54,9 @@ struct HttpOptions {
   int max_page_size = 1000;
   // Rule files replacing the compiled-in recognition rules (as `carehub recognize --rules`).
   std::optional<std::filesystem::path> rules_dir = std::nullopt;
+  // Connector profiles (<dir>/<region>/<kind>.json) replacing the compiled-in ones for uploads
+  // and quarantine replays: a profile fix deployed as data (`carehub http --profiles`).
+  std::optional<std::filesystem::path> profiles_dir = std::nullopt;
   // One whole line per request on stderr: method, route template, status, milliseconds and the
   // token id (never the query string or body).
   bool access_log = false;

@@ -1,5 +1,7 @@
 #include "hub/store/quarantine_replay.h"
 
+#include <Poco/JSON/Array.h>
+
 #include <filesystem>
 #include <map>
 
@@ -11,18 +13,10 @@
 namespace carehub {
 namespace {
 
-struct RunInfo {
-  std::string file;
-  std::string sha256;
-  std::string profile;
-};
-
-RunInfo LoadRun(Store& store, std::int64_t run_id) {
-  sqlite::Statement stmt(store.db(),
-                         "SELECT file, file_sha256, profile FROM ingest_runs WHERE id = ?");
-  stmt.Bind(1, run_id);
-  if (!stmt.Step()) throw Error::NotFound("no ingest run " + std::to_string(run_id));
-  return {stmt.ColumnText(0), stmt.ColumnText(1), stmt.ColumnText(2)};
+IngestRunInfo LoadRun(Store& store, std::int64_t run_id) {
+  std::optional<IngestRunInfo> run = FindIngestRun(store, run_id);
+  if (!run) throw Error::NotFound("no ingest run " + std::to_string(run_id));
+  return std::move(*run);
 }
 
 // The run's open rows by row number.
@@ -63,9 +57,17 @@ class ReplaySink : public RecordSink {
 
 }  // namespace
 
-QuarantineReplay ReplayQuarantine(Store& store, const ConnectorEngine& engine,
-                                  std::int64_t run_id) {
-  const RunInfo run = LoadRun(store, run_id);
+std::optional<IngestRunInfo> FindIngestRun(Store& store, std::int64_t run_id) {
+  sqlite::Statement stmt(store.db(),
+                         "SELECT file, file_sha256, profile FROM ingest_runs WHERE id = ?");
+  stmt.Bind(1, run_id);
+  if (!stmt.Step()) return std::nullopt;
+  return IngestRunInfo{stmt.ColumnText(0), stmt.ColumnText(1), stmt.ColumnText(2)};
+}
+
+QuarantineReplay ReplayQuarantine(Store& store, const ConnectorEngine& engine, std::int64_t run_id,
+                                  bool store_rows) {
+  const IngestRunInfo run = LoadRun(store, run_id);
   std::error_code ec;
   if (!std::filesystem::is_regular_file(run.file, ec)) {
     throw Error::InvalidInput("run " + std::to_string(run_id) + ": " + run.file +
@@ -79,7 +81,10 @@ QuarantineReplay ReplayQuarantine(Store& store, const ConnectorEngine& engine,
   ReplaySink sink(rows);
   engine.Read(run.file, engine.FindProfile(run.profile), sink);
 
-  QuarantineReplay replay{run_id, run.file, run.profile, {}, 0, 0, 0};
+  QuarantineReplay replay;
+  replay.run_id = run_id;
+  replay.file = run.file;
+  replay.profile = run.profile;
   for (auto& [row, r] : rows) {
     if (r.accepted_now) {
       ++replay.now_accepted;
@@ -90,7 +95,48 @@ QuarantineReplay ReplayQuarantine(Store& store, const ConnectorEngine& engine,
     }
     replay.rows.push_back(std::move(r));
   }
+  if (store_rows) {
+    IngestOptions options;
+    options.profile = run.profile;
+    replay.stored = Ingester(store, engine).IngestFile(run.file, options);
+  }
+  replay.open_after = store.QuarantineCount(QuarantineState::kOpen);
   return replay;
+}
+
+Poco::JSON::Object QuarantineReplayJson(const QuarantineReplay& r) {
+  Poco::JSON::Object json(Poco::JSON_PRESERVE_KEY_ORDER);
+  json.set("run", r.run_id);
+  json.set("file", r.file);
+  json.set("profile", r.profile);
+  json.set("now_accepted", r.now_accepted);
+  json.set("reason_changed", r.reason_changed);
+  json.set("unchanged", r.unchanged);
+  json.set("open_after", r.open_after);
+  Poco::JSON::Array::Ptr rows = new Poco::JSON::Array;
+  for (const ReplayedRow& row : r.rows) {
+    Poco::JSON::Object::Ptr o = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    o->set("row", row.row);
+    o->set("field_before", row.field_before);
+    o->set("before", row.reason_before);
+    o->set("field_now", row.accepted_now ? std::string() : row.field_now);
+    o->set("now", row.accepted_now ? std::string("accepted") : row.reason_now);
+    rows->add(o);
+  }
+  json.set("rows", rows);
+  if (r.stored) {
+    const IngestSummary& s = *r.stored;
+    Poco::JSON::Object::Ptr stored = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    stored->set("run", s.run_id);
+    stored->set("read", s.read);
+    stored->set("accepted", s.accepted);
+    stored->set("quarantined", s.quarantined);
+    stored->set("inserted", s.inserted);
+    stored->set("updated", s.updated);
+    stored->set("unchanged", s.unchanged);
+    json.set("stored", stored);
+  }
+  return json;
 }
 
 }  // namespace carehub

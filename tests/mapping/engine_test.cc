@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <set>
+
 #include "tests/mapping/test_records.h"
 
 namespace carehub::mapping {
@@ -189,6 +192,33 @@ TEST_F(EngineTest, DecisionsAreDeterministicAndJsonCarriesEverything) {
   EXPECT_EQ(json->getObject("target")->getValue<std::string>("code"), "2");
   EXPECT_EQ(json->getObject("legal_basis")->getValue<std::string>("document"), "国办发〔2019〕5号");
   EXPECT_EQ(json->getArray("reasons")->size(), static_cast<std::size_t>(a.reasons.size()));
+  // Issue 15: the same reasons as codes with parameters, for the pages to word in Chinese.
+  const auto details = json->getArray("reason_details");
+  ASSERT_EQ(details->size(), static_cast<std::size_t>(a.reasons.size()));
+  for (int i = 0; i < a.reasons.size(); ++i) {
+    const auto detail = details->getObject(static_cast<unsigned>(i));
+    EXPECT_EQ(detail->getValue<std::string>("code"), ReasonCodeName(a.reasons[i].code));
+    EXPECT_EQ(detail->getValue<std::string>("text"), ReasonText(a.reasons[i], a, Book()));
+    EXPECT_TRUE(detail->getObject("params"));
+  }
+  const auto window = std::find_if(a.reasons.begin(), a.reasons.end(), [](const Reason& r) {
+    return r.code == ReasonCode::kWithinWindow || r.code == ReasonCode::kWindowExpired;
+  });
+  ASSERT_NE(window, a.reasons.end());
+  const auto params =
+      details->getObject(static_cast<unsigned>(window - a.reasons.begin()))->getObject("params");
+  EXPECT_EQ(params->getValue<std::string>("date"), "2025-03-01");
+  EXPECT_GT(params->getValue<int>("months"), 0);
+}
+
+// Reason codes are a stable interface of the web pages (web/js/reasons.js): one name each.
+TEST(ReasonCodes, EveryCodeHasItsOwnName) {
+  std::set<std::string_view> names;
+  for (int code = 0; code <= static_cast<int>(ReasonCode::kAdvisoryOnly); ++code) {
+    const std::string_view name = ReasonCodeName(static_cast<ReasonCode>(code));
+    EXPECT_NE(name, "unknown") << code;
+    EXPECT_TRUE(names.insert(name).second) << name;
+  }
 }
 
 }  // namespace

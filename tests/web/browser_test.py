@@ -5,7 +5,7 @@ Sets up a Shanghai hub with the real `carehub` binary (init, gen, ingest, publis
 token), starts `carehub serve --http 127.0.0.1:0`, and walks every page in headless Chromium
 (Debian's chromium + chromium-driver, python3-selenium):
   rules explorer (a Shanghai level -> Zhuhai 440400), dataset portal (table + chart), console
-  sign-in, upload with summary, quarantine, recognition with reasons, records paging, peers, tokens.
+  sign-in, upload with summary, quarantine with a run's replay, recognition with reasons, records paging, peers, tokens.
 Fails on any JavaScript console message of level SEVERE, any failed or >= 400 request, any request
 to a host other than the hub, a token or ID number in a URL, an accessibility problem (a11y.js)
 or horizontal overflow at phone width. Screenshots go to --artifacts.
@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -25,7 +26,7 @@ import urllib.parse
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
@@ -36,6 +37,7 @@ CHROME_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
                 '--disable-background-networking', '--disable-component-update', '--disable-sync',
                 '--disable-dev-shm-usage', '--window-size=1280,1000']
 PHONE = (390, 844)
+BULK_RELEASES = 150
 
 
 # The shape issue 13's publish rewrite gives catalog.json (DCAT-AP 3.0 as JSON-LD), trimmed.
@@ -66,6 +68,30 @@ JSON_LD_CATALOG = {
 
 class Failure(Exception):
     pass
+
+
+# Words of the engine's English reason templates (mapping/engine_text.cc ReasonText); data from
+# the rule files (rule ids, scale codes, document numbers) may still be Latin.
+ENGLISH_REASON = re.compile(r'\b(the|is|of|its own|target|recognised|legal basis|window|within|'
+                            r'dated|sanction|using|documented|proposed|identity|valid|no|not)\b', re.I)
+CJK = re.compile(r'[\u3400-\u9fff]')
+
+
+def check_chinese_reasons(page, shown, english):
+    """The reasons a Chinese page shows are worded in Chinese, one per reason the API gave."""
+    if not shown or len(shown) != len(english):
+        raise Failure(f'{page}: {len(shown)} reasons shown for {len(english)} given')
+    for text, en in zip(shown, english):
+        if text == en or ENGLISH_REASON.search(text) or not CJK.search(text):
+            raise Failure(f'{page}: reason not in Chinese: {text!r} (English: {en!r})')
+
+
+def reason_codes():
+    """The reason codes the engine can give (mapping/engine_text.cc ReasonCodeName)."""
+    with open(os.path.join(HERE, '..', '..', 'mapping', 'engine_text.cc'), encoding='utf-8') as f:
+        source = f.read()
+    body = source[source.index('std::string_view ReasonCodeName'):source.index('return "unknown"')]
+    return re.findall(r'case ReasonCode::k\w+:\s*return "(\w+)";', body)
 
 
 def run(*args, **kwargs):
@@ -117,6 +143,14 @@ class Hub:
             '--release', 'web-test')
         self.token = run(carehub, 'tokens', 'create', '--dir', self.dir, '--role', 'department',
                          '--region', 'sh').strip()
+        # More releases than one page of GET /v1/datasets (100): copies of the real one's row,
+        # named to sort before it so that the portal still opens "web-test" (the newest).
+        with sqlite3.connect(os.path.join(self.dir, 'carehub.db')) as db:
+            db.executemany(
+                "INSERT INTO published_releases(release, path, catalog_sha256, published_at, series) "
+                "SELECT ?, path, catalog_sha256, published_at, series FROM published_releases "
+                "WHERE release = 'web-test'", [(f'bulk-{n:03d}',) for n in range(BULK_RELEASES)])
+        db.close()
         self.process = self.peer = None
         self.url = None
 
@@ -220,12 +254,23 @@ class Browser:
 
     def check_phone_width(self, page):
         self.driver.set_window_size(*PHONE)
-        overflow = self.driver.execute_script(
-            'return document.documentElement.scrollWidth - document.documentElement.clientWidth')
+        # Charts resize on their own (a ResizeObserver callback after the window's resize):
+        # wait for the layout to settle before measuring, then name what sticks out.
+        measure = ('return document.documentElement.scrollWidth - '
+                   'document.documentElement.clientWidth')
+        try:
+            WebDriverWait(self.driver, 5).until(lambda d: d.execute_script(measure) <= 0)
+        except TimeoutException:
+            pass
+        overflow = self.driver.execute_script(measure)
+        widest = self.driver.execute_script(
+            'const w = document.documentElement.clientWidth; return [...document.querySelectorAll("body *")]'
+            '.filter((e) => e.getBoundingClientRect().right > w + 1).slice(-3)'
+            '.map((e) => e.tagName + (e.id ? "#" + e.id : "") + "." + e.className).join(", ")')
         self.screenshot(page + '-phone')
         self.driver.set_window_size(1280, 1000)
         if overflow > 0:
-            raise Failure(f'{page}: {overflow}px wider than a {PHONE[0]}px phone screen')
+            raise Failure(f'{page}: {overflow}px wider than a {PHONE[0]}px phone screen ({widest})')
 
 
 def step(name):
@@ -268,6 +313,13 @@ def test_rules(b, hub):
         raise Failure('rules: Zhuhai validity window (6 months) not shown: ' + window)
     if 'GBT42195' not in b.find('#res-level').text:
         raise Failure('rules: Zhuhai level should be on GB/T 42195: ' + b.find('#res-level').text)
+    step('rules explorer: the reasons are worded in Chinese from their codes')
+    check_chinese_reasons('rules', [li.text for li in reasons],
+                          b.driver.execute_script('return RulesPage.answer.decision.reasons'))
+    codes = reason_codes()
+    missing = b.driver.execute_script('return arguments[0].filter((c) => !REASON_ZH[c])', codes)
+    if len(codes) < 20 or missing:
+        raise Failure(f'rules: reason codes without Chinese wording: {missing} (of {len(codes)})')
     b.check_a11y('rules')
     b.screenshot('rules')
     step('rules explorer: a city without rules of its own (Shenzhen 440300) falls back to Guangdong')
@@ -282,6 +334,12 @@ def test_rules(b, hub):
         raise Failure('rules: English title not shown: ' + b.find('h1').text)
     b.find('#rules-form button[type=submit]').click()
     b.wait(lambda d: d.find_element(By.ID, 'res-outcome').text.startswith(('Recognised', 'Reassessment', 'Not')))
+    # The answer is drawn again when it arrives: compare once the list shows the last one.
+    try:
+        b.wait(lambda d: [li.text for li in d.find_elements(By.CSS_SELECTOR, '#res-reasons li')]
+               == d.execute_script('return RulesPage.answer.decision.reasons'))
+    except TimeoutException:
+        raise Failure('rules: the English page does not show the English reasons')
     b.screenshot('rules-en')
     b.check_phone_width('rules')
     b.find('#lang-switch').click()  # back to Chinese for the other pages
@@ -294,6 +352,10 @@ def test_datasets(b, hub):
     b.driver.get(hub.url + '/datasets.html')
     b.visible('#ds-release')
     b.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, '#ds-preview tbody tr')) > 0)
+    listed = b.driver.find_elements(By.CSS_SELECTOR, '#ds-releases [data-release]')
+    if len(listed) != BULK_RELEASES + 1 or listed[-1].get_attribute('data-release') != 'web-test':
+        raise Failure(f'datasets: {len(listed)} releases listed, want {BULK_RELEASES + 1} '
+                      'ending with web-test (paged through next_cursor)')
     files = b.driver.find_elements(By.CSS_SELECTOR, '#ds-files tbody tr')
     if not files:
         raise Failure('datasets: no downloads listed')
@@ -376,12 +438,29 @@ def test_console(b, hub):
         raise Failure('console: no reason codes to filter on')
     Select(b.find('#q-reason')).select_by_value(codes[0])
     b.find('#q-form button').click()
-    b.wait(lambda d: all(r.find_elements(By.TAG_NAME, 'td')[3].text.startswith(codes[0])
+    b.wait(lambda d: all(r.find_elements(By.TAG_NAME, 'td')[4].text.startswith(codes[0])
                          for r in d.find_elements(By.CSS_SELECTOR, '#q-table tbody tr')))
     shown = len(b.driver.find_elements(By.CSS_SELECTOR, '#q-table tbody tr'))
     print(f'    quarantine rows {all_rows}, filtered on {codes[0]!r}: {shown}')
     b.check_a11y('console quarantine')
     b.screenshot('console-quarantine')
+
+    step('console: replay the uploaded run (the upload is kept while rows of it are open)')
+    run_field = b.visible('#qr-run')
+    run_field.clear()
+    run_field.send_keys(summary['run_id'])
+    b.find('#qr-submit').click()
+    b.visible('#qr-report', timeout=60)
+    report = {dd.get_attribute('data-field'): dd.text
+              for dd in b.driver.find_elements(By.CSS_SELECTOR, '#qr-facts dd')}
+    replayed = b.driver.find_elements(By.CSS_SELECTOR, '#qr-table tbody tr')
+    quarantined = int(summary['quarantined'])
+    if (report.get('run') != summary['run_id'] or report.get('now_accepted') != '0'
+            or int(report.get('unchanged', -1)) != quarantined or len(replayed) != quarantined):
+        raise Failure(f'console: replay report {report!r} with {len(replayed)} rows, '
+                      f'{quarantined} quarantined')
+    b.check_a11y('console replay')
+    b.screenshot('console-replay')
 
     step('console: recognition for a resident, Zhuhai 440400')
     identifier = hub.resident_id()
@@ -394,6 +473,8 @@ def test_console(b, hub):
     reasons = b.driver.find_elements(By.CSS_SELECTOR, '#rc-decisions ol.reasons li')
     if not decisions or len(reasons) < 2:
         raise Failure(f'console: recognition shows {len(decisions)} decisions, {len(reasons)} reasons')
+    check_chinese_reasons('console recognition', [li.text for li in reasons], b.driver.execute_script(
+        'return ConsolePage.recognition.records.flatMap((r) => r.decision.reasons)'))
     if b.find('#rc-identifier').get_attribute('value'):
         raise Failure('console: the ID number stays in the form after sending')
     if identifier in b.driver.page_source:

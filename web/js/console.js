@@ -250,6 +250,49 @@ const ConsolePage = {
     });
     document.getElementById('q-more').addEventListener('click', () =>
         this.loadQuarantine(false).catch((error) => showError('c-error', error)));
+    document.getElementById('qr-form').addEventListener('submit', (event) => {
+      event.preventDefault();
+      this.replay();
+    });
+  },
+
+  // POST /v1/quarantine/replay: what the current profile says about a run's open rows now;
+  // with the box ticked the rows accepted now are stored (the list is reloaded).
+  async replay() {
+    hideError('qr-error');
+    const run = document.getElementById('qr-run').value.trim();
+    const store = document.getElementById('qr-store').checked;
+    const button = document.getElementById('qr-submit');
+    button.disabled = true;
+    try {
+      const query = new URLSearchParams({ run, store: String(store) });
+      this.showReplay(await api('/v1/quarantine/replay?' + query, { method: 'POST' }));
+      if (store) await this.loadQuarantine(true);
+    } catch (error) {
+      document.getElementById('qr-report').hidden = true;
+      showError('qr-error', error);
+    } finally {
+      button.disabled = false;
+    }
+  },
+
+  showReplay(report) {
+    const facts = document.getElementById('qr-facts');
+    facts.replaceChildren();
+    const add = (key, value) => facts.append(el('dt', {}, t('qr.' + key)),
+                                             el('dd', { 'data-field': key }, String(value)));
+    for (const key of ['run', 'profile', 'now_accepted', 'reason_changed', 'unchanged', 'open_after']) {
+      add(key, report[key]);
+    }
+    if (report.stored) {
+      add('stored', `${report.stored.run}: ${report.stored.accepted} / ${report.stored.read}`);
+    }
+    document.getElementById('qr-table').replaceChildren(table(
+        [t('q.row'), t('q.field'), t('qr.before'), t('qr.now')],
+        report.rows.map((r) => [r.row, r.field_before, r.before,
+                                r.now === 'accepted' ? t('qr.accepted') : r.now]),
+        t('qr.report')));
+    document.getElementById('qr-report').hidden = false;
   },
 
   // The reason codes present, from /metrics (carehub_quarantine_rows{reason=...}).
@@ -286,10 +329,13 @@ const ConsolePage = {
   showQuarantine() {
     const rows = this.quarantine.rows;
     const withRaw = rows.some((r) => r.raw !== undefined);
-    const headers = [t('q.file'), t('q.row'), t('q.field'), t('q.reason'), t('q.state')];
+    const headers = [t('q.file'), t('qr.run'), t('q.row'), t('q.field'), t('q.reason'), t('q.state')];
     if (withRaw) headers.push(t('q.raw'));
+    const run = document.getElementById('qr-run');
+    if (!run.value && rows.length) run.value = rows[rows.length - 1].run_id;
+    document.getElementById('qr').hidden = !this.who.can_write;
     document.getElementById('q-table').replaceChildren(table(headers, rows.map((r) => {
-      const cells = [r.file, r.row, r.field, r.reason, r.state ? t('q.' + r.state) : ''];
+      const cells = [r.file, r.run_id, r.row, r.field, r.reason, r.state ? t('q.' + r.state) : ''];
       if (withRaw) cells.push(el('code', {}, r.raw ?? ''));
       return cells;
     }), t('tab.quarantine')));
@@ -353,7 +399,7 @@ const ConsolePage = {
              el('dt', {}, t('res.rule')), el('dd', {}, [d.policy, d.rule].filter(Boolean).join(' · ')),
              el('dt', {}, t('rc.record')), el('dd', {}, el('code', {}, r.record_id))),
           el('h4', {}, t('res.reasons')),
-          el('ol', { class: 'reasons' }, ...d.reasons.map((text) => el('li', {}, text)))));
+          el('ol', { class: 'reasons' }, ...reasonTexts(d).map((text) => el('li', {}, text)))));
     }
     document.getElementById('rc-result').hidden = false;
   },

@@ -113,8 +113,7 @@ const DatasetsPage = {
 
   async init() {
     try {
-      const list = await api('/v1/datasets', { anonymous: true });
-      this.showReleases(list.items || []);
+      this.showReleases(await this.allReleases());
     } catch (error) {
       showError('ds-error', error);
     }
@@ -125,6 +124,19 @@ const DatasetsPage = {
       this.files();
       this.codebook(this.header || []);
     });
+  },
+
+  // Every release: the API answers a page at a time (100 by default); follow next_cursor.
+  async allReleases() {
+    const items = [];
+    let cursor = null;
+    do {
+      const query = cursor ? '?' + new URLSearchParams({ cursor }) : '';
+      const page = await api('/v1/datasets' + query, { anonymous: true });
+      items.push(...(page.items || []));
+      cursor = page.next_cursor;
+    } while (cursor);
+    return items;
   },
 
   showReleases(items) {

@@ -116,7 +116,7 @@ const RulesPage = {
     if (answer.agreement) basisNode.append(el('br'), `${t('cond.agreement')}: ${answer.agreement.document}`);
     if (basis && !basis.documented) basisNode.append(el('br'), t('cond.advisory'));
     document.getElementById('res-rule').textContent = [d.policy, d.rule].filter(Boolean).join(' · ') || '—';
-    document.getElementById('res-reasons').replaceChildren(...d.reasons.map((r) => el('li', {}, r)));
+    document.getElementById('res-reasons').replaceChildren(...reasonTexts(d).map((r) => el('li', {}, r)));
     const section = document.getElementById('rules-result');
     section.hidden = false;
     if (focus) section.querySelector('h2').focus();

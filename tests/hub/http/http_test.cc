@@ -13,6 +13,7 @@
 #include <Poco/StreamCopier.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <iconv.h>
 #include <signal.h>
 #include <sodium.h>
 #include <spawn.h>
@@ -26,6 +27,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "connectors/connector.h"
 #include "connectors/generator.h"
@@ -232,6 +234,8 @@ std::map<std::string, Request> RouteCases(const Env& env) {
   add("POST", "/v1/ingest",
       {.target = "/v1/ingest?profile=shanghai/caregiver", .body = ReadAll(env.upload)});
   add("GET", "/v1/quarantine", {.target = "/v1/quarantine"});
+  // Run 2 is the defective caregiver file, still on disk: a replay that writes nothing.
+  add("POST", "/v1/quarantine/replay", {.target = "/v1/quarantine/replay?run=2"});
   add("GET", "/v1/records", {.target = "/v1/records?limit=5"});
   add("GET", "/v1/records/{record_id}", {.target = "/v1/records/" + env.record_id});
   add("POST", "/v1/recognitions",
@@ -545,10 +549,10 @@ TEST_F(HttpTest, IngestUploadReturnsTheSummary) {
                                                        s->getValue<std::int64_t>("unchanged"));
   EXPECT_EQ(s->getValue<std::string>("profile"), "shanghai/caregiver");
   EXPECT_EQ(s->getValue<std::int64_t>("bytes"), static_cast<std::int64_t>(body.size()));
-  // The upload is not kept once ingested.
+  // The upload is kept only while rows of it are open in quarantine (a replay reads it again).
   std::size_t left = 0;
   for ([[maybe_unused]] const auto& entry : fs::directory_iterator(env_->hub / "uploads")) ++left;
-  EXPECT_EQ(left, 0u);
+  EXPECT_EQ(left, s->getValue<std::int64_t>("quarantined") > 0 ? 1u : 0u);
 
   const Reply bad_profile = env_->Call(
       {.method = "POST", .target = "/v1/ingest?profile=atlantis/x", .token = own, .body = body});
@@ -558,6 +562,132 @@ TEST_F(HttpTest, IngestUploadReturnsTheSummary) {
       {.method = "POST", .target = "/v1/ingest?profile=shanghai/caregiver", .token = own});
   EXPECT_EQ(empty.status, 400);
   EXPECT_EQ(empty.ErrorField(), "body");
+}
+
+std::string Gbk(const std::string& utf8) {
+  iconv_t cd = iconv_open("GBK", "UTF-8");
+  std::string in = utf8;
+  std::string out(in.size() * 2 + 4, '\0');
+  char* in_at = in.data();
+  char* out_at = out.data();
+  std::size_t in_left = in.size();
+  std::size_t out_left = out.size();
+  EXPECT_NE(iconv(cd, &in_at, &in_left, &out_at, &out_left), static_cast<std::size_t>(-1));
+  iconv_close(cd);
+  out.resize(out.size() - out_left);
+  return out;
+}
+
+// Issue 14: a level text the profile did not know quarantines a row; the profile is fixed (a
+// profiles directory); the department replays the run over HTTP: first the report, then with
+// store=true, which stores the row and resolves its quarantine row, and drops the kept upload.
+TEST_F(HttpTest, QuarantineReplayReportsThenStoresWhatTheFixedProfileAccepts) {
+  std::istringstream lines(ReadAll(env_->clean));
+  std::string header, first, second;
+  std::getline(lines, header);
+  std::getline(lines, first);
+  std::getline(lines, second);
+  std::string code, pivot;  // of the level the second row has (connectors/profiles/shanghai)
+  for (const auto& [native, level, p] :
+       std::vector<std::tuple<std::string, std::string, int>>{{"照护一级", "1", 1},
+                                                              {"照护二级", "2", 2},
+                                                              {"照护三级", "3", 2},
+                                                              {"照护四级", "4", 3},
+                                                              {"照护五级", "5", 4},
+                                                              {"照护六级", "6", 4},
+                                                              {"正常", "0", 0}}) {
+    const auto at = second.find("," + Gbk(native) + ",");  // the Shanghai files are GBK
+    if (at == std::string::npos) continue;
+    second.replace(at + 1, Gbk(native).size(), Gbk("照护" + level + "级"));
+    code = level;
+    pivot = std::to_string(p);
+    break;
+  }
+  ASSERT_FALSE(code.empty()) << second;
+  const std::string own = env_->tokens.at("department-own");
+  const Reply uploaded = env_->Call({.method = "POST",
+                                     .target = "/v1/ingest?profile=shanghai/assessment",
+                                     .token = own,
+                                     .body = header + "\n" + first + "\n" + second + "\n"});
+  ASSERT_EQ(uploaded.status, 200) << uploaded.body;
+  ASSERT_EQ(uploaded.Json()->getValue<std::int64_t>("quarantined"), 1) << uploaded.body;
+  const std::int64_t run = uploaded.Json()->getValue<std::int64_t>("run_id");
+  const fs::path kept = env_->hub / "uploads" / uploaded.Json()->getValue<std::string>("upload");
+  ASSERT_TRUE(fs::exists(kept));
+
+  // The fix: the new spelling becomes a level of the profile.
+  const fs::path profiles = env_->tmp / "fixed-profiles";
+  fs::create_directories(profiles / "shanghai");
+  std::string profile =
+      ReadAll(testing::SourceDir() / "connectors/profiles/shanghai/assessment.json");
+  const std::string anchor = "\"levels\": [";
+  profile.insert(profile.find(anchor) + anchor.size(),
+                 "{\"native\": \"照护" + code + "级\", \"code\": \"" + code +
+                     "\", \"pivot\": " + pivot + ", \"weight\": 1},");
+  std::ofstream(profiles / "shanghai/assessment.json") << profile;
+  HttpOptions options;
+  options.max_threads = 2;
+  options.profiles_dir = profiles;
+  HttpApi fixed(env_->hub, options);
+  fixed.Start("127.0.0.1", 0);
+  const auto replay = [&](const std::string& query, const std::string& token) {
+    return Send(fixed.port(), {.method = "POST",
+                               .target = "/v1/quarantine/replay?run=" + std::to_string(run) + query,
+                               .token = token});
+  };
+  EXPECT_EQ(replay("", "").status, 401);
+  EXPECT_EQ(replay("", env_->tokens.at("researcher")).status, 403);
+  EXPECT_EQ(replay("", env_->tokens.at("auditor")).status, 403);
+  EXPECT_EQ(replay("", env_->tokens.at("department-other")).status, 403);
+  EXPECT_EQ(replay("&store=maybe", own).ErrorField(), "store");
+  EXPECT_EQ(
+      Send(fixed.port(), {.method = "POST", .target = "/v1/quarantine/replay?run=x", .token = own})
+          .ErrorField(),
+      "run");
+  EXPECT_EQ(Send(fixed.port(),
+                 {.method = "POST", .target = "/v1/quarantine/replay?run=9999", .token = own})
+                .status,
+            404);
+
+  const Reply report = replay("", own);
+  ASSERT_EQ(report.status, 200) << report.body;
+  const auto r = report.Json();
+  const std::string file = r->getValue<std::string>("file");  // as the quarantine names it
+  const auto open_rows_of_run = [&] {
+    const auto items =
+        env_->Call({.target = "/v1/quarantine?limit=1000&file=" + file, .token = own})
+            .Json()
+            ->getArray("items");
+    return items->size();
+  };
+  EXPECT_EQ(r->getValue<std::int64_t>("run"), run);
+  EXPECT_EQ(r->getValue<std::int64_t>("now_accepted"), 1);
+  EXPECT_EQ(r->getValue<std::int64_t>("unchanged"), 0);
+  ASSERT_EQ(r->getArray("rows")->size(), 1u);
+  EXPECT_EQ(r->getArray("rows")->getObject(0)->getValue<std::string>("now"), "accepted");
+  EXPECT_EQ(r->getArray("rows")->getObject(0)->getValue<std::int64_t>("row"), 2);
+  EXPECT_FALSE(r->has("stored"));
+  EXPECT_EQ(open_rows_of_run(), 1u);  // the report wrote nothing
+
+  const Reply stored = replay("&store=true", own);
+  ASSERT_EQ(stored.status, 200) << stored.body;
+  const auto st = stored.Json()->getObject("stored");
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->getValue<std::int64_t>("read"), 2);
+  EXPECT_EQ(st->getValue<std::int64_t>("accepted"), 2);
+  EXPECT_EQ(st->getValue<std::int64_t>("quarantined"), 0);
+  EXPECT_EQ(open_rows_of_run(), 0u);
+  const auto all =
+      env_->Call({.target = "/v1/quarantine?state=all&limit=1000&file=" + file, .token = own})
+          .Json()
+          ->getArray("items");
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ(all->getObject(0)->getValue<std::string>("state"), "resolved");
+  EXPECT_EQ(all->getObject(0)->getValue<std::int64_t>("resolved_run"),
+            st->getValue<std::int64_t>("run"));
+  EXPECT_FALSE(fs::exists(kept));  // settled: the native file is gone
+  // Nothing left to read: a second replay cannot find the file.
+  EXPECT_EQ(replay("", own).status, 409);
 }
 
 TEST_F(HttpTest, RecognitionsDecideAsTheCliAndNeverLogTheIdentifier) {

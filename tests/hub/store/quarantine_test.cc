@@ -110,5 +110,44 @@ TEST_F(QuarantineLifecycleTest, ReplayRerunsOpenRowsThroughTheFixedProfile) {
   EXPECT_THROW(ReplayQuarantine(store_, fixed, 999), Error);
 }
 
+// With store, the replay ingests the file again: the row accepted now is stored and resolves;
+// the JSON is the one both the CLI and the HTTP route print.
+TEST_F(QuarantineLifecycleTest, ReplayWithStoreResolvesTheRowsAcceptedNow) {
+  const IngestSummary s =
+      Ingest("store.csv", kHeader +
+                              "HK-1,RCHE-1,Home,NH (Cap. 165),10,01/02/2024,,valid\n"
+                              "HK-2,RCHE-2,Home,RCHE (Cap. 459A),10,01/02/2024,,valid\n");
+  ASSERT_EQ(store_.QuarantineCount(), 1);
+  const auto dir = tmp_ / "profiles" / "hongkong";
+  std::filesystem::create_directories(dir);
+  std::ifstream in(testing::SourceDir() / "connectors/profiles/hongkong/facility.json");
+  std::string json{std::istreambuf_iterator<char>(in), {}};
+  const std::string anchor = "\"levels\": [";
+  json.insert(json.find(anchor) + anchor.size(),
+              "{\"native\": \"RCHE (Cap. 459A)\", \"code\": \"licensed\", \"comparable\": false},");
+  std::ofstream(dir / "facility.json") << json;
+  EngineOptions options = EngineOptionsFor(store_);
+  options.profiles_dir = (tmp_ / "profiles").string();
+  const ConnectorEngine fixed(options);
+
+  const QuarantineReplay r = ReplayQuarantine(store_, fixed, s.run_id, /*store_rows=*/true);
+  EXPECT_EQ(r.now_accepted, 1);
+  ASSERT_TRUE(r.stored);
+  EXPECT_EQ(r.stored->accepted, 2);
+  EXPECT_EQ(r.stored->inserted, 1);
+  EXPECT_EQ(r.open_after, 0);
+  EXPECT_EQ(store_.QuarantineCount(), 0);
+  const auto all = store_.ListQuarantine(-1, QuarantineState::kAll);
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].resolved_run, r.stored->run_id);
+
+  const Poco::JSON::Object out = QuarantineReplayJson(r);
+  EXPECT_EQ(out.getValue<std::int64_t>("now_accepted"), 1);
+  EXPECT_EQ(out.getArray("rows")->getObject(0)->getValue<std::string>("now"), "accepted");
+  EXPECT_EQ(out.getArray("rows")->getObject(0)->getValue<std::string>("field_before"),
+            "licence_type");
+  EXPECT_EQ(out.getObject("stored")->getValue<std::int64_t>("inserted"), 1);
+}
+
 }  // namespace
 }  // namespace carehub
