@@ -3,6 +3,7 @@
 #include <Poco/SAX/Attributes.h>
 #include <Poco/SAX/DefaultHandler.h>
 #include <Poco/SAX/InputSource.h>
+#include <Poco/SAX/Locator.h>
 #include <Poco/SAX/SAXException.h>
 #include <Poco/SAX/SAXParser.h>
 #include <Poco/XML/XMLException.h>
@@ -11,16 +12,22 @@
 #include <exception>
 #include <unordered_map>
 
+#include "connectors/unicode_nfc.h"
+#include "connectors/xml_raw_window.h"
 #include "schemas/error.h"
 
 namespace carehub {
 namespace {
 
+// Thrown from the handler to stop expat at once (as Poco's own handler errors do): nesting past
+// the depth limit is not read any further.
+struct DepthExceeded {};
+
 class Handler : public Poco::XML::DefaultHandler {
  public:
   Handler(const Profile& profile, const ReadLimits& limits,
-          const std::function<void(XmlRecord&)>& on_record)
-      : profile_(profile), limits_(limits), on_record_(on_record) {
+          const std::function<void(XmlRecord&)>& on_record, XmlRawWindow& window)
+      : profile_(profile), limits_(limits), on_record_(on_record), window_(window) {
     record_.values.resize(profile.fields.size());
     seen_.resize(profile.fields.size());
     for (std::size_t i = 0; i < profile.fields.size(); ++i) {
@@ -32,12 +39,23 @@ class Handler : public Poco::XML::DefaultHandler {
     }
   }
 
-  // Names are matched by local name, whatever prefix the file binds (zj:Export, Export with a
-  // default namespace); the root and record must be in the profile's namespace when it has one.
-  void startElement(const Poco::XML::XMLString& uri, const Poco::XML::XMLString& qname,
+  void setDocumentLocator(const Poco::XML::Locator* locator) override { locator_ = locator; }
+
+  // Names are matched by local name in NFC, whatever prefix the file binds (zj:Export, Export
+  // with a default namespace); the root and record must be in the profile's namespace when it
+  // has one.
+  void startElement(const Poco::XML::XMLString& uri, const Poco::XML::XMLString& local_name,
                     const Poco::XML::XMLString&, const Poco::XML::Attributes& attrs) override {
     ++depth_;
     if (failed_) return;
+    if (depth_ > limits_.max_depth) {
+      if (locator_ != nullptr) {
+        stop_line_ = locator_->getLineNumber();
+        stop_column_ = locator_->getColumnNumber();
+      }
+      throw DepthExceeded{};
+    }
+    const std::string& qname = Nfc(local_name, nfc_name_);
     const bool in_namespace = profile_.xml_namespace.empty() || uri == profile_.xml_namespace;
     if (depth_ == 1) {
       root_seen_ = true;
@@ -54,8 +72,11 @@ class Handler : public Poco::XML::DefaultHandler {
       in_record_ = qname == profile_.xml_record && in_namespace;
       if (!in_record_) return;
       BeginRecord();
+      if (locator_ != nullptr) {
+        window_.BeginRecord(locator_->getLineNumber(), locator_->getColumnNumber());
+      }
       for (int i = 0; i < attrs.getLength(); ++i) {
-        auto it = attributes_.find(attrs.getLocalName(i));
+        auto it = attributes_.find(Nfc(attrs.getLocalName(i), nfc_attribute_));
         if (it != attributes_.end()) {
           record_.values[it->second] = attrs.getValue(i).substr(0, limits_.max_field_bytes + 1);
           seen_[it->second] = true;
@@ -77,9 +98,6 @@ class Handler : public Poco::XML::DefaultHandler {
     if (depth_ == 4 && field_ >= 0) {
       Problem("field element holds elements", profile_.fields[field_].name);
     }
-    if (depth_ > limits_.max_depth) {
-      Problem("elements nested deeper than the limit of " + std::to_string(limits_.max_depth), "");
-    }
   }
 
   void endElement(const Poco::XML::XMLString&, const Poco::XML::XMLString&,
@@ -88,7 +106,20 @@ class Handler : public Poco::XML::DefaultHandler {
       if (depth_ == 3) field_ = -1;
       if (depth_ == 2) {
         in_record_ = false;
+        window_.EndRecord();
+        bool cut = false;
+        record_.original =
+            locator_ == nullptr
+                ? std::nullopt
+                : window_.RecordBytes(locator_->getLineNumber(), locator_->getColumnNumber(), cut);
+        if (cut || window_.record_cut()) {
+          record_.problem.clear();  // the row limit comes first: the rest was not all kept
+          Problem("the record is longer than the row limit of " +
+                      std::to_string(limits_.max_row_bytes) + " bytes",
+                  "");
+        }
         Emit();
+        record_.original.reset();
       }
     }
     --depth_;
@@ -114,13 +145,34 @@ class Handler : public Poco::XML::DefaultHandler {
 
   // A syntax error: reports the open record (or a new one) as unreadable. False if the error
   // came before the root element (not an XML file of this profile at all).
-  bool SyntaxError(const std::string& what) {
+  bool SyntaxError(const std::string& what, int line, int column) {
     if (!root_seen_) return false;
-    if (!in_record_) BeginRecord();
+    bool cut = false;
+    if (in_record_) {
+      record_.original = window_.OpenRecordBytes(line, column, cut);
+    } else {
+      BeginRecord();
+    }
     in_record_ = false;
     Problem("XML syntax error: " + what, "");
     Emit();
+    record_.original.reset();
     return true;
+  }
+
+  // The parse stopped at an element past the depth limit: the open record is its last, a
+  // problem; outside a record the file is refused.
+  void DepthStop() {
+    const std::string what =
+        "elements nested deeper than the limit of " + std::to_string(limits_.max_depth);
+    if (!in_record_) throw Error::InvalidInput(what + " outside any record");
+    bool cut = false;
+    record_.original = window_.OpenRecordBytes(stop_line_, stop_column_, cut);
+    in_record_ = false;
+    record_.problem.clear();  // the reason the read stops is the one to tell
+    Problem(what + "; the rest of the file is not read", "");
+    Emit();
+    record_.original.reset();
   }
 
   std::exception_ptr failure() const { return failure_; }
@@ -137,6 +189,13 @@ class Handler : public Poco::XML::DefaultHandler {
       seen_[i] = false;
     }
     field_ = -1;
+  }
+
+  // `name` in NFC, in `buffer` unless it is ASCII (most files' names pass as they are).
+  static const std::string& Nfc(const std::string& name, std::string& buffer) {
+    if (IsAscii(name)) return name;
+    buffer = ToNfc(name);
+    return buffer;
   }
 
   void Problem(const std::string& what, const std::string& field) {
@@ -158,6 +217,12 @@ class Handler : public Poco::XML::DefaultHandler {
   const Profile& profile_;
   const ReadLimits& limits_;
   const std::function<void(XmlRecord&)>& on_record_;
+  XmlRawWindow& window_;
+  const Poco::XML::Locator* locator_ = nullptr;
+  std::string nfc_name_;
+  std::string nfc_attribute_;
+  int stop_line_ = -1;  // where the element past the depth limit starts
+  int stop_column_ = -1;
   std::unordered_map<std::string, int> elements_;
   std::unordered_map<std::string, int> attributes_;
   XmlRecord record_;
@@ -175,6 +240,7 @@ class Handler : public Poco::XML::DefaultHandler {
 }  // namespace
 
 std::string XmlRecord::Raw(const Profile& profile) const {
+  if (original) return std::string(*original);
   std::string out = "<" + profile.xml_record;
   for (std::size_t i = 0; i < profile.fields.size() && i < values.size(); ++i) {
     if (!profile.fields[i].xml_attribute || values[i].empty()) continue;
@@ -198,17 +264,24 @@ XmlRecordReader::XmlRecordReader(const Profile& profile, const ReadLimits& limit
 
 void XmlRecordReader::Read(std::istream& in, const std::function<void(XmlRecord&)>& on_record,
                            bool transcoded_to_utf8) {
-  Handler handler(profile_, limits_, on_record);
+  XmlRawWindow window(in.rdbuf(), limits_.max_row_bytes);
+  std::istream windowed(&window);
+  Handler handler(profile_, limits_, on_record, window);
   Poco::XML::SAXParser parser;
   parser.setFeature(Poco::XML::XMLReader::FEATURE_NAMESPACES, true);
   if (transcoded_to_utf8) parser.setEncoding("UTF-8");  // overrides the declaration
   parser.setContentHandler(&handler);
-  Poco::XML::InputSource source(in);
+  Poco::XML::InputSource source(windowed);
   try {
     parser.parse(&source);
+  } catch (const DepthExceeded&) {
+    handler.DepthStop();
   } catch (const Poco::Exception& e) {
     if (!handler.root_error().empty()) throw Error::InvalidInput(handler.root_error());
-    if (!handler.SyntaxError(e.message().empty() ? e.displayText() : e.message())) {
+    const auto* located = dynamic_cast<const Poco::XML::SAXParseException*>(&e);
+    if (!handler.SyntaxError(e.message().empty() ? e.displayText() : e.message(),
+                             located ? located->getLineNumber() : -1,
+                             located ? located->getColumnNumber() : -1)) {
       throw Error::InvalidInput("not an XML file of root <" + profile_.xml_root +
                                 ">: " + e.displayText());
     }

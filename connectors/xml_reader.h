@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <istream>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,22 +24,29 @@ struct XmlRecord {
   // given twice, text directly inside the record, or an XML syntax error inside it.
   std::string problem;
   std::string problem_field;  // native name, "" for the whole record
-  // The record as XML text rebuilt from what was read (for the quarantine only).
+  // The record's own bytes in the file (decoded to UTF-8 when the file was transcoded), cut at
+  // limits.max_row_bytes; valid during the callback only. Unset when they could not be located
+  // (an element that came out of an entity reference).
+  std::optional<std::string_view> original;
+  // For the quarantine only: `original`, else the record rebuilt from the values read.
   std::string Raw(const Profile& profile) const;
 };
 
 class XmlRecordReader {
  public:
   // A field value is kept up to limits.max_field_bytes + 1 bytes (so the engine sees it is too
-  // long); elements nested deeper than limits.max_depth make the record a problem.
+  // long); a record longer than limits.max_row_bytes is a problem (its raw text cut there).
+  // Elements nested deeper than limits.max_depth stop the parse at once: the open record is the
+  // last one, a problem naming the limit (outside a record the file is refused).
   XmlRecordReader(const Profile& profile, const ReadLimits& limits = {});
 
   // Calls `on_record` once per record element, in file order. Throws Error::InvalidInput when
   // the document is not XML or its root element is not the profile's. A syntax error after the
   // root element ends the read with one last record carrying the problem (the rest of the file
   // cannot be read by a conforming parser). Element and attribute names are matched by local
-  // name with any namespace prefix (see Profile::xml_namespace). `transcoded_to_utf8`: `in` was
-  // converted to UTF-8 (connectors/transcoding_stream.h) whatever the declaration says.
+  // name with any namespace prefix (see Profile::xml_namespace), in Unicode NFC.
+  // `transcoded_to_utf8`: `in` was converted to UTF-8 (connectors/transcoding_stream.h) whatever
+  // the declaration says.
   void Read(std::istream& in, const std::function<void(XmlRecord&)>& on_record,
             bool transcoded_to_utf8 = false);
 
