@@ -74,20 +74,7 @@ void PrintJson(const std::vector<AccessEntry>& entries, const AccessLogCheck& ch
   }
   root.set("chain", chain);
   Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
-  for (const AccessEntry& e : entries) {
-    Poco::JSON::Object::Ptr item = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-    item->set("seq", e.seq);
-    item->set("at", UtcTime(e.at_ms));
-    item->set("actor", e.actor);
-    item->set("role", e.role);
-    item->set("route", e.route);
-    item->set("purpose", e.purpose ? Poco::Dynamic::Var(*e.purpose) : Poco::Dynamic::Var());
-    item->set("count", e.count);
-    Poco::JSON::Array::Ptr ids = new Poco::JSON::Array;
-    for (const std::string& id : e.record_ids) ids->add(id);
-    item->set("record_ids", ids);
-    items->add(item);
-  }
+  for (const AccessEntry& e : entries) items->add(AccessEntryJson(e));
   root.set("items", items);
   root.stringify(out, 2);
   out << "\n";

@@ -24,30 +24,6 @@ Hmac256 ParsePersonToken(const std::string& text) {
   return token;
 }
 
-std::string HexToken(const Hmac256& token) {
-  char hex[2 * 32 + 1];
-  sodium_bin2hex(hex, sizeof hex, token.data(), token.size());
-  return hex;
-}
-
-Poco::JSON::Object::Ptr EntryJson(const AccessEntry& e) {
-  Poco::JSON::Object::Ptr item = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-  item->set("seq", e.seq);
-  item->set("at_ms", e.at_ms);
-  item->set("actor", e.actor);
-  item->set("role", e.role);
-  item->set("route", e.route);
-  item->set("purpose", e.purpose ? Var(*e.purpose) : Var());
-  item->set("count", e.count);
-  Poco::JSON::Array::Ptr ids = new Poco::JSON::Array;
-  for (const std::string& id : e.record_ids) ids->add(id);
-  item->set("record_ids", ids);
-  Poco::JSON::Array::Ptr tokens = new Poco::JSON::Array;
-  for (const Hmac256& t : e.person_tokens) tokens->add(HexToken(t));
-  item->set("person_tokens", tokens);
-  return item;
-}
-
 }  // namespace
 
 void HandleAudit(ApiCall& call) {
@@ -71,7 +47,7 @@ void HandleAudit(ApiCall& call) {
   const bool more = static_cast<int>(entries.size()) > limit;
   if (more) entries.pop_back();
   Poco::JSON::Array::Ptr items = new Poco::JSON::Array;
-  for (const AccessEntry& e : entries) items->add(EntryJson(e));
+  for (const AccessEntry& e : entries) items->add(AccessEntryJson(e));
   Poco::JSON::Object json(Poco::JSON_PRESERVE_KEY_ORDER);
   if (!position) {
     const AccessLogCheck check = VerifyAccessLog(call.hub.store);

@@ -1,10 +1,12 @@
 #include "hub/store/access_log.h"
 
+#include <Poco/JSON/Array.h>
 #include <pwd.h>
 #include <sodium.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <set>
 
 #include "hub/store/lookup_keys.h"
@@ -230,6 +232,30 @@ std::string OsActor() {
   const struct passwd* user = ::getpwuid(::geteuid());
   return "os:" + (user && user->pw_name ? std::string(user->pw_name)
                                         : "uid " + std::to_string(::geteuid()));
+}
+
+Poco::JSON::Object::Ptr AccessEntryJson(const AccessEntry& e) {
+  const std::time_t seconds = static_cast<std::time_t>(e.at_ms / 1000);
+  std::tm tm{};
+  ::gmtime_r(&seconds, &tm);
+  char at[32];
+  std::strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  Poco::JSON::Object::Ptr item = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+  item->set("seq", e.seq);
+  item->set("at_ms", e.at_ms);
+  item->set("at", std::string(at));
+  item->set("actor", e.actor);
+  item->set("role", e.role);
+  item->set("route", e.route);
+  item->set("purpose", e.purpose ? Poco::Dynamic::Var(*e.purpose) : Poco::Dynamic::Var());
+  item->set("count", e.count);
+  Poco::JSON::Array::Ptr ids = new Poco::JSON::Array;
+  for (const std::string& id : e.record_ids) ids->add(id);
+  item->set("record_ids", ids);
+  Poco::JSON::Array::Ptr tokens = new Poco::JSON::Array;
+  for (const Hmac256& t : e.person_tokens) tokens->add(Hex(t.data(), t.size()));
+  item->set("person_tokens", tokens);
+  return item;
 }
 
 }  // namespace carehub

@@ -8,6 +8,8 @@
 // SQLite's write lock (BEGIN IMMEDIATE).
 #pragma once
 
+#include <Poco/JSON/Object.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -49,6 +51,10 @@ std::vector<AccessEntry> ListAccess(Store& store, const std::vector<Hmac256>& pe
 // Every person token a record carries (the person of an assessment or qualification, the
 // sanctioned person).
 std::vector<Hmac256> PersonTokensOf(const CanonicalRecord& record);
+
+// The one JSON form of an entry, for `carehub audit --json` and GET /v1/audit: seq, at_ms, at
+// (UTC, ISO 8601), actor, role, route, purpose (or null), count, record_ids, person_tokens (hex).
+Poco::JSON::Object::Ptr AccessEntryJson(const AccessEntry& entry);
 
 // "os:<login name>" of the user running this process (for CLI entries).
 std::string OsActor();
