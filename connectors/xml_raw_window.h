@@ -27,30 +27,45 @@ class XmlRawWindow : public std::streambuf {
   // its end tag, or just after an empty element's "/>"). Cut to max_row_bytes (`cut` says so).
   // nullopt when the positions do not fall on the record in the window (an element that came
   // out of an entity): the caller then rebuilds the row. Valid until the parser reads again.
-  std::optional<std::string_view> RecordBytes(int line, int column, bool& cut) const;
+  std::optional<std::string_view> RecordBytes(int line, int column, bool& cut);
   // A record the parse stopped in (a syntax error, the depth limit): its bytes up to that
   // position, or to the end of what was read when the position is not in the window.
-  std::optional<std::string_view> OpenRecordBytes(int line, int column, bool& cut) const;
+  std::optional<std::string_view> OpenRecordBytes(int line, int column, bool& cut);
   // True when the open record has outgrown max_row_bytes.
   bool record_cut() const { return record_cut_; }
+  // False when the record just ended is certainly within max_row_bytes (the window from its
+  // start is not longer), so its bytes can be looked up later, only if they are wanted.
+  bool record_may_exceed() const {
+    return record_cut_ ||
+           (record_start_ != std::string::npos && window_.size() - record_start_ > max_);
+  }
 
  protected:
   int_type underflow() override;
 
  private:
-  // Byte offset in window_ of (line, column); npos when it is not in the window.
-  std::size_t Offset(int line, int column) const;
-  // Drops the first `n` bytes of the window, advancing the position of its first byte.
-  void Drop(std::size_t n);
+  // A byte offset in window_ with the parser position of the byte there.
+  struct Pos {
+    std::size_t offset = 0;
+    int line = 1;
+    int column = 0;
+  };
+  // Moves `pos` forward to (line, column); false (pos unchanged) when that is not in the window
+  // from pos on. Parser positions only grow, so the cursor passes each byte once.
+  bool Seek(Pos& pos, int line, int column) const;
+  // Moves `pos` forward to the first character at or after `offset`.
+  void Advance(Pos& pos, std::size_t offset) const;
   // The end of the tag that opens at `at` ('<'): one past its '>' (quotes respected), or npos.
   std::size_t TagEnd(std::size_t at) const;
+  // Erases the bytes before keep_ (no longer needed), once per chunk read.
+  void Compact();
 
   std::streambuf* source_;
   std::size_t max_;
   std::string window_;
   char chunk_[4096];
-  int first_line_ = 1;  // parser position of window_[0]
-  int first_column_ = 0;
+  Pos cursor_;            // where the last position was found; nothing before it is needed
+  std::size_t keep_ = 0;  // bytes before this offset are no longer needed (compacted lazily)
   bool in_record_ = false;
   std::size_t record_start_ = std::string::npos;  // in window_, while in a record
   std::string cut_;  // a record's first max_ bytes once it outgrew the window

@@ -107,19 +107,25 @@ class Handler : public Poco::XML::DefaultHandler {
       if (depth_ == 2) {
         in_record_ = false;
         window_.EndRecord();
-        bool cut = false;
-        record_.original =
-            locator_ == nullptr
-                ? std::nullopt
-                : window_.RecordBytes(locator_->getLineNumber(), locator_->getColumnNumber(), cut);
-        if (cut || window_.record_cut()) {
-          record_.problem.clear();  // the row limit comes first: the rest was not all kept
-          Problem("the record is longer than the row limit of " +
-                      std::to_string(limits_.max_row_bytes) + " bytes",
-                  "");
+        const int line = locator_ ? locator_->getLineNumber() : -1;
+        const int column = locator_ ? locator_->getColumnNumber() : -1;
+        if (locator_ != nullptr && !window_.record_may_exceed()) {
+          record_.raw_window = &window_;  // looked up only for a rejected row
+          record_.raw_line = line;
+          record_.raw_column = column;
+        } else if (locator_ != nullptr) {
+          bool cut = false;
+          record_.original = window_.RecordBytes(line, column, cut);
+          if (cut || window_.record_cut()) {
+            record_.problem.clear();  // the row limit comes first: the rest was not all kept
+            Problem("the record is longer than the row limit of " +
+                        std::to_string(limits_.max_row_bytes) + " bytes",
+                    "");
+          }
         }
         Emit();
         record_.original.reset();
+        record_.raw_window = nullptr;
       }
     }
     --depth_;
@@ -241,6 +247,12 @@ class Handler : public Poco::XML::DefaultHandler {
 
 std::string XmlRecord::Raw(const Profile& profile) const {
   if (original) return std::string(*original);
+  if (raw_window != nullptr) {
+    bool cut = false;
+    if (const auto bytes = raw_window->RecordBytes(raw_line, raw_column, cut)) {
+      return std::string(*bytes);
+    }
+  }
   std::string out = "<" + profile.xml_record;
   for (std::size_t i = 0; i < profile.fields.size() && i < values.size(); ++i) {
     if (!profile.fields[i].xml_attribute || values[i].empty()) continue;

@@ -17,6 +17,8 @@
 
 namespace carehub {
 
+class XmlRawWindow;  // connectors/xml_raw_window.h
+
 struct XmlRecord {
   std::int64_t row = 0;             // 1-based index of the record element
   std::vector<std::string> values;  // per Profile::fields index; "" when absent
@@ -28,6 +30,10 @@ struct XmlRecord {
   // limits.max_row_bytes; valid during the callback only. Unset when they could not be located
   // (an element that came out of an entity reference).
   std::optional<std::string_view> original;
+  // Or where the reader can find them when asked (only a rejected row's are looked up).
+  XmlRawWindow* raw_window = nullptr;
+  int raw_line = 0;
+  int raw_column = 0;
   // For the quarantine only: `original`, else the record rebuilt from the values read.
   std::string Raw(const Profile& profile) const;
 };

@@ -109,6 +109,33 @@ TEST(XmlRawTest, RecordLongerThanTheRowLimitIsQuarantinedWithItsRawCut) {
   }
 }
 
+// Across the reader's 4 KiB chunks: a one-line file with a BOM, long comments between records
+// (the window keeps only a tail there) and a record far longer than the row limit (cut while it
+// is read); the raws after them are still the records' own bytes.
+TEST(XmlRawTest, RawsStayExactAcrossChunksLongGapsAndCutRecords) {
+  const std::string bad1 =
+      "<Facility id=\"ZH-C-0001\"><Name>é</Name><CreditCode>52330100MJ0000000X</CreditCode>"
+      "<StarRating>九星级</StarRating><RatedDate>2024-03-15</RatedDate></Facility>";
+  const std::string huge =
+      "<Facility id=\"ZH-C-0002\"><!--" + std::string(20000, 'x') + "--><Name>院</Name></Facility>";
+  const std::string bad3 =
+      "<Facility id=\"ZH-C-0003\"><Name>颐养院</Name><CreditCode>52330105MJ0000002C"
+      "</CreditCode><StarRating>零星级</StarRating><RatedDate>2025-06-30</RatedDate></Facility>";
+  const std::string gap = "<!--" + std::string(30000, 'g') + "-->";
+  testing::TempDir dir;
+  std::ofstream(dir / "chunks.xml", std::ios::binary)
+      << "\xEF\xBB\xBF<FacilityExport>" << gap << bad1 << gap << huge << gap << bad3
+      << "</FacilityExport>";
+  ReadLimits limits;
+  limits.max_row_bytes = 1000;
+  const Outcome o = Read(dir / "chunks.xml", limits);
+  ASSERT_EQ(o.sink.rejections.size(), 3u);
+  EXPECT_EQ(o.sink.rejections[0].raw, bad1);
+  EXPECT_EQ(o.sink.rejections[1].raw, huge.substr(0, 1000));
+  EXPECT_NE(o.sink.rejections[1].reason.find("row limit of 1000 bytes"), std::string::npos);
+  EXPECT_EQ(o.sink.rejections[2].raw, bad3);
+}
+
 TEST(XmlRawTest, NestingPastTheDepthLimitStopsTheReadNamingFileAndRow) {
   const Outcome o = Read(Fixture("deep.xml"));
   EXPECT_EQ(o.stats.read, 2);  // record 3 comes after the stop and is not read
