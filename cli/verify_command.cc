@@ -3,10 +3,12 @@
 // "sound entries=N records=M" or "unsound problems=K". Exit 0 when sound, 3 when problems were
 // found (after --repair: when problems remain). --repair fixes what it can (records rewritten
 // from their changes, another origin's damaged log cut back to a sound signed head, to be
-// pulled again by the next sync) and verifies again.
+// pulled again by the next sync) and verifies again. Open fork evidence is reported as "fork
+// origin=O seq=S: ..." lines and also exits 3 (carehub fork resolve decides it, not --repair).
 #include <iostream>
 
 #include "cli/command.h"
+#include "hub/store/forks.h"
 #include "hub/store/store.h"
 #include "hub/store/verify.h"
 #include "schemas/error.h"
@@ -25,6 +27,20 @@ void Print(const VerifyReport& report, std::ostream& out) {
     out << "unsound problems=" << report.problems.size() << " entries=" << report.entries
         << " records=" << report.records << "\n";
   }
+}
+
+// Open fork evidence (hub/store/forks.h) makes the store unsound too: an operator must decide
+// which branch to keep (`carehub fork resolve`); --repair does not.
+bool PrintForks(Store& store, const VerifyOptions& options, std::ostream& out) {
+  bool any = false;
+  for (const ForkEvidence& e : ListForkEvidence(store.db(), true)) {
+    if (options.origin && *options.origin != e.origin) continue;
+    any = true;
+    out << "fork origin=" << e.origin << " seq=" << e.fork_seq << ": held head seq " << e.held.seq
+        << " and head seq " << e.other.seq << " from " << e.other_from
+        << " are both validly signed and disagree; origin held (carehub fork show)\n";
+  }
+  return any;
 }
 
 class VerifyCommand : public Command {
@@ -47,7 +63,8 @@ class VerifyCommand : public Command {
     }
     VerifyReport report = VerifyStore(store, options);
     Print(report, out);
-    if (report.sound() || !args.Has("repair")) return report.sound() ? 0 : kUnsound;
+    const bool forked = PrintForks(store, options, out);
+    if (report.sound() || !args.Has("repair")) return report.sound() && !forked ? 0 : kUnsound;
     const RepairReport repair = RepairStore(store, report);
     out << "repair: records_restored=" << repair.records_restored
         << (repair.reindexed ? " reindexed" : "") << "\n";
@@ -60,7 +77,7 @@ class VerifyCommand : public Command {
     report = VerifyStore(store, options);
     out << "after repair: ";
     Print(report, out);
-    return report.sound() ? 0 : kUnsound;
+    return report.sound() && !forked ? 0 : kUnsound;
   }
 };
 

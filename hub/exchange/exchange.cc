@@ -198,6 +198,7 @@ void Exchange::Impl::RefreshMembers() {
   }
   local.clear();
   for (const SignedHead& head : store.Heads()) local[head.origin] = head.seq;
+  held_origins = HeldOrigins(store.db());  // `carehub fork resolve` releases within 0.5 s
 }
 
 bool Exchange::Impl::Step(milliseconds wait) {
@@ -268,6 +269,7 @@ void Exchange::Impl::OnLinkMessage(std::size_t index, const wire::Frames& frames
         if constexpr (std::is_same_v<T, wire::Welcome> || std::is_same_v<T, wire::Notify>) {
           link.welcomed = true;
           for (const auto& head : m.heads) link.advertised[head.origin] = head.seq;
+          OnGossip(link.peer.name, m.signed_heads);
         } else if constexpr (std::is_same_v<T, wire::Batch>) {
           OnBatch(index, std::move(m));
         } else if constexpr (std::is_same_v<T, wire::Schema>) {
@@ -295,6 +297,16 @@ void Exchange::Impl::OnLinkMessage(std::size_t index, const wire::Frames& frames
           waiting.swap(parked);
           for (ParkedBatch& p : waiting) OnBatch(p.link, std::move(p.batch));
         } else if constexpr (std::is_same_v<T, wire::ErrorReply>) {
+          if (m.code == wire::ErrorCode::kUnknownVersion &&
+              link.version > wire::kOldestProtocolVersion) {
+            // An older hub: speak its version on this link (no gossip) until re-dialled.
+            Log("peer " + link.peer.name + " speaks an older protocol version; using version " +
+                std::to_string(wire::kOldestProtocolVersion));
+            link.version = wire::kOldestProtocolVersion;
+            link.last_hello = ExchangeClock::now();
+            SendTo(link, HelloMessage());
+            return;
+          }
           Log("peer " + link.peer.name + " answered " + std::string(wire::ErrorCodeName(m.code)) +
               (m.origin.empty() ? "" : " for origin " + m.origin) + ": " + m.detail);
           if (m.code == wire::ErrorCode::kInternal) {

@@ -89,7 +89,8 @@ struct ExchangeStats {
   std::int64_t batches_served = 0;
   std::int64_t notifies_sent = 0;
   std::int64_t connections_denied = 0;
-  std::int64_t pulls_lost = 0;  // PULLs found unanswered by a later PONG, sent again
+  std::int64_t pulls_lost = 0;   // PULLs found unanswered by a later PONG, sent again
+  std::int64_t forks_found = 0;  // new fork evidence recorded (docs/PROTOCOL.md "Fork evidence")
 };
 
 class Exchange {

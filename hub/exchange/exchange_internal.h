@@ -17,6 +17,7 @@
 #include "hub/exchange/peers.h"
 #include "hub/exchange/wire.h"
 #include "hub/exchange/zap.h"
+#include "hub/store/forks.h"
 #include "hub/store/store.h"
 #include "hub/store/verify.h"
 
@@ -45,6 +46,9 @@ struct Link {
   // origin -> pull again after the store was busy; unlike `blocked`, not caught up meanwhile
   std::map<std::string, ExchangeClock::time_point> deferred;
   std::set<std::uint64_t> schema_requested;
+  // Protocol version spoken on this link: the newest, until the peer answers ERROR
+  // unknown_version (an older hub), then kOldestProtocolVersion until re-dialled.
+  std::uint8_t version = wire::kProtocolVersion;
   ExchangeClock::time_point dialled{}, last_recv{}, last_ping{}, last_hello{}, next_dial{};
   std::chrono::milliseconds backoff{250};
   bool retired = false;  // the member was removed: closed and never dialled again
@@ -65,6 +69,7 @@ struct ParkedBatch {
 struct ConnectedClient {
   std::string name;
   ExchangeClock::time_point last_seen{};
+  std::uint8_t version = wire::kProtocolVersion;  // of its last request: replies and NOTIFY use it
 };
 
 struct Exchange::Impl {
@@ -78,7 +83,7 @@ struct Exchange::Impl {
   // client side (exchange.cc, exchange_links.cc, exchange_pull.cc)
   void Dial(Link& link);
   void SendTo(Link& link, const wire::Message& message);
-  wire::Hello HelloMessage() const;
+  wire::Hello HelloMessage();
   void OnLinkMessage(std::size_t index, const wire::Frames& frames);
   void OnBatch(std::size_t index, wire::Batch batch);
   void ApplyBatch(std::size_t index, const wire::Batch& batch);
@@ -96,7 +101,7 @@ struct Exchange::Impl {
   void OnRouterMessage(const std::string& routing_id, const std::string& user,
                        const wire::Frames& frames);
   wire::Message HandleRequest(const std::string& routing_id, const std::string& user,
-                              const wire::Message& request);
+                              const wire::Message& request, std::uint8_t version);
   wire::Message ServePull(const wire::Pull& pull);
   // A batch read for serving is checked before it leaves (chain inside the batch, its head's
   // hash and signature): nullopt when sound.
@@ -113,6 +118,18 @@ struct Exchange::Impl {
   std::map<std::string, ExchangeClock::time_point> last_origin_repair;
   StoreCheckState check;
   mutable std::mutex check_mutex;  // guards `check` for Exchange::StoreCheck
+  // Fork evidence (exchange_forks.cc): signed heads gossiped in HELLO/WELCOME/NOTIFY are
+  // compared with the held log; a batch that is validly signed but does not extend the held
+  // chain is evidence too. An origin with open evidence is held: not pulled, nothing applied.
+  void OnGossip(const std::string& peer, const std::vector<SignedHead>& heads);
+  void CheckGossipedHead(const std::string& peer, const SignedHead& head);
+  bool RecordBatchFork(const std::string& peer, const wire::Batch& batch);
+  void RaiseFork(ForkEvidence evidence, const std::string& why);
+  const SignPublicKey* OriginKey(const std::string& origin) const;
+  std::optional<Hash256> HeldEntryHash(const std::string& origin, std::int64_t seq);
+  std::set<std::string> held_origins;  // origins with open fork evidence (re-read every 0.5 s)
+  std::map<std::pair<std::string, std::string>, SignedHead> gossip_checked;  // (peer, origin)
+  std::vector<SignedHead> SignedHeads();  // this hub's latest signed head of every origin
   wire::Welcome WelcomeMessage();
   std::optional<std::string> CheckHelloRegion(const std::string& user,
                                               const std::string& region) const;

@@ -39,18 +39,20 @@ void Exchange::Impl::Dial(Link& link) {
   link.welcomed = false;
   link.dialled = link.last_recv = link.last_ping = link.last_hello = now;
   link.schema_requested.clear();
+  link.version = wire::kProtocolVersion;
   SendTo(link, HelloMessage());
 }
 
-wire::Hello Exchange::Impl::HelloMessage() const {
+wire::Hello Exchange::Impl::HelloMessage() {
   wire::Hello hello;
   hello.region = store.region();
   for (const auto& [origin, seq] : local) hello.heads.push_back({origin, seq});
+  hello.signed_heads = SignedHeads();
   return hello;
 }
 
 void Exchange::Impl::SendTo(Link& link, const wire::Message& message) {
-  if (link.socket) SendFrames(*link.socket, wire::Encode(message));
+  if (link.socket) SendFrames(*link.socket, wire::Encode(message, link.version));
 }
 
 void Exchange::Impl::Timers() {

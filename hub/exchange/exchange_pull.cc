@@ -28,6 +28,7 @@ void Exchange::Impl::OnBatch(std::size_t index, wire::Batch batch) {
     in_flight.erase(it);
   }
   pull_retries.erase(origin);
+  if (held_origins.count(origin)) return;  // open fork evidence: nothing applied
   auto reject = [&](const std::string& why) {
     ++stats.batches_rejected;
     link.blocked[origin] = ExchangeClock::now() + kRejectBackoff;
@@ -111,6 +112,7 @@ void Exchange::Impl::ApplyBatch(std::size_t index, const wire::Batch& batch) {
   }
   if (result.rejected) {
     ++stats.batches_rejected;
+    if (RecordBatchFork(link.peer.name, batch)) return;
     link.blocked[origin] = ExchangeClock::now() + kRejectBackoff;
     const std::string line = "rejected batch of origin " + origin + " (seq " +
                              std::to_string(batch.entries.front().seq) + ".." +
@@ -161,6 +163,7 @@ void Exchange::Impl::SchedulePulls() {
     for (const auto& [origin, seq] : link.advertised) {
       if (static_cast<int>(in_flight.size()) >= options.max_in_flight) return;
       if (origin == store.region() || !members.count(origin) || in_flight.count(origin)) continue;
+      if (held_origins.count(origin)) continue;
       if (seq <= LocalSeq(origin)) continue;
       if (auto b = link.blocked.find(origin); b != link.blocked.end() && now < b->second) continue;
       if (auto d = link.deferred.find(origin); d != link.deferred.end() && now < d->second) {
@@ -181,6 +184,7 @@ bool Exchange::Impl::CaughtUp() const {
     if (!link.welcomed) return false;
     for (const auto& [origin, seq] : link.advertised) {
       if (origin == store.region() || !members.count(origin)) continue;
+      if (held_origins.count(origin)) continue;
       if (auto b = link.blocked.find(origin); b != link.blocked.end() && now < b->second) continue;
       if (seq > LocalSeq(origin)) return false;
     }

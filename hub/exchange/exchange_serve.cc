@@ -17,21 +17,30 @@ constexpr auto kOriginRepairInterval = 60s;
 wire::Welcome Exchange::Impl::WelcomeMessage() {
   wire::Welcome welcome;
   welcome.region = store.region();
-  for (const SignedHead& head : store.Heads()) welcome.heads.push_back({head.origin, head.seq});
+  welcome.signed_heads = SignedHeads();
+  for (const SignedHead& head : welcome.signed_heads) {
+    welcome.heads.push_back({head.origin, head.seq});
+  }
   return welcome;
 }
 
 void Exchange::Impl::OnRouterMessage(const std::string& routing_id, const std::string& user,
                                      const wire::Frames& frames) {
   wire::Message reply;
+  // Answered in the version asked in (an older member gets an older answer); an unknown version
+  // is answered in this hub's newest, which tells the client what it speaks.
+  std::uint8_t version = wire::VersionOf(frames);
+  if (version < wire::kOldestProtocolVersion || version > wire::kProtocolVersion) {
+    version = wire::kProtocolVersion;
+  }
   try {
-    reply = HandleRequest(routing_id, user, wire::Decode(frames));
+    reply = HandleRequest(routing_id, user, wire::Decode(frames), version);
   } catch (const wire::WireError& e) {
     Log("peer " + (user.empty() ? std::string("?") : user) + ": " + e.what());
     reply = wire::ErrorReply{e.code(), "", e.what()};
   }
   if (std::holds_alternative<wire::Batch>(reply)) ++stats.batches_served;
-  SendFrames(*router, wire::Encode(reply), &routing_id);
+  SendFrames(*router, wire::Encode(reply, version), &routing_id);
 }
 
 // A member speaks for the region it is registered with, and no other: a HELLO claiming another
@@ -49,10 +58,11 @@ std::optional<std::string> Exchange::Impl::CheckHelloRegion(const std::string& u
 }
 
 wire::Message Exchange::Impl::HandleRequest(const std::string& routing_id, const std::string& user,
-                                            const wire::Message& request) {
+                                            const wire::Message& request, std::uint8_t version) {
   ConnectedClient& client = clients[routing_id];
   client.name = user;
   client.last_seen = ExchangeClock::now();
+  client.version = version;
   return std::visit(
       [&](const auto& m) -> wire::Message {
         using T = std::decay_t<decltype(m)>;
@@ -61,6 +71,7 @@ wire::Message Exchange::Impl::HandleRequest(const std::string& routing_id, const
             Log("peer " + user + ": " + *refused);
             return wire::ErrorReply{wire::ErrorCode::kUnauthorized, m.region, *refused};
           }
+          OnGossip(user, m.signed_heads);
           return WelcomeMessage();
         } else if constexpr (std::is_same_v<T, wire::Pull>) {
           return ServePull(m);
@@ -247,13 +258,16 @@ void Exchange::Impl::Notify() {
   wire::Notify notify;
   notify.region = store.region();
   for (const auto& [origin, seq] : announced) notify.heads.push_back({origin, seq});
-  const wire::Frames frames = wire::Encode(notify);
+  notify.signed_heads = SignedHeads();
+  std::map<std::uint8_t, wire::Frames> encoded;  // by protocol version
   for (auto it = clients.begin(); it != clients.end();) {
     if (now - it->second.last_seen > kClientForgotten) {
       it = clients.erase(it);
       continue;
     }
-    SendFrames(*router, frames, &it->first);
+    auto [frames, fresh] = encoded.try_emplace(it->second.version);
+    if (fresh) frames->second = wire::Encode(notify, it->second.version);
+    SendFrames(*router, frames->second, &it->first);
     ++stats.notifies_sent;
     ++it;
   }

@@ -110,6 +110,36 @@ Hello ReadHello(const std::string& frame, const char* what) {
   return h;
 }
 
+// Version 3 gossip frame: u32 count, then count times str16 origin, u64 seq, 32-byte head hash,
+// 64-byte signature.
+std::string SignedHeadsFrame(const std::vector<SignedHead>& heads) {
+  Writer w;
+  w.U32(static_cast<std::uint32_t>(heads.size()));
+  for (const SignedHead& head : heads) {
+    w.Short(head.origin);
+    w.U64(static_cast<std::uint64_t>(head.seq));
+    w.Fixed(head.head_hash);
+    w.Fixed(head.signature);
+  }
+  return w.Take();
+}
+
+std::vector<SignedHead> ReadSignedHeads(const std::string& frame, const char* what) {
+  Reader r(frame, what);
+  const std::uint32_t count = r.U32();
+  // Each head takes at least 2 + 8 + 32 + 64 bytes.
+  if (count > frame.size() / 106) r.Fail("signed head count larger than the frame");
+  std::vector<SignedHead> heads(count);
+  for (SignedHead& head : heads) {
+    head.origin = r.Short();
+    head.seq = Seq(r.U64(), r);
+    r.Fixed(head.head_hash);
+    r.Fixed(head.signature);
+  }
+  r.End();
+  return heads;
+}
+
 std::string EntryFrame(const ChangeEntry& e) {
   Writer w;
   w.U64(static_cast<std::uint64_t>(e.seq));
@@ -226,20 +256,24 @@ MessageType TypeOf(const Message& message) {
   return kTypes[message.index()];
 }
 
-Frames Encode(const Message& message) {
+Frames Encode(const Message& message, std::uint8_t version) {
+  if (version < kOldestProtocolVersion || version > kProtocolVersion) {
+    throw Error::InvalidInput("wire: cannot encode protocol version " + std::to_string(version));
+  }
   Frames frames;
   Writer header;
   header.Raw(kMagic);
-  header.U8(kProtocolVersion);
+  header.U8(version);
   header.U8(static_cast<std::uint8_t>(TypeOf(message)));
   frames.push_back(header.Take());
   std::visit(
-      [&frames](const auto& m) {
+      [&frames, version](const auto& m) {
         using T = std::decay_t<decltype(m)>;
         Writer w;
         if constexpr (std::is_same_v<T, Hello> || std::is_same_v<T, Welcome> ||
                       std::is_same_v<T, Notify>) {
           frames.push_back(HelloFrame(m));
+          if (version >= 3) frames.push_back(SignedHeadsFrame(m.signed_heads));
         } else if constexpr (std::is_same_v<T, Pull>) {
           w.Short(m.origin);
           w.U64(static_cast<std::uint64_t>(m.after_seq));
@@ -282,13 +316,21 @@ MessageType DecodeHeader(const Frames& frames) {
     throw WireError(ErrorCode::kMalformed, "malformed message: no CHX header frame");
   }
   const auto version = static_cast<std::uint8_t>(frames[0][3]);
-  if (version != kProtocolVersion) {
+  if (version < kOldestProtocolVersion || version > kProtocolVersion) {
     throw WireError(ErrorCode::kUnknownVersion, "protocol version " + std::to_string(version) +
                                                     " is not supported (this hub "
                                                     "speaks " +
                                                     std::to_string(kProtocolVersion) + ")");
   }
   return static_cast<MessageType>(static_cast<std::uint8_t>(frames[0][4]));
+}
+
+// HELLO, WELCOME, NOTIFY: the heads frame, and in version 3 the signed heads frame.
+Hello ReadHelloMessage(const Frames& frames, std::uint8_t version, const char* what) {
+  ExpectFrames(frames, version >= 3 ? 3 : 2, what);
+  Hello h = ReadHello(frames[1], what);
+  if (version >= 3) h.signed_heads = ReadSignedHeads(frames[2], what);
+  return h;
 }
 
 Pull DecodePull(const Frames& frames) {
@@ -364,18 +406,21 @@ ErrorReply DecodeError(const Frames& frames) {
 
 }  // namespace
 
+std::uint8_t VersionOf(const Frames& frames) {
+  if (frames.empty() || frames[0].size() != 5 || frames[0].compare(0, 3, kMagic) != 0) return 0;
+  return static_cast<std::uint8_t>(frames[0][3]);
+}
+
 Message Decode(const Frames& frames) {
   const MessageType type = DecodeHeader(frames);
+  const std::uint8_t version = VersionOf(frames);
   switch (type) {
     case MessageType::kHello:
-      ExpectFrames(frames, 2, "HELLO");
-      return ReadHello(frames[1], "HELLO");
+      return ReadHelloMessage(frames, version, "HELLO");
     case MessageType::kWelcome:
-      ExpectFrames(frames, 2, "WELCOME");
-      return Welcome{ReadHello(frames[1], "WELCOME")};
+      return Welcome{ReadHelloMessage(frames, version, "WELCOME")};
     case MessageType::kNotify:
-      ExpectFrames(frames, 2, "NOTIFY");
-      return Notify{ReadHello(frames[1], "NOTIFY")};
+      return Notify{ReadHelloMessage(frames, version, "NOTIFY")};
     case MessageType::kPull:
       return DecodePull(frames);
     case MessageType::kBatch:

@@ -15,7 +15,11 @@
 namespace carehub::wire {
 
 inline constexpr std::string_view kMagic = "CHX";
-inline constexpr std::uint8_t kProtocolVersion = 2;  // 2: BATCH entries packed in one frame
+// 2: BATCH entries packed in one frame. 3: HELLO, WELCOME and NOTIFY carry the sender's signed
+// heads (gossip for fork evidence) in a second frame; everything else as in 2.
+inline constexpr std::uint8_t kProtocolVersion = 3;
+// The oldest version this hub still decodes and answers in (docs/PROTOCOL.md "Versions").
+inline constexpr std::uint8_t kOldestProtocolVersion = 2;
 
 enum class MessageType : std::uint8_t {
   kHello = 1,
@@ -63,6 +67,9 @@ struct HeadSummary {
 struct Hello {
   std::string region;
   std::vector<HeadSummary> heads;
+  // Version 3: the latest signed head the sender holds of every origin (gossip). Empty when the
+  // message is encoded or was decoded as version 2.
+  std::vector<SignedHead> signed_heads = {};
   bool operator==(const Hello&) const = default;
 };
 struct Welcome : Hello {};
@@ -110,8 +117,13 @@ using Message = std::variant<Hello, Welcome, Pull, Batch, SchemaRequest, Schema,
 using Frames = std::vector<std::string>;
 
 MessageType TypeOf(const Message& message);
-Frames Encode(const Message& message);
-// Throws WireError (kMalformed, kUnknownVersion) for anything that does not decode.
+// Encodes in `version` (kOldestProtocolVersion..kProtocolVersion); version 2 leaves out the
+// signed heads of HELLO/WELCOME/NOTIFY.
+Frames Encode(const Message& message, std::uint8_t version = kProtocolVersion);
+// Throws WireError (kMalformed, kUnknownVersion) for anything that does not decode. Decodes
+// every version from kOldestProtocolVersion to kProtocolVersion.
 Message Decode(const Frames& frames);
+// The version byte of a message's frame 0 (0 when there is no valid header frame).
+std::uint8_t VersionOf(const Frames& frames);
 
 }  // namespace carehub::wire

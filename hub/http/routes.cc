@@ -10,6 +10,7 @@
 
 #include "hub/exchange/peers.h"
 #include "hub/http/router.h"
+#include "hub/store/forks.h"
 #include "schemas/embedded.h"
 
 namespace carehub::embedded_openapi {
@@ -68,6 +69,11 @@ void HandleHealth(ApiCall& call) {
   if (call.shared.options.store_check) {
     json.set("store", call.shared.options.store_check().sound ? "sound" : "damaged");
   }
+  // Open fork evidence (hub/store/forks.h): origins held until an operator resolves them.
+  Poco::JSON::Array::Ptr held = new Poco::JSON::Array;
+  for (const std::string& origin : HeldOrigins(call.hub.store.db())) held->add(origin);
+  json.set("forks_open", ListForkEvidence(call.hub.store.db(), true).size());
+  json.set("fork_held_origins", held);
   call.SendJson(200, json);
 }
 
@@ -98,6 +104,15 @@ void AppendStoreMetrics(std::string& out, Store& store, const std::string& hub) 
     out += "carehub_quarantine_rows{" + hub + ",reason=\"" + PromLabel(stmt.ColumnText(0)) +
            "\"} " + std::to_string(stmt.ColumnInt64(1)) + "\n";
   }
+  const std::vector<ForkEvidence> forks = ListForkEvidence(store.db(), false);
+  const auto open = std::count_if(forks.begin(), forks.end(),
+                                  [](const ForkEvidence& e) { return !e.resolved_ms; });
+  out += "# HELP carehub_fork_evidence_total Fork evidence recorded (conflicting signed heads).\n";
+  out += "# TYPE carehub_fork_evidence_total counter\n";
+  out += "carehub_fork_evidence_total{" + hub + "} " + std::to_string(forks.size()) + "\n";
+  out += "# HELP carehub_fork_evidence_open Fork evidence not resolved yet (origins held).\n";
+  out += "# TYPE carehub_fork_evidence_open gauge\n";
+  out += "carehub_fork_evidence_open{" + hub + "} " + std::to_string(open) + "\n";
   out += "# HELP carehub_origin_head_seq Latest signed change-log seq held per origin.\n";
   out += "# TYPE carehub_origin_head_seq gauge\n";
   for (const SignedHead& head : store.Heads()) {
@@ -203,7 +218,8 @@ Poco::JSON::Array::Ptr OriginsJson(const AppliedSeqs& applied, const PeerLinkSta
   return array;
 }
 
-Poco::JSON::Object::Ptr SelfPeerJson(const std::string& region, const AppliedSeqs& applied) {
+Poco::JSON::Object::Ptr SelfPeerJson(const std::string& region, const AppliedSeqs& applied,
+                                     const std::set<std::string>& held) {
   Poco::JSON::Object::Ptr self = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
   self->set("name", "self");
   self->set("region", region);
@@ -214,12 +230,13 @@ Poco::JSON::Object::Ptr SelfPeerJson(const std::string& region, const AppliedSeq
   self->set("last_heard_seconds", Poco::Dynamic::Var());
   self->set("head_seq", AppliedSeq(applied, region));
   self->set("origins", OriginsJson(applied, nullptr));
+  self->set("fork_held", held.count(region) > 0);
   return self;
 }
 
 // `running`: the exchange runs in this process, so `state` (null: no link) is known.
 Poco::JSON::Object::Ptr MemberJson(const Peer& p, const PeerLinkState* state, bool running,
-                                   const AppliedSeqs& applied) {
+                                   const AppliedSeqs& applied, const std::set<std::string>& held) {
   Poco::JSON::Object::Ptr json = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
   json->set("name", p.name);
   json->set("region", p.region);
@@ -234,6 +251,8 @@ Poco::JSON::Object::Ptr MemberJson(const Peer& p, const PeerLinkState* state, bo
                                       : Poco::Dynamic::Var());
   json->set("head_seq", AppliedSeq(applied, p.region));
   json->set("origins", OriginsJson(applied, state));
+  // Open fork evidence for this member's origin: nothing of it is applied until resolved.
+  json->set("fork_held", held.count(p.region) > 0);
   return json;
 }
 
@@ -259,11 +278,12 @@ void HandlePeers(ApiCall& call) {
     }
   }
   std::vector<std::pair<std::string, Poco::JSON::Object::Ptr>> items;  // (cursor key, item)
-  items.emplace_back("0", SelfPeerJson(call.shared.region, applied));
+  const std::set<std::string> held = HeldOrigins(store.db());
+  items.emplace_back("0", SelfPeerJson(call.shared.region, applied, held));
   for (const Peer& p : ListPeers(store.db())) {
     const auto it = live.find(p.name);
-    items.emplace_back("1" + p.name,
-                       MemberJson(p, it == live.end() ? nullptr : &it->second, running, applied));
+    items.emplace_back("1" + p.name, MemberJson(p, it == live.end() ? nullptr : &it->second,
+                                                running, applied, held));
   }
   Poco::JSON::Array::Ptr page = new Poco::JSON::Array;
   std::string last;

@@ -294,6 +294,28 @@ END;
      R"sql(
 ALTER TABLE records DROP COLUMN body;
 )sql"},
+    // Issue 17 (hub/store/forks.h): two validly signed heads of one origin that cannot both be
+    // true, kept as evidence; an origin with an open row is held until an operator resolves it.
+    {11, "fork_evidence: conflicting signed heads of an origin, held until resolved",
+     R"sql(
+CREATE TABLE IF NOT EXISTS fork_evidence(
+  id INTEGER PRIMARY KEY,
+  origin TEXT NOT NULL,
+  fork_seq INTEGER NOT NULL,
+  agree_seq INTEGER NOT NULL,
+  held_seq INTEGER NOT NULL,
+  held_hash BLOB NOT NULL,
+  held_signature BLOB NOT NULL,
+  other_seq INTEGER NOT NULL,
+  other_hash BLOB NOT NULL,
+  other_signature BLOB NOT NULL,
+  other_from TEXT NOT NULL,
+  how TEXT NOT NULL,
+  detected_at_ms INTEGER NOT NULL,
+  resolved_at_ms INTEGER,
+  kept_hash BLOB,
+  UNIQUE(origin, held_hash, other_hash));
+)sql"},
 };
 
 // carehub_record_key(TEXT) and carehub_token_key(BLOB) for the steps that compute keys of

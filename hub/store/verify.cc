@@ -487,6 +487,14 @@ std::set<std::string> CutLog(Store& store, const std::string& origin, std::int64
 
 }  // namespace
 
+std::int64_t CutOriginLog(Store& store, const std::string& origin, std::int64_t at_most,
+                          RepairReport& report) {
+  const auto keys = OriginKeys(store);
+  const std::int64_t keep = LastSoundHead(store.db(), origin, at_most, KeyOf(keys, origin));
+  CutLog(store, origin, keep, report);
+  return keep;
+}
+
 RepairReport RepairStore(Store& store, const VerifyReport& verified) {
   RepairReport report;
   if (verified.sound()) return report;

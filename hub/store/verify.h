@@ -98,4 +98,11 @@ struct RepairReport {
 // `unrepaired`.
 RepairReport RepairStore(Store& store, const VerifyReport& report);
 
+// Drops another origin's log past its last sound signed head at or below `at_most` (0: all of
+// it), with its signed heads and the records those entries wrote (back to their last kept
+// version), in the caller's write transaction; returns the seq kept. Used by `carehub fork
+// resolve` to give up a branch.
+std::int64_t CutOriginLog(Store& store, const std::string& origin, std::int64_t at_most,
+                          RepairReport& report);
+
 }  // namespace carehub

@@ -1,0 +1,161 @@
+// Fork evidence of an Exchange (docs/PROTOCOL.md "Fork evidence"): members gossip the latest
+// signed head they hold of every origin in HELLO, WELCOME and NOTIFY (protocol version 3). A
+// validly signed head whose hash differs from the held entry at its seq, or a validly signed,
+// self-consistent batch that does not extend the held chain, is recorded with this hub's own
+// signed head (hub/store/forks.h), logged as an alarm, and its origin held until an operator
+// resolves it. A difference caused by this hub's own damaged copy is repaired instead.
+#include "hub/exchange/exchange_internal.h"
+
+namespace carehub {
+
+namespace {
+
+std::string Hex8(const Hash256& hash) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < 8; ++i) {
+    out += kDigits[hash[i] >> 4];
+    out += kDigits[hash[i] & 15];
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<SignedHead> Exchange::Impl::SignedHeads() { return store.Heads(); }
+
+const SignPublicKey* Exchange::Impl::OriginKey(const std::string& origin) const {
+  if (origin == store.region()) return &store.keys().sign_public();
+  const auto it = members.find(origin);
+  return it == members.end() ? nullptr : &it->second.sign_key;
+}
+
+std::optional<Hash256> Exchange::Impl::HeldEntryHash(const std::string& origin, std::int64_t seq) {
+  if (seq == 0) return kZeroHash;
+  sqlite::Statement stmt(store.db(), "SELECT entry_hash FROM changes WHERE origin = ? AND seq = ?");
+  stmt.Bind(1, origin).Bind(2, seq);
+  if (!stmt.Step() || stmt.ColumnBlob(0).size() != 32) return std::nullopt;
+  Hash256 hash{};
+  std::copy(stmt.ColumnBlob(0).begin(), stmt.ColumnBlob(0).end(), hash.begin());
+  return hash;
+}
+
+void Exchange::Impl::OnGossip(const std::string& peer, const std::vector<SignedHead>& heads) {
+  for (const SignedHead& head : heads) {
+    try {
+      CheckGossipedHead(peer, head);
+    } catch (const sqlite::SqliteError& e) {
+      if (!e.busy()) throw;
+      gossip_checked.erase({peer, head.origin});  // checked again with the next gossip
+    }
+  }
+}
+
+void Exchange::Impl::CheckGossipedHead(const std::string& peer, const SignedHead& head) {
+  const SignPublicKey* key = OriginKey(head.origin);
+  if (key == nullptr) return;  // not a member: nothing of it is held or applied
+  SignedHead& seen = gossip_checked[{peer, head.origin}];
+  if (seen == head) return;
+  seen = head;
+  if (!VerifyHead(head, *key)) {
+    Log("peer " + peer + " gossiped a head of origin " + head.origin + " at seq " +
+        std::to_string(head.seq) + " whose signature does not verify; ignored");
+    return;
+  }
+  if (head.seq > LocalSeq(head.origin)) return;  // not held yet: the pulled batch is checked
+  const auto ours = HeldEntryHash(head.origin, head.seq);
+  if (!ours || *ours == head.head_hash) return;
+  if (IsRejectedHead(store.db(), head.origin, head.seq, head.head_hash)) return;
+  // This hub's signed head covering that seq, and the chain from the seq up to it: if they do
+  // not verify, the difference is this hub's own damage (repaired), not a fork.
+  sqlite::Statement stmt(store.db(),
+                         "SELECT seq FROM signed_heads WHERE origin = ? AND seq >= ? ORDER BY seq "
+                         "LIMIT 1");
+  stmt.Bind(1, head.origin).Bind(2, head.seq);
+  const std::int64_t covering = stmt.Step() ? stmt.ColumnInt64(0) : LocalSeq(head.origin);
+  const auto held_head = store.Head(head.origin);
+  std::vector<ChangeEntry> entries =
+      store.ReadChanges(head.origin, head.seq - 1, covering - head.seq + 1);
+  std::optional<SignedHead> held;
+  if (held_head && held_head->seq == covering) held = held_head;
+  if (!held) {
+    sqlite::Statement at(store.db(),
+                         "SELECT head_hash, signature FROM signed_heads WHERE origin = ? AND "
+                         "seq = ?");
+    at.Bind(1, head.origin).Bind(2, covering);
+    if (at.Step() && at.ColumnBlob(0).size() == 32 && at.ColumnBlob(1).size() == 64) {
+      held = SignedHead{head.origin, covering, {}, {}};
+      std::copy(at.ColumnBlob(0).begin(), at.ColumnBlob(0).end(), held->head_hash.begin());
+      std::copy(at.ColumnBlob(1).begin(), at.ColumnBlob(1).end(), held->signature.begin());
+    }
+  }
+  if (!held || entries.empty() ||
+      VerifyBatch(head.origin, {head.seq - 1, entries.front().prev_hash}, entries, *held, *key)) {
+    RepairOrigin(head.origin, "a head gossiped by peer " + peer + " differs from this hub's copy");
+    return;
+  }
+  ForkEvidence evidence;
+  evidence.origin = head.origin;
+  evidence.fork_seq = head.seq;
+  evidence.held = *held;
+  evidence.other = head;
+  evidence.other_from = peer;
+  evidence.how = "gossip";
+  RaiseFork(std::move(evidence),
+            "peer " + peer + " holds a different signed head at seq " + std::to_string(head.seq));
+}
+
+// A rejected batch that is itself a validly signed chain but does not extend the held one.
+bool Exchange::Impl::RecordBatchFork(const std::string& peer, const wire::Batch& batch) {
+  const std::string& origin = batch.head.origin;
+  const SignPublicKey* key = OriginKey(origin);
+  if (key == nullptr || batch.entries.empty()) return false;
+  const ChainCursor from{batch.after_seq, batch.entries.front().prev_hash};
+  if (batch.after_seq == 0 && from.hash != kZeroHash) return false;
+  if (VerifyBatch(origin, from, batch.entries, batch.head, *key)) return false;  // just bad
+  const auto held = store.Head(origin);
+  const auto ours_before = HeldEntryHash(origin, batch.after_seq);
+  if (!held || !ours_before || !VerifyHead(*held, *key)) return false;
+  ForkEvidence evidence;
+  evidence.origin = origin;
+  evidence.held = *held;
+  evidence.other = batch.head;
+  evidence.other_from = peer;
+  evidence.how = "batch";
+  if (*ours_before != from.hash) {
+    evidence.fork_seq = batch.after_seq;  // they differ at the seq before the batch already
+  } else {
+    const std::int64_t overlap = std::min(held->seq, batch.entries.back().seq) - batch.after_seq;
+    const std::vector<ChangeEntry> ours = store.ReadChanges(origin, batch.after_seq, overlap);
+    for (std::size_t i = 0; i < ours.size() && evidence.fork_seq == 0; ++i) {
+      if (ours[i].entry_hash != batch.entries[i].entry_hash) {
+        evidence.fork_seq = ours[i].seq;
+        evidence.agree_seq = ours[i].seq - 1;
+      }
+    }
+    if (evidence.fork_seq == 0) return false;  // it agrees where both hold: not a fork
+  }
+  RaiseFork(std::move(evidence), "peer " + peer +
+                                     " served a signed chain that does not extend "
+                                     "this hub's head");
+  return true;
+}
+
+void Exchange::Impl::RaiseFork(ForkEvidence evidence, const std::string& why) {
+  const std::string origin = evidence.origin;
+  const std::string line =
+      "FORK of origin " + origin + ": " + why + " (held seq " + std::to_string(evidence.held.seq) +
+      " hash " + Hex8(evidence.held.head_hash) + "…, other seq " +
+      std::to_string(evidence.other.seq) + " hash " + Hex8(evidence.other.head_hash) +
+      "…); origin held until `carehub fork "
+      "resolve`";
+  held_origins.insert(origin);
+  in_flight.erase(origin);
+  std::erase_if(parked, [&](const ParkedBatch& p) { return p.batch.head.origin == origin; });
+  if (!RecordForkEvidence(store.db(), std::move(evidence))) return;  // known already
+  ++stats.forks_found;
+  Log(line);
+  problems.push_back(line);
+}
+
+}  // namespace carehub
