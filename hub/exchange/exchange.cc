@@ -19,6 +19,13 @@ namespace {
 using std::chrono::milliseconds;
 using namespace std::chrono_literals;
 
+// Messages read from one socket per turn, so one busy peer cannot starve the others.
+constexpr int kDrainPerSocket = 64;
+// The exchange's connection waits at most this long for another writer (an ingest holding the
+// write lock for seconds): a batch that cannot get the lock is deferred and pulled again
+// (kBusyBackoff), so the loop keeps answering heartbeats and pulls meanwhile.
+constexpr auto kWriteLockWait = 100ms;
+
 }  // namespace
 
 bool ReceiveFrames(zmq::socket_t& socket, wire::Frames& frames, std::string* user_id) {
@@ -55,6 +62,7 @@ Exchange::Impl::Impl(const std::filesystem::path& dir, ExchangeOptions opts)
       store(Store::Open(dir)),
       bulk(std::make_unique<sqlite::BulkWriteMode>(store.db(), 64)),
       context(1) {
+  store.db().Exec("PRAGMA busy_timeout=" + std::to_string(kWriteLockWait.count()));
   store_rows = store.RecordCountEstimate();
   // Writer schemas learnt from peers in earlier runs.
   {
@@ -224,31 +232,46 @@ bool Exchange::Impl::Step(milliseconds wait) {
     }
   }
   bool busy = false;
-  wire::Frames frames;
+  // Drain a bounded number per socket so one busy peer cannot starve the others.
   for (std::size_t k = 0; k < items.size(); ++k) {
     if (!(items[k].revents & ZMQ_POLLIN)) continue;
-    // Drain a bounded number per socket so one busy peer cannot starve the others.
-    for (int n = 0; n < 64; ++n) {
-      if (owners[k] == SIZE_MAX) {
-        std::string user;
-        if (!ReceiveFrames(*router, frames, &user)) break;
-        if (frames.empty()) continue;
-        const std::string routing_id = frames.front();
-        frames.erase(frames.begin());
-        OnRouterMessage(routing_id, user, frames);
-      } else {
-        Link& link = links[owners[k]];
-        if (!link.socket || !ReceiveFrames(*link.socket, frames, nullptr)) break;
-        OnLinkMessage(owners[k], frames);
-      }
-      busy = true;
-    }
+    busy = (owners[k] == SIZE_MAX ? DrainRouter(kDrainPerSocket)
+                                  : DrainLink(owners[k], kDrainPerSocket)) ||
+           busy;
   }
   if (group && (!busy || ExchangeClock::now() - group_started >= kGroupMaxAge)) CommitGroup();
   Timers();
   SchedulePulls();
   stats.connections_denied = denied.load();
   return busy;
+}
+
+bool Exchange::Impl::DrainRouter(int max) {
+  if (!router) return false;
+  wire::Frames frames;
+  std::string user;
+  int n = 0;
+  for (; n < max && ReceiveFrames(*router, frames, &user); ++n) {
+    if (frames.empty()) continue;
+    const std::string routing_id = frames.front();
+    frames.erase(frames.begin());
+    OnRouterMessage(routing_id, user, frames);
+  }
+  return n > 0;
+}
+
+bool Exchange::Impl::DrainLink(std::size_t index, int max) {
+  wire::Frames frames;
+  int n = 0;
+  for (; n < max; ++n) {
+    Link& link = links[index];
+    if (!link.socket || !ReceiveFrames(*link.socket, frames, nullptr)) break;
+    OnLinkMessage(index, frames);
+    // Applying a batch takes a while: members waiting on this hub (PING, PULL) are answered
+    // between batches, not after the whole backlog.
+    DrainRouter(kDrainPerSocket);
+  }
+  return n > 0;
 }
 
 void Exchange::Impl::OnLinkMessage(std::size_t index, const wire::Frames& frames) {

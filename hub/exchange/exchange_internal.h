@@ -78,6 +78,10 @@ struct Exchange::Impl {
 
   void Log(const std::string& line) const;
   bool Step(std::chrono::milliseconds wait);  // one poll round; false when nothing happened
+  // Read and handle up to `max` waiting messages of the router / of one link, without waiting;
+  // true when there was one.
+  bool DrainRouter(int max);
+  bool DrainLink(std::size_t index, int max);
   bool CaughtUp() const;
 
   // client side (exchange.cc, exchange_links.cc, exchange_pull.cc)

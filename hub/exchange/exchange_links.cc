@@ -59,13 +59,16 @@ void Exchange::Impl::Timers() {
   const auto now = ExchangeClock::now();
   if (now - last_member_refresh > kMemberRefresh) RefreshMembers();
   if (now - last_head_poll > options.head_poll) PollHeads();
-  for (Link& link : links) {
+  for (std::size_t i = 0; i < links.size(); ++i) {
+    Link& link = links[i];
     if (link.retired) continue;
     if (!link.socket) {
       if (now >= link.next_dial) Dial(link);
       continue;
     }
-    if (now - link.last_recv > options.peer_timeout) {
+    // What arrived while this hub was busy (applying a batch) was not polled yet: read it
+    // before calling the link silent.
+    if (now - link.last_recv > options.peer_timeout && !DrainLink(i, 64)) {
       // Silent peer: drop the connection and its pulls, re-dial after a growing pause.
       if (!link.unreachable) Log("peer " + link.peer.name + " is silent; reconnecting");
       link.unreachable = true;

@@ -180,7 +180,14 @@ void Exchange::Impl::RepairOrigin(const std::string& origin, const std::string& 
     Log("store check (" + why + "): origin " + origin + " verifies now; nothing to repair");
     return;
   }
-  RepairDamaged(report.problems, why);
+  try {
+    RepairDamaged(report.problems, why);
+  } catch (const sqlite::SqliteError& e) {
+    if (!e.busy()) throw;
+    // Another writer holds the store: tried again by the next check that finds the damage.
+    last_origin_repair.erase(origin);
+    Log("store busy: the repair of origin " + origin + " is tried again later");
+  }
 }
 
 void Exchange::Impl::RepairDamaged(const std::vector<StoreProblem>& found, const std::string& why) {

@@ -75,6 +75,14 @@ void Ingest(Store& store, int from, int to, const std::string& file = "/data/a.c
   sink.Finish();
 }
 
+// Records of origin 330000 (C's own region).
+void IngestZhejiang(Store& store, int from, int to) {
+  IngestSink sink(store, "/data/z.csv", "zj-" + std::to_string(from), "zhejiang/assessment",
+                  {.batch_size = 1000});
+  for (int i = from; i < to; ++i) sink.Accept(TestAssessment(i, "330000", "/data/z.csv", i + 1));
+  sink.Finish();
+}
+
 Peer Member(Store& store, const std::string& name, std::optional<std::string> endpoint) {
   return {name, store.region(), store.keys().curve_public(), store.keys().sign_public(),
           std::move(endpoint)};
@@ -381,6 +389,73 @@ TEST_F(ExchangeSyncTest, TheBackgroundCheckFindsAndRepairsADamagedRecord) {
   EXPECT_GE(check.passes, 1);
   EXPECT_EQ(check.repairs, 1);
   EXPECT_TRUE(log_.Contains("record(s) rewritten from the log"));
+}
+
+// Issue 17: a member serving a damaged copy (its own check of served batches off) is refused
+// and reported by name; the puller takes the origin from another member that holds it.
+TEST_F(ExchangeSyncTest, APullerRefusedABadBatchPullsFromAnotherMemberAndReportsTheBadOne) {
+  Ingest(a_, 0, 3500);
+  AddPeer(a_.db(), Member(b_, "b", std::nullopt), a_.region());
+  AddPeer(a_.db(), Member(c_, "c", std::nullopt), a_.region());
+  Server a(tmp_ / "a", Options());
+  AddPeer(b_.db(), Member(a_, "a", a.endpoint()), b_.region());
+  AddPeer(b_.db(), Member(c_, "c", std::nullopt), b_.region());
+  a.Start();
+  ASSERT_TRUE(Exchange(tmp_ / "b", Options(false)).SyncOnce(30s).caught_up);
+  b_.db().Exec(
+      "UPDATE changes SET body = substr(body, 1, length(body) - 1) || x'00' "
+      "WHERE origin = '310000' AND seq = 1500");
+  ExchangeOptions bad = Options();
+  bad.verify_rows = 0;
+  bad.check_served = false;  // serves its damaged copy as it is
+  Server b(tmp_ / "b", bad);
+  b.Start();
+  // C first knows only the bad relay as a source of 310000.
+  AddPeer(c_.db(), Member(b_, "relay", b.endpoint()), c_.region());
+  AddPeer(c_.db(), Member(a_, "origin", std::nullopt), c_.region());
+  const SyncReport first = Exchange(tmp_ / "c", Options(false)).SyncOnce(4s);
+  EXPECT_LT(HeldSeq(c_), 1500);
+  EXPECT_TRUE(std::any_of(first.problems.begin(), first.problems.end(), [](const auto& line) {
+    return line.find("from peer relay") != std::string::npos;
+  })) << "the bad member is reported by name";
+  // Now the origin is dialled too: whichever member C asks first, it ends with A's log.
+  RemovePeer(c_.db(), "origin");
+  AddPeer(c_.db(), Member(a_, "origin", a.endpoint()), c_.region());
+  {
+    Exchange c(tmp_ / "c", Options(false));
+    for (int round = 0; round < 10 && Digest310(c_) != Digest310(a_); ++round) c.SyncOnce(3s);
+  }
+  EXPECT_EQ(Digest310(c_), Digest310(a_));
+  EXPECT_GE(HeldSeq(c_), 3500);
+}
+
+// Issue 17: another writer holds the hub's store (as a long ingest transaction does) for longer
+// than any busy timeout. The hub still answers heartbeats and serves pulls; the batch it wants
+// to apply meanwhile is deferred instead of waited for, and applied once the lock is released.
+TEST_F(ExchangeSyncTest, AHubWhoseStoreIsWriteLockedStillAnswersHeartbeatsAndServesPulls) {
+  Ingest(a_, 0, 3500);
+  IngestZhejiang(c_, 0, 500);
+  AddPeer(c_.db(), Member(a_, "a", std::nullopt), c_.region());
+  Server c(tmp_ / "c", Options());
+  c.Start();
+  AddPeer(a_.db(), Member(b_, "b", std::nullopt), a_.region());
+  AddPeer(a_.db(), Member(c_, "c", c.endpoint()), a_.region());  // A pulls C's records
+  AddPeer(b_.db(), Member(c_, "c", std::nullopt), b_.region());
+  Server a(tmp_ / "a", Options());
+  AddPeer(b_.db(), Member(a_, "a", a.endpoint()), b_.region());
+  a_.db().Exec("BEGIN IMMEDIATE");  // the write lock, held until the end of B's sync
+  a.Start();
+  const SyncReport report = Exchange(tmp_ / "b", Options(false)).SyncOnce(60s);
+  EXPECT_TRUE(report.caught_up);
+  EXPECT_EQ(HeldSeq(b_), 3500);
+  EXPECT_FALSE(log_.Contains("peer a is silent")) << "B's link to the busy hub never went quiet";
+  EXPECT_FALSE(a_.Head("330000").has_value());  // A could not write meanwhile
+  a_.db().Exec("ROLLBACK");
+  for (int i = 0; i < 300 && !a_.Head("330000"); ++i) std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(a_.Head("330000").has_value());
+  EXPECT_EQ(a_.Head("330000")->seq, 500);
+  a.Stop();
+  EXPECT_GE(a.exchange().stats().batches_deferred, 1);
 }
 
 }  // namespace
