@@ -26,6 +26,7 @@
 #include "cli/command.h"
 #include "connectors/generator.h"
 #include "connectors/profile.h"
+#include "hub/store/store.h"
 #include "schemas/error.h"
 #include "schemas/record.h"
 
@@ -187,13 +188,12 @@ class DemoCommand : public Command {
     // The web pages (docs/WEB.md): the console signs in with a department token of the hub.
     out << "\nWeb pages: rules explorer /rules.html, open data /datasets.html, console below.\n";
     for (const auto& hub : hubs_) {
-      const std::string token =
-          RunCarehub({"tokens", "create", "--dir", hub.dir.string(), "--role", "department",
-                      "--region", hub.region->code})
-              .out;
+      const std::string token = RunCarehub({"tokens", "create", "--dir", hub.dir.string(), "--role",
+                                            "department", "--region", hub.region->code})
+                                    .out;
       out << "  " << std::left << std::setw(10) << hub.region->label
-          << " console http://127.0.0.1:" << hub.http_port
-          << "/console.html   department token " << token.substr(0, token.find('\n')) << "\n";
+          << " console http://127.0.0.1:" << hub.http_port << "/console.html   department token "
+          << token.substr(0, token.find('\n')) << "\n";
     }
     out.flush();
     signal(SIGINT, OnSignal);
@@ -339,30 +339,59 @@ class DemoCommand : public Command {
     }
   }
 
-  // Polls every hub's digest until all seven agree on all seven origins.
+  // Entries each hub holds of every origin (its signed heads: cheap, read beside the servers)
+  // against what the origins hold; the digests are compared once every hub holds every head.
+  std::pair<std::int64_t, std::int64_t> HeldAndTarget() {
+    std::int64_t held = 0, target = 0;
+    for (const auto& hub : hubs_) {
+      if (!hub.server->running()) {
+        throw Error::IoError("hub " + std::string(hub.region->alias) + " stopped; see " +
+                             (hub.dir / "serve.log").string());
+      }
+      Store store = Store::Open(hub.dir);
+      for (const SignedHead& head : store.Heads()) {
+        held += head.seq;
+        if (head.origin == hub.region->code) target += head.seq;
+      }
+    }
+    return {held, target * static_cast<std::int64_t>(hubs_.size())};
+  }
+
+  // Waits as long as the hubs make progress (whatever --rows), printing it every 5 s, until all
+  // seven agree on all seven origins; gives up after kNoProgress without any.
   double WaitForConvergence(std::ostream& out) {
-    out << "== waiting for the hubs to converge ..." << std::flush;
+    constexpr auto kNoProgress = std::chrono::seconds(60);
+    out << "== waiting for the hubs to converge (progress every 5 s) ..." << std::flush;
     const auto start = Clock::now();
-    const auto deadline = start + std::chrono::seconds(90);
-    while (Clock::now() < deadline) {
-      for (const auto& hub : hubs_) {
-        if (!hub.server->running()) {
-          throw Error::IoError("hub " + std::string(hub.region->alias) + " stopped; see " +
-                               (hub.dir / "serve.log").string());
+    auto last_progress = start, last_print = start;
+    std::int64_t best = -1;
+    for (;; std::this_thread::sleep_for(std::chrono::milliseconds(500))) {
+      const auto [held, target] = HeldAndTarget();
+      if (held > best) best = held, last_progress = Clock::now();
+      if (held >= target) {
+        digests_.clear();
+        for (const auto& hub : hubs_) digests_.push_back(Digest(hub));
+        bool converged = digests_[0].size() == hubs_.size();
+        for (const auto& digest : digests_) converged = converged && digest == digests_[0];
+        if (converged) {
+          const double seconds = SecondsSince(start);
+          out << " converged (" << std::fixed << std::setprecision(1) << seconds << " s)\n";
+          return seconds;
         }
       }
-      digests_.clear();
-      for (const auto& hub : hubs_) digests_.push_back(Digest(hub));
-      bool converged = digests_[0].size() == hubs_.size();
-      for (const auto& digest : digests_) converged = converged && digest == digests_[0];
-      if (converged) {
-        const double seconds = SecondsSince(start);
-        out << " converged (" << std::fixed << std::setprecision(1) << seconds << " s)\n";
-        return seconds;
+      if (Clock::now() - last_print >= std::chrono::seconds(5)) {
+        last_print = Clock::now();
+        out << "\n   " << std::fixed << std::setprecision(0) << SecondsSince(start)
+            << " s: " << held << " of " << target << " entries held ("
+            << (target > 0 ? 100.0 * static_cast<double>(held) / static_cast<double>(target) : 0)
+            << "%)" << std::flush;
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      if (Clock::now() - last_progress > kNoProgress) {
+        throw Error::Protocol("hubs made no progress for 60 s (" + std::to_string(held) + " of " +
+                              std::to_string(target) +
+                              " entries held, or digests differ); logs under " + base_.string());
+      }
     }
-    throw Error::Protocol("hubs did not converge within 90 s; logs under " + base_.string());
   }
 
   void PrintSummary(std::ostream& out, double sync_seconds) {
