@@ -32,7 +32,7 @@ struct ExchangeOptions {
   // PULLs outstanding at once over all peers (at most one per origin): bounds memory.
   int max_in_flight = 4;
   std::chrono::milliseconds heartbeat{500};      // PING interval per dialled peer
-  std::chrono::milliseconds peer_timeout{2000};  // silence after which a link is re-dialled
+  std::chrono::milliseconds peer_timeout{5000};  // silence after which a link is re-dialled
   std::chrono::milliseconds head_poll{200};      // check of the store for new heads to NOTIFY
   std::chrono::milliseconds rehello{10000};      // fallback refresh of a peer's heads
   // Background store check of Serve: `verify_rows` change-log entries or records rows checked
