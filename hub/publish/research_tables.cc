@@ -7,7 +7,9 @@
 #include <unordered_map>
 
 #include "connectors/profile.h"
+#include "hub/publish/record_facts.h"
 #include "hub/publish/regions.h"
+#include "schemas/codec.h"
 
 namespace carehub {
 namespace {
@@ -42,40 +44,16 @@ std::string QuarterText(int ordinal) {
   return std::to_string(ordinal / 4) + "Q" + std::to_string(ordinal % 4 + 1);
 }
 
-std::string AgeBand(const std::optional<int>& birth_year, Date on) {
+std::string_view AgeBand(const std::optional<int>& birth_year, Date on) {
+  static const char* const kBands[] = {"0-59", "60-69", "70-79", "80-89", "90+"};
   if (!birth_year) return "unknown";
   const int age = YearOf(on) - *birth_year;
   if (age < 0) return "unknown";
-  if (age < 60) return "0-59";
-  if (age >= 90) return "90+";
-  const int low = age / 10 * 10;
-  return std::to_string(low) + "-" + std::to_string(low + 9);
+  return kBands[std::clamp(age / 10 - 5, 0, 4)];
 }
 
-std::size_t IndexOf(const std::vector<std::string>& list, const std::string& value) {
+std::size_t IndexOf(const std::vector<std::string>& list, std::string_view value) {
   return static_cast<std::size_t>(std::find(list.begin(), list.end(), value) - list.begin());
-}
-
-// The privacy unit of a person: 8 bytes of the smallest of its keyed tokens (HMACs are
-// uniform, so collisions are negligible); of an organisation: a hash of its identifier.
-std::uint64_t PersonUnit(const PersonRef& person, const std::string& record_id) {
-  if (person.tokens.empty()) return std::hash<std::string>{}("record:" + record_id);
-  const auto smallest = std::min_element(
-      person.tokens.begin(), person.tokens.end(),
-      [](const PersonToken& a, const PersonToken& b) { return a.token < b.token; });
-  std::uint64_t unit = 0;
-  for (int i = 0; i < 8; ++i) unit = (unit << 8) | smallest->token[static_cast<std::size_t>(i)];
-  return unit;
-}
-std::uint64_t OrgUnit(const std::optional<OrgRef>& org, const std::string& record_id) {
-  if (org && org->uscc) return std::hash<std::string>{}("uscc:" + *org->uscc);
-  if (org && org->local_id)
-    return std::hash<std::string>{}("local:" + org->region + *org->local_id);
-  return std::hash<std::string>{}("record:" + record_id);
-}
-
-const std::string& FirstRegion(const std::optional<std::string>& a, const std::string& fallback) {
-  return a && a->size() == 6 ? *a : fallback;
 }
 
 // Native assessment scale of each province and its level codes, from the built-in profiles.
@@ -242,15 +220,9 @@ std::vector<CodeLabel> ColumnCodes(const TableSpec& spec, const std::string& col
   return {};
 }
 
-// Per table: raw contributions with period ordinals, resolved into groups by Finish().
-struct RawContribution {
-  std::uint64_t unit;
-  std::uint16_t geo;
-  std::uint16_t extra;
-  std::uint16_t cls;
-  std::int32_t period;  // quarter or year ordinal; 0 without period
-  std::int32_t day;
-};
+// Per table: contributions with the geography in `group` and period ordinals, resolved into
+// groups by Finish().
+using RawContribution = Contribution;
 
 struct CaregiverSpan {
   std::uint64_t unit;
@@ -266,19 +238,19 @@ struct TableCollector::State {
   std::unordered_map<std::string, std::uint16_t> prefecture_index, province_index;
   std::vector<std::vector<std::string>> extras[5];  // extra value tuples per table
 
-  std::uint16_t Prefecture(const std::string& code) {
+  RecordFactsReader reader;
+
+  std::uint16_t Prefecture(std::string_view code) {
     return prefecture_index.at(PrefectureRow(code));
   }
-  std::uint16_t Province(const std::string& code) { return province_index.at(ProvinceRow(code)); }
-  void AddAssessment(const CanonicalRecord& record, const Assessment& a, const std::string& origin);
-  void AddCaregiver(const CanonicalRecord& record, const CaregiverQualification& c,
-                    const std::string& origin);
-  void AddFacility(const CanonicalRecord& record, const FacilityRating& f);
-  void AddSanction(const CanonicalRecord& record, const SanctionNotice& s,
-                   const std::string& origin);
+  std::uint16_t Province(std::string_view code) { return province_index.at(ProvinceRow(code)); }
+  void AddAssessment(const RecordFacts& r);
+  void AddCaregiver(const RecordFacts& r);
+  void AddFacility(const RecordFacts& r);
+  void AddSanction(const RecordFacts& r);
   // The classes of (geo, extra) of `table`; nullptr when that group is not in the domain.
   const std::vector<std::string>* Classes(int table, std::size_t geo, std::size_t extra) const;
-  TableInput Resolve(int table, const std::vector<int>& periods) const;
+  TableInput Resolve(int table, const std::vector<int>& periods);
 };
 
 TableCollector::TableCollector() : state_(new State) {
@@ -304,97 +276,74 @@ TableCollector::TableCollector() : state_(new State) {
 TableCollector::~TableCollector() { delete state_; }
 
 void TableCollector::Add(const CanonicalRecord& record, const std::string& origin) {
-  std::visit(
-      [&](const auto& body) {
-        using T = std::decay_t<decltype(body)>;
-        if constexpr (std::is_same_v<T, Assessment>) {
-          state_->AddAssessment(record, body, origin);
-        } else if constexpr (std::is_same_v<T, CaregiverQualification>) {
-          state_->AddCaregiver(record, body, origin);
-        } else if constexpr (std::is_same_v<T, FacilityRating>) {
-          state_->AddFacility(record, body);
-        } else {
-          state_->AddSanction(record, body, origin);
-        }
-      },
-      record.body);
+  AddEncoded(EncodeSingleObject(record), origin);
 }
 
-void TableCollector::State::AddAssessment(const CanonicalRecord& record, const Assessment& a,
-                                          const std::string& origin) {
-  const std::string& region =
-      FirstRegion(a.person.residence_region, a.assessor ? a.assessor->region : origin);
-  const std::uint64_t unit = PersonUnit(a.person, record.record_id);
-  const auto day = static_cast<std::int32_t>(a.assessed_on.time_since_epoch().count());
-  const std::string pivot = a.pivot ? std::to_string(a.pivot->level) : "unmapped";
+void TableCollector::AddEncoded(std::string_view single_object, std::string_view origin) {
+  const RecordFacts& facts = state_->reader.Read(single_object, origin);
+  switch (facts.kind) {
+    case RecordKind::kAssessment:
+      return state_->AddAssessment(facts);
+    case RecordKind::kCaregiver:
+      return state_->AddCaregiver(facts);
+    case RecordKind::kFacility:
+      return state_->AddFacility(facts);
+    case RecordKind::kSanction:
+      return state_->AddSanction(facts);
+  }
+}
+
+void TableCollector::State::AddAssessment(const RecordFacts& r) {
+  const std::string pivot = r.pivot_level ? std::to_string(*r.pivot_level) : "unmapped";
   const auto pivot_cls = static_cast<std::uint16_t>(IndexOf(kAssessmentLevels, pivot));
   if (pivot_cls >= kAssessmentLevels.size()) return;  // a pivot outside 0..4: not in the domain
-  const std::uint16_t geo = Prefecture(region);
-  const int quarter = QuarterOrdinal(a.assessed_on);
-  raw[kLevelsByQuarter].push_back({unit, geo, 0, pivot_cls, quarter, day});
+  const Date assessed_on{std::chrono::days(r.day)};
+  const std::uint16_t geo = Prefecture(r.region);
+  const int quarter = QuarterOrdinal(assessed_on);
+  raw[kLevelsByQuarter].push_back({r.unit, geo, 0, pivot_cls, quarter, r.day});
   const auto& scales = AssessmentScales();
-  const auto native = scales.scale_of_province.find(ProvinceRow(region));
-  if (native != scales.scale_of_province.end() && native->second == a.native.scale) {
-    const auto& codes = scales.codes.at(a.native.scale);
-    const std::size_t cls = IndexOf(codes, a.native.code);
-    const std::size_t extra = IndexOf(scales.scales, a.native.scale);
+  const auto native = scales.scale_of_province.find(ProvinceRow(r.region));
+  if (native != scales.scale_of_province.end() && native->second == r.native_scale) {
+    const auto& codes = scales.codes.at(native->second);
+    const std::size_t cls = IndexOf(codes, r.native_code);
+    const std::size_t extra = IndexOf(scales.scales, r.native_scale);
     if (cls < codes.size()) {
-      raw[kLevelsByQuarter].push_back({unit, geo, static_cast<std::uint16_t>(extra),
-                                       static_cast<std::uint16_t>(cls), quarter, day});
+      raw[kLevelsByQuarter].push_back({r.unit, geo, static_cast<std::uint16_t>(extra),
+                                       static_cast<std::uint16_t>(cls), quarter, r.day});
     }
   }
-  const std::size_t extra =
-      IndexOf(kAgeBands, AgeBand(a.person.birth_year, a.assessed_on)) * kSexes.size() +
-      IndexOf(kSexes, std::string(SexName(a.person.sex)));
-  raw[kLevelsByAgeSex].push_back({unit, Province(region), static_cast<std::uint16_t>(extra),
-                                  pivot_cls, YearOf(a.assessed_on), day});
+  const std::size_t extra = IndexOf(kAgeBands, AgeBand(r.birth_year, assessed_on)) * kSexes.size() +
+                            IndexOf(kSexes, r.sex);
+  raw[kLevelsByAgeSex].push_back({r.unit, Province(r.region), static_cast<std::uint16_t>(extra),
+                                  pivot_cls, YearOf(assessed_on), r.day});
 }
 
-void TableCollector::State::AddCaregiver(const CanonicalRecord& record,
-                                         const CaregiverQualification& c,
-                                         const std::string& origin) {
-  if (record.status == RecordStatus::kRevoked || record.status == RecordStatus::kWithdrawn) return;
-  if (record.status == RecordStatus::kExpired && !c.valid_until) return;  // ended, date unknown
-  const std::string& region =
-      c.employer ? c.employer->region : FirstRegion(c.person.residence_region, origin);
-  const std::string level = c.pivot ? std::to_string(c.pivot->level) : "unmapped";
+void TableCollector::State::AddCaregiver(const RecordFacts& r) {
+  if (r.status == "REVOKED" || r.status == "WITHDRAWN") return;
+  if (r.status == "EXPIRED" && !r.valid_until) return;  // ended, date unknown
+  const std::string level = r.pivot_level ? std::to_string(*r.pivot_level) : "unmapped";
   const std::size_t cls = IndexOf(kSkillLevels, level);
   if (cls >= kSkillLevels.size()) return;
-  spans.push_back(
-      {PersonUnit(c.person, record.record_id), Prefecture(region), static_cast<std::uint16_t>(cls),
-       static_cast<std::int32_t>(c.issued_on.time_since_epoch().count()),
-       c.valid_until ? static_cast<std::int32_t>(c.valid_until->time_since_epoch().count())
-                     : INT32_MAX});
+  spans.push_back({r.unit, Prefecture(r.region), static_cast<std::uint16_t>(cls), r.day,
+                   r.valid_until.value_or(INT32_MAX)});
 }
 
-void TableCollector::State::AddFacility(const CanonicalRecord& record, const FacilityRating& f) {
-  if (record.status == RecordStatus::kRevoked || record.status == RecordStatus::kWithdrawn) return;
+void TableCollector::State::AddFacility(const RecordFacts& r) {
+  if (r.status == "REVOKED" || r.status == "WITHDRAWN") return;
   std::string grade = "ungraded";
-  if (f.pivot) grade = f.comparable ? std::to_string(f.pivot->level) : "not_comparable";
+  if (r.pivot_level) grade = r.comparable ? std::to_string(*r.pivot_level) : "not_comparable";
   const std::size_t cls = IndexOf(kGrades, grade);
   if (cls >= kGrades.size()) return;
-  raw[kFacilities].push_back({OrgUnit(f.facility, record.record_id), Prefecture(f.facility.region),
-                              0, static_cast<std::uint16_t>(cls), 0,
-                              static_cast<std::int32_t>(f.rated_on.time_since_epoch().count())});
+  raw[kFacilities].push_back(
+      {r.unit, Prefecture(r.region), 0, static_cast<std::uint16_t>(cls), 0, r.day});
 }
 
-void TableCollector::State::AddSanction(const CanonicalRecord& record, const SanctionNotice& s,
-                                        const std::string& origin) {
-  const std::string& issuer = s.issuing_region.empty() ? origin : s.issuing_region;
-  std::uint64_t unit = 0;
-  std::string region = issuer;
-  if (s.subject_person) {
-    unit = PersonUnit(*s.subject_person, record.record_id);
-    region = FirstRegion(s.subject_person->residence_region, issuer);
-  } else {
-    unit = OrgUnit(s.subject_org, record.record_id);
-    if (s.subject_org && s.subject_org->region.size() == 6) region = s.subject_org->region;
-  }
-  const std::size_t type = static_cast<std::size_t>(s.sanction_type);  // PENALTY, BLACKLIST, ...
-  raw[kSanctions].push_back({unit, Province(region), static_cast<std::uint16_t>(type),
-                             static_cast<std::uint16_t>(s.subject_person ? 0 : 1),
-                             YearOf(s.decided_on),
-                             static_cast<std::int32_t>(s.decided_on.time_since_epoch().count())});
+void TableCollector::State::AddSanction(const RecordFacts& r) {
+  const std::size_t type = IndexOf(kSanctionTypes, r.sanction_type);
+  if (type >= kSanctionTypes.size()) return;
+  raw[kSanctions].push_back({r.unit, Province(r.region), static_cast<std::uint16_t>(type),
+                             static_cast<std::uint16_t>(r.subject_is_person ? 0 : 1),
+                             YearOf(Date(std::chrono::days(r.day))), r.day});
 }
 
 const std::vector<std::string>* TableCollector::State::Classes(int table, std::size_t geo,
@@ -469,7 +418,7 @@ Date PeriodFirstDay(PeriodKind kind, int ordinal) {
 
 }  // namespace
 
-TableInput TableCollector::State::Resolve(int table, const std::vector<int>& periods) const {
+TableInput TableCollector::State::Resolve(int table, const std::vector<int>& periods) {
   TableInput out;
   out.spec = &ResearchTableSpecs()[static_cast<std::size_t>(table)];
   const PeriodKind kind = out.spec->period;
@@ -489,12 +438,19 @@ TableInput TableCollector::State::Resolve(int table, const std::vector<int>& per
     }
   }
   const int first = periods.empty() ? 0 : periods.front();
-  for (const RawContribution& c : raw[table]) {
+  // In place: the collected vector becomes the table's contributions.
+  std::vector<Contribution>& list = raw[table];
+  std::size_t kept = 0;
+  for (const Contribution& c : list) {
     const std::size_t p = static_cast<std::size_t>(c.period - first);
-    const std::int32_t group = index[(c.geo * periods.size() + p) * extras[table].size() + c.extra];
+    const std::int32_t group =
+        index[(c.group * periods.size() + p) * extras[table].size() + c.extra];
     if (group < 0) continue;
-    out.contributions.push_back({c.unit, static_cast<std::uint32_t>(group), c.cls, c.day});
+    list[kept] = c;
+    list[kept++].group = static_cast<std::uint32_t>(group);
   }
+  list.resize(kept);
+  out.contributions = std::move(list);
   return out;
 }
 
@@ -525,7 +481,6 @@ std::vector<TableInput> TableCollector::Finish() {
       for (int q = last - kStockQuarters + 1; q <= last; ++q) periods.push_back(q);
     }
     tables.push_back(state_->Resolve(t, periods));
-    state_->raw[t] = {};
   }
   return tables;
 }

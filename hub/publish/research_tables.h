@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "schemas/record.h"
@@ -52,11 +53,15 @@ struct TableGroup {
   bool complete = true;  // false when the period ends on or after the release's as-of day
 };
 
-// One unit's contribution of 1 to cell (group, cls); `day` orders a unit's contributions.
+// One unit's contribution of 1 to cell (group, cls); `day` orders a unit's contributions. While
+// the collector gathers them, `group` holds the geography index and `extra`/`period` the rest of
+// the group key; Finish resolves them into group indexes in place (one vector per table, no copy).
 struct Contribution {
   std::uint64_t unit = 0;
   std::uint32_t group = 0;
-  std::uint32_t cls = 0;
+  std::uint16_t extra = 0;  // collecting only
+  std::uint16_t cls = 0;
+  std::int32_t period = 0;  // collecting only: quarter or year ordinal, 0 without period
   std::int32_t day = 0;
 };
 
@@ -87,7 +92,11 @@ class TableCollector {
   TableCollector(const TableCollector&) = delete;
   TableCollector& operator=(const TableCollector&) = delete;
 
-  // Adds one record (not retracted) of origin region `origin`.
+  // Adds one record (not retracted) of origin region `origin`, given as its single-object
+  // encoding (as stored); reads only the fields the tables need (record_facts.h). Throws
+  // Error::Corruption for a body that does not decode.
+  void AddEncoded(std::string_view single_object, std::string_view origin);
+  // The same for a decoded record (encodes it first; for tests).
   void Add(const CanonicalRecord& record, const std::string& origin);
   // The tables with their groups over the periods seen and their contributions, unbounded.
   std::vector<TableInput> Finish();
