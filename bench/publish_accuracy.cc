@@ -75,8 +75,8 @@ int main(int argc, char** argv) {
   for (int trial = 0; trial < trials; ++trial) {
     NoiseKey key;
     randombytes_buf(key.data(), key.size());
-    const auto published =
-        publish_internal::PrivatizeTables(tables, truths, kDefaultReleaseRhoMicro, key, "accuracy");
+    const auto published = publish_internal::PrivatizeTables(
+        tables, truths, SplitRho(PublishOptions{}), key, "accuracy");
     for (std::size_t t = 0; t < published.size(); ++t) {
       const PublishedTable& table = published[t];
       cell_margin[t] = 1.959964 * table.noise.SigmaCells();

@@ -3,9 +3,11 @@
 // under differential privacy, spending rho from the series' budget, and registers it for the
 // HTTP API. Prints the release folder on stdout and a summary on stderr; refuses (exit 1,
 // nothing written) a release that would exceed the budget, saying what is left.
+#include <algorithm>
 #include <chrono>
 #include <iomanip>
 #include <iostream>
+#include <map>
 
 #include "cli/command.h"
 #include "hub/publish/budget.h"
@@ -38,6 +40,25 @@ std::int64_t ParseRho(const std::string& option, const std::string& text) {
   return whole * kRhoScale + fraction;
 }
 
+// "table=2,other=1.5" -> {table: 2000000, other: 1500000}.
+std::map<std::string, std::int64_t> ParseShares(const std::string& text) {
+  std::map<std::string, std::int64_t> shares;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, comma - start);
+    const std::size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw Error::InvalidInput("option --rho-split: expected TABLE=SHARE, got '" + item + "'");
+    }
+    if (!shares.emplace(item.substr(0, eq), ParseRho("rho-split", item.substr(eq + 1))).second) {
+      throw Error::InvalidInput("option --rho-split: table '" + item.substr(0, eq) + "' twice");
+    }
+    start = comma + 1;
+  }
+  return shares;
+}
+
 class PublishCommand : public Command {
  public:
   std::string_view name() const override { return "publish"; }
@@ -54,6 +75,10 @@ class PublishCommand : public Command {
         ValueOption("rho", "privacy loss (zCDP rho) this release spends (default 1)", "RHO"));
     options.addOption(
         ValueOption("budget", "total rho of a new series (default 4; fixed once set)", "RHO"));
+    options.addOption(ValueOption(
+        "rho-split",
+        "shares of rho per table, TABLE=SHARE,... for all 5 tables (default: equal shares)",
+        "SHARES"));
     options.addOption(ValueOption(
         "base-url", "public URL of this hub's HTTP API (default http://127.0.0.1:8080)", "URL"));
     options.addOption(ValueOption("licence", "licence IRI (default CC BY 4.0)", "IRI"));
@@ -90,6 +115,7 @@ class PublishCommand : public Command {
     options.series = args.Get("series");
     if (auto rho = args.Get("rho")) options.rho_micro = ParseRho("rho", *rho);
     if (auto budget = args.Get("budget")) options.budget_micro = ParseRho("budget", *budget);
+    if (auto split = args.Get("rho-split")) options.rho_shares_micro = ParseShares(*split);
     if (auto url = args.Get("base-url")) options.base_url = *url;
     if (auto licence = args.Get("licence")) options.licence = *licence;
     if (auto contact = args.Get("contact")) options.contact = *contact;

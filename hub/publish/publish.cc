@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <set>
@@ -124,6 +125,7 @@ void CheckOptions(const PublishOptions& options) {
   if (!options.base_url.starts_with("http://") && !options.base_url.starts_with("https://")) {
     throw Error::InvalidInput("base-url: expected an absolute http:// or https:// URL");
   }
+  SplitRho(options);
 }
 
 std::string SeriesName(const Store& store, const PublishOptions& options) {
@@ -158,6 +160,7 @@ std::string DataFingerprint(const std::vector<TableInput>& tables,
   };
   add("carehub-open-v2");
   add(std::to_string(options.rho_micro));
+  for (const std::int64_t table_rho : SplitRho(options)) add(std::to_string(table_rho));
   add(options.origin.value_or(""));
   for (std::size_t t = 0; t < tables.size(); ++t) {
     add(tables[t].spec->name);
@@ -176,12 +179,12 @@ std::string DataFingerprint(const std::vector<TableInput>& tables,
 }
 
 std::vector<PublishedTable> PrivatizeTables(std::vector<TableInput> tables,
-                                            std::vector<TrueCounts> truths, std::int64_t rho_micro,
+                                            std::vector<TrueCounts> truths,
+                                            const std::vector<std::int64_t>& table_rho_micro,
                                             const NoiseKey& key, const std::string& release_label) {
   std::vector<PublishedTable> out;
-  const std::int64_t table_rho = rho_micro / static_cast<std::int64_t>(tables.size());
   for (std::size_t t = 0; t < tables.size(); ++t) {
-    const TableNoise noise = NoiseFor(*tables[t].spec, table_rho);
+    const TableNoise noise = NoiseFor(*tables[t].spec, table_rho_micro.at(t));
     NoisyTable noisy = Privatize(tables[t], truths[t], noise, key, release_label);
     out.push_back({std::move(tables[t]), std::move(truths[t]), noise, std::move(noisy)});
   }
@@ -226,6 +229,63 @@ bool WriteRelease(const fs::path& path, const ReleaseFileMap& files) {
 }
 
 }  // namespace publish_internal
+
+namespace {
+
+// The shares of options.rho_shares_micro in table order (1 each when empty), checked.
+std::vector<std::int64_t> Shares(const PublishOptions& options) {
+  const auto& specs = ResearchTableSpecs();
+  if (options.rho_shares_micro.empty()) return std::vector<std::int64_t>(specs.size(), 1);
+  std::string names;
+  for (const TableSpec& spec : specs) names += (names.empty() ? "" : ", ") + spec.name;
+  for (const auto& [table, share] : options.rho_shares_micro) {
+    if (std::none_of(specs.begin(), specs.end(),
+                     [&](const TableSpec& s) { return s.name == table; })) {
+      throw Error::InvalidInput("rho-split: unknown table '" + table + "' (tables: " + names + ")");
+    }
+    if (share <= 0 || share > 1000 * kRhoScale) {
+      throw Error::InvalidInput("rho-split: the share of '" + table + "' must be in (0, 1000]");
+    }
+  }
+  std::vector<std::int64_t> shares;
+  for (const TableSpec& spec : specs) {
+    const auto it = options.rho_shares_micro.find(spec.name);
+    if (it == options.rho_shares_micro.end()) {
+      throw Error::InvalidInput("rho-split: no share for table '" + spec.name +
+                                "': give one for each of the " + std::to_string(specs.size()) +
+                                " tables (" + names + ")");
+    }
+    shares.push_back(it->second);
+  }
+  return shares;
+}
+
+}  // namespace
+
+std::vector<std::int64_t> SplitRho(const PublishOptions& options) {
+  const std::vector<std::int64_t> shares = Shares(options);
+  std::int64_t total_share = 0;
+  for (std::int64_t share : shares) total_share += share;
+  // rho_micro <= 1e8 and share <= 1e9: the products fit in 64 bits.
+  std::vector<std::int64_t> rho(shares.size());
+  std::vector<std::pair<std::int64_t, std::size_t>> remainders;  // (remainder, table)
+  std::int64_t given = 0;
+  for (std::size_t t = 0; t < shares.size(); ++t) {
+    rho[t] = options.rho_micro * shares[t] / total_share;
+    given += rho[t];
+    remainders.push_back({options.rho_micro * shares[t] % total_share, t});
+  }
+  std::stable_sort(remainders.begin(), remainders.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (std::size_t i = 0; given < options.rho_micro; ++i, ++given) ++rho[remainders[i].second];
+  for (std::size_t t = 0; t < rho.size(); ++t) {
+    if (rho[t] == 0) {
+      throw Error::InvalidInput("rho-split: table '" + ResearchTableSpecs()[t].name +
+                                "' would get rho 0: raise its share or --rho");
+    }
+  }
+  return rho;
+}
 
 bool IsValidReleaseName(std::string_view name) {
   if (name.empty() || name.size() > 64 || name.front() == '.') return false;
@@ -272,7 +332,7 @@ PublishSummary Publish(Store& store, const PublishOptions& options, std::int64_t
   const ReleaseSlot slot = Spend(store, summary.series, fingerprint, options, now_ms);
   MarkIncompletePeriods(tables, slot.issued);
   const std::vector<PublishedTable> published =
-      PrivatizeTables(std::move(tables), std::move(truths), options.rho_micro, key,
+      PrivatizeTables(std::move(tables), std::move(truths), SplitRho(options), key,
                       summary.series + "|" + fingerprint);
 
   ReleaseInfo info = Describe(store, options, summary.series, slot);

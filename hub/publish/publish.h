@@ -11,8 +11,10 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "hub/publish/privacy.h"
 #include "hub/store/store.h"
@@ -32,6 +34,11 @@ struct PublishOptions {
   // Dataset series; by default "hub-<region>" (+ "-origin-<origin>").
   std::optional<std::string> series = std::nullopt;
   std::int64_t rho_micro = kDefaultReleaseRhoMicro;  // spent by this release (millionths)
+  // How rho_micro is split between the tables: table file stem -> share (millionths; only the
+  // ratios matter, e.g. 2:1:1:1:1). Empty: equal shares. When given, every table needs a positive
+  // share. A table's rho is rho_micro * share / (sum of shares), rounded so that the tables' rho
+  // add up to rho_micro exactly (SplitRho); more rho means less noise on that table.
+  std::map<std::string, std::int64_t> rho_shares_micro = {};
   // Total budget of a new series (millionths); default kDefaultSeriesBudgetMicro. For an
   // existing series it must equal the stored budget when given.
   std::optional<std::int64_t> budget_micro = std::nullopt;
@@ -69,6 +76,12 @@ struct PublishSummary {
 // when the release exists with other content; Error::Corruption for a record body that does not
 // decode (nothing is written or spent then); Error::IoError on write errors.
 PublishSummary Publish(Store& store, const PublishOptions& options, std::int64_t now_ms);
+
+// The rho of each table (millionths), in ResearchTableSpecs() order: options.rho_micro split by
+// options.rho_shares_micro (equal shares when empty), largest remainders rounded up, so that they
+// add up to options.rho_micro exactly. Throws Error::InvalidInput naming the table for an unknown
+// table, a missing one, a share that is not positive, or a table whose rho would round to 0.
+std::vector<std::int64_t> SplitRho(const PublishOptions& options);
 
 // Release and series names: 1-64 characters of [A-Za-z0-9._-], not starting with '.'.
 bool IsValidReleaseName(std::string_view name);

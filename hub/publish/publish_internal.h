@@ -19,7 +19,7 @@
 
 namespace carehub::publish_internal {
 
-// Throws Error::InvalidInput for a bad release or series name, rho, budget or base URL.
+// Throws Error::InvalidInput for a bad release or series name, rho, rho split, budget or base URL.
 void CheckOptions(const PublishOptions& options);
 // The series of a release: options.series or "hub-<region>[-origin-<origin>]".
 std::string SeriesName(const Store& store, const PublishOptions& options);
@@ -34,9 +34,10 @@ std::vector<TableInput> CollectTables(Store& store, const std::optional<std::str
 std::string DataFingerprint(const std::vector<TableInput>& tables,
                             const std::vector<TrueCounts>& truths, const PublishOptions& options);
 
-// Noise and post-processing of every table; rho_micro is split equally between the tables.
+// Noise and post-processing of every table; table t gets table_rho_micro[t] (SplitRho).
 std::vector<PublishedTable> PrivatizeTables(std::vector<TableInput> tables,
-                                            std::vector<TrueCounts> truths, std::int64_t rho_micro,
+                                            std::vector<TrueCounts> truths,
+                                            const std::vector<std::int64_t>& table_rho_micro,
                                             const NoiseKey& key, const std::string& release_label);
 
 // `options.release`, else "r" + 12 hex digits of SHA-256 over every file's path and SHA-256.

@@ -286,7 +286,7 @@ TEST_F(PublishTest, StepsRunOneByOneGiveTheSameRelease) {
   EXPECT_TRUE(slot.reused);  // same data: the spend of the first publish
   EXPECT_EQ(slot.release, hub->first.release);
   MarkIncompletePeriods(tables, slot.issued);
-  const auto published = PrivatizeTables(std::move(tables), std::move(truths), options.rho_micro,
+  const auto published = PrivatizeTables(std::move(tables), std::move(truths), SplitRho(options),
                                          *options.noise_key, hub->first.series + "|" + fingerprint);
   ReleaseFileMap files;
   AddTableFiles(published, files);
@@ -303,7 +303,7 @@ TEST_F(PublishTest, NoisyCountsStayWithinTheStatedMarginOfError) {
   std::vector<TrueCounts> truths;
   for (TableInput& table : tables) truths.push_back(BoundContributions(table));
   const auto published = PrivatizeTables(std::move(tables), std::move(truths),
-                                         kDefaultReleaseRhoMicro, TestKey(3), "accuracy-test");
+                                         SplitRho(PublishOptions{}), TestKey(3), "accuracy-test");
   for (const PublishedTable& table : published) {
     const double moe = 1.96 * table.noise.SigmaTotals();
     std::size_t within = 0, exact = 0;
@@ -374,6 +374,72 @@ TEST_F(PublishTest, TheBudgetIsSpentRecordedAndEnforced) {
   EXPECT_EQ(privacy->getValue<std::string>("rho_release"), "1.5");
   EXPECT_EQ(privacy->getValue<std::string>("rho_series_spent"), "3.0");
   EXPECT_EQ(privacy->getValue<std::string>("rho_series_remaining"), "0.0");
+}
+
+// The release's rho split by shares: the tables' rho (codebook) add up to exactly what the series
+// spent, a bigger share gives less noise, and a bad split is refused before anything is spent.
+TEST_F(PublishTest, RhoSplitIsConfigurableAndAddsUpToTheSpend) {
+  TempDir tmp;
+  const fs::path dir = CopyHub(tmp / "hub");
+  Store store = Store::Open(dir);
+  PublishOptions options = Options(tmp / "out");
+  options.series = "split-test";
+  options.rho_micro = 1000000;
+  const auto& specs = ResearchTableSpecs();
+  // 3 : 1 : 1 : 1 : 1 of rho 1 does not divide evenly: 428572 + 4 x 142857 = 1000000.
+  for (const TableSpec& spec : specs) options.rho_shares_micro[spec.name] = 1000000;
+  options.rho_shares_micro[specs[0].name] = 3000000;
+  EXPECT_EQ(SplitRho(options), (std::vector<std::int64_t>{428572, 142857, 142857, 142857, 142857}));
+  const PublishSummary summary = Publish(store, options, kNowMs);
+  Poco::JSON::Parser parser;
+  const auto codebook =
+      parser.parse(Slurp(summary.path / "codebook.json")).extract<Poco::JSON::Object::Ptr>();
+  const auto tables = codebook->getArray("tables");
+  ASSERT_EQ(tables->size(), specs.size());
+  std::int64_t sum = 0;
+  std::map<std::string, double> sigma;
+  for (std::size_t t = 0; t < tables->size(); ++t) {
+    const auto table = tables->getObject(static_cast<unsigned>(t));
+    const double rho = std::stod(table->getValue<std::string>("rho"));
+    sum += static_cast<std::int64_t>(std::llround(rho * 1e6));
+    sigma[table->getValue<std::string>("name")] =
+        std::stod(table->getValue<std::string>("sigma_cells"));
+  }
+  EXPECT_EQ(sum, summary.rho_spent_micro);
+  EXPECT_EQ(ReadBudget(store, "split-test")->spent_micro, 1000000);
+  // Table 1 (k = 6) with rho 0.43 is less noisy than with the equal split's 0.2.
+  EXPECT_NEAR(sigma[specs[0].name], std::sqrt(6.0 / 0.428572), 0.01);
+  // Refused, with the table named, nothing spent: unknown, missing, zero share.
+  auto refused = [&](PublishOptions bad, const std::string& says) {
+    try {
+      Publish(store, bad, kNowMs);
+      ADD_FAILURE() << "accepted a bad split, expected: " << says;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kInvalidInput);
+      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+    }
+  };
+  PublishOptions unknown = options;
+  unknown.rho_shares_micro["no_such_table"] = 1;
+  refused(unknown, "unknown table 'no_such_table'");
+  PublishOptions missing = options;
+  missing.rho_shares_micro.erase(specs[4].name);
+  refused(missing, "no share for table '" + specs[4].name + "'");
+  PublishOptions zero = options;
+  zero.rho_shares_micro[specs[2].name] = 0;
+  refused(zero, "the share of '" + specs[2].name + "' must be in (0, 1000]");
+  PublishOptions tiny = options;
+  tiny.rho_micro = 3;
+  refused(tiny, "would get rho 0");
+  EXPECT_EQ(ReadBudget(store, "split-test")->spent_micro, 1000000);
+  // The command line takes TABLE=SHARE pairs and names a bad one.
+  std::string cli;
+  EXPECT_NE(RunCommand(CarehubBinary() + " publish --dir " + dir.string() + " --out " +
+                           (tmp / "out").string() + " --series split-test --rho-split " +
+                           specs[0].name + "=2 2>&1",
+                       &cli),
+            0);
+  EXPECT_NE(cli.find("no share for table '" + specs[1].name + "'"), std::string::npos) << cli;
 }
 
 // Issue 13's attack: publish, add a few records, publish again, subtract. Each release has
