@@ -1,6 +1,8 @@
 // Handlers of the open-data routes: the releases `carehub publish` registered in this hub
-// (table published_releases), their DCAT-AP catalog (JSON-LD, served as application/ld+json)
-// and their files. Public: researchers and
+// (table published_releases), the hub's DCAT-AP catalog of all of them, each series and each
+// release's catalog (JSON-LD, served as application/ld+json) and their files. Releases made
+// with cell suppression before differential privacy (no series) are withdrawn: their IRI gives
+// a withdrawal notice and their files 410 (hub/publish/hub_catalog.h). Public: researchers and
 // anonymous callers see only these. A file is served only when publication recorded it
 // (table published_files) and its bytes still have the recorded SHA-256; it is opened inside the
 // release folder one path component at a time without following symlinks, and never when it is
@@ -16,6 +18,7 @@
 #include <sstream>
 
 #include "hub/http/router.h"
+#include "hub/publish/hub_catalog.h"
 #include "hub/store/published_files.h"
 
 namespace carehub::http {
@@ -27,14 +30,15 @@ using Poco::Dynamic::Var;
 struct Release {
   std::string id;
   fs::path path;
+  std::optional<std::string> series;  // nullopt: made with cell suppression (withdrawn)
 };
 
 std::optional<Release> FindRelease(Store& store, const std::string& id) {
   sqlite::Statement stmt(store.db(),
-                         "SELECT release, path FROM published_releases WHERE release = ?");
+                         "SELECT release, path, series FROM published_releases WHERE release = ?");
   stmt.Bind(1, id);
   if (!stmt.Step()) return std::nullopt;
-  return Release{stmt.ColumnText(0), fs::path(stmt.ColumnText(1))};
+  return Release{stmt.ColumnText(0), fs::path(stmt.ColumnText(1)), stmt.ColumnOptionalText(2)};
 }
 
 // A file descriptor closed at scope exit.
@@ -181,6 +185,41 @@ std::string LiteralOf(const Poco::JSON::Object::Ptr& node, const std::string& ke
   return value.convert<std::string>();
 }
 
+// Every release in publication order, with its catalog when it is a current (DP) release whose
+// catalog.json still has its registered SHA-256.
+std::vector<PublishedRelease> LoadReleases(Store& store) {
+  sqlite::Statement stmt(store.db(),
+                         "SELECT release, path, series, published_at FROM published_releases "
+                         "ORDER BY published_at, release");
+  std::vector<PublishedRelease> out;
+  while (stmt.Step()) {
+    PublishedRelease release{stmt.ColumnText(0), stmt.ColumnOptionalText(2), stmt.ColumnInt64(3),
+                             std::nullopt};
+    if (release.series) {
+      release.catalog_json = ReadCatalog(
+          store, Release{release.release, fs::path(stmt.ColumnText(1)), release.series});
+    }
+    out.push_back(std::move(release));
+  }
+  return out;
+}
+
+// The base URL the releases were published with, else this request's host.
+std::string BaseUrl(const ApiCall& call, const std::vector<PublishedRelease>& releases) {
+  const auto published = CatalogBaseUrl(releases);
+  if (published) return *published;
+  return "http://" +
+         (call.request.getHost().empty() ? std::string("localhost") : call.request.getHost());
+}
+
+// JSON-LD is JSON: application/ld+json, application/json, */* or no Accept are answered.
+void NegotiateJsonLd(ApiCall& call) {
+  const bool wants_json_ld =
+      call.request.has("Accept") &&
+      call.request.get("Accept").find("application/ld+json") != std::string::npos;
+  if (!wants_json_ld) call.Negotiate({MediaType::kJson});
+}
+
 }  // namespace
 
 void HandleDatasetList(ApiCall& call) {
@@ -206,7 +245,9 @@ void HandleDatasetList(ApiCall& call) {
     item->set("id", last);
     const auto series = stmt.ColumnOptionalText(3);
     item->set("series", series ? Var(*series) : Var());
-    const auto catalog = ReadCatalog(call.hub.store, Release{last, fs::path(stmt.ColumnText(1))});
+    item->set("status", series ? "current" : "withdrawn");
+    const auto catalog =
+        ReadCatalog(call.hub.store, Release{last, fs::path(stmt.ColumnText(1)), series});
     if (catalog) {
       const auto dataset = DatasetNode(ParseCatalog(*catalog));
       item->set("title", LiteralOf(dataset, "dct:title"));
@@ -226,13 +267,18 @@ void HandleDatasetList(ApiCall& call) {
 
 void HandleDatasetGet(ApiCall& call) {
   call.AllowQuery({});
-  // JSON-LD is JSON: application/ld+json, application/json, */* or no Accept are answered.
-  const bool wants_json_ld =
-      call.request.has("Accept") &&
-      call.request.get("Accept").find("application/ld+json") != std::string::npos;
-  if (!wants_json_ld) call.Negotiate({MediaType::kJson});
+  NegotiateJsonLd(call);
   const auto release = FindRelease(call.hub.store, call.Param("dataset_id"));
   if (!release) throw HttpError::NotFound("no published dataset " + call.Param("dataset_id"));
+  if (!release->series) {  // made with cell suppression: only its withdrawal notice
+    const auto releases = LoadReleases(call.hub.store);
+    const auto self = std::find_if(releases.begin(), releases.end(),
+                                   [&](const auto& r) { return r.release == release->id; });
+    call.SendBytes(
+        200, "application/ld+json",
+        RenderWithdrawnRelease(BaseUrl(call, releases), call.shared.region, *self, releases));
+    return;
+  }
   // Served byte for byte: its SHA-256 is the one registered at publication.
   const auto catalog = ReadCatalog(call.hub.store, *release);
   if (!catalog) throw HttpError::NotFound("the catalog of " + release->id + " is not available");
@@ -243,12 +289,40 @@ void HandleDatasetFile(ApiCall& call) {
   call.AllowQuery({});
   const auto release = FindRelease(call.hub.store, call.Param("dataset_id"));
   if (!release) throw HttpError::NotFound("no published dataset " + call.Param("dataset_id"));
+  if (!release->series) {
+    throw HttpError(410, "withdrawn",
+                    "release " + release->id +
+                        " was made with cell suppression, before differential privacy, and is "
+                        "withdrawn: see /v1/catalog for the current releases");
+  }
   const std::string& name = call.Param("name");
   const auto recorded = FindPublishedFile(call.hub.store.db(), release->id, name);
   const auto bytes =
       recorded ? ReadReleaseFile(release->path, *recorded, call.hub.store.dir()) : std::nullopt;
   if (!bytes) throw HttpError::NotFound("dataset " + release->id + " has no file " + name);
   call.SendBytes(200, MediaTypeOf(name), *bytes);
+}
+
+}  // namespace carehub::http
+
+namespace carehub::http {
+
+void HandleCatalog(ApiCall& call) {
+  call.AllowQuery({});
+  NegotiateJsonLd(call);
+  const auto releases = LoadReleases(call.hub.store);
+  call.SendBytes(200, "application/ld+json",
+                 RenderHubCatalog(BaseUrl(call, releases), call.shared.region, releases));
+}
+
+void HandleSeriesGet(ApiCall& call) {
+  call.AllowQuery({});
+  NegotiateJsonLd(call);
+  const auto releases = LoadReleases(call.hub.store);
+  const auto document = RenderSeriesDocument(BaseUrl(call, releases), call.shared.region,
+                                             call.Param("series"), releases);
+  if (!document) throw HttpError::NotFound("no dataset series " + call.Param("series"));
+  call.SendBytes(200, "application/ld+json", *document);
 }
 
 }  // namespace carehub::http

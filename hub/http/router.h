@@ -205,6 +205,8 @@ void HandleRecognitions(ApiCall& call);
 void HandleDatasetList(ApiCall& call);
 void HandleDatasetGet(ApiCall& call);
 void HandleDatasetFile(ApiCall& call);
+void HandleCatalog(ApiCall& call);
+void HandleSeriesGet(ApiCall& call);
 // web_rules.cc (public rules explorer) and web_console.cc (console helpers).
 void HandleRulesCatalog(ApiCall& call);
 void HandleRulesDecision(ApiCall& call);

@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "hub/publish/hub_catalog.h"
 #include "hub/publish/regions.h"
 
 namespace carehub {
@@ -47,7 +48,9 @@ Object::Ptr Node(const std::string& iri, const std::string& type) {
   return node;
 }
 
-Object::Ptr Context() {
+}  // namespace
+
+Object::Ptr DcatContext() {
   Object::Ptr context = NewObject();
   context->set("dcat", "http://www.w3.org/ns/dcat#");
   context->set("dct", "http://purl.org/dc/terms/");
@@ -56,20 +59,19 @@ Object::Ptr Context() {
   context->set("spdx", "http://spdx.org/rdf/terms#");
   context->set("skos", "http://www.w3.org/2004/02/skos/core#");
   context->set("xsd", "http://www.w3.org/2001/XMLSchema#");
+  context->set("adms", "http://www.w3.org/ns/adms#");
   return context;
 }
+
+namespace {
 
 std::string HubTitle(const ReleaseInfo& info) {
   return "carehub open elderly-care statistics, hub " + info.hub_region +
          (info.origin ? ", records of origin " + *info.origin : "");
 }
 
-std::string SeriesIri(const ReleaseInfo& info) {
-  return info.base_url + "/v1/datasets/series/" + info.series;
-}
-
 Object::Ptr CatalogNode(const ReleaseInfo& info, const std::string& publisher) {
-  Object::Ptr node = Node(info.base_url + "/v1/datasets", "dcat:Catalog");
+  Object::Ptr node = Node(HubCatalogIri(info.base_url), "dcat:Catalog");
   node->set("dct:title", Text("carehub hub " + info.hub_region + " open data", "en"));
   node->set("dct:description",
             Text("Open research tables of elderly-care records held by carehub hub " +
@@ -78,7 +80,7 @@ Object::Ptr CatalogNode(const ReleaseInfo& info, const std::string& publisher) {
   node->set("dct:publisher", Ref(publisher));
   node->set("foaf:homepage", Ref(info.base_url + "/"));
   Array::Ptr datasets = new Array;
-  datasets->add(Ref(SeriesIri(info)));
+  datasets->add(Ref(SeriesIri(info.base_url, info.series)));
   datasets->add(Ref(DatasetIri(info.base_url, info.release)));
   node->set("dcat:dataset", datasets);
   return node;
@@ -103,7 +105,7 @@ Object::Ptr ContactNode(const ReleaseInfo& info, const std::string& iri) {
 
 Object::Ptr SeriesNode(const ReleaseInfo& info, const std::string& publisher,
                        const std::string& contact) {
-  Object::Ptr node = Node(SeriesIri(info), "dcat:DatasetSeries");
+  Object::Ptr node = Node(SeriesIri(info.base_url, info.series), "dcat:DatasetSeries");
   node->set("dct:title", Text(HubTitle(info) + ", series " + info.series, "en"));
   node->set("dct:description",
             Text("Successive releases of the same research tables. The series has a total "
@@ -165,7 +167,7 @@ Object::Ptr DatasetNode(const ReleaseInfo& info, const std::vector<PublishedTabl
   node->set("dct:description", Text(TablesStatement(tables) + PrivacyStatement(info), "en"));
   node->set("dct:identifier", info.release);
   node->set("dcat:version", std::to_string(info.slot.seq));
-  node->set("dcat:inSeries", Ref(SeriesIri(info)));
+  node->set("dcat:inSeries", Ref(SeriesIri(info.base_url, info.series)));
   if (info.slot.previous_release) {
     node->set("dcat:prev", Ref(DatasetIri(info.base_url, *info.slot.previous_release)));
   }
@@ -194,7 +196,7 @@ Object::Ptr DatasetNode(const ReleaseInfo& info, const std::vector<PublishedTabl
   Array::Ptr spatial = new Array;
   for (const RegionName& region : ProvinceDomain()) {
     if (region.code == "other") continue;
-    const std::string region_iri = info.base_url + "/v1/regions/" + region.code;
+    const std::string region_iri = RegionIri(info.base_url, region.code);
     Object::Ptr location = Node(region_iri, "dct:Location");
     Array::Ptr labels = new Array;
     labels->add(Text(region.zh, "zh"));
@@ -248,8 +250,8 @@ std::string FileUrl(const std::string& base_url, const std::string& release,
 
 std::string RenderDcatCatalog(const ReleaseInfo& info, const std::vector<PublishedTable>& tables,
                               const ReleaseFileMap& files) {
-  const std::string publisher = info.base_url + "/#publisher";
-  const std::string contact = info.base_url + "/#contact";
+  const std::string publisher = PublisherIri(info.base_url);
+  const std::string contact = ContactIri(info.base_url);
   Array::Ptr graph = new Array;
   graph->add(CatalogNode(info, publisher));
   graph->add(PublisherNode(info, publisher));
@@ -260,7 +262,7 @@ std::string RenderDcatCatalog(const ReleaseInfo& info, const std::vector<Publish
     graph->add(DistributionNode(info, path, file, Sha256Hex(file.bytes)));
   }
   Object document(Poco::JSON_PRESERVE_KEY_ORDER);
-  document.set("@context", Context());
+  document.set("@context", DcatContext());
   document.set("@graph", graph);
   std::ostringstream text;
   document.stringify(text, 2);

@@ -7,6 +7,8 @@
 // vCard, SPDX, SKOS and XSD are used. Pure function; thread-safe.
 #pragma once
 
+#include <Poco/JSON/Object.h>
+
 #include <string>
 #include <vector>
 
@@ -18,6 +20,10 @@ namespace carehub {
 std::string DatasetIri(const std::string& base_url, const std::string& release);
 std::string FileUrl(const std::string& base_url, const std::string& release,
                     const std::string& path);
+
+// The JSON-LD @context of every catalog document: prefixes dcat, dct, foaf, vcard, spdx, skos,
+// xsd, adms (inline, so no network is needed to read a document).
+Poco::JSON::Object::Ptr DcatContext();
 
 // catalog.json for a release whose other files are `files`.
 std::string RenderDcatCatalog(const ReleaseInfo& info, const std::vector<PublishedTable>& tables,

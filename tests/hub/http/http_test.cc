@@ -242,8 +242,10 @@ std::map<std::string, Request> RouteCases(const Env& env) {
       {.target = "/v1/recognitions",
        .body = R"({"token":")" + std::string(64, 'a') + R"(","target":"gd","on":"2026-01-01"})"});
   add("GET", "/v1/peers", {.target = "/v1/peers"});
+  add("GET", "/v1/catalog", {.target = "/v1/catalog"});
   add("GET", "/v1/datasets", {.target = "/v1/datasets"});
   add("GET", "/v1/datasets/{dataset_id}", {.target = "/v1/datasets/r1"});
+  add("GET", "/v1/datasets/series/{series}", {.target = "/v1/datasets/series/hub-310000"});
   add("GET", "/v1/datasets/{dataset_id}/files/{name}",
       {.target = "/v1/datasets/r1/files/README.txt"});
   add("GET", "/v1/rules", {.target = "/v1/rules"});
