@@ -6,10 +6,11 @@
 #   2. baseline: `sqlite3` running the closest aggregate SQL can do on the same store without
 #      decoding the Avro bodies — one scan of the records table, GROUP BY kind, origin,
 #      pivot_level and 91-day buckets of effective_on, non-retracted rows, count(*);
-#   3. `carehub publish` of the hub into a fresh folder (decodes every body, five research
-#      tables with contribution bounding, discrete Gaussian noise and post-processing, CSV +
-#      Avro + codebook + DCAT-AP catalog with SHA-256), twice: cold, and again into the same
-#      folder (same data: no budget spent, recomputed and compared with the identical release);
+#   3. `carehub publish` of the hub into a fresh folder (reads from every body only the fields
+#      the tables use, five research tables with contribution bounding, discrete Gaussian noise
+#      and post-processing, CSV + Avro + codebook + DCAT-AP catalog with SHA-256), twice: cold,
+#      and again into the same folder (same data: no budget spent, recomputed and compared with
+#      the identical release);
 #   4. bench_publish_accuracy: published vs true counts over 3 fresh noise keys.
 # Prints seconds and records/s of each, the throughput ratio publish/baseline and peak RSS.
 #
