@@ -160,7 +160,11 @@ std::string DataFingerprint(const std::vector<TableInput>& tables,
   };
   add("carehub-open-v2");
   add(std::to_string(options.rho_micro));
-  for (const std::int64_t table_rho : SplitRho(options)) add(std::to_string(table_rho));
+  // A split other than the default is part of the data's identity (other noise scales); the
+  // default adds nothing, so releases made before the split existed keep their fingerprint.
+  if (!options.rho_shares_micro.empty()) {
+    for (const std::int64_t table_rho : SplitRho(options)) add("rho:" + std::to_string(table_rho));
+  }
   add(options.origin.value_or(""));
   for (std::size_t t = 0; t < tables.size(); ++t) {
     add(tables[t].spec->name);
