@@ -343,9 +343,10 @@ TEST_F(HttpSecurityTest, DatasetFilesStayInsideTheReleaseAndLocksSurvive) {
   std::ofstream(release / "catalog.json") << catalog;
   {
     Store store = Store::Open(hub_->hub);
+    // With a series: a current release (one without is withdrawn and serves no file at all).
     sqlite::Statement insert(store.db(),
                              "INSERT INTO published_releases(release, path, catalog_sha256, "
-                             "published_at) VALUES('hostile', ?, ?, 0)");
+                             "published_at, series) VALUES('hostile', ?, ?, 0, 'hostile')");
     insert.Bind(1, release.string()).Bind(2, Sha256HexOf(catalog));
     insert.Run();
     const std::string db = ReadAll(hub_->hub / "carehub.db");  // a copy of it, for the record
