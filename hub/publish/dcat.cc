@@ -8,45 +8,22 @@
 #include <sstream>
 
 #include "hub/publish/hub_catalog.h"
+#include "hub/publish/json_ld.h"
 #include "hub/publish/regions.h"
 
 namespace carehub {
 namespace {
 
+using json_ld::NewObject;
+using json_ld::Node;
+using json_ld::Ref;
+using json_ld::Text;
+using json_ld::Typed;
 using Poco::JSON::Array;
 using Poco::JSON::Object;
 
 constexpr const char* kIanaMediaTypes = "https://www.iana.org/assignments/media-types/";
 constexpr const char* kEuFileTypes = "http://publications.europa.eu/resource/authority/file-type/";
-
-Object::Ptr NewObject() { return new Object(Poco::JSON_PRESERVE_KEY_ORDER); }
-
-Object::Ptr Ref(const std::string& iri) {
-  Object::Ptr ref = NewObject();
-  ref->set("@id", iri);
-  return ref;
-}
-
-Object::Ptr Typed(const std::string& value, const std::string& type) {
-  Object::Ptr literal = NewObject();
-  literal->set("@value", value);
-  literal->set("@type", type);
-  return literal;
-}
-
-Object::Ptr Text(const std::string& value, const std::string& language) {
-  Object::Ptr literal = NewObject();
-  literal->set("@value", value);
-  literal->set("@language", language);
-  return literal;
-}
-
-Object::Ptr Node(const std::string& iri, const std::string& type) {
-  Object::Ptr node = NewObject();
-  node->set("@id", iri);
-  node->set("@type", type);
-  return node;
-}
 
 }  // namespace
 

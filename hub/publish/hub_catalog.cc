@@ -9,38 +9,21 @@
 #include <sstream>
 
 #include "hub/publish/dcat.h"
+#include "hub/publish/json_ld.h"
 #include "schemas/record.h"
 
 namespace carehub {
 namespace {
 
+using json_ld::NewObject;
+using json_ld::Node;
+using json_ld::Ref;
+using json_ld::Text;
 using Poco::JSON::Array;
 using Poco::JSON::Object;
 
 constexpr const char* kWithdrawn =
     "http://publications.europa.eu/resource/authority/dataset-status/WITHDRAWN";
-
-Object::Ptr NewObject() { return new Object(Poco::JSON_PRESERVE_KEY_ORDER); }
-
-Object::Ptr Ref(const std::string& iri) {
-  Object::Ptr ref = NewObject();
-  ref->set("@id", iri);
-  return ref;
-}
-
-Object::Ptr Text(const std::string& value) {
-  Object::Ptr literal = NewObject();
-  literal->set("@value", value);
-  literal->set("@language", "en");
-  return literal;
-}
-
-Object::Ptr Node(const std::string& iri, const std::string& type) {
-  Object::Ptr node = NewObject();
-  node->set("@id", iri);
-  node->set("@type", type);
-  return node;
-}
 
 std::string Document(const Array::Ptr& graph) {
   Object document(Poco::JSON_PRESERVE_KEY_ORDER);

@@ -10,6 +10,7 @@
 
 #include "connectors/csv_reader.h"
 #include "connectors/profile.h"
+#include "hub/publish/json_ld.h"
 #include "hub/publish/ocf.h"
 #include "hub/publish/regions.h"
 
@@ -21,7 +22,7 @@ using Poco::JSON::Object;
 
 constexpr double kZ95 = 1.959964;  // two-sided 95% quantile of the normal distribution
 
-Object::Ptr NewObject() { return new Object(Poco::JSON_PRESERVE_KEY_ORDER); }
+using json_ld::NewObject;
 
 std::string Fixed(double value, int digits) {
   std::ostringstream out;
