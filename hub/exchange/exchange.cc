@@ -58,12 +58,8 @@ void SendFrames(zmq::socket_t& socket, const wire::Frames& frames, const std::st
 }
 
 Exchange::Impl::Impl(const std::filesystem::path& dir, ExchangeOptions opts)
-    : options(std::move(opts)),
-      store(Store::Open(dir)),
-      bulk(std::make_unique<sqlite::BulkWriteMode>(store.db(), 64)),
-      context(1) {
+    : options(std::move(opts)), store(Store::Open(dir)), context(1) {
   store.db().Exec("PRAGMA busy_timeout=" + std::to_string(kWriteLockWait.count()));
-  store_rows = store.RecordCountEstimate();
   // Writer schemas learnt from peers in earlier runs.
   {
     sqlite::Statement schemas(store.db(), "SELECT fingerprint, json FROM schemas");
@@ -88,9 +84,38 @@ Exchange::Impl::Impl(const std::filesystem::path& dir, ExchangeOptions opts)
   }
   RefreshMembers();
   for (const auto& [region, head] : local) announced[region] = head;
+  StartWorkers();
+}
+
+void Exchange::Impl::StartWorkers() {
+  const int busy_ms = static_cast<int>(kWriteLockWait.count());
+  StoreWorker::Hooks write_hooks;
+  write_hooks.setup = [this](Store& s) {
+    // Relayed batches are bulk writes: bigger cache, checkpoints beside (poked per commit).
+    w.bulk = std::make_unique<sqlite::BulkWriteMode>(s.db(), 64);
+    w.store_rows = s.RecordCountEstimate();
+  };
+  write_hooks.idle = [this](Store& s) { CommitGroup(s); };
+  write_hooks.teardown = [this](Store&) {
+    w.group.reset();
+    w.bulk.reset();
+  };
+  writer = std::make_unique<StoreWorker>(store.dir(), busy_ms, mailbox, std::move(write_hooks));
+  reader = std::make_unique<StoreWorker>(store.dir(), busy_ms, mailbox, StoreWorker::Hooks{});
+}
+
+void Exchange::Impl::StopWorkers() {
+  if (reader) reader->Stop();
+  if (writer) writer->Stop();
+}
+
+void Exchange::Impl::FlushWriter() {
+  writer->RunAndWait([this](Store& s) { CommitGroup(s); });
+  mailbox.Run();
 }
 
 Exchange::Impl::~Impl() {
+  StopWorkers();
   for (Link& link : links) link.socket.reset();
   router.reset();
   if (zap) zap->Stop();
@@ -206,12 +231,17 @@ void Exchange::Impl::RefreshMembers() {
   }
   local.clear();
   for (const SignedHead& head : store.Heads()) local[head.origin] = head.seq;
+  for (const auto& [origin, seq] : applied_local) local[origin] = std::max(local[origin], seq);
   held_origins = HeldOrigins(store.db());  // `carehub fork resolve` releases within 0.5 s
+  held_origins.insert(pending_holds.begin(), pending_holds.end());
 }
 
 bool Exchange::Impl::Step(milliseconds wait) {
   std::vector<zmq::pollitem_t> items;
-  std::vector<std::size_t> owners;  // index into links, or SIZE_MAX for the router
+  std::vector<std::size_t> owners;  // index into links, SIZE_MAX the router, else the mailbox
+  constexpr std::size_t kMailboxItem = SIZE_MAX - 1;
+  items.push_back({nullptr, mailbox.fd(), ZMQ_POLLIN, 0});
+  owners.push_back(kMailboxItem);
   if (router) {
     items.push_back({router->handle(), 0, ZMQ_POLLIN, 0});
     owners.push_back(SIZE_MAX);
@@ -221,25 +251,24 @@ bool Exchange::Impl::Step(milliseconds wait) {
     items.push_back({links[i].socket->handle(), 0, ZMQ_POLLIN, 0});
     owners.push_back(i);
   }
-  if (items.empty()) {
-    std::this_thread::sleep_for(wait);
-  } else {
-    try {
-      zmq::poll(items.data(), items.size(), wait);
-    } catch (const zmq::error_t& e) {
-      if (e.num() != EINTR) throw;  // a signal (SIGTERM to stop) interrupts the wait
-      return false;
-    }
+  try {
+    zmq::poll(items.data(), items.size(), wait);
+  } catch (const zmq::error_t& e) {
+    if (e.num() != EINTR) throw;  // a signal (SIGTERM to stop) interrupts the wait
+    return false;
   }
   bool busy = false;
   // Drain a bounded number per socket so one busy peer cannot starve the others.
   for (std::size_t k = 0; k < items.size(); ++k) {
     if (!(items[k].revents & ZMQ_POLLIN)) continue;
+    if (owners[k] == kMailboxItem) {
+      busy = mailbox.Run() > 0 || busy;
+      continue;
+    }
     busy = (owners[k] == SIZE_MAX ? DrainRouter(kDrainPerSocket)
                                   : DrainLink(owners[k], kDrainPerSocket)) ||
            busy;
   }
-  if (group && (!busy || ExchangeClock::now() - group_started >= kGroupMaxAge)) CommitGroup();
   Timers();
   SchedulePulls();
   stats.connections_denied = denied.load();
@@ -267,9 +296,6 @@ bool Exchange::Impl::DrainLink(std::size_t index, int max) {
     Link& link = links[index];
     if (!link.socket || !ReceiveFrames(*link.socket, frames, nullptr)) break;
     OnLinkMessage(index, frames);
-    // Applying a batch takes a while: members waiting on this hub (PING, PULL) are answered
-    // between batches, not after the whole backlog.
-    DrainRouter(kDrainPerSocket);
   }
   return n > 0;
 }
@@ -310,7 +336,9 @@ void Exchange::Impl::OnLinkMessage(std::size_t index, const wire::Frames& frames
                 name = m.json.substr(start + 1, end - start - 1);
               }
             }
-            store.RememberSchema(fingerprint, name, m.json);
+            writer->Post([fingerprint, name, json = m.json](Store& s) {
+              s.RememberSchema(fingerprint, name, json);
+            });
           } catch (const Error& e) {
             Log("peer " + link.peer.name + " sent an unusable schema: " + e.what());
             return;
@@ -371,7 +399,7 @@ SyncReport Exchange::SyncOnce(milliseconds timeout, const std::atomic<bool>* sto
       break;
     }
   }
-  s.CommitGroup();
+  s.FlushWriter();
   for (const Link& link : s.links) {
     if (link.unreachable || !link.welcomed) {
       report.problems.push_back("peer " + link.peer.name + " (" + *link.peer.endpoint +
@@ -389,7 +417,7 @@ void Exchange::Serve(const std::atomic<bool>& stop) {
     impl_->VerifyStep();
     impl_->PublishLinkStates();
   }
-  impl_->CommitGroup();
+  impl_->FlushWriter();
 }
 
 std::vector<PeerLinkState> Exchange::LinkStates() const {

@@ -1,11 +1,12 @@
 // Peer-to-peer exchange of signed change logs over ZeroMQ (docs/PROTOCOL.md). An Exchange owns
-// one hub's Store connection, optionally a ROUTER socket (CURVE server, ZAP admits members only)
+// one hub's Store connections, optionally a ROUTER socket (CURVE server, ZAP admits members only)
 // that serves every origin the hub holds, and one DEALER (CURVE client) per member with an
 // endpoint, through which it pulls every member origin the peer advertises and applies it
 // (verified, exactly once: Store::ApplyRemoteBatch). New heads — own ingest by another process
 // or relayed batches — are announced to connected peers with NOTIFY.
-// Thread-safety: an Exchange runs on the thread that calls SyncOnce / Serve; `stop` may be set
-// from another thread or a signal handler.
+// Thread-safety: an Exchange's loop runs on the thread that calls SyncOnce / Serve; it hands
+// store reads for serving and all store writes to two worker threads of its own, so that it keeps
+// answering while they work. `stop` may be set from another thread or a signal handler.
 #pragma once
 
 #include <atomic>
@@ -32,7 +33,7 @@ struct ExchangeOptions {
   // PULLs outstanding at once over all peers (at most one per origin): bounds memory.
   int max_in_flight = 4;
   std::chrono::milliseconds heartbeat{500};      // PING interval per dialled peer
-  std::chrono::milliseconds peer_timeout{5000};  // silence after which a link is re-dialled
+  std::chrono::milliseconds peer_timeout{2000};  // silence after which a link is re-dialled
   std::chrono::milliseconds head_poll{200};      // check of the store for new heads to NOTIFY
   std::chrono::milliseconds rehello{10000};      // fallback refresh of a peer's heads
   // Background store check of Serve: `verify_rows` change-log entries or records rows checked

@@ -150,12 +150,21 @@ void Exchange::Impl::RaiseFork(ForkEvidence evidence, const std::string& why) {
       "…); origin held until `carehub fork "
       "resolve`";
   held_origins.insert(origin);
+  pending_holds.insert(origin);
   in_flight.erase(origin);
   std::erase_if(parked, [&](const ParkedBatch& p) { return p.batch.head.origin == origin; });
-  if (!RecordForkEvidence(store.db(), std::move(evidence))) return;  // known already
-  ++stats.forks_found;
-  Log(line);
-  problems.push_back(line);
+  // Stored by the writer in its own transaction (after the open group); held meanwhile.
+  writer->Post([this, origin, line, evidence = std::move(evidence)](Store& s) {
+    CommitGroup(s);
+    const bool fresh = RecordForkEvidence(s.db(), evidence);
+    mailbox.Post([this, origin, line, fresh] {
+      pending_holds.erase(origin);
+      if (!fresh) return;  // known already
+      ++stats.forks_found;
+      Log(line);
+      problems.push_back(line);
+    });
+  });
 }
 
 }  // namespace carehub

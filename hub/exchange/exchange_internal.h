@@ -15,6 +15,7 @@
 
 #include "hub/exchange/exchange.h"
 #include "hub/exchange/peers.h"
+#include "hub/exchange/store_worker.h"
 #include "hub/exchange/wire.h"
 #include "hub/exchange/zap.h"
 #include "hub/store/forks.h"
@@ -70,6 +71,36 @@ struct ConnectedClient {
   std::string name;
   ExchangeClock::time_point last_seen{};
   std::uint8_t version = wire::kProtocolVersion;  // of its last request: replies and NOTIFY use it
+  // PULLs (origin, after_seq) being read by the serve worker: a repeat of one is not read twice,
+  // and a PING is answered with the nonce of the last PING that had none waiting before it, so
+  // a PONG still proves that every earlier request was answered (docs/PROTOCOL.md).
+  std::set<std::pair<std::string, std::int64_t>> serving;
+  std::uint64_t answered_nonce = 0;
+};
+
+// A received batch on its way to the writer thread.
+struct PendingApply {
+  std::size_t link = 0;
+  std::string peer;
+  SignPublicKey key{};
+  wire::Batch batch;
+};
+
+// What the writer made of a PendingApply.
+struct ApplyOutcome {
+  ApplyResult result;
+  bool gap = false;   // it does not continue what is held (an earlier batch was refused)
+  bool busy = false;  // another writer held the lock: nothing written, pulled again later
+};
+
+// The writer thread's state (touched on the writer thread only): its connection's bulk mode
+// and the open group of relayed batches.
+struct WriterState {
+  std::unique_ptr<sqlite::BulkWriteMode> bulk;
+  std::optional<sqlite::Transaction> group;
+  std::int64_t group_entries = 0;
+  ExchangeClock::time_point group_started{};
+  std::int64_t store_rows = 0;  // records in the store (max rowid at open + entries applied)
 };
 
 struct Exchange::Impl {
@@ -90,7 +121,10 @@ struct Exchange::Impl {
   wire::Hello HelloMessage();
   void OnLinkMessage(std::size_t index, const wire::Frames& frames);
   void OnBatch(std::size_t index, wire::Batch batch);
-  void ApplyBatch(std::size_t index, const wire::Batch& batch);
+  void ApplyBatch(std::size_t index, wire::Batch batch);                 // hands it to the writer
+  void OnApplied(const PendingApply& job, const ApplyOutcome& outcome);  // back on the loop
+  // The seq pulls of `origin` continue from: held, or queued for the writer beyond that.
+  std::int64_t PullFrom(const std::string& origin) const;
   void Timers();
   void OnPong(std::size_t index, std::uint64_t nonce);
   void SchedulePulls();
@@ -104,18 +138,22 @@ struct Exchange::Impl {
   // server side (exchange_serve.cc)
   void OnRouterMessage(const std::string& routing_id, const std::string& user,
                        const wire::Frames& frames);
-  wire::Message HandleRequest(const std::string& routing_id, const std::string& user,
-                              const wire::Message& request, std::uint8_t version);
-  wire::Message ServePull(const wire::Pull& pull);
-  // A batch read for serving is checked before it leaves (chain inside the batch, its head's
-  // hash and signature): nullopt when sound.
-  std::optional<std::string> CheckServedBatch(const wire::Batch& batch);
+  // nullopt: answered later (a PULL, read by the serve worker).
+  std::optional<wire::Message> HandleRequest(const std::string& routing_id, const std::string& user,
+                                             const wire::Message& request, std::uint8_t version);
+  void PostPull(const std::string& routing_id, ConnectedClient& client, const wire::Pull& pull);
+  // On the serve worker, with its Store. A batch read for serving is checked before it leaves
+  // with `key` (chain inside the batch, its head's hash and signature); `damage` says why not.
+  static wire::Message ServePull(Store& store, const wire::Pull& pull,
+                                 const std::optional<SignPublicKey>& key,
+                                 std::optional<std::string>& damage);
 
   // Self-check (exchange_serve.cc): a background pass every options.verify_interval, and the
   // repair of an origin found damaged (its log cut back, pulled again from members).
   void VerifyStep();
-  void RepairDamaged(const std::vector<StoreProblem>& found, const std::string& why);
   void RepairOrigin(const std::string& origin, const std::string& why);
+  void OnRepaired(const std::string& origin, const std::vector<StoreProblem>& found,
+                  const RepairReport& repair, const std::string& why);
   std::optional<Store> verify_store;
   std::optional<IncrementalVerifier> verifier;
   ExchangeClock::time_point last_verify_step{};
@@ -131,7 +169,8 @@ struct Exchange::Impl {
   void RaiseFork(ForkEvidence evidence, const std::string& why);
   const SignPublicKey* OriginKey(const std::string& origin) const;
   std::optional<Hash256> HeldEntryHash(const std::string& origin, std::int64_t seq);
-  std::set<std::string> held_origins;  // origins with open fork evidence (re-read every 0.5 s)
+  std::set<std::string> held_origins;   // origins with open fork evidence (re-read every 0.5 s)
+  std::set<std::string> pending_holds;  // evidence handed to the writer, not yet stored
   std::map<std::pair<std::string, std::string>, SignedHead> gossip_checked;  // (peer, origin)
   std::vector<SignedHead> SignedHeads();  // this hub's latest signed head of every origin
   wire::Welcome WelcomeMessage();
@@ -140,22 +179,32 @@ struct Exchange::Impl {
   void Notify();
 
   ExchangeOptions options;
-  Store store;
-  // Relayed batches are bulk writes: bigger cache, checkpoints beside the loop (poked per commit).
-  std::unique_ptr<sqlite::BulkWriteMode> bulk;
-  // Group commit: consecutive relayed batches share one transaction (each batch a savepoint in
-  // it), committed when the loop finds nothing more to read, after kGroupMaxAge, or at
+  Store store;  // the loop's connection: reads only (writes go to the writer thread)
+  // Store work off the loop thread (hub/exchange/store_worker.h): `writer` applies relayed
+  // batches, repairs and records evidence on its own connection; `reader` reads and encodes
+  // batches for serving on another. Results come back through `mailbox`.
+  Mailbox mailbox;
+  std::unique_ptr<StoreWorker> writer, reader;
+  void StartWorkers();
+  void StopWorkers();
+  // Writer thread. Group commit: consecutive relayed batches share one transaction (each batch a
+  // savepoint in it), committed when no batch arrived for 50 ms, after kGroupMaxAge, or at
   // GroupTarget() entries. Each commit rewrites the random-key index pages it touched, so fewer
   // commits write far less once the store is large (as ingest's growing batches,
-  // hub/store/ingest.h). A crash loses the open group only; the cursors are the stored heads, so it
-  // is pulled again.
-  void BeginGroup();
-  void CommitGroup();
+  // hub/store/ingest.h). A crash loses the open group only; the cursors are the stored heads, so
+  // it is pulled again. A commit tells the loop, which announces the new heads at once.
+  WriterState w;
+  void WriteBatch(Store& s, const std::shared_ptr<PendingApply>& job);
+  void BeginGroup(Store& s);
+  void CommitGroup(Store& s);
   std::int64_t GroupTarget() const;
-  std::optional<sqlite::Transaction> group;  // declared after store and bulk: destroyed first
-  std::int64_t group_entries = 0;
-  ExchangeClock::time_point group_started{};
-  std::int64_t store_rows = 0;  // records in the store (max rowid at open + entries applied)
+  void FlushWriter();  // loop: commits the open group and runs what it reported
+  // Loop-side view of the writer: origin -> seq applied (committed or not; cleared by each
+  // commit, after which the stored heads show it), origin -> last seq queued for it and batches
+  // of it queued.
+  std::map<std::string, std::int64_t> applied_local, queued;
+  std::map<std::string, int> applying;
+  std::int64_t writes_outstanding = 0;
   zmq::context_t context;
   std::unique_ptr<ZapHandler> zap;
   std::unique_ptr<zmq::socket_t> router;

@@ -41,7 +41,7 @@ void Exchange::Impl::OnBatch(std::size_t index, wire::Batch batch) {
   if (origin == store.region()) return reject("it claims this hub's own origin");
   auto member = members.find(origin);
   if (member == members.end()) return reject("origin is not a federation member");
-  const std::int64_t held = LocalSeq(origin);
+  const std::int64_t held = PullFrom(origin);
   if (batch.entries.empty()) {
     if (batch.head.seq > held) reject("empty batch below an unheld head");
     return;
@@ -72,87 +72,137 @@ void Exchange::Impl::OnBatch(std::size_t index, wire::Batch batch) {
   // sends it while this hub verifies and writes. Should this batch be rejected, the next one
   // does not continue the stored chain and is treated as a gap (asked again from the cursor).
   if (link.advertised[origin] > batch.head.seq && !in_flight.count(origin) &&
-      batch.head.seq == batch.entries.back().seq) {
+      batch.head.seq == batch.entries.back().seq && applying[origin] == 0) {
     in_flight[origin] = {index, batch.head.seq, ExchangeClock::now()};
     SendTo(link, wire::Pull{origin, batch.head.seq, options.max_batch});
   }
-  ApplyBatch(index, batch);
+  ApplyBatch(index, std::move(batch));
 }
 
-void Exchange::Impl::ApplyBatch(std::size_t index, const wire::Batch& batch) {
-  Link& link = links[index];
-  const std::string& origin = batch.head.origin;
+std::int64_t Exchange::Impl::PullFrom(const std::string& origin) const {
+  const auto it = queued.find(origin);
+  return std::max(LocalSeq(origin), it == queued.end() ? 0 : it->second);
+}
+
+void Exchange::Impl::ApplyBatch(std::size_t index, wire::Batch batch) {
+  const std::string origin = batch.head.origin;
   if (auto it = in_flight.find(origin);
       it != in_flight.end() && it->second.after <= batch.after_seq) {
     in_flight.erase(it);  // (a pipelined pull for the batch after this one stays)
   }
-  ApplyResult result;
-  try {
-    if (!group) BeginGroup();  // BEGIN IMMEDIATE: may wait for another writer, then BUSY
-    result = store.ApplyRemoteBatch(origin, batch.entries, batch.head, members.at(origin).sign_key);
-  } catch (const sqlite::SqliteError& e) {
-    if (!e.busy()) throw;
-    // Another writer (an ingest batch) held the write lock past busy_timeout: nothing was
-    // written and the cursor is unchanged, so the origin is simply pulled again a bit later.
+  auto job = std::make_shared<PendingApply>();
+  job->link = index;
+  job->peer = links[index].peer.name;
+  job->key = members.at(origin).sign_key;
+  job->batch = std::move(batch);
+  queued[origin] = std::max(queued[origin], job->batch.head.seq);
+  ++applying[origin];
+  ++writes_outstanding;
+  writer->Post([this, job](Store& s) { WriteBatch(s, job); });
+}
+
+// Writer thread: verifies and writes one batch into the open group.
+void Exchange::Impl::WriteBatch(Store& s, const std::shared_ptr<PendingApply>& job) {
+  const wire::Batch& batch = job->batch;
+  const std::string& origin = batch.head.origin;
+  ApplyOutcome out;
+  if (batch.entries.front().seq > s.Tip(origin).seq + 1) {
+    out.gap = true;  // queued behind a batch that was refused or deferred
+  } else {
+    try {
+      if (!w.group) BeginGroup(s);  // BEGIN IMMEDIATE: may wait for another writer, then BUSY
+      out.result = s.ApplyRemoteBatch(origin, batch.entries, batch.head, job->key);
+    } catch (const sqlite::SqliteError& e) {
+      if (!e.busy()) throw;
+      // Another writer (an ingest batch) held the write lock past busy_timeout: nothing was
+      // written and the cursor is unchanged, so the origin is simply pulled again a bit later.
+      out.busy = true;
+    } catch (const Error& e) {
+      out.result.rejected = std::string("undecodable record: ") + ErrorKindName(e.kind()).data();
+    }
+  }
+  w.group_entries += out.result.applied;
+  w.store_rows += out.result.applied;
+  // A refused batch is compared with the committed chain (fork evidence) by the loop.
+  if (out.result.rejected || w.group_entries >= GroupTarget() ||
+      ExchangeClock::now() - w.group_started >= kGroupMaxAge) {
+    CommitGroup(s);
+  }
+  mailbox.Post([this, job, out] { OnApplied(*job, out); });
+}
+
+void Exchange::Impl::OnApplied(const PendingApply& job, const ApplyOutcome& out) {
+  const wire::Batch& batch = job.batch;
+  const std::string& origin = batch.head.origin;
+  --writes_outstanding;
+  if (--applying[origin] <= 0) applying.erase(origin);
+  if (out.gap || out.busy || out.result.rejected || queued[origin] <= batch.head.seq) {
+    queued.erase(origin);  // what is queued behind a refused batch is a gap, pulled again
+  }
+  Link& link = links[job.link];
+  if (out.gap) return;
+  if (out.busy) {
     ++stats.batches_deferred;
     link.deferred[origin] = ExchangeClock::now() + kBusyBackoff;
     Log("store busy (another writer holds the lock): batch of origin " + origin + " (seq " +
         std::to_string(batch.entries.front().seq) + ".." + std::to_string(batch.head.seq) +
-        ") from peer " + link.peer.name + " will be pulled again");
+        ") from peer " + job.peer + " will be pulled again");
     return;
-  } catch (const Error& e) {
-    result.rejected = std::string("undecodable record: ") + ErrorKindName(e.kind()).data();
   }
-  group_entries += result.applied;
-  store_rows += result.applied;
-  // Checked here, not only once per Step: while catching up, the next batch is already
-  // waiting when one is applied, so a single Step can drain a long run of batches.
-  if (group_entries >= GroupTarget() || ExchangeClock::now() - group_started >= kGroupMaxAge) {
-    CommitGroup();
-  }
-  if (result.rejected) {
+  if (out.result.rejected) {
     ++stats.batches_rejected;
-    if (RecordBatchFork(link.peer.name, batch)) return;
+    if (RecordBatchFork(job.peer, batch)) return;
     link.blocked[origin] = ExchangeClock::now() + kRejectBackoff;
     const std::string line = "rejected batch of origin " + origin + " (seq " +
                              std::to_string(batch.entries.front().seq) + ".." +
-                             std::to_string(batch.head.seq) + ") from peer " + link.peer.name +
-                             ": " + *result.rejected;
+                             std::to_string(batch.head.seq) + ") from peer " + job.peer + ": " +
+                             *out.result.rejected;
     Log(line);
     problems.push_back(line);
     return;
   }
   const auto now = ExchangeClock::now();
   local[origin] = std::max(LocalSeq(origin), batch.head.seq);
+  applied_local[origin] = local[origin];
   ++stats.batches_applied;
-  stats.entries_applied += result.applied;
+  stats.entries_applied += out.result.applied;
   OriginProgress& p = progress[origin];
   p.origin = origin;
-  p.applied += result.applied;
+  p.applied += out.result.applied;
   p.seq = local[origin];
   // From the start of the run (a single batch still has a rate).
   if (!first_apply.count(origin)) first_apply[origin] = started;
   p.seconds = Seconds(now - first_apply[origin]);
 }
 
-void Exchange::Impl::BeginGroup() {
-  group.emplace(store.db());
-  group_entries = 0;
-  group_started = ExchangeClock::now();
+void Exchange::Impl::BeginGroup(Store& s) {
+  w.group.emplace(s.db());
+  w.group_entries = 0;
+  w.group_started = ExchangeClock::now();
 }
 
-void Exchange::Impl::CommitGroup() {
-  if (!group) return;
-  group->Commit();
-  group.reset();
-  if (group_entries > 0) bulk->Poke();  // outside any transaction
-  group_entries = 0;
+void Exchange::Impl::CommitGroup(Store&) {
+  if (!w.group) return;
+  try {
+    w.group->Commit();
+  } catch (...) {
+    w.group.reset();
+    throw;
+  }
+  w.group.reset();
+  if (w.group_entries > 0) w.bulk->Poke();  // outside any transaction
+  w.group_entries = 0;
+  // What it applied is in the stored heads now: announced (NOTIFY) and served at once.
+  mailbox.Post([this] {
+    applied_local.clear();
+    PollHeads();
+  });
 }
 
 std::int64_t Exchange::Impl::GroupTarget() const {
   // At least one pull's worth; smaller pulls (--max-batch) also mean smaller groups.
   const std::int64_t least = std::min<std::int64_t>(options.max_batch, kGroupMinEntries);
-  return GrowingBatchSize(store_rows, least, kGroupMaxEntries);
+  return GrowingBatchSize(w.store_rows, least, kGroupMaxEntries);
 }
 
 void Exchange::Impl::SchedulePulls() {
@@ -164,12 +214,13 @@ void Exchange::Impl::SchedulePulls() {
       if (static_cast<int>(in_flight.size()) >= options.max_in_flight) return;
       if (origin == store.region() || !members.count(origin) || in_flight.count(origin)) continue;
       if (held_origins.count(origin)) continue;
-      if (seq <= LocalSeq(origin)) continue;
+      if (seq <= PullFrom(origin)) continue;
+      if (auto a = applying.find(origin); a != applying.end() && a->second >= 2) continue;
       if (auto b = link.blocked.find(origin); b != link.blocked.end() && now < b->second) continue;
       if (auto d = link.deferred.find(origin); d != link.deferred.end() && now < d->second) {
         continue;
       }
-      const std::int64_t after = LocalSeq(origin);
+      const std::int64_t after = PullFrom(origin);
       in_flight[origin] = {i, after, now};
       SendTo(link, wire::Pull{origin, after, options.max_batch});
     }
@@ -177,7 +228,7 @@ void Exchange::Impl::SchedulePulls() {
 }
 
 bool Exchange::Impl::CaughtUp() const {
-  if (!in_flight.empty() || !parked.empty()) return false;
+  if (!in_flight.empty() || !parked.empty() || writes_outstanding > 0) return false;
   const auto now = ExchangeClock::now();
   for (const Link& link : links) {
     if (link.unreachable || link.retired) continue;

@@ -34,13 +34,45 @@ void Exchange::Impl::OnRouterMessage(const std::string& routing_id, const std::s
     version = wire::kProtocolVersion;
   }
   try {
-    reply = HandleRequest(routing_id, user, wire::Decode(frames), version);
+    auto answer = HandleRequest(routing_id, user, wire::Decode(frames), version);
+    if (!answer) return;  // answered by the serve worker
+    reply = std::move(*answer);
   } catch (const wire::WireError& e) {
     Log("peer " + (user.empty() ? std::string("?") : user) + ": " + e.what());
     reply = wire::ErrorReply{e.code(), "", e.what()};
   }
-  if (std::holds_alternative<wire::Batch>(reply)) ++stats.batches_served;
   SendFrames(*router, wire::Encode(reply, version), &routing_id);
+}
+
+// A PULL is read, checked and encoded by the serve worker on its own connection (committed
+// data), so the loop keeps answering meanwhile; the answer is sent when it comes back.
+void Exchange::Impl::PostPull(const std::string& routing_id, ConnectedClient& client,
+                              const wire::Pull& pull) {
+  const auto key = std::make_pair(pull.origin, pull.after_seq);
+  if (!client.serving.insert(key).second) return;  // a Lazy Pirate repeat of one being read
+  std::optional<SignPublicKey> signer;
+  if (options.check_served) {
+    if (pull.origin == store.region()) {
+      signer = store.keys().sign_public();
+    } else if (const auto member = members.find(pull.origin); member != members.end()) {
+      signer = member->second.sign_key;
+    }
+  }
+  const std::uint8_t version = client.version;
+  reader->Post([this, routing_id, pull, signer, version, key](Store& s) {
+    std::optional<std::string> damage;
+    const wire::Message reply = ServePull(s, pull, signer, damage);
+    const bool batch = std::holds_alternative<wire::Batch>(reply);
+    auto frames = std::make_shared<wire::Frames>(wire::Encode(reply, version));
+    mailbox.Post([this, routing_id, frames, batch, damage, key] {
+      if (const auto it = clients.find(routing_id); it != clients.end()) {
+        it->second.serving.erase(key);
+      }
+      if (batch) ++stats.batches_served;
+      if (router) SendFrames(*router, *frames, &routing_id);
+      if (damage) RepairOrigin(key.first, "a batch read for serving: " + *damage);
+    });
+  });
 }
 
 // A member speaks for the region it is registered with, and no other: a HELLO claiming another
@@ -57,14 +89,16 @@ std::optional<std::string> Exchange::Impl::CheckHelloRegion(const std::string& u
          ", which is not a federation member";
 }
 
-wire::Message Exchange::Impl::HandleRequest(const std::string& routing_id, const std::string& user,
-                                            const wire::Message& request, std::uint8_t version) {
+std::optional<wire::Message> Exchange::Impl::HandleRequest(const std::string& routing_id,
+                                                           const std::string& user,
+                                                           const wire::Message& request,
+                                                           std::uint8_t version) {
   ConnectedClient& client = clients[routing_id];
   client.name = user;
   client.last_seen = ExchangeClock::now();
   client.version = version;
   return std::visit(
-      [&](const auto& m) -> wire::Message {
+      [&](const auto& m) -> std::optional<wire::Message> {
         using T = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<T, wire::Hello>) {
           if (const auto refused = CheckHelloRegion(user, m.region)) {
@@ -74,7 +108,8 @@ wire::Message Exchange::Impl::HandleRequest(const std::string& routing_id, const
           OnGossip(user, m.signed_heads);
           return WelcomeMessage();
         } else if constexpr (std::is_same_v<T, wire::Pull>) {
-          return ServePull(m);
+          PostPull(routing_id, client, m);
+          return std::nullopt;
         } else if constexpr (std::is_same_v<T, wire::SchemaRequest>) {
           if (auto json = SchemaJsonByFingerprint(m.fingerprint)) {
             return wire::Schema{m.fingerprint, *json};
@@ -85,7 +120,10 @@ wire::Message Exchange::Impl::HandleRequest(const std::string& routing_id, const
           return wire::ErrorReply{wire::ErrorCode::kUnknownSchema, "",
                                   "no schema with fingerprint " + std::to_string(m.fingerprint)};
         } else if constexpr (std::is_same_v<T, wire::Ping>) {
-          return wire::Pong{{m.nonce}};
+          // While PULLs of this client are being read, a PONG acknowledges only the last PING
+          // before them: a later nonce would tell the client they were lost.
+          if (client.serving.empty()) client.answered_nonce = m.nonce;
+          return wire::Pong{{client.answered_nonce}};
         } else {
           return wire::ErrorReply{wire::ErrorCode::kMalformed, "",
                                   "this message type is not a request"};
@@ -94,7 +132,9 @@ wire::Message Exchange::Impl::HandleRequest(const std::string& routing_id, const
       request);
 }
 
-wire::Message Exchange::Impl::ServePull(const wire::Pull& pull) {
+wire::Message Exchange::Impl::ServePull(Store& store, const wire::Pull& pull,
+                                        const std::optional<SignPublicKey>& key,
+                                        std::optional<std::string>& damage) {
   const auto head = store.Head(pull.origin);
   if (!head) {
     return wire::ErrorReply{wire::ErrorCode::kUnknownOrigin, pull.origin,
@@ -145,26 +185,15 @@ wire::Message Exchange::Impl::ServePull(const wire::Pull& pull) {
                                 ".." + std::to_string(batch.head.seq) + " of origin " +
                                 pull.origin};
   }
-  if (!options.check_served) return batch;
-  if (auto problem = CheckServedBatch(batch)) {
-    RepairOrigin(pull.origin, "a batch read for serving: " + *problem);
+  if (!key) return batch;
+  const ChainCursor from{batch.after_seq, batch.entries.front().prev_hash};
+  damage = VerifyBatch(pull.origin, from, batch.entries, batch.head, *key);
+  if (damage) {
     return wire::ErrorReply{wire::ErrorCode::kInternal, pull.origin,
                             "this hub's copy of origin " + pull.origin +
                                 " is damaged; it is being repaired, pull it elsewhere"};
   }
   return batch;
-}
-
-std::optional<std::string> Exchange::Impl::CheckServedBatch(const wire::Batch& batch) {
-  const std::string& origin = batch.head.origin;
-  const ChainCursor from{batch.after_seq, batch.entries.front().prev_hash};
-  SignPublicKey key = store.keys().sign_public();
-  if (origin != store.region()) {
-    const auto member = members.find(origin);
-    if (member == members.end()) return std::nullopt;  // not a member: nobody pulls it
-    key = member->second.sign_key;
-  }
-  return VerifyBatch(origin, from, batch.entries, batch.head, key);
 }
 
 void Exchange::Impl::RepairOrigin(const std::string& origin, const std::string& why) {
@@ -174,24 +203,39 @@ void Exchange::Impl::RepairOrigin(const std::string& origin, const std::string& 
     return;
   }
   last_origin_repair[origin] = now;
-  CommitGroup();  // the check reads in its own transaction
-  const VerifyReport report = VerifyStore(store, {.origin = origin, .integrity_check = false});
-  if (report.problems.empty()) {
+  // On the writer: verified in one snapshot (after the open group is committed) and repaired
+  // in one write transaction, while the loop keeps answering.
+  writer->Post([this, origin, why](Store& s) {
+    CommitGroup(s);
+    VerifyReport report = VerifyStore(s, {.origin = origin, .integrity_check = false});
+    RepairReport repair;
+    bool busy = false;
+    if (!report.problems.empty()) {
+      try {
+        repair = RepairStore(s, report);
+      } catch (const sqlite::SqliteError& e) {
+        if (!e.busy()) throw;
+        busy = true;
+      }
+    }
+    mailbox.Post([this, origin, why, found = std::move(report.problems), repair, busy] {
+      if (busy) {
+        // Another writer holds the store: tried again by the next check that finds the damage.
+        last_origin_repair.erase(origin);
+        Log("store busy: the repair of origin " + origin + " is tried again later");
+        return;
+      }
+      OnRepaired(origin, found, repair, why);
+    });
+  });
+}
+
+void Exchange::Impl::OnRepaired(const std::string& origin, const std::vector<StoreProblem>& found,
+                                const RepairReport& repair, const std::string& why) {
+  if (found.empty()) {
     Log("store check (" + why + "): origin " + origin + " verifies now; nothing to repair");
     return;
   }
-  try {
-    RepairDamaged(report.problems, why);
-  } catch (const sqlite::SqliteError& e) {
-    if (!e.busy()) throw;
-    // Another writer holds the store: tried again by the next check that finds the damage.
-    last_origin_repair.erase(origin);
-    Log("store busy: the repair of origin " + origin + " is tried again later");
-  }
-}
-
-void Exchange::Impl::RepairDamaged(const std::vector<StoreProblem>& found, const std::string& why) {
-  if (found.empty()) return;
   {
     std::lock_guard lock(check_mutex);
     check.sound = false;
@@ -199,15 +243,13 @@ void Exchange::Impl::RepairDamaged(const std::vector<StoreProblem>& found, const
   }
   Log("store check (" + why + "): " + std::to_string(found.size()) +
       " problem(s), the first: " + ProblemLine(found.front()));
-  CommitGroup();
-  VerifyReport report;
-  report.problems = found;
-  const RepairReport repair = RepairStore(store, report);
-  for (const auto& [origin, keep] : repair.logs_cut) {
-    Log("repair: origin " + origin + " cut back to its signed head " + std::to_string(keep) +
+  for (const auto& [cut, keep] : repair.logs_cut) {
+    Log("repair: origin " + cut + " cut back to its signed head " + std::to_string(keep) +
         "; pulling the rest again from members");
-    local[origin] = keep;
-    in_flight.erase(origin);
+    local[cut] = keep;
+    applied_local.erase(cut);
+    queued.erase(cut);
+    in_flight.erase(cut);
   }
   if (repair.records_restored > 0) {
     Log("repair: " + std::to_string(repair.records_restored) + " record(s) rewritten from the log");
@@ -251,9 +293,10 @@ void Exchange::Impl::PollHeads() {
   last_head_poll = ExchangeClock::now();
   std::map<std::string, std::int64_t> now_heads;
   for (const SignedHead& head : store.Heads()) now_heads[head.origin] = head.seq;
-  // The stored heads are the truth (this connection also sees its own open group): a repair by
-  // `carehub verify --repair` in another process may have moved one back.
+  // The stored heads are the truth, with what the writer applied beyond them in its open group:
+  // a repair by `carehub verify --repair` in another process may have moved one back.
   local = now_heads;
+  for (const auto& [origin, seq] : applied_local) local[origin] = std::max(local[origin], seq);
   if (now_heads == announced) return;
   announced = now_heads;
   Notify();

@@ -433,8 +433,10 @@ TEST(ExchangeProcessTest, HubWhoseCurveKeyIsNotAMemberIsRefused) {
 
 // Issue 17: a relay killed with SIGKILL and restarted while a hub pulls from it. It is stopped
 // first (SIGSTOP) so that a PULL is surely in flight; that PULL is lost with the process. The
-// puller notices by the PONG to a later PING (or its 2 s Lazy Pirate timeout) and resumes within
-// a few seconds, not after the old 20 s.
+// puller notices by the PONG to a later PING (or its 2 s Lazy Pirate timeout, or its 2 s
+// silent-link timeout) and resumes within a few seconds, not after the old 20 s. The bound is
+// generous (10 s from the restart, which includes starting the relay process) so that a loaded
+// machine does not fail it; the unanswered-PULL wait it guards against was 20 s.
 TEST(ExchangeProcessTest, APullerResumesWithinSecondsWhenItsRelayIsKilledAndRestarted) {
   TempDir tmp;
   const Hub a = MakeHub(tmp, "a", "sh");
@@ -479,7 +481,7 @@ TEST(ExchangeProcessTest, APullerResumesWithinSecondsWhenItsRelayIsKilledAndRest
     ASSERT_TRUE(WaitFor([&] { return held_by_c() > before; }, 30s)) << serve_c.Log();
     const double resumed = std::chrono::duration<double>(Clock::now() - restarted).count();
     std::cout << "resumed " << resumed << " s after the restart at " << before << " entries\n";
-    EXPECT_LT(resumed, 5.0) << serve_c.Log();
+    EXPECT_LT(resumed, 10.0) << serve_c.Log();
   }
   ASSERT_TRUE(WaitFor([&] { return DigestOf(c, "310000") == origin_a; }, 60s)) << serve_c.Log();
 }
