@@ -3,7 +3,9 @@
 // head signature per batch, apply in one transaction per batch), and in the same run two
 // baselines over the SAME batches:
 //   (a) raw ZeroMQ CURVE throughput: the encoded BATCH messages sent DEALER -> ROUTER over
-//       loopback TCP with CURVE, received and dropped (no decoding, no store);
+//       loopback TCP with CURVE, received and dropped (no decoding, no store), in protocol
+//       version 3 (every entry field, uncompressed: the baseline) and version 4 (derived fields
+//       left out, zstd), with the codec's own CPU per version beside it;
 //   (b) local apply: the same entries written into an empty store with
 //       Store::ApplyVerifiedBatch (no network, no verification).
 // Prints records/s of each and the ratios sync/(a) and sync/(b), plus the resident memory of
@@ -25,12 +27,12 @@
 #include <zmq_addon.hpp>
 
 #include "bench/synthetic_token.h"
-#include "hub/store/digest.h"
 #include "hub/exchange/exchange.h"
-#include "hub/store/ingest.h"
 #include "hub/exchange/peers.h"
-#include "hub/store/store.h"
 #include "hub/exchange/wire.h"
+#include "hub/store/digest.h"
+#include "hub/store/ingest.h"
+#include "hub/store/store.h"
 #include "schemas/error.h"
 
 namespace {
@@ -107,11 +109,15 @@ struct Measure {
   double rate() const { return seconds > 0 ? static_cast<double>(records) / seconds : 0; }
 };
 
-// (a): the encoded BATCH messages of the first batches, sent round-robin until `records`
-// records went through a CURVE DEALER -> ROUTER pair on loopback TCP.
-Measure RawCurve(Store& a, const Store& b, int records, int batch) {
-  std::vector<carehub::wire::Frames> messages;
+// The BATCH messages of the first batches (at most 40, ~800k distinct records), as the server
+// cuts them for its own origin, and the records each carries.
+struct Batches {
+  std::vector<carehub::wire::Batch> messages;
   std::vector<std::int64_t> counts;
+};
+
+Batches FirstBatches(Store& a, int records, int batch) {
+  Batches out;
   const int distinct = std::min(records, batch * 40);
   for (std::int64_t after = 0; after < distinct;) {
     carehub::wire::Batch message;
@@ -119,9 +125,43 @@ Measure RawCurve(Store& a, const Store& b, int records, int batch) {
     message.entries = ReadBatch(a, after, batch, message.head);
     if (message.entries.empty()) break;
     after = message.entries.back().seq;
-    counts.push_back(static_cast<std::int64_t>(message.entries.size()));
-    messages.push_back(carehub::wire::Encode(carehub::wire::Message(std::move(message))));
+    out.counts.push_back(static_cast<std::int64_t>(message.entries.size()));
+    out.messages.push_back(std::move(message));
   }
+  return out;
+}
+
+// (a'): CPU of the codec alone on one thread, per version: Encode (version 4: zstd) and Decode
+// (version 4: decompress and derive every hash) of the same batches.
+struct Codec {
+  double encode_seconds = 0, decode_seconds = 0;
+  std::int64_t records = 0;
+};
+
+Codec CodecCost(const Batches& batches, std::uint8_t version) {
+  Codec c;
+  for (const carehub::wire::Batch& message : batches.messages) {
+    auto start = Clock::now();
+    const carehub::wire::Frames frames = carehub::wire::Encode(message, version);
+    c.encode_seconds += Seconds(start, Clock::now());
+    start = Clock::now();
+    const carehub::wire::Message decoded = carehub::wire::Decode(frames);
+    c.decode_seconds += Seconds(start, Clock::now());
+    c.records += static_cast<std::int64_t>(message.entries.size());
+  }
+  return c;
+}
+
+// (a): the encoded BATCH messages (in `version`), sent round-robin until `records` records went
+// through a CURVE DEALER -> ROUTER pair on loopback TCP. The first message (connection and CURVE
+// handshake) is not timed.
+Measure RawCurve(const Batches& batches, const Store& a, const Store& b, int records,
+                 std::uint8_t version) {
+  std::vector<carehub::wire::Frames> messages;
+  for (const auto& message : batches.messages) {
+    messages.push_back(carehub::wire::Encode(carehub::wire::Message(message), version));
+  }
+  const std::vector<std::int64_t>& counts = batches.counts;
   zmq::context_t context;
   zmq::socket_t router(context, zmq::socket_type::router);
   router.set(zmq::sockopt::linger, 0);
@@ -138,7 +178,7 @@ Measure RawCurve(Store& a, const Store& b, int records, int batch) {
     dealer.set(zmq::sockopt::curve_publickey, b.keys().curve_public());
     dealer.set(zmq::sockopt::curve_secretkey, b.keys().curve_secret());
     dealer.connect(endpoint);
-    std::int64_t sent = 0;
+    std::int64_t sent = -counts[0];  // the untimed first message
     for (std::size_t i = 0; sent < records; i = (i + 1) % messages.size()) {
       std::vector<zmq::const_buffer> frames;
       for (const std::string& frame : messages[i]) frames.push_back(zmq::buffer(frame));
@@ -150,12 +190,12 @@ Measure RawCurve(Store& a, const Store& b, int records, int batch) {
     (void)dealer.recv(done);  // the receiver's "done"
   });
   std::vector<zmq::message_t> frames;
-  Clock::time_point start{};
-  std::size_t next = 0;
+  (void)zmq::recv_multipart(router, std::back_inserter(frames));  // the first, untimed
+  const Clock::time_point start = Clock::now();
+  std::size_t next = 1 % messages.size();
   while (m.records < records) {
     frames.clear();
     if (!zmq::recv_multipart(router, std::back_inserter(frames))) continue;
-    if (m.records == 0 && next == 0) start = Clock::now();
     for (std::size_t f = 1; f < frames.size(); ++f)
       m.bytes += static_cast<std::int64_t>(frames[f].size());
     m.records += counts[next];
@@ -297,12 +337,27 @@ int Run(int argc, char** argv) {
   }
   std::printf(", max %ld MiB\n", rss_max / 1024);
 
-  const Measure raw = RawCurve(a, b, records, batch);
-  std::printf(
-      "(a) raw ZeroMQ CURVE, same BATCH bytes: %lld records (%.0f MiB) in %.2f s = %.0f "
-      "records/s\n",
-      static_cast<long long>(raw.records), static_cast<double>(raw.bytes) / (1 << 20), raw.seconds,
-      raw.rate());
+  const Batches batches = FirstBatches(a, records, batch);
+  Measure raw;
+  for (const std::uint8_t version : {std::uint8_t{3}, carehub::wire::kProtocolVersion}) {
+    const Measure m = RawCurve(batches, a, b, records, version);
+    const Codec codec = CodecCost(batches, version);
+    const double mib = static_cast<double>(m.bytes) / (1 << 20);
+    std::printf(
+        "(a) raw ZeroMQ CURVE, version-%d BATCH bytes: %lld records (%.0f MiB, %.0f bytes/record) "
+        "in %.2f s = %.0f records/s, %.0f MiB/s; codec on one thread: encode %.0f, decode %.0f "
+        "records/s\n",
+        version, static_cast<long long>(m.records), mib,
+        static_cast<double>(m.bytes) / static_cast<double>(m.records), m.seconds, m.rate(),
+        mib / m.seconds, static_cast<double>(codec.records) / codec.encode_seconds,
+        static_cast<double>(codec.records) / codec.decode_seconds);
+    if (version == 3) raw = m;
+    if (version == carehub::wire::kProtocolVersion && raw.rate() > 0) {
+      std::printf("(a) version %d / version 3: %.2f (target >= 1M records/s raw)\n", version,
+                  m.rate() / raw.rate());
+      raw = m;
+    }
+  }
   const Measure apply = LocalApply(a, c, records, batch);
   std::printf(
       "(b) local apply, no network, no verification: %lld records in %.2f s = %.0f records/s\n",

@@ -59,6 +59,11 @@ void SendFrames(zmq::socket_t& socket, const wire::Frames& frames, const std::st
 
 Exchange::Impl::Impl(const std::filesystem::path& dir, ExchangeOptions opts)
     : options(std::move(opts)), store(Store::Open(dir)), context(1) {
+  if (options.protocol_version != 0 && (options.protocol_version < wire::kOldestProtocolVersion ||
+                                        options.protocol_version > wire::kProtocolVersion)) {
+    throw Error::InvalidInput("exchange: protocol version " +
+                              std::to_string(options.protocol_version) + " is not spoken");
+  }
   store.db().Exec("PRAGMA busy_timeout=" + std::to_string(kWriteLockWait.count()));
   // Writer schemas learnt from peers in earlier runs.
   {
@@ -300,6 +305,18 @@ bool Exchange::Impl::DrainLink(std::size_t index, int max) {
   return n > 0;
 }
 
+// An older hub answers a version it does not speak with ERROR unknown_version encoded in its own
+// newest version: the link speaks that version (4 -> 3 -> 2) until re-dialled. An ERROR in the
+// link's current version or newer answers a request sent before an earlier step down: ignored.
+void Exchange::Impl::StepDownVersion(Link& link, std::uint8_t answered_in) {
+  if (answered_in >= link.version || link.version <= wire::kOldestProtocolVersion) return;
+  link.version = std::max(answered_in, wire::kOldestProtocolVersion);
+  Log("peer " + link.peer.name + " speaks an older protocol version; using version " +
+      std::to_string(link.version));
+  link.last_hello = ExchangeClock::now();
+  SendTo(link, HelloMessage());
+}
+
 void Exchange::Impl::OnLinkMessage(std::size_t index, const wire::Frames& frames) {
   Link& link = links[index];
   link.last_recv = ExchangeClock::now();
@@ -348,14 +365,8 @@ void Exchange::Impl::OnLinkMessage(std::size_t index, const wire::Frames& frames
           waiting.swap(parked);
           for (ParkedBatch& p : waiting) OnBatch(p.link, std::move(p.batch));
         } else if constexpr (std::is_same_v<T, wire::ErrorReply>) {
-          if (m.code == wire::ErrorCode::kUnknownVersion &&
-              link.version > wire::kOldestProtocolVersion) {
-            // An older hub: speak its version on this link (no gossip) until re-dialled.
-            Log("peer " + link.peer.name + " speaks an older protocol version; using version " +
-                std::to_string(wire::kOldestProtocolVersion));
-            link.version = wire::kOldestProtocolVersion;
-            link.last_hello = ExchangeClock::now();
-            SendTo(link, HelloMessage());
+          if (m.code == wire::ErrorCode::kUnknownVersion) {
+            StepDownVersion(link, wire::VersionOf(frames));
             return;
           }
           Log("peer " + link.peer.name + " answered " + std::string(wire::ErrorCodeName(m.code)) +

@@ -44,6 +44,10 @@ struct ExchangeOptions {
   // damaged one is answered with ERROR internal and its origin repaired. Tests turn it off to
   // play a relay that serves damaged data, which its clients must refuse themselves.
   bool check_served = true;
+  // Newest protocol version spoken (docs/PROTOCOL.md "Versions"); 0 = this build's newest.
+  // Requests in a newer version are answered ERROR unknown_version, links start in it. Tests
+  // use it to play an older hub.
+  std::uint8_t protocol_version = 0;
   // Diagnostics (peer names, origins, seqs; never record contents). stderr when empty.
   std::function<void(const std::string&)> log = nullptr;
 };

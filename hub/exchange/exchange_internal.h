@@ -48,7 +48,7 @@ struct Link {
   std::map<std::string, ExchangeClock::time_point> deferred;
   std::set<std::uint64_t> schema_requested;
   // Protocol version spoken on this link: the newest, until the peer answers ERROR
-  // unknown_version (an older hub), then kOldestProtocolVersion until re-dialled.
+  // unknown_version (an older hub) in an older version, then that one until re-dialled.
   std::uint8_t version = wire::kProtocolVersion;
   ExchangeClock::time_point dialled{}, last_recv{}, last_ping{}, last_hello{}, next_dial{};
   std::chrono::milliseconds backoff{250};
@@ -120,6 +120,10 @@ struct Exchange::Impl {
   void SendTo(Link& link, const wire::Message& message);
   wire::Hello HelloMessage();
   void OnLinkMessage(std::size_t index, const wire::Frames& frames);
+  void StepDownVersion(Link& link, std::uint8_t answered_in);
+  std::uint8_t NewestVersion() const {
+    return options.protocol_version ? options.protocol_version : wire::kProtocolVersion;
+  }
   void OnBatch(std::size_t index, wire::Batch batch);
   void ApplyBatch(std::size_t index, wire::Batch batch);                 // hands it to the writer
   void OnApplied(const PendingApply& job, const ApplyOutcome& outcome);  // back on the loop

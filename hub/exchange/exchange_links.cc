@@ -39,7 +39,7 @@ void Exchange::Impl::Dial(Link& link) {
   link.welcomed = false;
   link.dialled = link.last_recv = link.last_ping = link.last_hello = now;
   link.schema_requested.clear();
-  link.version = wire::kProtocolVersion;
+  link.version = NewestVersion();
   SendTo(link, HelloMessage());
 }
 

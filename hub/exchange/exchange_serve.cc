@@ -30,10 +30,14 @@ void Exchange::Impl::OnRouterMessage(const std::string& routing_id, const std::s
   // Answered in the version asked in (an older member gets an older answer); an unknown version
   // is answered in this hub's newest, which tells the client what it speaks.
   std::uint8_t version = wire::VersionOf(frames);
-  if (version < wire::kOldestProtocolVersion || version > wire::kProtocolVersion) {
-    version = wire::kProtocolVersion;
-  }
   try {
+    if (version < wire::kOldestProtocolVersion || version > NewestVersion()) {
+      version = NewestVersion();
+      throw wire::WireError(wire::ErrorCode::kUnknownVersion,
+                            "protocol version " + std::to_string(wire::VersionOf(frames)) +
+                                " is not supported (this hub speaks " + std::to_string(version) +
+                                ")");
+    }
     auto answer = HandleRequest(routing_id, user, wire::Decode(frames), version);
     if (!answer) return;  // answered by the serve worker
     reply = std::move(*answer);
@@ -63,7 +67,13 @@ void Exchange::Impl::PostPull(const std::string& routing_id, ConnectedClient& cl
     std::optional<std::string> damage;
     const wire::Message reply = ServePull(s, pull, signer, damage);
     const bool batch = std::holds_alternative<wire::Batch>(reply);
-    auto frames = std::make_shared<wire::Frames>(wire::Encode(reply, version));
+    auto frames = std::make_shared<wire::Frames>();
+    try {
+      *frames = wire::Encode(reply, version);
+    } catch (const Error& e) {  // a version-4 BATCH beyond its bound (docs/PROTOCOL.md "Limits")
+      *frames = wire::Encode(wire::ErrorReply{wire::ErrorCode::kInternal, pull.origin, e.what()},
+                             version);
+    }
     mailbox.Post([this, routing_id, frames, batch, damage, key] {
       if (const auto it = clients.find(routing_id); it != clients.end()) {
         it->second.serving.erase(key);

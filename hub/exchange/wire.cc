@@ -2,85 +2,13 @@
 
 #include <cstring>
 
+#include "hub/exchange/wire_io.h"
+
 namespace carehub::wire {
 namespace {
 
-// Big-endian writer into one frame.
-class Writer {
- public:
-  void U8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
-  void U16(std::uint16_t v) {
-    U8(static_cast<std::uint8_t>(v >> 8));
-    U8(static_cast<std::uint8_t>(v));
-  }
-  void U32(std::uint32_t v) {
-    for (int shift = 24; shift >= 0; shift -= 8) U8(static_cast<std::uint8_t>(v >> shift));
-  }
-  void U64(std::uint64_t v) {
-    for (int shift = 56; shift >= 0; shift -= 8) U8(static_cast<std::uint8_t>(v >> shift));
-  }
-  void Short(std::string_view text) {  // u16 length + bytes
-    if (text.size() > 0xFFFF) throw Error::InvalidInput("wire: string longer than 65535 bytes");
-    U16(static_cast<std::uint16_t>(text.size()));
-    Raw(text);
-  }
-  template <std::size_t N>
-  void Fixed(const std::array<std::uint8_t, N>& bytes) {
-    out_.append(reinterpret_cast<const char*>(bytes.data()), N);
-  }
-  void Raw(std::string_view bytes) { out_.append(bytes); }
-  std::string Take() { return std::move(out_); }
-
- private:
-  std::string out_;
-};
-
-// Big-endian reader over one frame; every overrun is a malformed message.
-class Reader {
- public:
-  Reader(std::string_view frame, const char* what) : in_(frame), what_(what) {}
-  std::uint8_t U8() { return static_cast<std::uint8_t>(Take(1)[0]); }
-  std::uint16_t U16() { return static_cast<std::uint16_t>(Uint(2)); }
-  std::uint32_t U32() { return static_cast<std::uint32_t>(Uint(4)); }
-  std::uint64_t U64() { return Uint(8); }
-  std::string Short() { return std::string(Take(U16())); }
-  template <std::size_t N>
-  void Fixed(std::array<std::uint8_t, N>& out) {
-    std::memcpy(out.data(), Take(N).data(), N);
-  }
-  std::string_view Rest() { return Take(in_.size() - pos_); }
-  std::string_view Bytes(std::size_t n) { return Take(n); }
-  bool AtEnd() const { return pos_ == in_.size(); }
-  void End() const {
-    if (pos_ != in_.size()) Fail("trailing bytes");
-  }
-  [[noreturn]] void Fail(const std::string& why) const {
-    throw WireError(ErrorCode::kMalformed, std::string("malformed ") + what_ + ": " + why);
-  }
-
- private:
-  std::string_view Take(std::size_t n) {
-    if (in_.size() - pos_ < n) Fail("frame too short");
-    const std::string_view out = in_.substr(pos_, n);
-    pos_ += n;
-    return out;
-  }
-  std::uint64_t Uint(int bytes) {
-    std::uint64_t v = 0;
-    for (const char c : Take(static_cast<std::size_t>(bytes))) {
-      v = (v << 8) | static_cast<std::uint8_t>(c);
-    }
-    return v;
-  }
-  std::string_view in_;
-  std::size_t pos_ = 0;
-  const char* what_;
-};
-
-std::int64_t Seq(std::uint64_t v, const Reader& r) {
-  if (v > static_cast<std::uint64_t>(INT64_MAX)) r.Fail("seq out of range");
-  return static_cast<std::int64_t>(v);
-}
+using internal::Reader;
+using internal::Writer;
 
 std::string HelloFrame(const Hello& h) {
   Writer w;
@@ -103,7 +31,7 @@ Hello ReadHello(const std::string& frame, const char* what) {
   for (std::uint32_t i = 0; i < count; ++i) {
     HeadSummary head;
     head.origin = r.Short();
-    head.seq = Seq(r.U64(), r);
+    head.seq = r.Seq();
     h.heads.push_back(std::move(head));
   }
   r.End();
@@ -132,62 +60,12 @@ std::vector<SignedHead> ReadSignedHeads(const std::string& frame, const char* wh
   std::vector<SignedHead> heads(count);
   for (SignedHead& head : heads) {
     head.origin = r.Short();
-    head.seq = Seq(r.U64(), r);
+    head.seq = r.Seq();
     r.Fixed(head.head_hash);
     r.Fixed(head.signature);
   }
   r.End();
   return heads;
-}
-
-std::string EntryFrame(const ChangeEntry& e) {
-  Writer w;
-  w.U64(static_cast<std::uint64_t>(e.seq));
-  w.U8(static_cast<std::uint8_t>(e.op));
-  w.U32(static_cast<std::uint32_t>(e.version));
-  w.Short(e.record_id);
-  w.Fixed(e.record_hash);
-  w.Fixed(e.prev_hash);
-  w.Fixed(e.entry_hash);
-  w.Raw(e.body);
-  return w.Take();
-}
-
-// All entries of a BATCH in one frame, each as `u32 length || entry`: one ZeroMQ frame (and one
-// CURVE box) per batch instead of one per entry.
-std::string PackedEntries(const std::vector<ChangeEntry>& entries) {
-  std::string packed;
-  std::size_t size = 0;
-  for (const ChangeEntry& e : entries)
-    size += 4 + 8 + 1 + 4 + 2 + e.record_id.size() + 96 + e.body.size();
-  packed.reserve(size);
-  for (const ChangeEntry& e : entries) {
-    const std::string entry = EntryFrame(e);
-    Writer length;
-    length.U32(static_cast<std::uint32_t>(entry.size()));
-    packed.append(length.Take());
-    packed.append(entry);
-  }
-  return packed;
-}
-
-ChangeEntry ReadEntry(std::string_view frame, const std::string& origin) {
-  Reader r(frame, "BATCH entry");
-  ChangeEntry e;
-  e.origin = origin;
-  e.seq = Seq(r.U64(), r);
-  const std::uint8_t op = r.U8();
-  if (op != 1 && op != 2) r.Fail("op must be 1 or 2");
-  e.op = static_cast<ChangeOp>(op);
-  const std::uint32_t version = r.U32();
-  if (version > static_cast<std::uint32_t>(INT32_MAX)) r.Fail("version out of range");
-  e.version = static_cast<std::int32_t>(version);
-  e.record_id = r.Short();
-  r.Fixed(e.record_hash);
-  r.Fixed(e.prev_hash);
-  r.Fixed(e.entry_hash);
-  e.body = std::string(r.Rest());
-  return e;
 }
 
 void ExpectFrames(const Frames& frames, std::size_t count, const char* what) {
@@ -280,14 +158,7 @@ Frames Encode(const Message& message, std::uint8_t version) {
           w.U32(m.max_entries);
           frames.push_back(w.Take());
         } else if constexpr (std::is_same_v<T, Batch>) {
-          w.Short(m.head.origin);
-          w.U64(static_cast<std::uint64_t>(m.after_seq));
-          w.U64(static_cast<std::uint64_t>(m.head.seq));
-          w.Fixed(m.head.head_hash);
-          w.Fixed(m.head.signature);
-          w.U32(static_cast<std::uint32_t>(m.entries.size()));
-          frames.push_back(w.Take());
-          frames.push_back(PackedEntries(m.entries));
+          internal::EncodeBatchFrames(m, version, frames);
         } else if constexpr (std::is_same_v<T, SchemaRequest>) {
           w.U64(m.fingerprint);
           frames.push_back(w.Take());
@@ -338,34 +209,10 @@ Pull DecodePull(const Frames& frames) {
   Reader r(frames[1], "PULL");
   Pull p;
   p.origin = r.Short();
-  p.after_seq = Seq(r.U64(), r);
+  p.after_seq = r.Seq();
   p.max_entries = r.U32();
   r.End();
   return p;
-}
-
-Batch DecodeBatch(const Frames& frames) {
-  ExpectFrames(frames, 3, "BATCH");
-  Reader r(frames[1], "BATCH");
-  Batch b;
-  b.head.origin = r.Short();
-  b.after_seq = Seq(r.U64(), r);
-  b.head.seq = Seq(r.U64(), r);
-  r.Fixed(b.head.head_hash);
-  r.Fixed(b.head.signature);
-  const std::uint32_t count = r.U32();
-  r.End();
-  Reader packed(frames[2], "BATCH entries");
-  // Each entry takes at least 4 + 111 bytes: a count the frame cannot hold is refused before any
-  // allocation.
-  if (count > frames[2].size() / 115) packed.Fail("count larger than the entries frame");
-  b.entries.reserve(count);
-  for (std::uint32_t i = 0; i < count; ++i) {
-    const std::uint32_t length = packed.U32();
-    b.entries.push_back(ReadEntry(packed.Bytes(length), b.head.origin));
-  }
-  packed.End();
-  return b;
 }
 
 SchemaRequest DecodeSchemaRequest(const Frames& frames) {
@@ -424,7 +271,7 @@ Message Decode(const Frames& frames) {
     case MessageType::kPull:
       return DecodePull(frames);
     case MessageType::kBatch:
-      return DecodeBatch(frames);
+      return internal::DecodeBatchFrames(frames, version);
     case MessageType::kSchemaRequest:
       return DecodeSchemaRequest(frames);
     case MessageType::kSchema:

@@ -16,10 +16,19 @@ namespace carehub::wire {
 
 inline constexpr std::string_view kMagic = "CHX";
 // 2: BATCH entries packed in one frame. 3: HELLO, WELCOME and NOTIFY carry the sender's signed
-// heads (gossip for fork evidence) in a second frame; everything else as in 2.
-inline constexpr std::uint8_t kProtocolVersion = 3;
+// heads (gossip for fork evidence) in a second frame; everything else as in 2. 4: BATCH entries
+// without the fields the receiver derives (seq, record_hash, prev_hash, entry_hash), the
+// entries frame compressed with zstd; everything else as in 3.
+inline constexpr std::uint8_t kProtocolVersion = 4;
 // The oldest version this hub still decodes and answers in (docs/PROTOCOL.md "Versions").
 inline constexpr std::uint8_t kOldestProtocolVersion = 2;
+
+// Version-4 BATCH limits (docs/PROTOCOL.md): a receiver refuses as malformed, before allocating,
+// a batch declaring more entries or more decompressed entry bytes than this.
+inline constexpr std::uint32_t kMaxBatchEntries = 1'000'000;
+inline constexpr std::uint32_t kMaxBatchEntriesBytes = 128u << 20;
+// zstd level of version-4 entries: measured best ratio per CPU on BATCH frames (PERFORMANCE.md).
+inline constexpr int kBatchZstdLevel = 1;
 
 enum class MessageType : std::uint8_t {
   kHello = 1,
@@ -82,6 +91,10 @@ struct Pull {
   bool operator==(const Pull&) const = default;
 };
 
+// A BATCH: entries after_seq+1 .. head.seq (none when caught up). Decoded from version 4, every
+// entry's seq and hashes are derived by the receiver (the first prev_hash comes from the header),
+// so an entry's hashes only describe what was received; verification checks them against the
+// stored chain and the signed head as for any version.
 struct Batch {
   SignedHead head;
   std::int64_t after_seq = 0;
@@ -118,7 +131,9 @@ using Frames = std::vector<std::string>;
 
 MessageType TypeOf(const Message& message);
 // Encodes in `version` (kOldestProtocolVersion..kProtocolVersion); version 2 leaves out the
-// signed heads of HELLO/WELCOME/NOTIFY.
+// signed heads of HELLO/WELCOME/NOTIFY. A version-4 BATCH needs entries after_seq+1..head.seq in
+// order and within kMaxBatchEntriesBytes (else Error kInvalidInput); its entries' hashes are not
+// sent (the receiver derives them from the first prev_hash).
 Frames Encode(const Message& message, std::uint8_t version = kProtocolVersion);
 // Throws WireError (kMalformed, kUnknownVersion) for anything that does not decode. Decodes
 // every version from kOldestProtocolVersion to kProtocolVersion.

@@ -1,5 +1,6 @@
 // The exchange wire decoder on arbitrary frames (the input split at each "\n--\n"). Invariant:
-// whatever decodes re-encodes to frames that decode to the same message.
+// whatever decodes re-encodes, in the version it came in, to frames that decode to the same
+// message.
 #include "hub/exchange/wire.h"
 #include "tests/fuzz/fuzz_support.h"
 
@@ -15,7 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   try {
     const carehub::wire::Message message = carehub::wire::Decode(frames);
-    const carehub::wire::Message again = carehub::wire::Decode(carehub::wire::Encode(message));
+    const carehub::wire::Message again =
+        carehub::wire::Decode(carehub::wire::Encode(message, carehub::wire::VersionOf(frames)));
     CAREHUB_FUZZ_CHECK(again == message);
   } catch (const carehub::Error&) {  // WireError: malformed, unknown version
   }

@@ -261,7 +261,7 @@ TEST_F(ForkEvidenceTest, VerifyReportsOpenForksAndForkResolveReleasesThem) {
 TEST(ProtocolVersionTest, VersionTwoMessagesStillDecodeAndEncode) {
   wire::Hello hello{"310000", {{"310000", 5}}, {}};
   hello.signed_heads.push_back(SignedHead{"310000", 5, {}, {}});
-  const wire::Frames v3 = wire::Encode(hello);
+  const wire::Frames v3 = wire::Encode(hello, 3);
   EXPECT_EQ(v3.size(), 3u);
   EXPECT_EQ(wire::VersionOf(v3), 3);
   EXPECT_EQ(std::get<wire::Hello>(wire::Decode(v3)), hello);

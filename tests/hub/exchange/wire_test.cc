@@ -1,8 +1,10 @@
-// The wire format: round trips of every message type, the documented byte layout of a PULL,
-// and the decoder's rejection of malformed input with the right error code.
+// The wire format: round trips of every message type in every spoken version, the documented
+// byte layout of a PULL, the version-4 BATCH (derived hashes, zstd, bounds) and the decoder's
+// rejection of malformed input with the right error code.
 #include "hub/exchange/wire.h"
 
 #include <gtest/gtest.h>
+#include <zstd.h>
 
 namespace carehub::wire {
 namespace {
@@ -21,14 +23,37 @@ ChangeEntry Entry(std::int64_t seq) {
   return e;
 }
 
-TEST(WireTest, EveryMessageRoundTrips) {
+// `count` entries after `after` that form a real chain from `prev` (version 4 sends no hashes:
+// the receiver derives them, so only a sound chain round-trips unchanged).
+Batch ChainedBatch(std::int64_t after, int count, Hash256 prev = kZeroHash) {
+  Batch batch;
+  batch.after_seq = after;
+  batch.head.origin = "310000";
+  batch.head.seq = after + count;
+  batch.head.signature.fill(9);
+  for (int i = 0; i < count; ++i) {
+    ChangeEntry e = Entry(after + 1 + i);
+    e.body += std::string(200, static_cast<char>('a' + i % 7));
+    e.record_hash = RecordHash(e.body);
+    e.prev_hash = prev;
+    e.entry_hash = EntryHash(e);
+    prev = e.entry_hash;
+    batch.entries.push_back(std::move(e));
+  }
+  if (count > 0) batch.head.head_hash = batch.entries.back().entry_hash;
+  return batch;
+}
+
+TEST(WireTest, EveryMessageRoundTripsInEveryVersion) {
   Batch batch;
   batch.after_seq = 9;
   batch.head.origin = "310000";
   batch.head.seq = 11;
   batch.head.head_hash.fill(7);
   batch.head.signature.fill(9);
-  batch.entries = {Entry(10), Entry(11)};
+  batch.entries = {Entry(10), Entry(11)};  // versions 2 and 3 carry the hashes as they are
+  Hash256 prev;
+  prev.fill(0x5A);
   const std::vector<Message> messages = {
       Hello{"320000", {{"310000", 5}, {"320000", 7}}},
       Welcome{{"310000", {}}},
@@ -41,19 +66,73 @@ TEST(WireTest, EveryMessageRoundTrips) {
       Pong{{456}},
       ErrorReply{ErrorCode::kGap, "310000", "no seq 5"},
   };
-  for (const Message& m : messages) {
-    const Frames frames = Encode(m);
-    EXPECT_EQ(frames[0].substr(0, 3), "CHX");
-    EXPECT_EQ(static_cast<std::uint8_t>(frames[0][3]), kProtocolVersion);
-    EXPECT_EQ(static_cast<std::uint8_t>(frames[0][4]), static_cast<std::uint8_t>(TypeOf(m)));
-    EXPECT_EQ(Decode(frames), m) << "type " << static_cast<int>(TypeOf(m));
+  for (std::uint8_t version = kOldestProtocolVersion; version <= kProtocolVersion; ++version) {
+    for (Message m : messages) {
+      if (version >= 4 && std::holds_alternative<Batch>(m)) m = ChainedBatch(9, 2, prev);
+      if (version < 3 && std::holds_alternative<Hello>(m)) std::get<Hello>(m).signed_heads = {};
+      const Frames frames = Encode(m, version);
+      EXPECT_EQ(frames[0].substr(0, 3), "CHX");
+      EXPECT_EQ(static_cast<std::uint8_t>(frames[0][3]), version);
+      EXPECT_EQ(static_cast<std::uint8_t>(frames[0][4]), static_cast<std::uint8_t>(TypeOf(m)));
+      EXPECT_EQ(Decode(frames), m)
+          << "type " << static_cast<int>(TypeOf(m)) << " version " << static_cast<int>(version);
+    }
   }
+  EXPECT_EQ(std::get<Batch>(Decode(Encode(ChainedBatch(5, 0)))), ChainedBatch(5, 0));  // caught up
+}
+
+// Version 4 sends op, version, record_id and body per entry; the receiver derives seq and the
+// three hashes. Whatever hashes the sender's entries claim, the decoded ones are recomputed: a
+// claimed hash that the body does not produce cannot travel.
+TEST(WireTest, VersionFourDerivesEveryHashAndIsSmaller) {
+  Batch batch = ChainedBatch(100, 500);
+  const Frames v4 = Encode(batch, 4);
+  const Frames v3 = Encode(batch, 3);
+  ASSERT_EQ(v4.size(), 3u);
+  EXPECT_LT(v4[2].size() * 3, v3[2].size()) << "v4 " << v4[2].size() << " v3 " << v3[2].size();
+  EXPECT_EQ(std::get<Batch>(Decode(v4)), batch);
+  Batch forged = batch;
+  forged.entries[7].record_hash.fill(1);
+  forged.entries[7].entry_hash.fill(2);
+  EXPECT_EQ(Encode(forged, 4), v4);
+  EXPECT_EQ(std::get<Batch>(Decode(Encode(forged, 4))), batch);
+  // Entries must run from after_seq + 1 to the head without a hole.
+  Batch hole = batch;
+  hole.entries.erase(hole.entries.begin() + 3);
+  EXPECT_THROW(Encode(hole, 4), Error);
+  EXPECT_NO_THROW(Encode(hole, 3));
+}
+
+// The version-4 header: after the version-3 fields (count last), the first entry's prev_hash and
+// the u32 size of the entries once decompressed; frame 2 is one zstd frame of that content size.
+TEST(WireTest, VersionFourBatchLayoutIsAsDocumented) {
+  Hash256 prev;
+  prev.fill(0x5A);
+  const Frames frames = Encode(ChainedBatch(41, 2, prev), 4);
+  EXPECT_EQ(frames[0], std::string("CHX\x04\x04", 5));
+  const std::string& header = frames[1];
+  ASSERT_EQ(header.size(), 2 + 6 + 8 + 8 + 32 + 64 + 4 + 32 + 4u);
+  EXPECT_EQ(header.substr(2 + 6 + 8 + 8 + 96, 4), std::string("\x00\x00\x00\x02", 4));
+  EXPECT_EQ(header.substr(2 + 6 + 8 + 8 + 96 + 4, 32), std::string(32, '\x5A'));
+  std::string packed(ZSTD_getFrameContentSize(frames[2].data(), frames[2].size()), '\0');
+  ASSERT_EQ(ZSTD_decompress(packed.data(), packed.size(), frames[2].data(), frames[2].size()),
+            packed.size());
+  const std::size_t size = packed.size();
+  EXPECT_EQ(header.substr(header.size() - 4),
+            std::string({static_cast<char>(size >> 24), static_cast<char>(size >> 16),
+                         static_cast<char>(size >> 8), static_cast<char>(size)}));
+  // Entry 1: u32 length, u8 op, u32 version, str16 record_id, body.
+  const ChangeEntry first = ChainedBatch(41, 2, prev).entries[0];
+  const std::string expected_first =
+      std::string("\x00\x00\x00", 3) + static_cast<char>(7 + 32 + first.body.size()) +
+      std::string("\x02\x00\x00\x00\x2A\x00\x20", 7) + first.record_id + first.body;
+  EXPECT_EQ(packed.substr(0, expected_first.size()), expected_first);
 }
 
 TEST(WireTest, PullLayoutIsBigEndianAsDocumented) {
   const Frames frames = Encode(Pull{"310000", 0x0102, 0x0A0B0C0D});
   ASSERT_EQ(frames.size(), 2u);
-  EXPECT_EQ(frames[0], std::string("CHX\x03\x03", 5));
+  EXPECT_EQ(frames[0], std::string("CHX\x04\x03", 5));
   const std::string expected = std::string("\x00\x06", 2) + "310000" +
                                std::string("\x00\x00\x00\x00\x00\x00\x01\x02", 8) +
                                std::string("\x0A\x0B\x0C\x0D", 4);
@@ -97,24 +176,81 @@ TEST(WireTest, MalformedInputIsRejectedWithItsCode) {
   batch.head.origin = "310000";
   batch.head.seq = 1;
   batch.entries = {Entry(1)};
+  batch.entries[0].seq = 1;
   Frames missing_entries = Encode(batch);
   missing_entries.pop_back();
   EXPECT_EQ(CodeOf(missing_entries), ErrorCode::kMalformed);
-  Frames bad_op = Encode(batch);
+  Frames bad_op = Encode(batch, 3);
   bad_op[2][4 + 8] = 3;  // after the entry's u32 length and its u64 seq
   EXPECT_EQ(CodeOf(bad_op), ErrorCode::kMalformed);
-  Frames short_entries = Encode(batch);
+  Frames short_entries = Encode(batch, 3);
   short_entries[2].pop_back();  // the entry is shorter than its length says
   EXPECT_EQ(CodeOf(short_entries), ErrorCode::kMalformed);
-  Frames trailing_entries = Encode(batch);
+  Frames trailing_entries = Encode(batch, 3);
   trailing_entries[2].push_back('x');
   EXPECT_EQ(CodeOf(trailing_entries), ErrorCode::kMalformed);
-  Frames count_too_large = Encode(batch);
+  Frames count_too_large = Encode(batch, 3);
   count_too_large[1][count_too_large[1].size() - 1] = 2;  // header says 2 entries, frame holds 1
   EXPECT_EQ(CodeOf(count_too_large), ErrorCode::kMalformed);
-  Frames huge_count = Encode(Hello{"310000", {}});
+  Frames huge_count = Encode(Hello{"310000", {}}, 3);
   huge_count[1] = std::string("\x00\x00\xFF\xFF\xFF\xFF", 6);
   EXPECT_EQ(CodeOf(huge_count), ErrorCode::kMalformed);
+}
+
+// Frame 2 of a version-4 BATCH replaced by `entries` compressed (and the header's size fixed).
+Frames WithEntries(Frames frames, const std::string& packed, std::uint32_t declared) {
+  std::string compressed(ZSTD_compressBound(packed.size()), '\0');
+  compressed.resize(
+      ZSTD_compress(compressed.data(), compressed.size(), packed.data(), packed.size(), 1));
+  frames[2] = compressed;
+  std::string& header = frames[1];
+  for (int i = 0; i < 4; ++i)
+    header[header.size() - 4 + i] = static_cast<char>(declared >> (24 - 8 * i));
+  return frames;
+}
+
+// A hostile member cannot make the receiver allocate beyond the bounds: sizes and counts are
+// checked against them and against each other before anything is decompressed.
+TEST(WireTest, VersionFourBoundsAndMalformedBatchesAreRefused) {
+  const Batch batch = ChainedBatch(0, 3);
+  const Frames good = Encode(batch, 4);
+  ASSERT_NO_THROW(Decode(good));
+  std::string packed(ZSTD_getFrameContentSize(good[2].data(), good[2].size()), '\0');
+  ZSTD_decompress(packed.data(), packed.size(), good[2].data(), good[2].size());
+  const auto size = static_cast<std::uint32_t>(packed.size());
+
+  EXPECT_EQ(CodeOf(WithEntries(good, packed, size + 1)), ErrorCode::kMalformed);
+  EXPECT_NO_THROW(Decode(WithEntries(good, packed, size)));
+  EXPECT_EQ(CodeOf(WithEntries(good, packed, size - 1)), ErrorCode::kMalformed);
+  EXPECT_EQ(CodeOf(WithEntries(good, packed, kMaxBatchEntriesBytes + 1)), ErrorCode::kMalformed);
+  // Trailing bytes inside the entries, after the zstd frame, or a second zstd frame.
+  EXPECT_EQ(CodeOf(WithEntries(good, packed + "x", size + 1)), ErrorCode::kMalformed);
+  Frames after_frame = good;
+  after_frame[2].push_back('x');
+  EXPECT_EQ(CodeOf(after_frame), ErrorCode::kMalformed);
+  Frames two_frames = good;
+  two_frames[2] += good[2];
+  EXPECT_EQ(CodeOf(two_frames), ErrorCode::kMalformed);
+  Frames garbage = good;
+  garbage[2] = std::string(good[2].size(), 'z');
+  EXPECT_EQ(CodeOf(garbage), ErrorCode::kMalformed);
+  // The count must equal head seq - after_seq and fit the bounds.
+  Batch wrong_count = batch;
+  wrong_count.head.seq = 4;
+  wrong_count.entries.back().seq = 4;  // encodes 1, 2, 4: refused by the encoder
+  EXPECT_THROW(Encode(wrong_count, 4), Error);
+  Frames count_off = good;
+  count_off[1][2 + 6 + 8 + 8 + 96 + 3] = 2;  // count 2, head seq 3, after 0
+  EXPECT_EQ(CodeOf(count_off), ErrorCode::kMalformed);
+  // An empty batch carries no entries, no size and a zero prev_hash.
+  Frames empty = Encode(ChainedBatch(3, 0), 4);
+  ASSERT_NO_THROW(Decode(empty));
+  empty[2] = "x";
+  EXPECT_EQ(CodeOf(empty), ErrorCode::kMalformed);
+  // A bad op inside the compressed entries.
+  std::string bad_op = packed;
+  bad_op[4] = 3;
+  EXPECT_EQ(CodeOf(WithEntries(good, bad_op, size)), ErrorCode::kMalformed);
 }
 
 }  // namespace
