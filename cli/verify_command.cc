@@ -3,11 +3,14 @@
 // "sound entries=N records=M" or "unsound problems=K". Exit 0 when sound, 3 when problems were
 // found (after --repair: when problems remain). --repair fixes what it can (records rewritten
 // from their changes, another origin's damaged log cut back to a sound signed head, to be
-// pulled again by the next sync) and verifies again. Open fork evidence is reported as "fork
+// pulled again by the next sync; a damaged range of the hub's OWN log fetched back from members
+// that hold a copy, proven against the hub's own signed heads, within --timeout) and verifies
+// again. Open fork evidence is reported as "fork
 // origin=O seq=S: ..." lines and also exits 3 (carehub fork resolve decides it, not --repair).
 #include <iostream>
 
 #include "cli/command.h"
+#include "hub/exchange/exchange.h"
 #include "hub/store/forks.h"
 #include "hub/store/store.h"
 #include "hub/store/verify.h"
@@ -17,6 +20,30 @@ namespace carehub::cli {
 namespace {
 
 constexpr int kUnsound = 3;
+
+bool OwnLogDamaged(const Store& store, const VerifyReport& report) {
+  for (const StoreProblem& p : report.problems) {
+    if (p.origin == store.region() &&
+        (p.kind == ProblemKind::kChain || p.kind == ProblemKind::kHead)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The own log is not cut like another origin's: its damaged range is fetched from members
+// (hub/exchange/exchange.h RepairOwnLog), which needs members with an endpoint that answer.
+void FetchOwnLog(const std::filesystem::path& dir, double timeout_s, std::ostream& out) {
+  ExchangeOptions options;
+  options.pull = false;
+  options.verify_rows = 0;
+  options.log = [&out](const std::string& line) { out << "exchange: " << line << "\n"; };
+  Exchange exchange(dir, options);
+  const bool sound =
+      exchange.RepairOwnLog(std::chrono::milliseconds(static_cast<std::int64_t>(timeout_s * 1000)));
+  out << "repair: own log " << (sound ? "restored from members" : "not restored from members")
+      << "\n";
+}
 
 void Print(const VerifyReport& report, std::ostream& out) {
   for (const std::string& note : report.notes) out << "note: " << note << "\n";
@@ -53,6 +80,8 @@ class VerifyCommand : public Command {
     options.addOption(ValueOption("dir", "hub directory", "DIR", true));
     options.addOption(ValueOption("origin", "only this origin (code or alias)", "R"));
     options.addOption(FlagOption("repair", "repair what is found, then verify again"));
+    options.addOption(ValueOption(
+        "timeout", "seconds to fetch a damaged own log from members (default 30)", "SECONDS"));
   }
   int Run(const ParsedArgs& args, std::ostream& out) override {
     Store store = Store::Open(args.Require("dir"));
@@ -74,6 +103,9 @@ class VerifyCommand : public Command {
     }
     for (const std::string& line : repair.unrepaired)
       out << "repair: not repaired: " << line << "\n";
+    if (OwnLogDamaged(store, report)) {
+      FetchOwnLog(store.dir(), std::stod(args.Get("timeout").value_or("30")), out);
+    }
     report = VerifyStore(store, options);
     out << "after repair: ";
     Print(report, out);

@@ -48,6 +48,8 @@ struct ExchangeOptions {
   // Requests in a newer version are answered ERROR unknown_version, links start in it. Tests
   // use it to play an older hub.
   std::uint8_t protocol_version = 0;
+  // Pull the member origins peers advertise (off: `verify --repair` only fetches its own log).
+  bool pull = true;
   // Diagnostics (peer names, origins, seqs; never record contents). stderr when empty.
   std::function<void(const std::string&)> log = nullptr;
 };
@@ -121,6 +123,11 @@ class Exchange {
   std::vector<PeerLinkState> LinkStates() const;
   // Batches rejected so far (stats().batches_rejected), readable from any thread.
   std::int64_t BatchesRejected() const;
+  // Verifies this hub's own origin and, while its log is damaged, fetches the damaged range
+  // back from members that hold a copy and rewrites it once proven against this hub's own
+  // signed heads (`carehub verify --repair`). True when the own log verifies, false when it
+  // still does not after `timeout`.
+  bool RepairOwnLog(std::chrono::milliseconds timeout);
   // The background store check (Serve only), readable from any thread.
   StoreCheckState StoreCheck() const;
 

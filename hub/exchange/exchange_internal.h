@@ -158,6 +158,23 @@ struct Exchange::Impl {
   void RepairOrigin(const std::string& origin, const std::string& why);
   void OnRepaired(const std::string& origin, const std::vector<StoreProblem>& found,
                   const RepairReport& repair, const std::string& why);
+  // Repair of this hub's own log (exchange_own_repair.cc): its damaged range is pulled from a
+  // member holding it, proven against this hub's own signed heads and rewritten in place
+  // (RestoreOwnLog, hub/store/verify.h), range by range until the own log verifies.
+  struct OwnRepair {
+    ChainCursor from;                      // last sound signed head below the damage
+    std::size_t link = SIZE_MAX;           // the member asked last (SIZE_MAX: none yet)
+    ExchangeClock::time_point next_try{};  // when to ask (again, another member)
+    std::set<std::size_t> refused;         // links whose copy was refused this round
+  };
+  std::optional<OwnRepair> own_repair;
+  bool own_check_pending = false;  // a verify of the own origin is with the writer
+  static std::optional<ChainCursor> OwnDamage(Store& s, const std::vector<StoreProblem>& found);
+  void StartOwnRepair(const ChainCursor& from);
+  void OwnRepairTimers();
+  void OnOwnBatch(std::size_t index, wire::Batch batch);
+  void OnOwnRestored(std::size_t index, const ChainCursor& from, const OwnLogRestore& restore,
+                     std::int64_t last, const std::optional<ChainCursor>& next);
   std::optional<Store> verify_store;
   std::optional<IncrementalVerifier> verifier;
   ExchangeClock::time_point last_verify_step{};

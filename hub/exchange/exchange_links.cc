@@ -59,6 +59,7 @@ void Exchange::Impl::Timers() {
   const auto now = ExchangeClock::now();
   if (now - last_member_refresh > kMemberRefresh) RefreshMembers();
   if (now - last_head_poll > options.head_poll) PollHeads();
+  OwnRepairTimers();
   for (std::size_t i = 0; i < links.size(); ++i) {
     Link& link = links[i];
     if (link.retired) continue;

@@ -38,7 +38,13 @@ void Exchange::Impl::OnBatch(std::size_t index, wire::Batch batch) {
     Log(line);
     problems.push_back(line);
   };
-  if (origin == store.region()) return reject("it claims this hub's own origin");
+  if (origin == store.region()) {
+    if (own_repair && batch.after_seq == own_repair->from.seq) {
+      return OnOwnBatch(index, std::move(batch));
+    }
+    if (own_repair) return;  // an answer to an earlier request of the own repair
+    return reject("it claims this hub's own origin");
+  }
   auto member = members.find(origin);
   if (member == members.end()) return reject("origin is not a federation member");
   const std::int64_t held = PullFrom(origin);
@@ -206,6 +212,7 @@ std::int64_t Exchange::Impl::GroupTarget() const {
 }
 
 void Exchange::Impl::SchedulePulls() {
+  if (!options.pull) return;
   const auto now = ExchangeClock::now();
   for (std::size_t i = 0; i < links.size(); ++i) {
     Link& link = links[i];
@@ -229,6 +236,7 @@ void Exchange::Impl::SchedulePulls() {
 
 bool Exchange::Impl::CaughtUp() const {
   if (!in_flight.empty() || !parked.empty() || writes_outstanding > 0) return false;
+  if (!options.pull) return true;
   const auto now = ExchangeClock::now();
   for (const Link& link : links) {
     if (link.unreachable || link.retired) continue;

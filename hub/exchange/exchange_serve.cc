@@ -215,9 +215,11 @@ void Exchange::Impl::RepairOrigin(const std::string& origin, const std::string& 
   last_origin_repair[origin] = now;
   // On the writer: verified in one snapshot (after the open group is committed) and repaired
   // in one write transaction, while the loop keeps answering.
+  if (origin == store.region()) own_check_pending = true;
   writer->Post([this, origin, why](Store& s) {
     CommitGroup(s);
     VerifyReport report = VerifyStore(s, {.origin = origin, .integrity_check = false});
+    const std::optional<ChainCursor> own = OwnDamage(s, report.problems);
     RepairReport repair;
     bool busy = false;
     if (!report.problems.empty()) {
@@ -228,7 +230,9 @@ void Exchange::Impl::RepairOrigin(const std::string& origin, const std::string& 
         busy = true;
       }
     }
-    mailbox.Post([this, origin, why, found = std::move(report.problems), repair, busy] {
+    mailbox.Post([this, origin, why, found = std::move(report.problems), repair, busy, own] {
+      if (origin == store.region()) own_check_pending = false;
+      if (own) StartOwnRepair(*own);
       if (busy) {
         // Another writer holds the store: tried again by the next check that finds the damage.
         last_origin_repair.erase(origin);

@@ -487,6 +487,17 @@ std::set<std::string> CutLog(Store& store, const std::string& origin, std::int64
 
 }  // namespace
 
+ChainCursor LastSoundCursor(Store& store, const std::string& origin, std::int64_t at_most) {
+  const auto keys = OriginKeys(store);
+  const std::int64_t seq = LastSoundHead(store.db(), origin, at_most, KeyOf(keys, origin));
+  if (seq == 0) return {};
+  sqlite::Statement stmt(store.db(),
+                         "SELECT head_hash FROM signed_heads WHERE origin = ? AND seq = ?");
+  stmt.Bind(1, origin).Bind(2, seq);
+  const auto hash = stmt.Step() ? HashOf(stmt.ColumnBlob(0)) : std::nullopt;
+  return hash ? ChainCursor{seq, *hash} : ChainCursor{};
+}
+
 std::int64_t CutOriginLog(Store& store, const std::string& origin, std::int64_t at_most,
                           RepairReport& report) {
   const auto keys = OriginKeys(store);
@@ -521,8 +532,11 @@ RepairReport RepairStore(Store& store, const VerifyReport& verified) {
   sqlite::Transaction tx(store.db());
   for (const auto& [origin, seq] : first_bad) {
     if (origin == store.region()) {
-      report.unrepaired.push_back("origin " + origin +
-                                  " is this hub's own log: restore carehub.db from a backup");
+      report.unrepaired.push_back(
+          "origin " + origin +
+          " is this hub's own log: it is fetched again from members (serve does "
+          "so; verify --repair when members are reachable), else restore "
+          "carehub.db from a backup");
       continue;
     }
     const std::int64_t keep =

@@ -98,6 +98,24 @@ struct RepairReport {
 // `unrepaired`.
 RepairReport RepairStore(Store& store, const VerifyReport& report);
 
+// The last signed head of `origin` at or below `at_most` whose hash is the stored entry hash at
+// its seq and whose signature verifies, as a cursor (seq 0 and the zero hash when none): where
+// a damaged range is fetched again from.
+ChainCursor LastSoundCursor(Store& store, const std::string& origin, std::int64_t at_most);
+
+// Repair of this hub's OWN log (its only copy of a damaged body is the one members hold):
+// `entries`, fetched from a member, must continue the held log at `from` (LastSoundCursor),
+// end at `head`, signed with this hub's own key, and agree with every signed head this hub holds
+// in their range and with its head; then every stored entry of the range that differs is
+// rewritten from them, in one write transaction. The records rows are not touched (they hold no
+// body). Refused (nothing written) with the reason otherwise.
+struct OwnLogRestore {
+  std::int64_t rewritten = 0;          // entries rewritten
+  std::optional<std::string> refused;  // why the entries were not used
+};
+OwnLogRestore RestoreOwnLog(Store& store, const ChainCursor& from,
+                            const std::vector<ChangeEntry>& entries, const SignedHead& head);
+
 // Drops another origin's log past its last sound signed head at or below `at_most` (0: all of
 // it), with its signed heads and the records those entries wrote (back to their last kept
 // version), in the caller's write transaction; returns the seq kept. Used by `carehub fork

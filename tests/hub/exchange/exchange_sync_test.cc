@@ -366,6 +366,61 @@ TEST_F(ExchangeSyncTest, ADamagedRelayDetectsRepairsFromTheOriginAndTheHubBehind
   EXPECT_GE(b.exchange().StoreCheck().repairs, 1);
 }
 
+// Issue 17: a damaged body in a hub's OWN log (the only copy it has) is not cut like another
+// origin's: B holds a copy, so A's serve finds the damage (its background check), pulls the
+// damaged range from B, proves it against A's own signed heads and rewrites it in place. A second
+// damage is repaired by RepairOwnLog (what `carehub verify --repair` runs) without serve.
+TEST_F(ExchangeSyncTest, ADamagedOwnLogIsFetchedBackFromAMemberThatHoldsACopy) {
+  Ingest(a_, 0, 3500);
+  AddPeer(a_.db(), Member(b_, "b", std::nullopt), a_.region());
+  {
+    Server a(tmp_ / "a", Options());
+    AddPeer(b_.db(), Member(a_, "a", a.endpoint()), b_.region());
+    a.Start();
+    ASSERT_TRUE(Exchange(tmp_ / "b", Options(false)).SyncOnce(30s).caught_up);
+  }
+  const std::string before = Digest310(a_);
+  ASSERT_EQ(Digest310(b_), before);
+  const auto damage = [&](int seq) {
+    a_.db().Exec(
+        "UPDATE changes SET body = substr(body, 1, length(body) - 1) || x'00' "
+        "WHERE origin = '310000' AND seq = " +
+        std::to_string(seq));
+  };
+  damage(1500);
+  ASSERT_NE(Digest310(a_), before);
+  ASSERT_FALSE(VerifyStore(a_).sound());
+
+  Server b(tmp_ / "b", Options());
+  b.Start();
+  RemovePeer(a_.db(), "b");
+  AddPeer(a_.db(), Member(b_, "b", b.endpoint()), a_.region());
+  {
+    ExchangeOptions checking = Options();
+    checking.verify_rows = 1000;
+    checking.verify_interval = 20ms;
+    Server a(tmp_ / "a", checking);
+    a.Start();
+    const auto start = std::chrono::steady_clock::now();
+    while (Digest310(a_) != before && std::chrono::steady_clock::now() - start < 30s) {
+      std::this_thread::sleep_for(50ms);
+    }
+    a.Stop();
+    EXPECT_GE(a.exchange().StoreCheck().repairs, 1);
+  }
+  EXPECT_EQ(Digest310(a_), before);
+  EXPECT_TRUE(VerifyStore(a_).sound());
+  EXPECT_TRUE(log_.Contains("rewritten from peer b's copy")) << "no own-log repair logged";
+
+  damage(2700);
+  ASSERT_FALSE(VerifyStore(a_).sound());
+  ExchangeOptions fetch_only = Options(false);
+  fetch_only.pull = false;
+  EXPECT_TRUE(Exchange(tmp_ / "a", fetch_only).RepairOwnLog(30s));
+  EXPECT_EQ(Digest310(a_), before);
+  EXPECT_TRUE(VerifyStore(a_).sound());
+}
+
 // The background check of a serving hub finds a records row changed underneath it (no batch is
 // ever read for it; here it points at the next record's change, so it reads that body) and
 // rewrites it from the change log, within a few passes' time.
