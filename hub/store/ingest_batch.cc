@@ -158,16 +158,21 @@ void IngestBatchWriter::BeginBatch() {
   log_.Reload();
   next_ = summary_;
   appended_ = false;
-  // Only when something is open does each accepted record look for a quarantined row of its own.
-  has_open_quarantine_ =
-      db_.QueryInt("SELECT EXISTS(SELECT 1 FROM quarantine WHERE resolved_at IS NULL)")
-          .value_or(0) != 0;
+  // Only when an earlier run left rows open does each accepted record probe the quarantine
+  // table (by its id and by its file row); rows of this run never match (ResolveQuarantine).
+  sqlite::Statement open_rows(db_,
+                              "SELECT EXISTS(SELECT 1 FROM quarantine WHERE resolved_at IS NULL "
+                              "AND run_id <> ?)");
+  open_rows.Bind(1, summary_.run_id);
+  earlier_runs_open_ = open_rows.Step() && open_rows.ColumnInt(0) != 0;
   batch_at_ms_ = now_ms_();
 }
 
-// A row quarantined earlier (this record's id, or this very file row) is resolved now that the
-// record is accepted; it stays as history.
+// A row quarantined by an earlier run (this record's id, or this very file row) is resolved now
+// that the record is accepted; it stays as history. Rows this run quarantined never match: a
+// file's rows are read once per run and a repeated record id in one file is itself rejected.
 void IngestBatchWriter::ResolveQuarantine(const PreparedRecord& p) {
+  if (!earlier_runs_open_) return;
   resolve_by_record_.Bind(1, batch_at_ms_)
       .Bind(2, summary_.run_id)
       .BindTextStatic(3, p.record_id)
@@ -181,7 +186,7 @@ void IngestBatchWriter::ResolveQuarantine(const PreparedRecord& p) {
 
 void IngestBatchWriter::WriteRecords(std::vector<PreparedRecord>& records) {
   for (PreparedRecord& p : records) {
-    if (has_open_quarantine_) ResolveQuarantine(p);
+    ResolveQuarantine(p);
     const ChangeOp op =
         p.status == RecordStatus::kRetracted ? ChangeOp::kRetract : ChangeOp::kUpsert;
     // One probe of the compact record_key index decides between insert (the common case)

@@ -100,7 +100,7 @@ class IngestBatchWriter {
 
   // The open batch.
   std::optional<sqlite::Transaction> batch_tx_;
-  bool has_open_quarantine_ = false;  // some quarantined row is still open
+  bool earlier_runs_open_ = false;  // a row quarantined by an earlier run is still open
   std::int64_t batch_at_ms_ = 0;
   IngestSummary next_;  // counters including the open batch
   bool appended_ = false;

@@ -1,6 +1,7 @@
 #include "hub/store/sqlite_db.h"
 
 #include <filesystem>
+#include <mutex>
 
 namespace carehub::sqlite {
 namespace {
@@ -37,7 +38,17 @@ void ThrowSqlite(sqlite3* db, int rc, std::string_view context) {
   throw SqliteError(code, message);
 }
 
+namespace {
+// Once per process, before SQLite initialises: no memory statistics, which SQLite otherwise
+// keeps under a global mutex on every allocation (nothing here reads them).
+void ConfigureSqliteOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
+}
+}  // namespace
+
 Database::Database(const std::string& path, const DatabaseOptions& options) : path_(path) {
+  ConfigureSqliteOnce();
   int flags = SQLITE_OPEN_NOMUTEX;
   switch (options.mode) {
     case OpenMode::kReadWriteCreate:
