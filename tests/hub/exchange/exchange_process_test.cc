@@ -486,5 +486,42 @@ TEST(ExchangeProcessTest, APullerResumesWithinSecondsWhenItsRelayIsKilledAndRest
   ASSERT_TRUE(WaitFor([&] { return DigestOf(c, "310000") == origin_a; }, 60s)) << serve_c.Log();
 }
 
+// Issue 17: `carehub verify --repair` on a hub whose OWN log has a damaged body (its only copy)
+// fetches the damaged range back from a serving member that holds a copy, proves it against the
+// hub's own signed heads and rewrites it: the store verifies and the digest is the original.
+TEST(ExchangeProcessTest, VerifyRepairFetchesADamagedOwnLogBackFromAMember) {
+  TempDir tmp;
+  const Hub a = MakeHub(tmp, "a", "sh");
+  const Hub b = MakeHub(tmp, "b", "js", a);
+  AddMember(a, b, true);
+  AddMember(b, a, true);
+  Ingest(a, tmp, 3000, 7);
+  const auto original = DigestOf(a, "310000");
+  ASSERT_TRUE(original.has_value());
+  {
+    auto serve_a = Serve(a);
+    ASSERT_EQ(Carehub("sync --once --dir " + b.dir.string()), 0);
+  }
+  ASSERT_EQ(DigestOf(b, "310000"), original);
+  {
+    sqlite::Database db((a.dir / "carehub.db").string());
+    db.Exec(
+        "UPDATE changes SET body = substr(body, 1, length(body) - 1) || x'00' "
+        "WHERE origin = '310000' AND seq = 1234");
+  }
+  ASSERT_NE(DigestOf(a, "310000"), original);
+  std::string out;
+  const int unsound = testing::RunCommand(
+      testing::CarehubBinary() + " verify --dir " + a.dir.string() + " 2>&1", &out);
+  EXPECT_EQ(unsound, 3) << out;
+
+  auto serve_b = Serve(b);
+  const int status = Carehub("verify --repair --timeout 60 --dir " + a.dir.string(), &out);
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("rewritten from peer b's copy"), std::string::npos) << out;
+  EXPECT_NE(out.find("after repair: sound"), std::string::npos) << out;
+  EXPECT_EQ(DigestOf(a, "310000"), original);
+}
+
 }  // namespace
 }  // namespace carehub
