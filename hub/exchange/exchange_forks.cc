@@ -10,6 +10,10 @@ namespace carehub {
 
 namespace {
 
+using namespace std::chrono_literals;
+constexpr auto kProbeRetry = 2s;  // an unanswered probe PULL is sent again
+constexpr int kProbeTries = 64;   // PULLs per probe before the fork point is left unknown
+
 std::string Hex8(const Hash256& hash) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;
@@ -103,6 +107,85 @@ void Exchange::Impl::CheckGossipedHead(const std::string& peer, const SignedHead
   evidence.how = "gossip";
   RaiseFork(std::move(evidence),
             "peer " + peer + " holds a different signed head at seq " + std::to_string(head.seq));
+  StartProbe(peer, head.origin, head.seq);
+}
+
+void Exchange::Impl::StartProbe(const std::string& peer, const std::string& origin,
+                                std::int64_t differ) {
+  if (probes.count(origin)) return;
+  for (std::size_t i = 0; i < links.size(); ++i) {
+    if (links[i].peer.name != peer || links[i].retired) continue;
+    probes[origin] = ForkProbe{i, 0, differ, -1, {}, 0};
+    return;
+  }
+  // Not a member this hub dials: the fork point stays unknown (0).
+}
+
+void Exchange::Impl::ProbeTimers() {
+  const auto now = ExchangeClock::now();
+  for (auto it = probes.begin(); it != probes.end();) {
+    const std::string& origin = it->first;
+    ForkProbe& p = it->second;
+    Link& link = links[p.link];
+    const bool due = p.asked < 0 || now - p.sent > kProbeRetry;
+    if (!due || !link.socket || !link.welcomed) {
+      ++it;
+      continue;
+    }
+    if (p.tries >= kProbeTries) {
+      Log("fork of origin " + origin + ": probing peer " + link.peer.name +
+          " for the fork point gave up; it stays unknown");
+      it = probes.erase(it);
+      continue;
+    }
+    ++p.tries;
+    p.asked = p.agree + (p.differ - p.agree) / 2;  // its prev_hash is the peer's hash there
+    p.sent = now;
+    SendTo(link, wire::Pull{origin, p.asked, 1});
+    ++it;
+  }
+}
+
+void Exchange::Impl::OnProbeBatch(const std::string& origin, const wire::Batch& batch) {
+  ForkProbe& p = probes.at(origin);
+  p.asked = -1;
+  if (batch.entries.empty()) return;
+  // The peer's entry hash at after_seq (the first entry's prev_hash), then at each entry.
+  const std::vector<ChangeEntry> ours =
+      store.ReadChanges(origin, std::max<std::int64_t>(batch.after_seq - 1, 0),
+                        static_cast<std::int64_t>(batch.entries.size()) + 1);
+  const auto our_hash = [&](std::int64_t seq) -> std::optional<Hash256> {
+    if (seq == 0) return kZeroHash;
+    for (const ChangeEntry& e : ours) {
+      if (e.seq == seq) return e.entry_hash;
+    }
+    return std::nullopt;
+  };
+  const auto compare = [&](std::int64_t seq, const Hash256& theirs) {
+    if (seq <= p.agree || seq >= p.differ) return seq < p.differ;
+    const auto mine = our_hash(seq);
+    if (mine && *mine == theirs) {
+      p.agree = seq;
+      return true;
+    }
+    p.differ = seq;
+    return false;
+  };
+  if (compare(batch.after_seq, batch.entries.front().prev_hash)) {
+    for (const ChangeEntry& e : batch.entries) {
+      if (!compare(e.seq, e.entry_hash)) break;
+    }
+  }
+  if (p.differ - p.agree > 1) return;  // asked again (ProbeTimers)
+  const std::string peer = links[p.link].peer.name;
+  const std::int64_t agree = p.agree, differ = p.differ;
+  probes.erase(origin);
+  Log("fork of origin " + origin + ": the branches agree up to seq " + std::to_string(agree) +
+      " (probed peer " + peer + "'s copy)");
+  writer->Post([this, origin, peer, agree, differ](Store& s) {
+    CommitGroup(s);
+    RecordForkPoint(s.db(), origin, peer, agree, differ);
+  });
 }
 
 // A rejected batch that is itself a validly signed chain but does not extend the held one.

@@ -192,6 +192,22 @@ struct Exchange::Impl {
   std::optional<Hash256> HeldEntryHash(const std::string& origin, std::int64_t seq);
   std::set<std::string> held_origins;   // origins with open fork evidence (re-read every 0.5 s)
   std::set<std::string> pending_holds;  // evidence handed to the writer, not yet stored
+  // Fork point probe (exchange_forks.cc): evidence from gossip says only that the branches
+  // differ at some seq; the member holding the other branch is asked for batches (binary
+  // search over seqs) and entry hashes compared, so that `fork resolve` keeping the other
+  // branch drops only the diverging suffix.
+  struct ForkProbe {
+    std::size_t link = 0;
+    std::int64_t agree = 0;   // highest seq known equal on both
+    std::int64_t differ = 0;  // lowest seq known different
+    std::int64_t asked = -1;  // after_seq of the PULL out (-1: none)
+    ExchangeClock::time_point sent{};
+    int tries = 0;
+  };
+  std::map<std::string, ForkProbe> probes;  // origin ->
+  void StartProbe(const std::string& peer, const std::string& origin, std::int64_t differ);
+  void ProbeTimers();
+  void OnProbeBatch(const std::string& origin, const wire::Batch& batch);
   std::map<std::pair<std::string, std::string>, SignedHead> gossip_checked;  // (peer, origin)
   std::vector<SignedHead> SignedHeads();  // this hub's latest signed head of every origin
   wire::Welcome WelcomeMessage();

@@ -27,6 +27,10 @@ void Exchange::Impl::OnBatch(std::size_t index, wire::Batch batch) {
       it != in_flight.end() && it->second.link == index && it->second.after == batch.after_seq) {
     in_flight.erase(it);
   }
+  if (auto probe = probes.find(origin); probe != probes.end() && probe->second.link == index &&
+                                        probe->second.asked == batch.after_seq) {
+    return OnProbeBatch(origin, batch);  // compared, never applied
+  }
   pull_retries.erase(origin);
   if (held_origins.count(origin)) return;  // open fork evidence: nothing applied
   auto reject = [&](const std::string& why) {
@@ -236,6 +240,7 @@ void Exchange::Impl::SchedulePulls() {
 
 bool Exchange::Impl::CaughtUp() const {
   if (!in_flight.empty() || !parked.empty() || writes_outstanding > 0) return false;
+  if (!probes.empty()) return false;
   if (!options.pull) return true;
   const auto now = ExchangeClock::now();
   for (const Link& link : links) {

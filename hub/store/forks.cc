@@ -100,6 +100,15 @@ bool IsRejectedHead(sqlite::Database& db, const std::string& origin, std::int64_
   return stmt.Step();
 }
 
+int RecordForkPoint(sqlite::Database& db, const std::string& origin, const std::string& other_from,
+                    std::int64_t agree_seq, std::int64_t fork_seq) {
+  sqlite::Statement update(db,
+                           "UPDATE fork_evidence SET agree_seq = ?, fork_seq = ? WHERE origin = ? "
+                           "AND other_from = ? AND resolved_at_ms IS NULL");
+  update.Bind(1, agree_seq).Bind(2, fork_seq).Bind(3, origin).Bind(4, other_from);
+  return update.Run();
+}
+
 ForkResolution ResolveFork(Store& store, const std::string& origin, const Hash256& keep) {
   sqlite::Database& db = store.db();
   sqlite::Transaction tx(db);

@@ -161,6 +161,19 @@ TEST_F(ForkEvidenceTest, ReSignedRewrittenHistoryIsKeptAsEvidenceAndHeldUntilRes
     return line.find("FORK of origin 310000") != std::string::npos;
   }));
   EXPECT_EQ(HeldOrigins(b_->db()), std::set<std::string>{"310000"});
+  // B dials C, which holds the other branch: probing C's copy (entry hashes compared, binary
+  // search) found where the branches part, so keeping the other branch would drop only the
+  // diverging suffix 2001..3000, not the whole copy (shown on a copy of B).
+  EXPECT_EQ(evidence[0].agree_seq, 2000);
+  EXPECT_EQ(evidence[0].fork_seq, 2001);
+  {
+    std::filesystem::copy(tmp_ / "b", tmp_ / "b_copy", std::filesystem::copy_options::recursive);
+    Store copy = Store::Open(tmp_ / "b_copy");
+    const ForkResolution switched = ResolveFork(copy, "310000", rewritten_head.head_hash);
+    ASSERT_TRUE(switched.cut_to.has_value());
+    EXPECT_EQ(*switched.cut_to, 2000);
+    EXPECT_EQ(copy.Head("310000")->seq, 2000);
+  }
   c.reset();
   // C saw B's head in B's HELLO: the same evidence, seen from the other branch.
   const auto at_c = ListForkEvidence(c_->db(), true);
