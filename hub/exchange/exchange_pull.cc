@@ -121,7 +121,11 @@ void Exchange::Impl::WriteBatch(Store& s, const std::shared_ptr<PendingApply>& j
   } else {
     try {
       if (!w.group) BeginGroup(s);  // BEGIN IMMEDIATE: may wait for another writer, then BUSY
-      out.result = s.ApplyRemoteBatch(origin, batch.entries, batch.head, job->key);
+      // A version-4 batch's hashes were derived by the loop thread while this thread wrote the
+      // previous batch: only links, head and signature are checked here.
+      out.result = s.ApplyRemoteBatch(
+          origin, batch.entries, batch.head, job->key,
+          batch.hashes_derived ? EntryHashes::kDerivedHere : EntryHashes::kClaimed);
     } catch (const sqlite::SqliteError& e) {
       if (!e.busy()) throw;
       // Another writer (an ingest batch) held the write lock past busy_timeout: nothing was

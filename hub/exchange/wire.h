@@ -99,7 +99,12 @@ struct Batch {
   SignedHead head;
   std::int64_t after_seq = 0;
   std::vector<ChangeEntry> entries;
-  bool operator==(const Batch&) const = default;
+  // Set by Decode of a version-4 BATCH: the entries' hashes were computed here from the bodies
+  // (EntryHashes::kDerivedHere), not received. Not part of the message (not compared).
+  bool hashes_derived = false;
+  bool operator==(const Batch& other) const {
+    return head == other.head && after_seq == other.after_seq && entries == other.entries;
+  }
 };
 
 struct SchemaRequest {

@@ -197,6 +197,7 @@ Batch DecodeLean(const Frames& frames) {
   if (size > kMaxBatchEntriesBytes) r.Fail("entries larger than a batch may be");
   if (count > size / (4 + kLeanEntryMin)) r.Fail("count larger than the entries");
   ReadLean(Decompress(frames[2], size, r), count, prev, b);
+  b.hashes_derived = true;
   return b;
 }
 

@@ -102,19 +102,25 @@ bool VerifyHead(const SignedHead& head, const SignPublicKey& origin_key) {
 }
 
 std::optional<std::string> VerifyChainSegment(std::string_view origin, const ChainCursor& from,
-                                              std::span<const ChangeEntry> entries) {
+                                              std::span<const ChangeEntry> entries,
+                                              EntryHashes hashes) {
+  const bool recompute = hashes == EntryHashes::kClaimed;
   ChainCursor at = from;
   for (const ChangeEntry& e : entries) {
-    const std::string where = "origin " + std::string(origin) + " seq " + SeqText(e.seq);
-    if (e.origin != origin) return where + ": entry of another origin";
+    const auto where = [&] { return "origin " + std::string(origin) + " seq " + SeqText(e.seq); };
+    if (e.origin != origin) return where() + ": entry of another origin";
     if (e.seq != at.seq + 1) {
       return "origin " + std::string(origin) + ": expected seq " + SeqText(at.seq + 1) + ", got " +
              SeqText(e.seq);
     }
-    if (e.op != ChangeOp::kUpsert && e.op != ChangeOp::kRetract) return where + ": unknown op";
-    if (e.prev_hash != at.hash) return where + ": prev_hash does not continue the chain";
-    if (RecordHash(e.body) != e.record_hash) return where + ": record_hash does not match body";
-    if (EntryHash(e) != e.entry_hash) return where + ": entry_hash does not match the entry";
+    if (e.op != ChangeOp::kUpsert && e.op != ChangeOp::kRetract) return where() + ": unknown op";
+    if (e.prev_hash != at.hash) return where() + ": prev_hash does not continue the chain";
+    if (recompute && RecordHash(e.body) != e.record_hash) {
+      return where() + ": record_hash does not match body";
+    }
+    if (recompute && EntryHash(e) != e.entry_hash) {
+      return where() + ": entry_hash does not match the entry";
+    }
     at.seq = e.seq;
     at.hash = e.entry_hash;
   }
@@ -123,8 +129,8 @@ std::optional<std::string> VerifyChainSegment(std::string_view origin, const Cha
 
 std::optional<std::string> VerifyBatch(std::string_view origin, const ChainCursor& from,
                                        std::span<const ChangeEntry> entries, const SignedHead& head,
-                                       const SignPublicKey& origin_key) {
-  if (auto problem = VerifyChainSegment(origin, from, entries)) return problem;
+                                       const SignPublicKey& origin_key, EntryHashes hashes) {
+  if (auto problem = VerifyChainSegment(origin, from, entries, hashes)) return problem;
   if (head.origin != origin) return "head is of origin " + head.origin;
   const ChainCursor end =
       entries.empty() ? from : ChainCursor{entries.back().seq, entries.back().entry_hash};

@@ -69,17 +69,25 @@ SignedHead SignHead(const HubKeys& keys, std::string_view origin, std::int64_t s
                     const Hash256& head_hash);
 bool VerifyHead(const SignedHead& head, const SignPublicKey& origin_key);
 
+// Where the hashes of entries to verify come from. kClaimed: as a peer (or the disk) gave them,
+// so record_hash and entry_hash are recomputed and compared. kDerivedHere: this hub computed
+// them itself from the bodies and the first prev_hash (a protocol-version-4 BATCH, decoded by
+// wire::Decode), so recomputing them again proves nothing; every other check still runs.
+enum class EntryHashes { kClaimed, kDerivedHere };
+
 // Checks that `entries` continue the chain at `from` (consecutive seqs from from.seq+1, each
 // prev_hash the previous entry_hash, record_hash = SHA-256(body), entry_hash recomputed, all of
 // `origin`). Returns nullopt when sound, else what is wrong (no record content in the text).
 std::optional<std::string> VerifyChainSegment(std::string_view origin, const ChainCursor& from,
-                                              std::span<const ChangeEntry> entries);
+                                              std::span<const ChangeEntry> entries,
+                                              EntryHashes hashes = EntryHashes::kClaimed);
 // VerifyChainSegment plus: the batch ends exactly at `head` (head.seq = last seq, head_hash =
 // last entry_hash; for an empty batch head must equal `from`) and head's signature verifies
 // with the origin's key.
 std::optional<std::string> VerifyBatch(std::string_view origin, const ChainCursor& from,
                                        std::span<const ChangeEntry> entries, const SignedHead& head,
-                                       const SignPublicKey& origin_key);
+                                       const SignPublicKey& origin_key,
+                                       EntryHashes hashes = EntryHashes::kClaimed);
 
 // Appends this hub's own changes inside the caller's BEGIN IMMEDIATE transaction.
 //   ChangeLogWriter log(db, "310000");

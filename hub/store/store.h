@@ -160,8 +160,11 @@ class Store {
   // transaction. A batch that fails verification is refused whole and changes nothing; a
   // batch that is entirely already stored is accepted with applied = 0. Refuses this hub's
   // own origin. Throws only for I/O or undecodable bodies (Error::Corruption).
+  // `hashes`: EntryHashes::kDerivedHere when this hub computed the entries' hashes itself
+  // (a version-4 BATCH): they are then not recomputed (change_log.h).
   ApplyResult ApplyRemoteBatch(std::string_view origin, std::span<const ChangeEntry> entries,
-                               const SignedHead& head, const SignPublicKey& origin_key);
+                               const SignedHead& head, const SignPublicKey& origin_key,
+                               EntryHashes hashes = EntryHashes::kClaimed);
   // Same without verification, for callers that verified already (and for benchmarks).
   std::int64_t ApplyVerifiedBatch(std::string_view origin, std::span<const ChangeEntry> entries,
                                   const SignedHead& head);

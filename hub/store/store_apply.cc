@@ -159,7 +159,8 @@ Hash256 ContentHash(CanonicalRecord& record, std::string& scratch) {
 }
 
 ApplyResult Store::ApplyRemoteBatch(std::string_view origin, std::span<const ChangeEntry> entries,
-                                    const SignedHead& head, const SignPublicKey& origin_key) {
+                                    const SignedHead& head, const SignPublicKey& origin_key,
+                                    EntryHashes hashes) {
   if (origin == region_) {
     return {0, "changes of origin " + std::string(origin) + " are this hub's own"};
   }
@@ -171,7 +172,9 @@ ApplyResult Store::ApplyRemoteBatch(std::string_view origin, std::span<const Cha
   while (first < entries.size() && entries[first].seq <= tip.seq) ++first;
   const auto fresh = entries.subspan(first);
   if (fresh.empty() && head.seq <= tip.seq) return {0, std::nullopt};
-  if (auto problem = VerifyBatch(origin, tip, fresh, head, origin_key)) return {0, problem};
+  if (auto problem = VerifyBatch(origin, tip, fresh, head, origin_key, hashes)) {
+    return {0, problem};
+  }
   RemoteWriter writer(db_);
   for (const ChangeEntry& e : fresh) writer.Write(origin, e);
   writer.WriteHead(head);

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <zstd.h>
 
+#include "tests/support/temp_dir.h"
+
 namespace carehub::wire {
 namespace {
 
@@ -101,6 +103,34 @@ TEST(WireTest, VersionFourDerivesEveryHashAndIsSmaller) {
   hole.entries.erase(hole.entries.begin() + 3);
   EXPECT_THROW(Encode(hole, 4), Error);
   EXPECT_NO_THROW(Encode(hole, 3));
+}
+
+// A decoded version-4 batch says its hashes were derived here: the writer then checks only the
+// links, the head and its signature (EntryHashes::kDerivedHere), which still refuses a batch that
+// does not continue the held chain or does not end at the signed head.
+TEST(WireTest, VersionFourBatchesAreMarkedDerivedAndStillCheckedAgainstChainAndHead) {
+  testing::TempDir dir;
+  std::filesystem::create_directories(dir / "a");
+  std::filesystem::create_directories(dir / "b");
+  const HubKeys keys = HubKeys::Create(dir / "a");
+  Batch batch = ChainedBatch(0, 20);
+  batch.head = SignHead(keys, "310000", 20, batch.entries.back().entry_hash);
+  const Batch v4 = std::get<Batch>(Decode(Encode(batch, 4)));
+  EXPECT_TRUE(v4.hashes_derived);
+  EXPECT_FALSE(std::get<Batch>(Decode(Encode(batch, 3))).hashes_derived);
+  const auto derived = EntryHashes::kDerivedHere;
+  EXPECT_EQ(VerifyBatch("310000", {}, v4.entries, v4.head, keys.sign_public(), derived),
+            std::nullopt);
+  Hash256 other;
+  other.fill(3);
+  EXPECT_NE(VerifyBatch("310000", {0, other}, v4.entries, v4.head, keys.sign_public(), derived),
+            std::nullopt);  // does not continue the held chain
+  SignedHead wrong = SignHead(keys, "310000", 20, other);
+  EXPECT_NE(VerifyBatch("310000", {}, v4.entries, wrong, keys.sign_public(), derived),
+            std::nullopt);  // ends elsewhere than the signed head
+  EXPECT_NE(VerifyBatch("310000", {}, v4.entries, v4.head, HubKeys::Create(dir / "b").sign_public(),
+                        derived),
+            std::nullopt);  // signed by another key
 }
 
 // The version-4 header: after the version-3 fields (count last), the first entry's prev_hash and
