@@ -138,7 +138,7 @@ for rows in "${rows_list[@]}"; do
       end=$((start + 49999 < rows ? start + 49999 : rows))
       echo "BEGIN;"
       echo "INSERT INTO records SELECT lower(hex(randomblob(16))), random(), 'assessment', '310000', 1, 'ACTIVE', NULL, 2, 19000, 19700, value, 1, randomblob(32) FROM generate_series($start, $end);"
-      echo "INSERT INTO changes SELECT '310000', value, lower(hex(randomblob(16))), 1, 1, randomblob(32), randomblob(32), randomblob(32), randomblob($body) FROM generate_series($start, $end);"
+      echo "INSERT INTO changes(origin, seq, record_id, op, version, entry_hash, body) SELECT '310000', value, lower(hex(randomblob(16))), 1, 1, randomblob(32), randomblob($body) FROM generate_series($start, $end);"
       echo "INSERT INTO record_persons SELECT random(), random() FROM generate_series($start, $end);"
       echo "COMMIT;"
     done

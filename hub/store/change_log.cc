@@ -172,8 +172,8 @@ ChangeLogWriter::ChangeLogWriter(sqlite::Database& db, std::string origin)
     : db_(db),
       origin_(std::move(origin)),
       insert_(db,
-              "INSERT INTO changes(origin, seq, record_id, op, version, record_hash, prev_hash, "
-              "entry_hash, body) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+              "INSERT INTO changes(origin, seq, record_id, op, version, entry_hash, body) "
+              "VALUES(?, ?, ?, ?, ?, ?, ?)"),
       upsert_head_(db,
                    "INSERT INTO heads(origin, seq, head_hash, signature) VALUES(?, ?, ?, ?) "
                    "ON CONFLICT(origin) DO UPDATE SET seq = excluded.seq, "
@@ -192,10 +192,8 @@ std::int64_t ChangeLogWriter::Append(std::string_view record_id, ChangeOp op, st
       .BindTextStatic(3, record_id)
       .Bind(4, static_cast<int>(op))
       .Bind(5, static_cast<std::int64_t>(version))
-      .BindBlobStatic(6, AsBytes(record_hash))
-      .BindBlobStatic(7, AsBytes(tip_.hash))
-      .BindBlobStatic(8, AsBytes(entry))
-      .BindBlobStatic(9, body);
+      .BindBlobStatic(6, AsBytes(entry))
+      .BindBlobStatic(7, body);
   insert_.Run();
   tip_ = {seq, entry};
   return seq;
@@ -214,9 +212,10 @@ std::optional<SignedHead> ChangeLogWriter::StoreSignedHead(const HubKeys& keys) 
 
 std::optional<std::string> VerifyStoredLog(sqlite::Database& db, std::string_view origin,
                                            const SignPublicKey& origin_key) {
-  sqlite::Statement stmt(db,
-                         "SELECT seq, record_id, op, version, record_hash, prev_hash, entry_hash, "
-                         "body FROM changes WHERE origin = ? ORDER BY seq");
+  sqlite::Statement stmt(
+      db,
+      "SELECT seq, record_id, op, version, entry_hash, body FROM changes WHERE origin = ? "
+      "ORDER BY seq");
   stmt.Bind(1, origin);
   ChainCursor at;
   ChangeEntry e;
@@ -226,10 +225,11 @@ std::optional<std::string> VerifyStoredLog(sqlite::Database& db, std::string_vie
     e.record_id = stmt.ColumnText(1);
     e.op = static_cast<ChangeOp>(stmt.ColumnInt(2));
     e.version = static_cast<std::int32_t>(stmt.ColumnInt64(3));
-    e.record_hash = HashFromBlob(stmt.ColumnBlob(4), "record_hash");
-    e.prev_hash = HashFromBlob(stmt.ColumnBlob(5), "prev_hash");
-    e.entry_hash = HashFromBlob(stmt.ColumnBlob(6), "entry_hash");
-    e.body = std::string(stmt.ColumnBlob(7));
+    e.entry_hash = HashFromBlob(stmt.ColumnBlob(4), "entry_hash");
+    e.body = std::string(stmt.ColumnBlob(5));
+    // Not stored (docs/STORE.md): the body's hash and the stored entry_hash before it.
+    e.record_hash = RecordHash(e.body);
+    e.prev_hash = at.hash;
     if (auto problem = VerifyChainSegment(origin, at, std::span<const ChangeEntry>(&e, 1))) {
       return problem;
     }

@@ -22,7 +22,8 @@ inline constexpr Hash256 kZeroHash{};
 
 enum class ChangeOp : std::uint8_t { kUpsert = 1, kRetract = 2 };
 
-// One row of the `changes` table.
+// One entry of an origin's change log: a `changes` row, of which record_hash and prev_hash are
+// not stored but recomputed when read (SHA-256 of the body; the stored entry_hash before it).
 struct ChangeEntry {
   std::string origin;
   std::int64_t seq = 0;

@@ -37,10 +37,13 @@ std::string LogDigest(Store& store, const std::string& origin) {
     Put(state, 0, 8);
     Put(state, std::string(96, '\0'));
   }
+  // record_hash and prev_hash are not stored (docs/STORE.md): the body's SHA-256 and the stored
+  // entry_hash of the entry before, as they were when stored.
   sqlite::Statement entries(store.db(),
-                            "SELECT seq, op, record_id, version, record_hash, prev_hash, "
-                            "entry_hash, body FROM changes WHERE origin = ? ORDER BY seq");
+                            "SELECT seq, op, record_id, version, entry_hash, body FROM changes "
+                            "WHERE origin = ? ORDER BY seq");
   entries.Bind(1, origin);
+  std::string prev(32, '\0');
   while (entries.Step()) {
     Put(state, static_cast<std::uint64_t>(entries.ColumnInt64(0)), 8);
     Put(state, static_cast<std::uint64_t>(entries.ColumnInt64(1)), 1);
@@ -48,8 +51,12 @@ std::string LogDigest(Store& store, const std::string& origin) {
     Put(state, id.size(), 2);
     Put(state, id);
     Put(state, static_cast<std::uint64_t>(entries.ColumnInt64(3)), 4);
-    for (int column : {4, 5, 6}) Put(state, entries.ColumnBlob(column));
-    const std::string_view body = entries.ColumnBlob(7);
+    const std::string_view body = entries.ColumnBlob(5);
+    const Hash256 record_hash = RecordHash(body);
+    Put(state, std::string_view(reinterpret_cast<const char*>(record_hash.data()), 32));
+    Put(state, prev);
+    prev = std::string(entries.ColumnBlob(4));
+    Put(state, prev);
     Put(state, body.size(), 4);
     Put(state, body);
   }

@@ -75,6 +75,33 @@ CREATE TABLE ingest_runs(
   complete INTEGER);
 )sql";
 
+// Step 12's rebuild of `changes` (one copy of the table in the step's transaction; rowids kept),
+// only when the table still has the step-11 layout: the step is repeatable.
+constexpr std::string_view kChangesV12 = R"sql(
+CREATE TABLE changes_v12(
+  origin TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  record_id TEXT NOT NULL,
+  op INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  entry_hash BLOB NOT NULL,
+  dict INTEGER,
+  body BLOB NOT NULL);
+INSERT INTO changes_v12(rowid, origin, seq, record_id, op, version, entry_hash, dict, body)
+  SELECT rowid, origin, seq, record_id, op, version, entry_hash, NULL, body FROM changes
+  ORDER BY rowid;
+DROP TABLE changes;
+ALTER TABLE changes_v12 RENAME TO changes;
+CREATE UNIQUE INDEX changes_origin_seq ON changes(origin, seq);
+)sql";
+
+void RebuildChangesWithoutDerivedHashes(sqlite::Database& db) {
+  const auto old_columns = db.QueryInt(
+      "SELECT count(*) FROM pragma_table_info('changes') WHERE name IN ('record_hash', "
+      "'prev_hash')");
+  if (old_columns.value_or(0) > 0) db.Exec(kChangesV12);
+}
+
 // Append new steps at the end; never change a shipped one.
 const std::vector<Migration> kSteps = {
     {1,
@@ -106,8 +133,8 @@ CREATE TABLE recognitions(
   PRIMARY KEY(target, record_id)) WITHOUT ROWID;
 CREATE INDEX recognitions_outcome ON recognitions(target, outcome, origin);
 )sql"},
-    // API engineer (hub/http/api_tokens.cc, hub/publish/publish.cc): HTTP API tokens (only a hash of the
-    // secret is stored) and the open-data releases this hub has published.
+    // API engineer (hub/http/api_tokens.cc, hub/publish/publish.cc): HTTP API tokens (only a hash
+    // of the secret is stored) and the open-data releases this hub has published.
     {3, "api_tokens and published_releases: HTTP API access and open-data releases",
      R"sql(
 CREATE TABLE api_tokens(
@@ -123,9 +150,9 @@ CREATE TABLE published_releases(
   catalog_sha256 TEXT NOT NULL,
   published_at INTEGER NOT NULL);
 )sql"},
-    // Exchange engineer (hub/exchange/peers.cc, hub/exchange*.cc): federation members, and every signed
-    // head ever stored (heads keeps only the latest) so that a hub can serve a log in batches
-    // that each end at a signed position. Triggers keep signed_heads in step with heads, so
+    // Exchange engineer (hub/exchange/peers.cc, hub/exchange*.cc): federation members, and every
+    // signed head ever stored (heads keeps only the latest) so that a hub can serve a log in
+    // batches that each end at a signed position. Triggers keep signed_heads in step with heads, so
     // ingest, retract and relayed batches need no extra write.
     {4, "peers and signed_heads: federation members and the history of signed heads",
      R"sql(
@@ -316,6 +343,22 @@ CREATE TABLE IF NOT EXISTS fork_evidence(
   kept_hash BLOB,
   UNIQUE(origin, held_hash, other_hash));
 )sql"},
+    // Issue 16: a change row no longer stores record_hash (= SHA-256 of the body) and prev_hash
+    // (= the stored entry_hash of the entry before): both are recomputed where they are needed
+    // (serving a batch, verify, repair, digests), 64 bytes less per record. `dict` names the
+    // zstd dictionary (body_dictionaries.id) the body is compressed with, NULL for a body stored
+    // raw (every row written before this step, and rows written before their schema has a
+    // dictionary). A dictionary's id is the zstd dictionary ID, derived from its content.
+    {12, "changes without the derivable hashes, bodies compressed with a dictionary per schema",
+     R"sql(
+CREATE TABLE IF NOT EXISTS body_dictionaries(
+  id INTEGER PRIMARY KEY,
+  fingerprint INTEGER NOT NULL,
+  dictionary BLOB NOT NULL,
+  samples INTEGER NOT NULL,
+  created_at INTEGER NOT NULL);
+)sql",
+     RebuildChangesWithoutDerivedHashes},
 };
 
 // carehub_record_key(TEXT) and carehub_token_key(BLOB) for the steps that compute keys of
@@ -362,6 +405,7 @@ void Migrate(sqlite::Database& db) {
     sqlite::Transaction tx(db, sqlite::TransactionKind::kImmediate);
     if (SchemaVersion(db) >= step.version) continue;
     db.Exec(step.sql);
+    if (step.run != nullptr) step.run(db);
     db.Exec("PRAGMA user_version=" + std::to_string(step.version));
     tx.Commit();
   }

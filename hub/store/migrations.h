@@ -16,6 +16,9 @@ struct Migration {
   int version;                   // user_version after this step (1, 2, ...)
   std::string_view description;  // one line, for `carehub init` / errors
   std::string_view sql;          // one or more statements
+  // Work SQL alone cannot express (e.g. a rebuild only when an old layout is there), run after
+  // `sql` in the same transaction; must be repeatable (upgrade tests rewind user_version).
+  void (*run)(sqlite::Database& db) = nullptr;
 };
 
 const std::vector<Migration>& Migrations();

@@ -55,10 +55,10 @@ OwnLogRestore RestoreOwnLog(Store& store, const ChainCursor& from,
   sqlite::Transaction tx(store.db());
   const std::vector<ChangeEntry> held =
       store.ReadChanges(head.origin, from.seq, static_cast<std::int64_t>(entries.size()));
+  // record_hash and prev_hash are not stored (step 12, docs/STORE.md); the body goes back raw.
   sqlite::Statement update(store.db(),
                            "UPDATE changes SET record_id = ?, op = ?, version = ?, "
-                           "record_hash = ?, prev_hash = ?, entry_hash = ?, body = ? "
-                           "WHERE origin = ? AND seq = ?");
+                           "entry_hash = ?, dict = NULL, body = ? WHERE origin = ? AND seq = ?");
   for (const ChangeEntry& e : entries) {
     const auto same = std::find_if(held.begin(), held.end(), [&](const ChangeEntry& h) {
       return h.seq == e.seq && h.record_id == e.record_id && h.op == e.op &&
@@ -68,9 +68,8 @@ OwnLogRestore RestoreOwnLog(Store& store, const ChainCursor& from,
     if (same != held.end()) continue;
     update.Reset();
     update.Bind(1, e.record_id).Bind(2, static_cast<std::int64_t>(e.op)).Bind(3, e.version);
-    update.BindBlob(4, Bytes(e.record_hash)).BindBlob(5, Bytes(e.prev_hash));
-    update.BindBlob(6, Bytes(e.entry_hash)).BindBlob(7, e.body);
-    update.Bind(8, head.origin).Bind(9, e.seq);
+    update.BindBlob(4, Bytes(e.entry_hash)).BindBlob(5, e.body);
+    update.Bind(6, head.origin).Bind(7, e.seq);
     if (update.Run() != 1) {
       out.refused = "this hub holds no entry at seq " + std::to_string(e.seq);
       return out;  // rolled back

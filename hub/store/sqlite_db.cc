@@ -91,7 +91,7 @@ std::int64_t Database::LastInsertRowid() const { return sqlite3_last_insert_rowi
 
 int Database::Changes() const { return sqlite3_changes(db_.get()); }
 
-Statement::Statement(const Database& db, std::string_view sql) : db_(db.handle()) {
+Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
   sqlite3_stmt* raw = nullptr;
   const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
                                     SQLITE_PREPARE_PERSISTENT, &raw, nullptr);

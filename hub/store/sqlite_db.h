@@ -81,7 +81,9 @@ class Database {
 //   get.Reset();
 class Statement {
  public:
-  Statement(const Database& db, std::string_view sql);
+  Statement(const Database& db, std::string_view sql) : Statement(db.handle(), sql) {}
+  // On a connection known by its handle (e.g. inside an SQL function of that connection).
+  Statement(sqlite3* db, std::string_view sql);
   Statement(Statement&&) noexcept = default;
   Statement& operator=(Statement&&) noexcept = default;
 

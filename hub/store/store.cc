@@ -335,29 +335,39 @@ std::int64_t Store::QuarantineCount(QuarantineState state) {
 
 std::vector<ChangeEntry> Store::ReadChanges(std::string_view origin, std::int64_t after_seq,
                                             std::int64_t max) {
+  // record_hash and prev_hash are not stored (docs/STORE.md): SHA-256 of the body, and the
+  // stored entry_hash of the entry before (of after_seq for the first one).
   sqlite::Statement stmt(db_,
-                         "SELECT seq, record_id, op, version, record_hash, prev_hash, entry_hash, "
-                         "body FROM changes WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?");
-  stmt.Bind(1, origin).Bind(2, after_seq).Bind(3, max);
+                         "SELECT seq, record_id, op, version, entry_hash, body FROM changes "
+                         "WHERE origin = ? AND seq >= ? ORDER BY seq LIMIT ?");
+  stmt.Bind(1, origin).Bind(2, std::max<std::int64_t>(after_seq, 1)).Bind(3, max + 1);
   std::vector<ChangeEntry> out;
-  auto hash = [&stmt](int column) {
-    Hash256 h{};
-    const std::string_view blob = stmt.ColumnBlob(column);
-    if (blob.size() != h.size()) throw Error::Corruption("stored change hash is not 32 bytes");
-    std::memcpy(h.data(), blob.data(), h.size());
-    return h;
-  };
+  Hash256 prev = kZeroHash;
   while (stmt.Step()) {
+    Hash256 entry_hash{};
+    const std::string_view blob = stmt.ColumnBlob(4);
+    if (blob.size() != entry_hash.size()) {
+      throw Error::Corruption("change " + std::string(origin) + "/" +
+                              std::to_string(stmt.ColumnInt64(0)) + ": entry_hash is not 32 bytes");
+    }
+    std::memcpy(entry_hash.data(), blob.data(), blob.size());
+    const std::int64_t seq = stmt.ColumnInt64(0);
+    if (seq <= after_seq) {  // the entry before the range: only its hash is needed
+      prev = entry_hash;
+      continue;
+    }
+    if (static_cast<std::int64_t>(out.size()) == max) break;
     ChangeEntry e;
     e.origin = std::string(origin);
-    e.seq = stmt.ColumnInt64(0);
+    e.seq = seq;
     e.record_id = stmt.ColumnText(1);
     e.op = static_cast<ChangeOp>(stmt.ColumnInt(2));
     e.version = static_cast<std::int32_t>(stmt.ColumnInt64(3));
-    e.record_hash = hash(4);
-    e.prev_hash = hash(5);
-    e.entry_hash = hash(6);
-    e.body = std::string(stmt.ColumnBlob(7));
+    e.entry_hash = entry_hash;
+    e.body = std::string(stmt.ColumnBlob(5));
+    e.record_hash = RecordHash(e.body);
+    e.prev_hash = prev;
+    prev = entry_hash;
     out.push_back(std::move(e));
   }
   return out;

@@ -22,9 +22,10 @@ std::string_view Bytes(const Hash256& h) {
 class RemoteWriter {
  public:
   explicit RemoteWriter(sqlite::Database& db)
+      // record_hash and prev_hash were checked (VerifyBatch) and are not stored (derivable).
       : insert_change_(db,
-                       "INSERT INTO changes(origin, seq, record_id, op, version, record_hash, "
-                       "prev_hash, entry_hash, body) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                       "INSERT INTO changes(origin, seq, record_id, op, version, entry_hash, body) "
+                       "VALUES(?, ?, ?, ?, ?, ?, ?)"),
         // The stored version's body is its change's (NULL when that change is missing).
         lookup_(db,
                 "SELECT r.rowid, r.version, c.body FROM records r LEFT JOIN changes c ON "
@@ -59,10 +60,8 @@ class RemoteWriter {
         .BindTextStatic(3, e.record_id)
         .Bind(4, static_cast<int>(e.op))
         .Bind(5, static_cast<std::int64_t>(e.version))
-        .BindBlobStatic(6, Bytes(e.record_hash))
-        .BindBlobStatic(7, Bytes(e.prev_hash))
-        .BindBlobStatic(8, Bytes(e.entry_hash))
-        .BindBlobStatic(9, e.body)
+        .BindBlobStatic(6, Bytes(e.entry_hash))
+        .BindBlobStatic(7, e.body)
         .Run();
   }
 

@@ -34,39 +34,64 @@ void Add(std::vector<StoreProblem>& problems, ProblemKind kind, const std::strin
   problems.push_back({kind, origin, seq, record_id, std::move(detail)});
 }
 
-// Reads one stored change row (columns as kChangeColumns); nullopt when a hash blob is not 32
-// bytes (reported by the caller).
-constexpr std::string_view kChangeColumns =
-    "seq, record_id, op, version, record_hash, prev_hash, entry_hash, body";
-std::optional<ChangeEntry> ReadChange(const sqlite::Statement& stmt, const std::string& origin) {
+// Reads one stored change row (columns as kChangeColumns); nullopt when the entry_hash blob is
+// not 32 bytes (reported by the caller). record_hash and prev_hash are not stored
+// (docs/STORE.md): the body's SHA-256, and `prev`, the stored entry_hash before it.
+constexpr std::string_view kChangeColumns = "seq, record_id, op, version, entry_hash, body";
+std::optional<ChangeEntry> ReadChange(const sqlite::Statement& stmt, const std::string& origin,
+                                      const Hash256& prev) {
   ChangeEntry e;
   e.origin = origin;
   e.seq = stmt.ColumnInt64(0);
   e.record_id = stmt.ColumnText(1);
   e.op = static_cast<ChangeOp>(stmt.ColumnInt(2));
   e.version = static_cast<std::int32_t>(stmt.ColumnInt64(3));
-  const auto record_hash = HashOf(stmt.ColumnBlob(4));
-  const auto prev_hash = HashOf(stmt.ColumnBlob(5));
-  const auto entry_hash = HashOf(stmt.ColumnBlob(6));
-  if (!record_hash || !prev_hash || !entry_hash) return std::nullopt;
-  e.record_hash = *record_hash;
-  e.prev_hash = *prev_hash;
+  const auto entry_hash = HashOf(stmt.ColumnBlob(4));
+  if (!entry_hash) return std::nullopt;
   e.entry_hash = *entry_hash;
-  e.body = std::string(stmt.ColumnBlob(7));
+  e.body = std::string(stmt.ColumnBlob(5));
+  e.record_hash = RecordHash(e.body);
+  e.prev_hash = prev;
   return e;
 }
 
-// One entry against the stored entry before it. `at` follows the STORED hashes, so one damaged
-// entry is reported once (plus the link after it when its entry_hash itself was changed).
-void CheckEntry(const ChangeEntry& e, const ChainCursor& at, std::vector<StoreProblem>& problems) {
-  auto add = [&](std::string detail) {
-    Add(problems, ProblemKind::kChain, e.origin, e.seq, e.record_id, std::move(detail));
+// What a mismatching entry is reported as, once the entry after it (or the signed head at the
+// log's end) tells which side changed; kUnclear when nothing tells.
+constexpr std::string_view kUnclear =
+    "entry_hash does not match the entry (its body, its fields or the stored hash changed)";
+constexpr std::string_view kContentChanged =
+    "the body or the entry's fields changed: they no longer match the entry_hash the next entry "
+    "links to";
+constexpr std::string_view kStoredHashChanged =
+    "the stored entry_hash changed: the next entry links to the hash of the entry as it is";
+
+// One entry against the stored entry before it. `at` follows the STORED hashes, so a changed
+// body or field is reported once (at its entry), a changed stored entry_hash twice (its entry
+// and the link after it); a mismatch is refined when the next entry is checked.
+void CheckEntry(const ChangeEntry& e, LogCheckCursor& at, std::vector<StoreProblem>& problems) {
+  auto add = [&](std::string_view detail) {
+    Add(problems, ProblemKind::kChain, e.origin, e.seq, e.record_id, std::string(detail));
   };
   if (e.seq != at.seq + 1) add("expected seq " + std::to_string(at.seq + 1) + " (a gap)");
   if (e.op != ChangeOp::kUpsert && e.op != ChangeOp::kRetract) add("unknown op");
-  if (e.prev_hash != at.hash) add("prev_hash does not continue the chain");
-  if (RecordHash(e.body) != e.record_hash) add("record_hash does not match body");
-  if (EntryHash(e) != e.entry_hash) add("entry_hash does not match the entry");
+  const Hash256 computed = EntryHash(e);
+  if (at.mismatch) {
+    ChangeEntry relinked = e;
+    relinked.prev_hash = at.computed;
+    if (computed == e.entry_hash) {
+      problems[*at.mismatch].detail = kContentChanged;
+    } else if (EntryHash(relinked) == e.entry_hash) {
+      problems[*at.mismatch].detail = kStoredHashChanged;
+      add("the link to seq " + std::to_string(at.seq) + " breaks: its stored entry_hash changed");
+      at = {e.seq, e.entry_hash, e.entry_hash, std::nullopt};
+      return;
+    }
+  }
+  at = {e.seq, e.entry_hash, computed, std::nullopt};
+  if (computed != e.entry_hash) {
+    at.mismatch = problems.size();
+    add(kUnclear);
+  }
 }
 
 void CheckSignedHead(const std::string& origin, std::int64_t seq, std::string_view hash_blob,
@@ -89,7 +114,7 @@ void CheckSignedHead(const std::string& origin, std::int64_t seq, std::string_vi
 // Checks up to `max` entries of `origin` after `at` and the signed heads among them; advances
 // `at`. Returns the number of entries read (fewer than max: the log's end was reached).
 std::int64_t CheckLogSlice(sqlite::Database& db, const std::string& origin,
-                           const SignPublicKey* key, ChainCursor& at, std::int64_t max,
+                           const SignPublicKey* key, LogCheckCursor& at, std::int64_t max,
                            std::vector<StoreProblem>& problems) {
   sqlite::Statement stmt(db, "SELECT " + std::string(kChangeColumns) +
                                  " FROM changes WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?");
@@ -99,15 +124,15 @@ std::int64_t CheckLogSlice(sqlite::Database& db, const std::string& origin,
   std::int64_t read = 0;
   while (stmt.Step()) {
     ++read;
-    const auto e = ReadChange(stmt, origin);
+    const auto e = ReadChange(stmt, origin, at.stored);
     if (!e) {
       Add(problems, ProblemKind::kChain, origin, stmt.ColumnInt64(0), stmt.ColumnText(1),
-          "a stored hash is not 32 bytes");
+          "the stored entry_hash is not 32 bytes");
       at.seq = stmt.ColumnInt64(0);
+      at.mismatch.reset();
       continue;
     }
     CheckEntry(*e, at, problems);
-    at = {e->seq, e->entry_hash};
     hashes[e->seq] = e->entry_hash;
   }
   sqlite::Statement heads(db,
@@ -124,9 +149,10 @@ std::int64_t CheckLogSlice(sqlite::Database& db, const std::string& origin,
   return read;
 }
 
-// After the last entry: the `heads` row is the log's end, no signed head lies beyond it.
+// After the last entry: the `heads` row is the log's end, no signed head lies beyond it. A last
+// entry that did not match its stored entry_hash is refined by the head's hash.
 void CheckLogEnd(sqlite::Database& db, const std::string& origin, const SignPublicKey* key,
-                 const ChainCursor& end, std::vector<StoreProblem>& problems) {
+                 const LogCheckCursor& end, std::vector<StoreProblem>& problems) {
   sqlite::Statement beyond(db, "SELECT seq FROM signed_heads WHERE origin = ? AND seq > ?");
   beyond.Bind(1, origin).Bind(2, end.seq);
   while (beyond.Step()) {
@@ -145,7 +171,16 @@ void CheckLogEnd(sqlite::Database& db, const std::string& origin, const SignPubl
         "the current head is not the log's end seq " + std::to_string(end.seq));
     return;
   }
-  CheckSignedHead(origin, seq, head.ColumnBlob(1), head.ColumnBlob(2), end.hash, key, problems);
+  const auto head_hash = HashOf(head.ColumnBlob(1));
+  if (end.mismatch && head_hash == end.stored) {
+    problems[*end.mismatch].detail =
+        "the body or the entry's fields changed: they no longer match the entry_hash the "
+        "signed head holds";
+  } else if (end.mismatch && head_hash == end.computed) {
+    problems[*end.mismatch].detail =
+        "the stored entry_hash changed: the signed head holds the hash of the entry as it is";
+  }
+  CheckSignedHead(origin, seq, head.ColumnBlob(1), head.ColumnBlob(2), end.stored, key, problems);
 }
 
 // The records row against the change at its seq (whose body is the record's: the body is
@@ -337,7 +372,7 @@ VerifyReport VerifyStore(Store& store, const VerifyOptions& options) {
   for (const std::string& origin : OriginsOf(db, options.origin)) {
     const SignPublicKey* key = KeyOf(keys, origin);
     if (!key) report.notes.push_back("origin " + origin + " is not a member: signatures unchecked");
-    ChainCursor at;
+    LogCheckCursor at;
     std::int64_t n = 0;
     while ((n = CheckLogSlice(db, origin, key, at, kFullSlice, report.problems)) > 0) {
       report.entries += n;
@@ -425,20 +460,23 @@ std::int64_t RestoreFromLatest(Store& store, const std::string& origin,
     for (const std::string& id : ids) insert.Bind(1, id).Run();
   }
   std::map<std::string, ChangeEntry> latest;
+  // With the stored entry_hash of the entry before each (its prev_hash, not stored).
   sqlite::Statement stmt(db, "SELECT " + std::string(kChangeColumns) +
-                                 " FROM changes WHERE origin = ? AND seq <= ? AND record_id IN "
+                                 ", (SELECT p.entry_hash FROM changes p WHERE p.origin = "
+                                 "changes.origin AND p.seq = changes.seq - 1) FROM changes "
+                                 "WHERE origin = ? AND seq <= ? AND record_id IN "
                                  "(SELECT id FROM temp.repair_ids) ORDER BY seq");
   stmt.Bind(1, origin).Bind(2, max_seq);
   while (stmt.Step()) {
-    if (auto e = ReadChange(stmt, origin)) latest[e->record_id] = std::move(*e);
+    const Hash256 prev = HashOf(stmt.ColumnBlob(6)).value_or(kZeroHash);
+    if (auto e = ReadChange(stmt, origin, prev)) latest[e->record_id] = std::move(*e);
   }
   std::int64_t restored = 0;
   for (const std::string& id : ids) {
     const auto it = latest.find(id);
     if (it == latest.end()) {
       store.DropRecord(id);
-    } else if (RecordHash(it->second.body) != it->second.record_hash ||
-               EntryHash(it->second) != it->second.entry_hash) {
+    } else if (EntryHash(it->second) != it->second.entry_hash) {
       report.unrepaired.push_back("origin " + origin + " record " + id +
                                   ": its latest change (seq " + std::to_string(it->second.seq) +
                                   ") is damaged too");

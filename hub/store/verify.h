@@ -1,5 +1,5 @@
 // Self-check and repair of a hub store (`carehub verify [--repair]`, serve's background check):
-// every origin's chain (seqs, prev/record/entry hashes), every signed head (hash at its seq,
+// every origin's chain (seqs, entry hashes recomputed, links), every signed head (hash at its seq,
 // signature by the origin's key), every `records` row against the change that wrote it and
 // holds its body (id, version, the body decodes, lookup keys, person index), that each record
 // is at its latest change, and PRAGMA integrity_check. Problems name origin, seq and record id,
@@ -21,7 +21,7 @@
 namespace carehub {
 
 enum class ProblemKind {
-  kChain,      // a change-log entry: gap, prev_hash, record_hash or entry_hash wrong
+  kChain,      // a change-log entry: gap, unknown op, entry_hash does not match, broken link
   kHead,       // a signed head: hash not at its seq, bad signature, not the log's end
   kRecord,     // a `records` row disagrees with its latest change
   kIndex,      // a lookup key or person index row is missing or wrong
@@ -37,7 +37,7 @@ struct StoreProblem {
   std::string detail;     // what is wrong; never record contents
   bool operator==(const StoreProblem&) const = default;
 };
-// "chain origin=310000 seq=17 record=3f2a...: record_hash does not match body"
+// "chain origin=310000 seq=17 record=3f2a...: the body or the entry's fields changed: ..."
 std::string ProblemLine(const StoreProblem& problem);
 
 // Signing keys to check heads with: this hub's own origin and every member's (peers table).
@@ -54,6 +54,16 @@ struct VerifyReport {
   std::int64_t entries = 0;        // change-log entries checked
   std::int64_t records = 0;        // records rows checked
   bool sound() const { return problems.empty(); }
+};
+
+// Where a chain check stands in an origin's log: the last entry checked, its stored entry_hash,
+// the hash recomputed from its content, and (when the two differ) the index of the problem
+// reported for it, refined once the entry after it shows which of the two the chain continues.
+struct LogCheckCursor {
+  std::int64_t seq = 0;
+  Hash256 stored{};    // zeros before seq 1
+  Hash256 computed{};  // from the entry's content and the stored entry_hash before it
+  std::optional<std::size_t> mismatch = std::nullopt;
 };
 
 // Checks the whole store (or one origin) in one read transaction.
@@ -75,7 +85,7 @@ class IncrementalVerifier {
   std::int64_t rows_per_step_;
   std::vector<std::string> origins_;  // origins of this pass
   std::size_t origin_index_ = 0;
-  ChainCursor chain_at_;  // last entry checked of origins_[origin_index_]
+  LogCheckCursor chain_at_;  // last entry checked of origins_[origin_index_]
   bool records_phase_ = false;
   std::int64_t record_rowid_ = 0;
   std::vector<StoreProblem> current_, last_pass_;

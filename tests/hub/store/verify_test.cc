@@ -22,6 +22,12 @@ namespace {
 using testing::TempDir;
 using testing::TestAssessment;
 
+// What verify says of an entry whose body or fields changed while the entry after it still links
+// to its stored entry_hash (record_hash and prev_hash are not stored since step 12).
+constexpr std::string_view kContentChanged =
+    "the body or the entry's fields changed: they no longer match the entry_hash the next entry "
+    "links to";
+
 void Ingest(Store& store, int from, int count, int batch_size = 100) {
   IngestSink sink(store, "/data/a" + std::to_string(from) + ".csv", "sha-" + std::to_string(from),
                   "shanghai/assessment", {.batch_size = batch_size});
@@ -175,7 +181,7 @@ TEST_F(VerifyTest, ATamperedRelayedLogIsCutBackToASoundHeadAndRefetched) {
   const VerifyReport report = VerifyStore(b_);
   const std::string id = RecordIdAtSeq(b_, "310000", 457);
   EXPECT_EQ(Lines(report), (std::vector<std::string>{"chain origin=310000 seq=457 record=" + id +
-                                                     ": record_hash does not match body"}));
+                                                     ": " + std::string(kContentChanged)}));
   const RepairReport repair = RepairStore(b_, report);
   EXPECT_EQ(repair.logs_cut.at("310000"), 400);
   EXPECT_EQ(repair.records_restored, 600);
@@ -188,6 +194,33 @@ TEST_F(VerifyTest, ATamperedRelayedLogIsCutBackToASoundHeadAndRefetched) {
   EXPECT_TRUE(VerifyStore(b_).sound());
 }
 
+// record_hash and prev_hash are not stored (step 12): verify tells a changed stored entry_hash
+// (its entry and the link after it) from a changed body (its entry only; at the log's end the
+// signed head tells), and repair cuts back before the first and relays again.
+TEST_F(VerifyTest, AChangedEntryHashIsToldApartFromAChangedBody) {
+  Ingest(a_, 0, 250);  // signed heads at 100, 200, 250
+  Relay(a_, b_, "310000");
+  const auto origin_digest = ComputeDigests(a_, std::string("310000"));
+  FlipByte(b_, "changes", "entry_hash", "origin = '310000' AND seq = 120");
+  FlipByte(b_, "changes", "body", "origin = '310000' AND seq = 250");
+  const VerifyReport report = VerifyStore(b_);
+  EXPECT_EQ(Lines(report),
+            (std::vector<std::string>{
+                "chain origin=310000 seq=120 record=" + RecordIdAtSeq(b_, "310000", 120) +
+                    ": the stored entry_hash changed: the next entry links to the hash of the "
+                    "entry as it is",
+                "chain origin=310000 seq=121 record=" + RecordIdAtSeq(b_, "310000", 121) +
+                    ": the link to seq 120 breaks: its stored entry_hash changed",
+                "chain origin=310000 seq=250 record=" + RecordIdAtSeq(b_, "310000", 250) +
+                    ": the body or the entry's fields changed: they no longer match the "
+                    "entry_hash the signed head holds"}));
+  const RepairReport repair = RepairStore(b_, report);
+  EXPECT_EQ(repair.logs_cut.at("310000"), 100);
+  Relay(a_, b_, "310000");
+  EXPECT_TRUE(VerifyStore(b_).sound());
+  EXPECT_EQ(ComputeDigests(b_, std::string("310000")), origin_digest);
+}
+
 TEST_F(VerifyTest, AForgedSignedHeadIsFoundAndTheOwnLogIsNeverCut) {
   Ingest(a_, 0, 300);
   // A signed head whose signature no longer verifies (one bit of it flipped).
@@ -198,7 +231,7 @@ TEST_F(VerifyTest, AForgedSignedHeadIsFoundAndTheOwnLogIsNeverCut) {
   const std::string id = RecordIdAtSeq(a_, "310000", 250);
   EXPECT_EQ(Lines(report),
             (std::vector<std::string>{
-                "chain origin=310000 seq=250 record=" + id + ": record_hash does not match body",
+                "chain origin=310000 seq=250 record=" + id + ": " + std::string(kContentChanged),
                 "head origin=310000 seq=200: head signature does not verify"}));
   const auto records_before = ComputeDigests(a_)[0].sha256_hex;
   const RepairReport repair = RepairStore(a_, report);
