@@ -30,7 +30,7 @@ std::optional<ChainCursor> Exchange::Impl::OwnDamage(Store& s,
 
 void Exchange::Impl::StartOwnRepair(const ChainCursor& from) {
   if (own_repair && own_repair->from == from) return;
-  own_repair.emplace();
+  own_repair = OwnRepair{};
   own_repair->from = from;
   Log("repair: this hub's own log (origin " + store.region() + ") is damaged beyond seq " +
       std::to_string(from.seq) + "; fetching it from a member that holds a copy");
@@ -101,7 +101,7 @@ void Exchange::Impl::OnOwnRestored(std::size_t index, const ChainCursor& from,
   }
   verifier.reset();
   if (next && next->seq > from.seq) {
-    own_repair.emplace();  // damaged further on: the next range
+    own_repair = OwnRepair{};  // damaged further on: the next range
     own_repair->from = *next;
     return;
   }
