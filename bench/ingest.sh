@@ -147,6 +147,8 @@ for rows in "${rows_list[@]}"; do
   floor_bytes=$(stat -c %s "$work/floor/carehub.db")
   echo "store floor (SQL only, same rows, body once): ${secs}s  $(rate "$rows" "$secs") rows/s  $((floor_bytes / rows)) bytes/record on disk"
   echo "carehub hub: $(($(stat -c %s "$work/hub/carehub.db") / rows)) bytes/record on disk"
+  # Bodies at rest (issue 16): compressed with the schema's zstd dictionary, or raw.
+  sqlite3 "$work/hub/carehub.db" "SELECT 'stored bodies: ' || CAST(avg(length(body)) AS INT) || ' bytes avg, ' || sum(dict IS NOT NULL) || ' of ' || count(*) || ' compressed' FROM changes"
   # Where those bytes are: pages of each table and index (dbstat), per input row.
   sqlite3 "$work/hub/carehub.db" "SELECT '  ' || name || ': ' || (sum(pgsize) / $rows) || ' bytes/record' FROM dbstat GROUP BY name HAVING sum(pgsize) > 1048576 ORDER BY sum(pgsize) DESC"
   rm -rf "$work/floor" "$work/floor.sql"

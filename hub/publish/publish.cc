@@ -138,7 +138,7 @@ std::string SeriesName(const Store& store, const PublishOptions& options) {
 std::vector<TableInput> CollectTables(Store& store, const std::optional<std::string>& origin,
                                       std::int64_t& records) {
   TableCollector collector;
-  sqlite::Statement scan(store.db(), "SELECT r.origin, c.body FROM " +
+  sqlite::Statement scan(store.db(), "SELECT r.origin, " + std::string(kChangeBody) + " FROM " +
                                          std::string(kRecordsWithBody) +
                                          " WHERE r.status != ?1 AND (?2 IS NULL OR r.origin = ?2) "
                                          "ORDER BY r.rowid");

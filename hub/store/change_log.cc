@@ -172,8 +172,8 @@ ChangeLogWriter::ChangeLogWriter(sqlite::Database& db, std::string origin)
     : db_(db),
       origin_(std::move(origin)),
       insert_(db,
-              "INSERT INTO changes(origin, seq, record_id, op, version, entry_hash, body) "
-              "VALUES(?, ?, ?, ?, ?, ?, ?)"),
+              "INSERT INTO changes(origin, seq, record_id, op, version, entry_hash, dict, body) "
+              "VALUES(?, ?, ?, ?, ?, ?, ?, ?)"),
       upsert_head_(db,
                    "INSERT INTO heads(origin, seq, head_hash, signature) VALUES(?, ?, ?, ?) "
                    "ON CONFLICT(origin) DO UPDATE SET seq = excluded.seq, "
@@ -184,7 +184,7 @@ ChangeLogWriter::ChangeLogWriter(sqlite::Database& db, std::string origin)
 void ChangeLogWriter::Reload() { tip_ = ReadTip(db_, origin_); }
 
 std::int64_t ChangeLogWriter::Append(std::string_view record_id, ChangeOp op, std::int32_t version,
-                                     std::string_view body, const Hash256& record_hash) {
+                                     const Hash256& record_hash, const StoredBody& body) {
   const std::int64_t seq = tip_.seq + 1;
   const Hash256 entry = EntryHash(origin_, seq, op, record_id, version, record_hash, tip_.hash);
   insert_.BindTextStatic(1, origin_)
@@ -193,7 +193,8 @@ std::int64_t ChangeLogWriter::Append(std::string_view record_id, ChangeOp op, st
       .Bind(4, static_cast<int>(op))
       .Bind(5, static_cast<std::int64_t>(version))
       .BindBlobStatic(6, AsBytes(entry))
-      .BindBlobStatic(7, body);
+      .Bind(7, body.dict)
+      .BindBlobStatic(8, body.bytes);
   insert_.Run();
   tip_ = {seq, entry};
   return seq;
@@ -214,8 +215,8 @@ std::optional<std::string> VerifyStoredLog(sqlite::Database& db, std::string_vie
                                            const SignPublicKey& origin_key) {
   sqlite::Statement stmt(
       db,
-      "SELECT seq, record_id, op, version, entry_hash, body FROM changes WHERE origin = ? "
-      "ORDER BY seq");
+      "SELECT seq, record_id, op, version, entry_hash, carehub_body(dict, body, origin, seq, "
+      "record_id) FROM changes WHERE origin = ? ORDER BY seq");
   stmt.Bind(1, origin);
   ChainCursor at;
   ChangeEntry e;

@@ -96,12 +96,24 @@ std::optional<std::string> VerifyBatch(std::string_view origin, const ChainCurso
 //   log.Append(id, ChangeOp::kUpsert, 1, body, RecordHash(body));
 //   log.StoreSignedHead(keys);
 //   tx.Commit();      // on rollback call log.Reload()
+// A body as a change row stores it: compressed with dictionary `dict` (body_dictionaries.id,
+// hub/store/body_codec.h), or raw when `dict` is nullopt.
+struct StoredBody {
+  std::optional<std::int64_t> dict;
+  std::string_view bytes;
+};
+
 class ChangeLogWriter {
  public:
   ChangeLogWriter(sqlite::Database& db, std::string origin);
-  // Writes the change row for seq = tip.seq + 1 and returns that seq.
+  // Writes the change row for seq = tip.seq + 1 with `body` stored raw and returns that seq.
   std::int64_t Append(std::string_view record_id, ChangeOp op, std::int32_t version,
-                      std::string_view body, const Hash256& record_hash);
+                      std::string_view body, const Hash256& record_hash) {
+    return Append(record_id, op, version, record_hash, StoredBody{std::nullopt, body});
+  }
+  // The same with the body as stored; `record_hash` is SHA-256 of the uncompressed body.
+  std::int64_t Append(std::string_view record_id, ChangeOp op, std::int32_t version,
+                      const Hash256& record_hash, const StoredBody& body);
   // Signs the current tip and upserts the `heads` row; nullopt (and no write) for an empty log.
   std::optional<SignedHead> StoreSignedHead(const HubKeys& keys);
   // Re-reads the tip from the database, e.g. after the caller's transaction rolled back.
@@ -120,7 +132,8 @@ class ChangeLogWriter {
 // The tip of an origin's log as stored in `changes` (empty cursor when none).
 ChainCursor ReadTip(sqlite::Database& db, std::string_view origin);
 std::optional<SignedHead> ReadHead(sqlite::Database& db, std::string_view origin);
-// Re-verifies the whole stored log of `origin` (chain, record hashes) and its signed head.
+// Re-verifies the whole stored log of `origin` (chain, record hashes) and its signed head. Needs
+// carehub_body on `db` (a Store's connection); a body that does not decompress throws.
 std::optional<std::string> VerifyStoredLog(sqlite::Database& db, std::string_view origin,
                                            const SignPublicKey& origin_key);
 

@@ -38,10 +38,12 @@ std::string LogDigest(Store& store, const std::string& origin) {
     Put(state, std::string(96, '\0'));
   }
   // record_hash and prev_hash are not stored (docs/STORE.md): the body's SHA-256 and the stored
-  // entry_hash of the entry before, as they were when stored.
+  // entry_hash of the entry before, as they were when stored. Bodies uncompressed (carehub_body):
+  // the digest does not depend on how a hub stores them.
   sqlite::Statement entries(store.db(),
-                            "SELECT seq, op, record_id, version, entry_hash, body FROM changes "
-                            "WHERE origin = ? ORDER BY seq");
+                            "SELECT seq, op, record_id, version, entry_hash, carehub_body(dict, "
+                            "body, origin, seq, record_id) FROM changes WHERE origin = ? "
+                            "ORDER BY seq");
   entries.Bind(1, origin);
   std::string prev(32, '\0');
   while (entries.Step()) {
@@ -75,7 +77,7 @@ OriginDigest DigestOf(Store& store, const std::string& origin) {
   // each body read by rowid (from the change the records row points at).
   sqlite::Statement in_order(store.db(),
                              "SELECT rowid FROM records WHERE origin = ? ORDER BY record_id");
-  sqlite::Statement stmt(store.db(), "SELECT r.record_id, c.body FROM " +
+  sqlite::Statement stmt(store.db(), "SELECT r.record_id, " + std::string(kChangeBody) + " FROM " +
                                          std::string(kRecordsWithBody) + " WHERE r.rowid = ?");
   in_order.Bind(1, origin);
   while (in_order.Step()) {

@@ -60,7 +60,8 @@ IngestBatchWriter::IngestBatchWriter(Store& store, const std::string& file,
       lookup_(db_,
               "SELECT version, content_hash FROM records WHERE record_key = ? AND record_id = ?"),
       // The body of the stored version lives in its change (docs/STORE.md).
-      old_body_(db_, "SELECT c.body FROM " + std::string(kRecordsWithBody) +
+      old_body_(db_, "SELECT " + std::string(kChangeBody) + " FROM " +
+                         std::string(kRecordsWithBody) +
                          " WHERE r.record_key = ? AND r.record_id = ?"),
       insert_record_(db_,
                      "INSERT INTO records(record_id, record_key, kind, origin, version, status, "
@@ -158,6 +159,7 @@ void IngestBatchWriter::BeginBatch() {
   log_.Reload();
   next_ = summary_;
   appended_ = false;
+  batch_dictionaries_.clear();
   // Only when an earlier run left rows open does each accepted record probe the quarantine
   // table (by its id and by its file row); rows of this run never match (ResolveQuarantine).
   sqlite::Statement open_rows(db_,
@@ -219,6 +221,7 @@ void IngestBatchWriter::WriteNewVersion(PreparedRecord& p, int old_version, Chan
   p.version = record.version = old_version + 1;
   p.body = EncodeSingleObject(record);
   p.record_hash = RecordHash(p.body);
+  if (p.dict) compressor_.Compress(p.dict->dict, p.body, p.stored);
   DropOldTokens(p);
   const std::int64_t seq = Append(p, op);
   WriteRecord(p, true, seq);
@@ -267,7 +270,13 @@ void IngestBatchWriter::CommitBatch() {
 // in signed_heads with the batch), so that peers are served batches of bounded size however
 // large an ingest batch is (a served batch ends at a signed head, docs/PROTOCOL.md).
 std::int64_t IngestBatchWriter::Append(const PreparedRecord& p, ChangeOp op) {
-  const std::int64_t seq = log_.Append(p.record_id, op, p.version, p.body, p.record_hash);
+  StoredBody stored{std::nullopt, p.body};
+  if (p.dict) {
+    // The dictionary is written with the first row of the batch that uses it.
+    if (batch_dictionaries_.insert(p.dict->id()).second) StoreBodyDictionary(db_.handle(), *p.dict);
+    stored = {p.dict->id(), p.stored};
+  }
+  const std::int64_t seq = log_.Append(p.record_id, op, p.version, p.record_hash, stored);
   appended_ = true;
   if (seq % kSignedHeadEvery == 0) {
     log_.StoreSignedHead(store_.keys());

@@ -10,10 +10,12 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "connectors/connector.h"
+#include "hub/store/body_codec.h"
 #include "hub/store/ingest.h"
 #include "hub/store/store.h"
 
@@ -27,8 +29,10 @@ struct PreparedRecord {
   RecordKind kind = RecordKind::kAssessment;
   RecordStatus status = RecordStatus::kActive;
   int version = 1;
-  std::string body;        // single object with version 1
-  Hash256 record_hash{};   // SHA-256(body)
+  std::string body;       // single object with version 1
+  Hash256 record_hash{};  // SHA-256(body)
+  DictionaryPtr dict;     // `body` compressed into `stored` with it (reading thread); null: raw
+  std::string stored;
   Hash256 content_hash{};  // records.content_hash (store.h ContentHash)
   RecordColumns columns;
   std::int64_t source_row = 0;  // provenance: the row of the file it came from
@@ -93,6 +97,8 @@ class IngestBatchWriter {
   std::string profile_;
   std::function<std::int64_t()> now_ms_;
   ChangeLogWriter log_;
+  zstd::Compressor compressor_;                // new versions, re-encoded on this thread
+  std::set<std::int64_t> batch_dictionaries_;  // stored in the open batch already
   sqlite::Statement lookup_, old_body_, insert_record_, update_record_, insert_person_,
       delete_person_, insert_quarantine_, resolve_by_record_, resolve_by_row_, progress_;
   IngestSummary summary_;                        // as committed

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "hub/store/body_codec.h"
 #include "hub/store/lookup_keys.h"
 #include "hub/store/migrations.h"
 #include "schemas/error.h"
@@ -163,7 +164,16 @@ StoredRecord ReadStoredRecord(const sqlite::Statement& stmt) {
 }
 
 Store::Store(fs::path dir, sqlite::Database db, HubKeys keys)
-    : dir_(std::move(dir)), db_(std::move(db)), keys_(std::move(keys)) {}
+    : dir_(std::move(dir)),
+      db_(std::move(db)),
+      bodies_(std::make_unique<BodyCodec>(db_.handle())),
+      keys_(std::move(keys)) {
+  DefineBodyFunction(db_, *bodies_);
+}
+
+Store::Store(Store&&) noexcept = default;
+Store& Store::operator=(Store&&) noexcept = default;
+Store::~Store() = default;
 
 Store Store::Init(const fs::path& dir, const InitOptions& options) {
   const auto region = ResolveRegion(options.region);
@@ -333,15 +343,29 @@ std::int64_t Store::QuarantineCount(QuarantineState state) {
       .value_or(0);
 }
 
+// The body of a change row from its columns (dict, body) at `column`, decompressed. A blob that
+// does not decompress is handed out as stored: its record_hash then does not match the entry,
+// so the batch fails verification (the server's check, the receiver's) like any damaged entry,
+// and the exchange's repair takes over; `carehub verify` names it.
+std::string_view Store::BodyOrStored(const sqlite::Statement& stmt, int column,
+                                     std::string& scratch) {
+  try {
+    return bodies_->Read(stmt.ColumnOptionalInt64(column), stmt.ColumnBlob(column + 1), scratch);
+  } catch (const Error&) {
+    return stmt.ColumnBlob(column + 1);
+  }
+}
+
 std::vector<ChangeEntry> Store::ReadChanges(std::string_view origin, std::int64_t after_seq,
                                             std::int64_t max) {
   // record_hash and prev_hash are not stored (docs/STORE.md): SHA-256 of the body, and the
   // stored entry_hash of the entry before (of after_seq for the first one).
   sqlite::Statement stmt(db_,
-                         "SELECT seq, record_id, op, version, entry_hash, body FROM changes "
+                         "SELECT seq, record_id, op, version, entry_hash, dict, body FROM changes "
                          "WHERE origin = ? AND seq >= ? ORDER BY seq LIMIT ?");
   stmt.Bind(1, origin).Bind(2, std::max<std::int64_t>(after_seq, 1)).Bind(3, max + 1);
   std::vector<ChangeEntry> out;
+  std::string scratch;
   Hash256 prev = kZeroHash;
   while (stmt.Step()) {
     Hash256 entry_hash{};
@@ -364,7 +388,7 @@ std::vector<ChangeEntry> Store::ReadChanges(std::string_view origin, std::int64_
     e.op = static_cast<ChangeOp>(stmt.ColumnInt(2));
     e.version = static_cast<std::int32_t>(stmt.ColumnInt64(3));
     e.entry_hash = entry_hash;
-    e.body = std::string(stmt.ColumnBlob(5));
+    e.body = std::string(BodyOrStored(stmt, 5, scratch));
     e.record_hash = RecordHash(e.body);
     e.prev_hash = prev;
     prev = entry_hash;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -20,6 +21,8 @@
 #include "schemas/record.h"
 
 namespace carehub {
+
+class BodyCodec;  // hub/store/body_codec.h
 
 // "sh" -> "310000" (aliases sh js zj ah gd hk mo), a 6-digit GB/T 2260 code with a known
 // province prefix -> itself, anything else -> nullopt.
@@ -116,8 +119,9 @@ class Store {
   // Opens an initialised hub (migrating it). Throws Error::NotFound when `dir` is not a hub.
   static Store Open(const std::filesystem::path& dir);
 
-  Store(Store&&) noexcept = default;
-  Store& operator=(Store&&) noexcept = default;
+  Store(Store&&) noexcept;
+  Store& operator=(Store&&) noexcept;
+  ~Store();
 
   const std::filesystem::path& dir() const { return dir_; }
   const std::string& region() const { return region_; }  // = origin of what this hub ingests
@@ -126,6 +130,9 @@ class Store {
   // The connection, for units that keep their own tables (recognitions, peers). Use
   // sqlite::Transaction(db()) for writes.
   sqlite::Database& db() { return db_; }
+  // Bodies at rest (compressed with a dictionary per schema) on this connection; reads in SQL
+  // go through carehub_body (kChangeBody), which it backs.
+  BodyCodec& bodies() { return *bodies_; }
 
   // --- records -------------------------------------------------------------------------
   std::optional<StoredRecord> RecordById(std::string_view record_id);
@@ -147,7 +154,9 @@ class Store {
   std::int64_t QuarantineCount(QuarantineState state = QuarantineState::kOpen);
 
   // --- change log ------------------------------------------------------------------------
-  // Entries of `origin` with seq > after_seq, ascending, at most `max`.
+  // Entries of `origin` with seq > after_seq, ascending, at most `max`, bodies uncompressed and
+  // record_hash/prev_hash recomputed (not stored). A body that does not decompress is handed
+  // out as stored, so the entry fails verification like any damaged one.
   std::vector<ChangeEntry> ReadChanges(std::string_view origin, std::int64_t after_seq,
                                        std::int64_t max);
   std::optional<SignedHead> Head(std::string_view origin);
@@ -186,8 +195,10 @@ class Store {
 
  private:
   Store(std::filesystem::path dir, sqlite::Database db, HubKeys keys);
+  std::string_view BodyOrStored(const sqlite::Statement& stmt, int column, std::string& scratch);
   std::filesystem::path dir_;
   sqlite::Database db_;
+  std::unique_ptr<BodyCodec> bodies_;  // after db_: destroyed before the connection closes
   HubKeys keys_;
   std::string region_;
   std::vector<std::uint8_t> federation_key_;
@@ -198,9 +209,14 @@ class Store {
 // records with their bodies join `records r` to `changes c` on (origin, seq), records as the
 // outer loop (CROSS JOIN fixes the order, so filters and ORDER BY use records' indexes). Qualify
 // the columns of WHERE/ORDER BY clauses with r. (origin, seq, record_id, version are in both).
+// A change's body is stored compressed or raw (hub/store/body_codec.h): select kChangeBody, never
+// c.body, to read the Avro single object (an error names origin, seq and record id).
+inline constexpr std::string_view kChangeBody =
+    "carehub_body(c.dict, c.body, c.origin, c.seq, c.record_id)";
 inline constexpr std::string_view kRecordColumns =
     "r.record_id, r.kind, r.origin, r.version, r.status, r.subject_org, r.pivot_level, "
-    "r.effective_on, r.valid_until, r.seq, r.fingerprint, c.body";
+    "r.effective_on, r.valid_until, r.seq, r.fingerprint, "
+    "carehub_body(c.dict, c.body, c.origin, c.seq, c.record_id)";
 inline constexpr std::string_view kRecordsWithBody =
     "records r CROSS JOIN changes c ON c.origin = r.origin AND c.seq = r.seq";
 StoredRecord ReadStoredRecord(const sqlite::Statement& stmt);

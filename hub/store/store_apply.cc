@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "hub/store/body_codec.h"
 #include "hub/store/lookup_keys.h"
 #include "hub/store/store.h"
 #include "schemas/codec.h"
@@ -21,14 +22,17 @@ std::string_view Bytes(const Hash256& h) {
 // holds the transaction.
 class RemoteWriter {
  public:
-  explicit RemoteWriter(sqlite::Database& db)
-      // record_hash and prev_hash were checked (VerifyBatch) and are not stored (derivable).
-      : insert_change_(db,
-                       "INSERT INTO changes(origin, seq, record_id, op, version, entry_hash, body) "
-                       "VALUES(?, ?, ?, ?, ?, ?, ?)"),
-        // The stored version's body is its change's (NULL when that change is missing).
+  RemoteWriter(sqlite::Database& db, BodyCodec& bodies)
+      : bodies_(bodies),
+        // record_hash and prev_hash were checked (VerifyBatch) and are not stored (derivable);
+        // the body is stored compressed when its schema has a dictionary.
+        insert_change_(db,
+                       "INSERT INTO changes(origin, seq, record_id, op, version, entry_hash, "
+                       "dict, body) VALUES(?, ?, ?, ?, ?, ?, ?, ?)"),
+        // The stored version's body is its change's (dict and body NULL when that change is
+        // missing).
         lookup_(db,
-                "SELECT r.rowid, r.version, c.body FROM records r LEFT JOIN changes c ON "
+                "SELECT r.rowid, r.version, c.dict, c.body FROM records r LEFT JOIN changes c ON "
                 "c.origin = r.origin AND c.seq = r.seq WHERE r.record_key = ? AND r.record_id = ?"),
         insert_record_(db,
                        "INSERT INTO records(record_id, record_key, kind, origin, version, status, "
@@ -47,7 +51,9 @@ class RemoteWriter {
         upsert_head_(db,
                      "INSERT INTO heads(origin, seq, head_hash, signature) VALUES(?, ?, ?, ?) "
                      "ON CONFLICT(origin) DO UPDATE SET seq = excluded.seq, "
-                     "head_hash = excluded.head_hash, signature = excluded.signature") {}
+                     "head_hash = excluded.head_hash, signature = excluded.signature") {
+    bodies_.StoreTrained();  // a rolled-back transaction may have taken their rows
+  }
 
   void Write(std::string_view origin, const ChangeEntry& e) {
     WriteChange(origin, e);
@@ -55,13 +61,15 @@ class RemoteWriter {
   }
 
   void WriteChange(std::string_view origin, const ChangeEntry& e) {
+    const std::optional<std::int64_t> dict = bodies_.Encode(e.body, compressed_);
     insert_change_.BindTextStatic(1, origin)
         .Bind(2, e.seq)
         .BindTextStatic(3, e.record_id)
         .Bind(4, static_cast<int>(e.op))
         .Bind(5, static_cast<std::int64_t>(e.version))
         .BindBlobStatic(6, Bytes(e.entry_hash))
-        .BindBlobStatic(7, e.body)
+        .Bind(7, dict)
+        .BindBlobStatic(8, dict ? std::string_view(compressed_) : std::string_view(e.body))
         .Run();
   }
 
@@ -85,14 +93,13 @@ class RemoteWriter {
         lookup_.Reset();
         return;
       }
-      if (lookup_.IsNull(2)) {  // its change is gone (a damaged store): drop all its persons
-        lookup_.Reset();
+      const std::optional<CanonicalRecord> previous = PreviousVersion();
+      lookup_.Reset();
+      if (!previous) {  // its change is gone or damaged: drop all its persons
         delete_all_persons_.Bind(1, record_key).Run();
       } else {
-        const CanonicalRecord previous = DecodeSingleObject(lookup_.ColumnBlob(2));
-        lookup_.Reset();
         for (const std::int64_t key :
-             DroppedTokenKeys(ColumnsOf(previous).tokens, columns.tokens)) {
+             DroppedTokenKeys(ColumnsOf(*previous).tokens, columns.tokens)) {
           delete_person_.Bind(1, key).Bind(2, record_key).Run();
         }
       }
@@ -132,6 +139,19 @@ class RemoteWriter {
   }
 
  private:
+  // The stored version found by lookup_, nullopt when its change is missing or damaged.
+  std::optional<CanonicalRecord> PreviousVersion() {
+    if (lookup_.IsNull(3)) return std::nullopt;
+    try {
+      return DecodeSingleObject(
+          bodies_.Read(lookup_.ColumnOptionalInt64(2), lookup_.ColumnBlob(3), scratch_));
+    } catch (const Error&) {
+      return std::nullopt;
+    }
+  }
+
+  BodyCodec& bodies_;
+  std::string compressed_, scratch_;
   sqlite::Statement insert_change_, lookup_, insert_record_, update_record_, insert_person_,
       delete_person_, delete_all_persons_, upsert_head_;
 };
@@ -174,7 +194,7 @@ ApplyResult Store::ApplyRemoteBatch(std::string_view origin, std::span<const Cha
   if (auto problem = VerifyBatch(origin, tip, fresh, head, origin_key, hashes)) {
     return {0, problem};
   }
-  RemoteWriter writer(db_);
+  RemoteWriter writer(db_, *bodies_);
   for (const ChangeEntry& e : fresh) writer.Write(origin, e);
   writer.WriteHead(head);
   tx.Commit();
@@ -184,17 +204,20 @@ ApplyResult Store::ApplyRemoteBatch(std::string_view origin, std::span<const Cha
 void Store::DropRecord(std::string_view record_id) {
   const std::int64_t record_key = RecordKey(record_id);
   sqlite::Statement lookup(db_,
-                           "SELECT r.rowid, c.body FROM records r LEFT JOIN changes c ON "
+                           "SELECT r.rowid, c.dict, c.body FROM records r LEFT JOIN changes c ON "
                            "c.origin = r.origin AND c.seq = r.seq "
                            "WHERE r.record_key = ? AND r.record_id = ?");
   lookup.Bind(1, record_key).Bind(2, record_id);
   sqlite::Statement drop_person(
       db_, "DELETE FROM record_persons WHERE token_key = ? AND record_key = ?");
   sqlite::Statement drop_row(db_, "DELETE FROM records WHERE rowid = ?");
+  std::string scratch;
   while (lookup.Step()) {
     bool decoded = false;
     try {
-      for (const Hmac256& token : ColumnsOf(DecodeSingleObject(lookup.ColumnBlob(1))).tokens) {
+      const std::string_view body =
+          bodies_->Read(lookup.ColumnOptionalInt64(1), lookup.ColumnBlob(2), scratch);
+      for (const Hmac256& token : ColumnsOf(DecodeSingleObject(body)).tokens) {
         drop_person.Bind(1, TokenKey(token)).Bind(2, record_key).Run();
       }
       decoded = true;
@@ -212,7 +235,7 @@ void Store::DropRecord(std::string_view record_id) {
 
 void Store::RestoreRecord(const ChangeEntry& change) {
   DropRecord(change.record_id);
-  RemoteWriter writer(db_);
+  RemoteWriter writer(db_, *bodies_);
   writer.WriteRecord(change.origin, change);
   if (change.origin != region_) return;
   // Own records carry the content hash that makes a re-ingest of the same row "unchanged".
@@ -229,7 +252,7 @@ std::int64_t Store::ApplyVerifiedBatch(std::string_view origin,
                                        std::span<const ChangeEntry> entries,
                                        const SignedHead& head) {
   sqlite::Transaction tx(db_);
-  RemoteWriter writer(db_);
+  RemoteWriter writer(db_, *bodies_);
   for (const ChangeEntry& e : entries) writer.Write(origin, e);
   writer.WriteHead(head);
   tx.Commit();
@@ -271,9 +294,13 @@ std::optional<int> Store::Retract(std::string_view record_id) {
   const Hash256 content = ContentHash(record, scratch);
   const std::string body = EncodeSingleObject(record);
   const Hash256 record_hash = RecordHash(body);
+  bodies_->StoreTrained();
+  std::string compressed;
+  const std::optional<std::int64_t> dict = bodies_->Encode(body, compressed);
   ChangeLogWriter log(db_, region_);
   const std::int64_t seq =
-      log.Append(record.record_id, ChangeOp::kRetract, record.version, body, record_hash);
+      log.Append(record.record_id, ChangeOp::kRetract, record.version, record_hash,
+                 {dict, dict ? std::string_view(compressed) : std::string_view(body)});
   sqlite::Statement update(db_,
                            "UPDATE records SET version = ?, status = ?, seq = ?, "
                            "content_hash = ? WHERE record_key = ? AND record_id = ?");

@@ -1,0 +1,94 @@
+#define ZSTD_STATIC_LINKING_ONLY  // ZSTD_c_format (magicless frames), ZSTD_getFrameHeader_advanced
+#include "hub/store/zstd_codec.h"
+
+#include <zdict.h>
+#include <zstd.h>
+
+#include "schemas/error.h"
+
+namespace carehub::zstd {
+namespace {
+
+// A body claiming to be larger than this is damaged (record bodies are a few hundred bytes).
+constexpr unsigned long long kMaxBodyBytes = 64ULL << 20;
+
+void Check(std::size_t code, const char* what) {
+  if (ZSTD_isError(code)) {
+    throw Error::IoError(std::string("zstd ") + what + ": " + ZSTD_getErrorName(code));
+  }
+}
+
+}  // namespace
+
+void CCtxFree::operator()(ZSTD_CCtx_s* p) const { ZSTD_freeCCtx(p); }
+void DCtxFree::operator()(ZSTD_DCtx_s* p) const { ZSTD_freeDCtx(p); }
+void CDictFree::operator()(ZSTD_CDict_s* p) const { ZSTD_freeCDict(p); }
+void DDictFree::operator()(ZSTD_DDict_s* p) const { ZSTD_freeDDict(p); }
+
+Dictionary::Dictionary(std::string bytes, int level) : bytes_(std::move(bytes)) {
+  id_ = ZDICT_getDictID(bytes_.data(), bytes_.size());
+  if (id_ == 0) throw Error::InvalidInput("not a zstd dictionary (no dictionary ID)");
+  cdict_.reset(ZSTD_createCDict(bytes_.data(), bytes_.size(), level));
+  ddict_.reset(ZSTD_createDDict(bytes_.data(), bytes_.size()));
+  if (!cdict_ || !ddict_) throw Error::InvalidInput("zstd refused the dictionary");
+}
+
+std::optional<std::string> TrainDictionary(std::string_view samples,
+                                           std::span<const std::size_t> sizes,
+                                           std::size_t capacity) {
+  std::string dict(capacity, '\0');
+  const std::size_t n = ZDICT_trainFromBuffer(dict.data(), dict.size(), samples.data(),
+                                              sizes.data(), static_cast<unsigned>(sizes.size()));
+  if (ZDICT_isError(n)) return std::nullopt;
+  dict.resize(n);
+  return dict;
+}
+
+Compressor::Compressor() : cctx_(ZSTD_createCCtx()) {
+  if (!cctx_) throw Error::IoError("zstd: out of memory");
+  ZSTD_CCtx* c = cctx_.get();
+  Check(ZSTD_CCtx_setParameter(c, ZSTD_c_format, ZSTD_f_zstd1_magicless), "format");
+  Check(ZSTD_CCtx_setParameter(c, ZSTD_c_dictIDFlag, 0), "dictIDFlag");
+  // 4 bytes per body: a damaged blob fails on every read, not only in `carehub verify`.
+  Check(ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1), "checksumFlag");
+  Check(ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 1), "contentSizeFlag");
+}
+
+void Compressor::Compress(const Dictionary& dict, std::string_view in, std::string& out) {
+  ZSTD_CCtx* c = cctx_.get();
+  Check(ZSTD_CCtx_refCDict(c, dict.cdict()), "refCDict");
+  out.resize(ZSTD_compressBound(in.size()));
+  const std::size_t n = ZSTD_compress2(c, out.data(), out.size(), in.data(), in.size());
+  Check(n, "compress");
+  out.resize(n);
+}
+
+Decompressor::Decompressor() : dctx_(ZSTD_createDCtx()) {
+  if (!dctx_) throw Error::IoError("zstd: out of memory");
+  Check(ZSTD_DCtx_setParameter(dctx_.get(), ZSTD_d_format, ZSTD_f_zstd1_magicless), "format");
+}
+
+void Decompressor::Decompress(const Dictionary& dict, std::string_view in, std::string& out) {
+  ZSTD_frameHeader header{};
+  const std::size_t rest =
+      ZSTD_getFrameHeader_advanced(&header, in.data(), in.size(), ZSTD_f_zstd1_magicless);
+  if (rest != 0 || header.frameType != ZSTD_frame ||
+      header.frameContentSize == ZSTD_CONTENTSIZE_UNKNOWN ||
+      header.frameContentSize > kMaxBodyBytes) {
+    throw Error::Corruption(ZSTD_isError(rest)
+                                ? std::string("not a zstd frame: ") + ZSTD_getErrorName(rest)
+                                : std::string("not a zstd frame of a body"));
+  }
+  ZSTD_DCtx* d = dctx_.get();
+  const std::size_t ref = ZSTD_DCtx_refDDict(d, dict.ddict());
+  if (ZSTD_isError(ref)) throw Error::IoError(std::string("zstd: ") + ZSTD_getErrorName(ref));
+  out.resize(static_cast<std::size_t>(header.frameContentSize));
+  const std::size_t n = ZSTD_decompressDCtx(d, out.data(), out.size(), in.data(), in.size());
+  if (ZSTD_isError(n)) {
+    ZSTD_DCtx_reset(d, ZSTD_reset_session_only);
+    throw Error::Corruption(std::string("does not decompress: ") + ZSTD_getErrorName(n));
+  }
+  if (n != out.size()) throw Error::Corruption("decompresses to another size than its header's");
+}
+
+}  // namespace carehub::zstd

@@ -1,0 +1,90 @@
+// The only wrapper of the zstd C API (as sqlite_db.h is of SQLite's): RAII owners of zstd's
+// objects and the three operations the store needs on record bodies — train a dictionary from
+// sample bodies, compress one body with a dictionary, decompress one.
+// Frames are written without the magic number and the dictionary ID (the change row names its
+// dictionary), with the content size and zstd's checksum (so a damaged blob fails when read).
+// Errors: Error::Corruption for a blob that does not decompress (the caller adds which row),
+// Error::InvalidInput for bytes that are not a zstd dictionary. Thread-safety: a Dictionary is
+// immutable once made and may be shared by threads; a Compressor or Decompressor belongs to one
+// thread at a time.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+struct ZSTD_CCtx_s;
+struct ZSTD_DCtx_s;
+struct ZSTD_CDict_s;
+struct ZSTD_DDict_s;
+
+namespace carehub::zstd {
+
+// The compression level bodies are written with (1: fastest; with a dictionary, level 5 saved
+// under 1 byte of ~105 per body, docs/STORE.md).
+inline constexpr int kBodyLevel = 1;
+
+struct CCtxFree {
+  void operator()(ZSTD_CCtx_s* p) const;
+};
+struct DCtxFree {
+  void operator()(ZSTD_DCtx_s* p) const;
+};
+struct CDictFree {
+  void operator()(ZSTD_CDict_s* p) const;
+};
+struct DDictFree {
+  void operator()(ZSTD_DDict_s* p) const;
+};
+
+// A trained dictionary with its digested forms for compressing and decompressing.
+class Dictionary {
+ public:
+  // Throws Error::InvalidInput when `bytes` are not a zstd dictionary (no dictionary ID).
+  explicit Dictionary(std::string bytes, int level = kBodyLevel);
+  // The zstd dictionary ID from its header: derived from its content by the trainer.
+  std::uint32_t id() const { return id_; }
+  const std::string& bytes() const { return bytes_; }
+  const ZSTD_CDict_s* cdict() const { return cdict_.get(); }
+  const ZSTD_DDict_s* ddict() const { return ddict_.get(); }
+
+ private:
+  std::string bytes_;
+  std::uint32_t id_ = 0;
+  std::unique_ptr<ZSTD_CDict_s, CDictFree> cdict_;
+  std::unique_ptr<ZSTD_DDict_s, DDictFree> ddict_;
+};
+
+// Trains a dictionary of at most `capacity` bytes from `samples`, the concatenation of samples
+// of the given `sizes` (ZDICT_trainFromBuffer). nullopt when zstd cannot (too few or too
+// uniform samples); the caller then stores bodies raw.
+std::optional<std::string> TrainDictionary(std::string_view samples,
+                                           std::span<const std::size_t> sizes,
+                                           std::size_t capacity);
+
+class Compressor {
+ public:
+  Compressor();
+  // Replaces `out` with `in` compressed with `dict`.
+  void Compress(const Dictionary& dict, std::string_view in, std::string& out);
+
+ private:
+  std::unique_ptr<ZSTD_CCtx_s, CCtxFree> cctx_;
+};
+
+class Decompressor {
+ public:
+  Decompressor();
+  // Replaces `out` with `in` decompressed with `dict`. Throws Error::Corruption with zstd's
+  // reason when `in` is not a frame of this format or does not decompress with `dict`.
+  void Decompress(const Dictionary& dict, std::string_view in, std::string& out);
+
+ private:
+  std::unique_ptr<ZSTD_DCtx_s, DCtxFree> dctx_;
+};
+
+}  // namespace carehub::zstd
