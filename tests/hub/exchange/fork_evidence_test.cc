@@ -147,7 +147,7 @@ TEST_F(ForkEvidenceTest, ReSignedRewrittenHistoryIsKeptAsEvidenceAndHeldUntilRes
   // B meets C: C's WELCOME gossips its signed head of 310000, B's HELLO gossips B's.
   std::optional<Server> c(std::in_place, tmp_ / "c", Options(true));
   SetEndpoint(*b_, "c", Member(*c_, "c", std::nullopt), c->endpoint());
-  const SyncReport report = Exchange(tmp_ / "b", Options(false)).SyncOnce(5s);
+  const SyncReport report = Exchange(tmp_ / "b", Options(false)).SyncOnce(30s);
   const auto evidence = ListForkEvidence(b_->db(), true);
   ASSERT_EQ(evidence.size(), 1u);
   EXPECT_EQ(evidence[0].origin, "310000");
