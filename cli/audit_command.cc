@@ -33,16 +33,8 @@ std::string UtcTime(std::int64_t at_ms) {
 // The person tokens of an identifier under every scheme whose format it has; the copies of the
 // identifier are wiped.
 std::vector<Hmac256> TokensOfIdentifier(std::string raw, Store& store) {
-  std::string normalised = NormaliseIdentifier(raw);
-  sodium_memzero(raw.data(), raw.size());
-  PersonTokenizer tokenizer(store.federation_key());
-  std::vector<Hmac256> tokens;
-  for (IdScheme scheme : {IdScheme::kPrcResidentId, IdScheme::kHkId, IdScheme::kMoId}) {
-    if (CheckIdentifier(scheme, normalised) == IdCheck::kOk) {
-      tokens.push_back(tokenizer.Token(scheme, normalised).token);
-    }
-  }
-  sodium_memzero(normalised.data(), normalised.size());
+  std::vector<Hmac256> tokens =
+      PersonTokensOfIdentifier(raw, PersonTokenizer(store.federation_key()));
   if (tokens.empty()) {
     throw Error::InvalidInput(
         "option --id: not a valid PRC resident id, HKID or Macau id (check digit or format)");
@@ -51,15 +43,9 @@ std::vector<Hmac256> TokensOfIdentifier(std::string raw, Store& store) {
 }
 
 Hmac256 ParseToken(const std::string& text) {
-  Hmac256 token{};
-  std::size_t length = 0;
-  if (text.size() != 64 ||
-      sodium_hex2bin(token.data(), token.size(), text.data(), text.size(), nullptr, &length,
-                     nullptr) != 0 ||
-      length != token.size()) {
-    throw Error::InvalidInput("option --token: expected 64 hex digits");
-  }
-  return token;
+  const auto token = ParseTokenHex(text);
+  if (!token) throw Error::InvalidInput("option --token: expected 64 hex digits");
+  return *token;
 }
 
 void PrintJson(const std::vector<AccessEntry>& entries, const AccessLogCheck& check,

@@ -34,23 +34,10 @@ std::int64_t NowMs() {
       .count();
 }
 
-Hmac256 ParseTokenHex(const std::string& text) {
-  Hmac256 token{};
-  if (text.size() != 64) throw Error::InvalidInput("option --token: expected 64 hex digits");
-  for (std::size_t i = 0; i < 32; ++i) {
-    unsigned value = 0;
-    for (int half = 0; half < 2; ++half) {
-      const char c = text[2 * i + half];
-      int digit = (c >= '0' && c <= '9')   ? c - '0'
-                  : (c >= 'a' && c <= 'f') ? c - 'a' + 10
-                  : (c >= 'A' && c <= 'F') ? c - 'A' + 10
-                                           : -1;
-      if (digit < 0) throw Error::InvalidInput("option --token: expected 64 hex digits");
-      value = value * 16 + static_cast<unsigned>(digit);
-    }
-    token[i] = static_cast<std::uint8_t>(value);
-  }
-  return token;
+Hmac256 ParseTokenOption(const std::string& text) {
+  const auto token = ParseTokenHex(text);
+  if (!token) throw Error::InvalidInput("option --token: expected 64 hex digits");
+  return *token;
 }
 
 std::string NativeText(const NativeLevel& native) {
@@ -143,7 +130,7 @@ class RecognizeCommand : public Command {
       subject = "organisation " + args.Require("facility");
     } else {
       std::vector<Hmac256> tokens;
-      for (const auto& hex : args.All("token")) tokens.push_back(ParseTokenHex(hex));
+      for (const auto& hex : args.All("token")) tokens.push_back(ParseTokenOption(hex));
       for (const auto& id : args.All("id")) {
         for (const auto& token : TokensForId(id, store)) tokens.push_back(token);
       }
@@ -198,15 +185,9 @@ class RecognizeCommand : public Command {
 
   // The token of the identifier under every scheme whose format it has (a PRC id, an HKID or a
   // Macau id); the identifier stays in this process and is never echoed, even in errors.
-  static std::vector<Hmac256> TokensForId(const std::string& raw, Store& store) {
-    const std::string normalised = NormaliseIdentifier(raw);
-    PersonTokenizer tokenizer(store.federation_key());
-    std::vector<Hmac256> tokens;
-    for (IdScheme scheme : {IdScheme::kPrcResidentId, IdScheme::kHkId, IdScheme::kMoId}) {
-      if (CheckIdentifier(scheme, normalised) == IdCheck::kOk) {
-        tokens.push_back(tokenizer.Token(scheme, normalised).token);
-      }
-    }
+  static std::vector<Hmac256> TokensForId(std::string raw, Store& store) {
+    std::vector<Hmac256> tokens =
+        PersonTokensOfIdentifier(raw, PersonTokenizer(store.federation_key()));
     if (tokens.empty()) {
       throw Error::InvalidInput(
           "option --id: not a valid PRC resident id, HKID or Macau id (check digit or format)");

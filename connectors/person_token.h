@@ -7,6 +7,8 @@
 #include <sodium.h>
 
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -30,5 +32,14 @@ class PersonTokenizer {
  private:
   crypto_auth_hmacsha256_state keyed_;
 };
+
+// The tokens of a raw identifier as typed by a person (any case, blanks, parentheses) under every
+// scheme whose format it has: a PRC resident id, an HKID or a Macau id. Empty when it has none.
+// `raw` and the normalised copy are wiped here, so the identifier is gone once this returns; the
+// caller's error message must not echo it.
+std::vector<Hmac256> PersonTokensOfIdentifier(std::string& raw, const PersonTokenizer& tokenizer);
+
+// A token (or any 32-byte MAC) from its 64 hex digits, either case; nullopt for anything else.
+std::optional<Hmac256> ParseTokenHex(std::string_view hex);
 
 }  // namespace carehub

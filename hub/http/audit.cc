@@ -4,6 +4,7 @@
 #include <Poco/JSON/Array.h>
 #include <sodium.h>
 
+#include "connectors/person_token.h"
 #include "hub/http/router.h"
 #include "hub/store/access_log.h"
 
@@ -13,15 +14,9 @@ namespace {
 using Poco::Dynamic::Var;
 
 Hmac256 ParsePersonToken(const std::string& text) {
-  Hmac256 token{};
-  std::size_t length = 0;
-  if (text.size() != 64 ||
-      sodium_hex2bin(token.data(), token.size(), text.data(), text.size(), nullptr, &length,
-                     nullptr) != 0 ||
-      length != token.size()) {
-    throw HttpError::BadParameter("person_token", "expected 64 hex digits");
-  }
-  return token;
+  const auto token = ParseTokenHex(text);
+  if (!token) throw HttpError::BadParameter("person_token", "expected 64 hex digits");
+  return *token;
 }
 
 }  // namespace

@@ -55,31 +55,17 @@ std::optional<std::int64_t> ParseDateParam(const std::optional<std::string>& tex
   return date->time_since_epoch().count();
 }
 
-Hmac256 ParseTokenHex(const std::string& text) {
-  Hmac256 token{};
-  std::size_t length = 0;
-  if (text.size() != 64 ||
-      sodium_hex2bin(token.data(), token.size(), text.data(), text.size(), nullptr, &length,
-                     nullptr) != 0 ||
-      length != token.size()) {
-    throw HttpError::BadParameter("token", "expected 64 hex digits");
-  }
-  return token;
+Hmac256 ParseTokenParam(const std::string& text) {
+  const auto token = ParseTokenHex(text);
+  if (!token) throw HttpError::BadParameter("token", "expected 64 hex digits");
+  return *token;
 }
 
 // Tokens of a raw identifier under every scheme whose format it has. The identifier and its
 // normalised copy are wiped here; neither appears in any message.
 std::vector<Hmac256> TokensForIdentifier(std::string& raw, Store& store) {
-  std::string normalised = NormaliseIdentifier(raw);
-  sodium_memzero(raw.data(), raw.size());
-  PersonTokenizer tokenizer(store.federation_key());
-  std::vector<Hmac256> tokens;
-  for (IdScheme scheme : {IdScheme::kPrcResidentId, IdScheme::kHkId, IdScheme::kMoId}) {
-    if (CheckIdentifier(scheme, normalised) == IdCheck::kOk) {
-      tokens.push_back(tokenizer.Token(scheme, normalised).token);
-    }
-  }
-  sodium_memzero(normalised.data(), normalised.size());
+  std::vector<Hmac256> tokens =
+      PersonTokensOfIdentifier(raw, PersonTokenizer(store.federation_key()));
   if (tokens.empty()) {
     throw HttpError::BadParameter(
         "identifier", "not a valid PRC resident id, HKID or Macau id (check digit or format)");
@@ -458,7 +444,7 @@ Recognized Recognize(ApiCall& call, RecognitionQuery& query) {
     return out;
   }
   if (query.token) {
-    out.tokens.push_back(ParseTokenHex(*query.token));
+    out.tokens.push_back(ParseTokenParam(*query.token));
   } else {
     out.tokens = TokensForIdentifier(*query.identifier, call.hub.store);
   }

@@ -9,6 +9,7 @@
 #include <ctime>
 #include <set>
 
+#include "connectors/person_token.h"
 #include "hub/store/lookup_keys.h"
 #include "schemas/error.h"
 
@@ -85,13 +86,7 @@ AccessEntry ReadEntry(sqlite::Statement& stmt) {
   e.count = stmt.ColumnInt64(6);
   e.record_ids = SplitSpaces(stmt.ColumnText(7));
   for (const std::string& hex : SplitSpaces(stmt.ColumnText(8))) {
-    Hmac256 token{};
-    std::size_t length = 0;
-    if (sodium_hex2bin(token.data(), token.size(), hex.data(), hex.size(), nullptr, &length,
-                       nullptr) == 0 &&
-        length == token.size()) {
-      e.person_tokens.push_back(token);
-    }
+    if (const auto token = ParseTokenHex(hex)) e.person_tokens.push_back(*token);
   }
   return e;
 }
