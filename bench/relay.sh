@@ -9,6 +9,9 @@
 # usage: bench/relay.sh [ROWS]      (default 200000)
 # env:   CAREHUB=path/to/carehub (default: the Release build in build/release, built when missing)
 #        BENCH_DIR=scratch directory (default: mktemp -d)
+#        RELAY_MAX_BATCH=N: B pulls at most N entries a batch (serve --max-batch; default 20000).
+#          B serves only up to the signed heads it holds, i.e. the ends of the batches it pulled
+#          (the origin signs every 10000 entries), so this sets C's granularity.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 rows=${1:-200000}
@@ -36,7 +39,7 @@ rm -rf "$work/a" "$work/b" "$work/c"
   --out "$work/sh.csv" >/dev/null 2>&1
 "$carehub" ingest --dir "$work/a" --profile shanghai/assessment "$work/sh.csv" >/dev/null
 head_a=$(sqlite3 "$work/a/carehub.db" "SELECT seq FROM heads WHERE origin = '310000'")
-echo "A: $rows rows ingested, head seq $head_a"
+echo "A: $rows rows ingested, head seq $head_a; B pulls ${RELAY_MAX_BATCH:-20000} entries a batch"
 
 key() { "$carehub" keys show --dir "$1" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['$2'])"; }
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -58,7 +61,8 @@ seq_of() {
 "$carehub" serve --dir "$work/a" --zmq "tcp://127.0.0.1:$pa" 2>"$work/a.log" & pids+=($!)
 sleep 1
 start=$(date +%s.%N)
-"$carehub" serve --dir "$work/b" --zmq "tcp://127.0.0.1:$pb" 2>"$work/b.log" & pids+=($!)
+"$carehub" serve --dir "$work/b" --zmq "tcp://127.0.0.1:$pb" ${RELAY_MAX_BATCH:+--max-batch "$RELAY_MAX_BATCH"} \
+  2>"$work/b.log" & pids+=($!)
 "$carehub" serve --dir "$work/c" --zmq "tcp://127.0.0.1:$pc" 2>"$work/c.log" & pids+=($!)
 declare -A reached_b reached_c
 marks=(1 25 50 75 100)

@@ -144,6 +144,9 @@ class DemoCommand : public Command {
 
   int Run(const ParsedArgs& args, std::ostream& out) override {
     const auto started = Clock::now();
+    // Ctrl-C (or SIGTERM) at any point stops the hubs this demo started, not only at the end.
+    signal(SIGINT, OnSignal);
+    signal(SIGTERM, OnSignal);
     rows_ = args.GetInt("rows", 2000);
     seed_ = args.GetInt("seed", 2026);
     base_ = PrepareBase(args);
@@ -197,8 +200,6 @@ class DemoCommand : public Command {
           << token.substr(0, token.find('\n')) << "\n";
     }
     out.flush();
-    signal(SIGINT, OnSignal);
-    signal(SIGTERM, OnSignal);
     while (!g_stop_requested) std::this_thread::sleep_for(std::chrono::milliseconds(200));
     StopServers();
     return 0;
@@ -370,6 +371,11 @@ class DemoCommand : public Command {
     std::int64_t best = -1;
     std::optional<double> heads_held;  // seconds until every hub held every head
     for (;; std::this_thread::sleep_for(std::chrono::milliseconds(500))) {
+      if (g_stop_requested) {
+        StopServers();
+        throw Error::IoError("demo interrupted; the hubs were stopped (stores under " +
+                             base_.string() + ")");
+      }
       const auto [held, target] = HeldAndTarget();
       if (held > best) best = held, last_progress = Clock::now();
       if (held >= target) {

@@ -39,10 +39,11 @@ void FetchOwnLog(const std::filesystem::path& dir, double timeout_s, std::ostrea
   options.verify_rows = 0;
   options.log = [&out](const std::string& line) { out << "exchange: " << line << "\n"; };
   Exchange exchange(dir, options);
-  const bool sound =
-      exchange.RepairOwnLog(std::chrono::milliseconds(static_cast<std::int64_t>(timeout_s * 1000)));
-  out << "repair: own log " << (sound ? "restored from members" : "not restored from members")
-      << "\n";
+  std::string why_not;
+  const bool sound = exchange.RepairOwnLog(
+      std::chrono::milliseconds(static_cast<std::int64_t>(timeout_s * 1000)), &why_not);
+  out << "repair: own log "
+      << (sound ? "restored from members" : "not restored from members: " + why_not) << "\n";
 }
 
 void Print(const VerifyReport& report, std::ostream& out) {

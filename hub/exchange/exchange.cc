@@ -149,7 +149,10 @@ void Exchange::Impl::OpenRouter(const std::string& endpoint) {
   router->set(zmq::sockopt::curve_server, 1);
   router->set(zmq::sockopt::curve_secretkey, store.keys().curve_secret());
   router->set(zmq::sockopt::sndhwm, 1000);
-  router->set(zmq::sockopt::rcvhwm, 1000);
+  // What one client can make this hub hold: at most rcvhwm messages of request frames of at
+  // most kMaxRequestFrameBytes each; a larger frame drops that client's connection.
+  router->set(zmq::sockopt::rcvhwm, 100);
+  router->set(zmq::sockopt::maxmsgsize, wire::kMaxRequestFrameBytes);
   // Rebinding the same port right after closing it (ReopenRouter) may find the old listener
   // not yet closed by ZeroMQ's I/O thread: retry for up to a second.
   for (int attempt = 0;; ++attempt) {

@@ -126,8 +126,10 @@ class Exchange {
   // Verifies this hub's own origin and, while its log is damaged, fetches the damaged range
   // back from members that hold a copy and rewrites it once proven against this hub's own
   // signed heads (`carehub verify --repair`). True when the own log verifies, false when it
-  // still does not after `timeout`.
-  bool RepairOwnLog(std::chrono::milliseconds timeout);
+  // still does not after `timeout`, or sooner when no member can help (none has an endpoint,
+  // none answers within the peer timeout, none holds the range, every copy was refused);
+  // `why_not` (optional) then says which.
+  bool RepairOwnLog(std::chrono::milliseconds timeout, std::string* why_not = nullptr);
   // The background store check (Serve only), readable from any thread.
   StoreCheckState StoreCheck() const;
 

@@ -155,7 +155,10 @@ struct Exchange::Impl {
   // Self-check (exchange_serve.cc): a background pass every options.verify_interval, and the
   // repair of an origin found damaged (its log cut back, pulled again from members).
   void VerifyStep();
-  void RepairOrigin(const std::string& origin, const std::string& why);
+  // At most once a minute per origin (every PULL of a damaged origin would trigger it), unless
+  // `per_minute` is false: a background pass that finds new damage (another first problem than
+  // its last) repairs it at once instead of waiting out the minute of an earlier repair.
+  void RepairOrigin(const std::string& origin, const std::string& why, bool per_minute = true);
   void OnRepaired(const std::string& origin, const std::vector<StoreProblem>& found,
                   const RepairReport& repair, const std::string& why);
   // Repair of this hub's own log (exchange_own_repair.cc): its damaged range is pulled from a
@@ -166,12 +169,16 @@ struct Exchange::Impl {
     std::size_t link = SIZE_MAX;           // the member asked last (SIZE_MAX: none yet)
     ExchangeClock::time_point next_try{};  // when to ask (again, another member)
     std::set<std::size_t> refused;         // links whose copy was refused this round
+    int exhausted_rounds = 0;              // rounds that ended with every holder refused
   };
   std::optional<OwnRepair> own_repair;
   bool own_check_pending = false;  // a verify of the own origin is with the writer
   static std::optional<ChainCursor> OwnDamage(Store& s, const std::vector<StoreProblem>& found);
   void StartOwnRepair(const ChainCursor& from);
   void OwnRepairTimers();
+  // Why the own repair cannot succeed with the members as they are (none dialled, none
+  // answering, none holding the range, every copy refused); nullopt while one may still help.
+  std::optional<std::string> OwnRepairHopeless() const;
   void OnOwnBatch(std::size_t index, wire::Batch batch);
   void OnOwnRestored(std::size_t index, const ChainCursor& from, const OwnLogRestore& restore,
                      std::int64_t last, const std::optional<ChainCursor>& next);
@@ -179,6 +186,7 @@ struct Exchange::Impl {
   std::optional<IncrementalVerifier> verifier;
   ExchangeClock::time_point last_verify_step{};
   std::map<std::string, ExchangeClock::time_point> last_origin_repair;
+  std::map<std::string, std::string> last_pass_problem;  // origin -> first problem line
   StoreCheckState check;
   mutable std::mutex check_mutex;  // guards `check` for Exchange::StoreCheck
   // Fork evidence (exchange_forks.cc): signed heads gossiped in HELLO/WELCOME/NOTIFY are

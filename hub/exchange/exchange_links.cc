@@ -35,6 +35,7 @@ void Exchange::Impl::Dial(Link& link) {
   s.set(zmq::sockopt::reconnect_ivl_max, 5000);
   s.set(zmq::sockopt::sndhwm, 100);
   s.set(zmq::sockopt::rcvhwm, 100);
+  s.set(zmq::sockopt::maxmsgsize, wire::kMaxReplyFrameBytes);  // a larger frame: disconnected
   s.connect(*link.peer.endpoint);
   link.welcomed = false;
   link.dialled = link.last_recv = link.last_ping = link.last_hello = now;

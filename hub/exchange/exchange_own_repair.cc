@@ -57,6 +57,7 @@ void Exchange::Impl::OwnRepairTimers() {
     SendTo(links[i], wire::Pull{origin, own_repair->from.seq, options.max_batch});
     return;
   }
+  if (!own_repair->refused.empty()) ++own_repair->exhausted_rounds;
   own_repair->refused.clear();  // every member holding it was asked: a new round later
   own_repair->next_try = now + kOwnRepairRetry;
 }
@@ -114,15 +115,49 @@ void Exchange::Impl::OnOwnRestored(std::size_t index, const ChainCursor& from,
   }
 }
 
-bool Exchange::RepairOwnLog(std::chrono::milliseconds timeout) {
+std::optional<std::string> Exchange::Impl::OwnRepairHopeless() const {
+  if (!own_repair) return std::nullopt;
+  bool dialled = false;
+  for (std::size_t i = 0; i < links.size(); ++i) {
+    const Link& link = links[i];
+    if (link.retired) continue;
+    dialled = true;
+    // Not answered yet, but not silent for a whole peer timeout either: may still help.
+    if (!link.welcomed && !link.unreachable) return std::nullopt;
+    if (!link.welcomed) continue;
+    const auto held = link.advertised.find(store.region());
+    if (held != link.advertised.end() && held->second > own_repair->from.seq &&
+        !own_repair->refused.count(i) && own_repair->exhausted_rounds == 0) {
+      return std::nullopt;
+    }
+  }
+  if (!dialled) {
+    return "no member has an endpoint to fetch it from (carehub peers add --endpoint)";
+  }
+  if (own_repair->exhausted_rounds > 0) return "every member's copy of it was refused";
+  return "no member that answers holds this hub's log beyond seq " +
+         std::to_string(own_repair->from.seq) + " (unanswered members are silent for " +
+         std::to_string(options.peer_timeout.count()) + " ms)";
+}
+
+bool Exchange::RepairOwnLog(std::chrono::milliseconds timeout, std::string* why_not) {
   Impl& s = *impl_;
   const auto deadline = ExchangeClock::now() + timeout;
   s.RepairOrigin(s.store.region(), "carehub verify --repair");
+  std::optional<std::string> hopeless;
   while (ExchangeClock::now() < deadline && (s.own_check_pending || s.own_repair)) {
     s.Step(std::chrono::milliseconds(20));
+    // Fails fast: no member configured, none answering, none holding it, every copy refused.
+    if (!s.own_check_pending && (hopeless = s.OwnRepairHopeless())) break;
   }
   s.FlushWriter();
-  return VerifyStore(s.store, {.origin = s.store.region(), .integrity_check = false}).sound();
+  const bool sound =
+      VerifyStore(s.store, {.origin = s.store.region(), .integrity_check = false}).sound();
+  if (why_not && !sound) {
+    *why_not =
+        hopeless ? *hopeless : "not restored within " + std::to_string(timeout.count()) + " ms";
+  }
+  return sound;
 }
 
 }  // namespace carehub

@@ -8,8 +8,9 @@ namespace {
 
 using namespace std::chrono_literals;
 constexpr auto kClientForgotten = 30s;
-// A damaged origin is re-verified and repaired at most this often (its own log cannot be cut,
-// so it stays damaged until an operator acts).
+// A damaged origin is re-verified and repaired at most this often when serving or gossip
+// finds it (its own log cannot be cut, so it may stay damaged until an operator acts); the
+// background check is bounded by its own pass instead.
 constexpr auto kOriginRepairInterval = 60s;
 
 }  // namespace
@@ -206,10 +207,11 @@ wire::Message Exchange::Impl::ServePull(Store& store, const wire::Pull& pull,
   return batch;
 }
 
-void Exchange::Impl::RepairOrigin(const std::string& origin, const std::string& why) {
+void Exchange::Impl::RepairOrigin(const std::string& origin, const std::string& why,
+                                  bool per_minute) {
   const auto now = ExchangeClock::now();
   if (auto it = last_origin_repair.find(origin);
-      it != last_origin_repair.end() && now - it->second < kOriginRepairInterval) {
+      per_minute && it != last_origin_repair.end() && now - it->second < kOriginRepairInterval) {
     return;
   }
   last_origin_repair[origin] = now;
@@ -289,17 +291,20 @@ void Exchange::Impl::VerifyStep() {
     check.problems = static_cast<std::int64_t>(found.size());
     if (found.empty()) check.sound = true;
   }
-  std::set<std::string> origins;
+  std::map<std::string, std::string> first;  // origin -> its first problem in this pass
   for (const StoreProblem& p : found) {
     if (p.origin.empty()) {
       Log("store check: " + ProblemLine(p) + " (run carehub verify --repair)");
     } else {
-      origins.insert(p.origin);
+      first.try_emplace(p.origin, ProblemLine(p));
     }
   }
-  // Re-checked in one snapshot before anything is cut: the pass read the store in slices.
-  for (const std::string& origin : origins) {
-    RepairOrigin(origin, "background pass " + std::to_string(check.passes));
+  // Re-checked in one snapshot before anything is cut: the pass read the store in slices. New
+  // damage is repaired at once; the same damage again (not repairable here) once a minute.
+  for (const auto& [origin, line] : first) {
+    std::string& last = last_pass_problem[origin];
+    RepairOrigin(origin, "background pass " + std::to_string(check.passes), line == last);
+    last = line;
   }
 }
 

@@ -27,6 +27,15 @@ inline constexpr std::uint8_t kOldestProtocolVersion = 2;
 // a batch declaring more entries or more decompressed entry bytes than this.
 inline constexpr std::uint32_t kMaxBatchEntries = 1'000'000;
 inline constexpr std::uint32_t kMaxBatchEntriesBytes = 128u << 20;
+// Inbound frame bounds (ZMQ_MAXMSGSIZE, docs/PROTOCOL.md "Transport and admission"): a peer
+// sending a larger frame is disconnected by ZeroMQ before the frame is held. A server receives
+// only requests (HELLO, PULL, PING, SCHEMA_REQUEST): the largest is a HELLO's signed heads
+// frame, 112 bytes per origin, so 256 KiB leaves room for over 2000 origins. A client receives
+// replies: the largest is a BATCH entries frame, at most 128 MiB decompressed (version 4; zstd
+// adds at most 0.4% to incompressible input) — 136 MiB covers it and a version-3 frame of the
+// same batch (104 more bytes per entry, 20000 entries a batch).
+inline constexpr std::int64_t kMaxRequestFrameBytes = 256 << 10;
+inline constexpr std::int64_t kMaxReplyFrameBytes = std::int64_t{136} << 20;
 // zstd level of version-4 entries: measured best ratio per CPU on BATCH frames (PERFORMANCE.md).
 inline constexpr int kBatchZstdLevel = 1;
 

@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <zmq.hpp>
 
 #include "hub/exchange/exchange.h"
 #include "hub/exchange/peers.h"
@@ -366,6 +367,48 @@ TEST_F(ExchangeSyncTest, ADamagedRelayDetectsRepairsFromTheOriginAndTheHubBehind
   EXPECT_GE(b.exchange().StoreCheck().repairs, 1);
 }
 
+// Found by bench/soak.sh: damage that the background check found within a minute of an earlier
+// repair of the same origin waited out that minute (a limit meant for serving, where every PULL
+// of a damaged origin would trigger a repair). New damage is repaired by the next pass. The
+// bound of 40 s is generous (each repair took 7-8 s here with ASan at load 14) and still below
+// the minute the second repair waited before.
+TEST_F(ExchangeSyncTest, TheBackgroundCheckRepairsNewDamageSoonAfterAnEarlierRepair) {
+  Ingest(a_, 0, 3500);
+  AddPeer(a_.db(), Member(b_, "b", std::nullopt), a_.region());
+  Server a(tmp_ / "a", Options());
+  AddPeer(b_.db(), Member(a_, "a", a.endpoint()), b_.region());
+  a.Start();
+  ASSERT_TRUE(Exchange(tmp_ / "b", Options(false)).SyncOnce(30s).caught_up);
+  const std::string origin = Digest310(a_);
+  ASSERT_EQ(Digest310(b_), origin);
+
+  ExchangeOptions checking = Options(false);
+  checking.verify_rows = 1000;
+  checking.verify_interval = 20ms;
+  Server b(tmp_ / "b", checking);
+  b.Start();
+  const auto damage_and_wait = [&](int seq) {
+    b_.db().Exec(
+        "UPDATE changes SET body = substr(body, 1, length(body) - 1) || x'00' "
+        "WHERE origin = '310000' AND seq = " +
+        std::to_string(seq));
+    EXPECT_NE(Digest310(b_), origin);
+    const auto start = std::chrono::steady_clock::now();
+    while (Digest310(b_) != origin && std::chrono::steady_clock::now() - start < 40s) {
+      std::this_thread::sleep_for(50ms);
+    }
+    std::cerr << "[ measured ] damage at seq " << seq << " repaired after "
+              << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()
+              << " s\n";
+    return Digest310(b_) == origin;
+  };
+  EXPECT_TRUE(damage_and_wait(1500)) << "the first damage was not repaired";
+  EXPECT_TRUE(damage_and_wait(2500)) << "new damage after a repair waited for the minute";
+  b.Stop();
+  EXPECT_GE(b.exchange().StoreCheck().repairs, 2);
+  EXPECT_TRUE(VerifyStore(b_).sound());
+}
+
 // Issue 17: a damaged body in a hub's OWN log (the only copy it has) is not cut like another
 // origin's: B holds a copy, so A's serve finds the damage (its background check), pulls the
 // damaged range from B, proves it against A's own signed heads and rewrites it in place. A second
@@ -419,6 +462,47 @@ TEST_F(ExchangeSyncTest, ADamagedOwnLogIsFetchedBackFromAMemberThatHoldsACopy) {
   EXPECT_TRUE(Exchange(tmp_ / "a", fetch_only).RepairOwnLog(30s));
   EXPECT_EQ(Digest310(a_), before);
   EXPECT_TRUE(VerifyStore(a_).sound());
+}
+
+// Issue 17: `carehub verify --repair` of a damaged own log fails fast, naming why, when no member
+// can help — none has an endpoint, none answers (a refused dial), none that answers holds the
+// range — instead of waiting its whole timeout (600 s here: a hang would fail the ctest timeout).
+TEST_F(ExchangeSyncTest, OwnLogRepairFailsFastWhenNoMemberCanHelp) {
+  Ingest(a_, 0, 300);
+  a_.db().Exec(
+      "UPDATE changes SET body = substr(body, 1, length(body) - 1) || x'00' "
+      "WHERE origin = '310000' AND seq = 150");
+  ASSERT_FALSE(VerifyStore(a_).sound());
+  ExchangeOptions fetch_only = Options(false);
+  fetch_only.pull = false;
+  const auto repair = [&] {
+    std::string why;
+    EXPECT_FALSE(Exchange(tmp_ / "a", fetch_only).RepairOwnLog(600s, &why));
+    return why;
+  };
+  AddPeer(a_.db(), Member(b_, "b", std::nullopt), a_.region());
+  EXPECT_NE(repair().find("no member has an endpoint"), std::string::npos);
+
+  std::string closed;  // a loopback port nobody listens on: every dial is refused
+  {
+    zmq::context_t context;
+    zmq::socket_t probe(context, zmq::socket_type::router);
+    probe.bind("tcp://127.0.0.1:*");
+    closed = probe.get(zmq::sockopt::last_endpoint);
+  }
+  RemovePeer(a_.db(), "b");
+  AddPeer(a_.db(), Member(b_, "b", closed), a_.region());
+  std::string why = repair();
+  EXPECT_NE(why.find("no member that answers holds"), std::string::npos) << why;
+
+  Server b(tmp_ / "b", Options());  // answers, but never pulled A's log
+  b.Start();
+  RemovePeer(a_.db(), "b");
+  AddPeer(a_.db(), Member(b_, "b", b.endpoint()), a_.region());
+  why = repair();
+  EXPECT_NE(why.find("no member that answers holds this hub's log beyond seq"), std::string::npos)
+      << why;
+  EXPECT_FALSE(VerifyStore(a_).sound());  // nothing was cut or rewritten
 }
 
 // The background check of a serving hub finds a records row changed underneath it (no batch is

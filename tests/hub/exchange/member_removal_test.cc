@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <thread>
 #include <zmq.hpp>
 
@@ -64,6 +65,14 @@ class RawMember {
       if (!socket_.send(zmq::buffer(frames[i]), flags)) return;
     }
   }
+  // Sends raw frames as one message (any bytes, any size).
+  void SendRaw(const std::vector<std::string>& frames) {
+    for (std::size_t i = 0; i < frames.size(); ++i) {
+      socket_.send(zmq::buffer(frames[i]),
+                   i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+    }
+  }
+  zmq::socket_t& socket() { return socket_; }
   // The next whole message within `wait`, decoded.
   std::optional<wire::Message> Receive(std::chrono::milliseconds wait) {
     zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
@@ -90,6 +99,14 @@ class MemberRemovalTest : public ::testing::Test {
     AddPeer(a_.db(),
             {"b", b_.region(), b_.keys().curve_public(), b_.keys().sign_public(), std::nullopt},
             a_.region());
+  }
+  Store AddMemberC() {
+    Store c = Store::Init(tmp_ / "c",
+                          {.region = "zj", .federation_key_file = tmp_ / "a" / "federation.key"});
+    AddPeer(a_.db(),
+            {"c", c.region(), c.keys().curve_public(), c.keys().sign_public(), std::nullopt},
+            a_.region());
+    return c;
   }
   ExchangeOptions Options() {
     ExchangeOptions options;
@@ -139,6 +156,50 @@ TEST_F(MemberRemovalTest, HelloMustClaimTheRegisteredRegion) {
   const auto welcome = b.Receive(5s);
   ASSERT_TRUE(welcome.has_value());
   EXPECT_TRUE(std::holds_alternative<wire::Welcome>(*welcome));
+}
+
+// Security (issue 17): a member cannot make the hub hold an arbitrarily large frame. ZeroMQ
+// drops the connection of a peer whose frame exceeds ZMQ_MAXMSGSIZE (wire::kMaxRequestFrameBytes
+// on the listening socket) before holding it; the hub keeps serving every other member.
+TEST_F(MemberRemovalTest, AnOversizedFrameDropsThatMembersConnectionAndOthersAreStillServed) {
+  Store c_ = AddMemberC();
+  Server a(tmp_ / "a", Options());
+  a.Start();
+  RawMember b(context_, b_, a_, a.endpoint());
+  b.Send(wire::Hello{b_.region(), {}});
+  const auto welcome = b.Receive(5s);
+  ASSERT_TRUE(welcome && std::holds_alternative<wire::Welcome>(*welcome));
+
+  // Watch b's connection: the hub closing it shows as a disconnect on b's side.
+  ASSERT_EQ(zmq_socket_monitor(b.socket().handle(), "inproc://b-monitor", ZMQ_EVENT_DISCONNECTED),
+            0);
+  zmq::socket_t monitor(context_, zmq::socket_type::pair);
+  monitor.connect("inproc://b-monitor");
+  // A PING whose second frame is one byte over the bound: already authenticated (WELCOME
+  // above), well-formed up to its size.
+  const wire::Frames ping = wire::Encode(wire::Ping{7});
+  b.SendRaw({ping[0], std::string(wire::kMaxRequestFrameBytes + 1, 'x')});
+  zmq::pollitem_t item{monitor.handle(), 0, ZMQ_POLLIN, 0};
+  ASSERT_GT(zmq::poll(&item, 1, 10s), 0) << "the hub kept the connection of an oversized frame";
+  zmq::message_t event;
+  ASSERT_TRUE(monitor.recv(event));
+  std::uint16_t code = 0;
+  std::memcpy(&code, event.data(), sizeof code);
+  EXPECT_EQ(code, ZMQ_EVENT_DISCONNECTED);
+
+  // Another member is served as before, and so is b once it reconnects with sane frames.
+  RawMember c(context_, c_, a_, a.endpoint());
+  c.Send(wire::Hello{c_.region(), {}});
+  const auto c_welcome = c.Receive(5s);
+  ASSERT_TRUE(c_welcome.has_value());
+  EXPECT_TRUE(std::holds_alternative<wire::Welcome>(*c_welcome));
+  std::optional<wire::Message> reply;
+  for (auto until = Clock::now() + 10s; !reply && Clock::now() < until;) {
+    b.Send(wire::Ping{8});
+    reply = b.Receive(200ms);
+  }
+  ASSERT_TRUE(reply.has_value()) << "b is not served after reconnecting";
+  zmq_socket_monitor(b.socket().handle(), nullptr, 0);
 }
 
 }  // namespace
