@@ -3,9 +3,9 @@
 // record_id and body, zstd-compressed, and the receiver derives seq, record_hash, prev_hash and
 // entry_hash from the header's after_seq and prev_hash (the chain is checked against the signed
 // head as before, so verification is as strong as in version 3).
-#include <zstd.h>
-
 #include "hub/exchange/wire_io.h"
+#include "hub/store/zstd_codec.h"
+#include "schemas/error.h"
 
 namespace carehub::wire::internal {
 namespace {
@@ -112,14 +112,7 @@ std::string LeanEntries(const Batch& b, std::size_t size) {
     w.Short(e.record_id);
     w.Raw(e.body);
   }
-  const std::string packed = w.Take();
-  std::string compressed(ZSTD_compressBound(packed.size()), '\0');
-  const std::size_t n = ZSTD_compress(compressed.data(), compressed.size(), packed.data(),
-                                      packed.size(), kBatchZstdLevel);
-  if (ZSTD_isError(n))
-    throw Error::InvalidInput(std::string("wire: zstd: ") + ZSTD_getErrorName(n));
-  compressed.resize(n);
-  return compressed;
+  return zstd::CompressFrame(w.Take(), kBatchZstdLevel);
 }
 
 void EncodeLean(const Batch& b, Frames& frames) {
@@ -142,16 +135,11 @@ void EncodeLean(const Batch& b, Frames& frames) {
 // Decompresses frame 2 into exactly `size` bytes: one zstd frame declaring that content size,
 // nothing after it. `size` is bounded by kMaxBatchEntriesBytes before anything is allocated.
 std::string Decompress(const std::string& frame, std::uint32_t size, const Reader& r) {
-  if (ZSTD_getFrameContentSize(frame.data(), frame.size()) != size) {
-    r.Fail("the zstd frame does not declare the header's entries size");
+  try {
+    return zstd::DecompressFrame(frame, size);
+  } catch (const Error& e) {
+    r.Fail(std::string("entries: ") + e.what());
   }
-  if (ZSTD_findFrameCompressedSize(frame.data(), frame.size()) != frame.size()) {
-    r.Fail("not exactly one zstd frame");
-  }
-  std::string packed(size, '\0');
-  const std::size_t n = ZSTD_decompress(packed.data(), packed.size(), frame.data(), frame.size());
-  if (ZSTD_isError(n) || n != size) r.Fail("the entries do not decompress");
-  return packed;
 }
 
 // The lean entries of `packed` with every derived field: seq from after_seq, record_hash =

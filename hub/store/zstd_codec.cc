@@ -91,4 +91,29 @@ void Decompressor::Decompress(const Dictionary& dict, std::string_view in, std::
   if (n != out.size()) throw Error::Corruption("decompresses to another size than its header's");
 }
 
+std::string CompressFrame(std::string_view in, int level) {
+  std::string out(ZSTD_compressBound(in.size()), '\0');
+  const std::size_t n = ZSTD_compress(out.data(), out.size(), in.data(), in.size(), level);
+  Check(n, "compress");
+  out.resize(n);
+  return out;
+}
+
+std::string DecompressFrame(std::string_view frame, std::size_t size) {
+  if (ZSTD_getFrameContentSize(frame.data(), frame.size()) != size) {
+    throw Error::Corruption("the zstd frame does not declare a content size of " +
+                            std::to_string(size) + " bytes");
+  }
+  if (ZSTD_findFrameCompressedSize(frame.data(), frame.size()) != frame.size()) {
+    throw Error::Corruption("not exactly one zstd frame");
+  }
+  std::string out(size, '\0');
+  const std::size_t n = ZSTD_decompress(out.data(), out.size(), frame.data(), frame.size());
+  if (ZSTD_isError(n)) {
+    throw Error::Corruption(std::string("does not decompress: ") + ZSTD_getErrorName(n));
+  }
+  if (n != size) throw Error::Corruption("decompresses to another size than its header's");
+  return out;
+}
+
 }  // namespace carehub::zstd

@@ -1,12 +1,16 @@
 // The only wrapper of the zstd C API (as sqlite_db.h is of SQLite's): RAII owners of zstd's
-// objects and the three operations the store needs on record bodies — train a dictionary from
-// sample bodies, compress one body with a dictionary, decompress one.
-// Frames are written without the magic number and the dictionary ID (the change row names its
-// dictionary), with the content size and zstd's checksum (so a damaged blob fails when read).
-// Errors: Error::Corruption for a blob that does not decompress (the caller adds which row),
-// Error::InvalidInput for bytes that are not a zstd dictionary. Thread-safety: a Dictionary is
-// immutable once made and may be shared by threads; a Compressor or Decompressor belongs to one
-// thread at a time.
+// objects and the operations carehub needs.
+// - Record bodies at rest (hub/store/body_codec.h): train a dictionary from sample bodies,
+//   compress one body with a dictionary, decompress one. These frames are written without the
+//   magic number and the dictionary ID (the change row names its dictionary), with the content
+//   size and zstd's checksum (so a damaged blob fails when read).
+// - Plain frames (version-4 BATCH entries, docs/PROTOCOL.md): CompressFrame/DecompressFrame, the
+//   standard format exactly as ZSTD_compress writes it (magic number, content size, no checksum,
+//   no dictionary); the wire bytes depend on it, so its parameters must not change.
+// Errors: Error::Corruption for a blob or frame that does not decompress (the caller adds which
+// row or message), Error::InvalidInput for bytes that are not a zstd dictionary. Thread-safety: a
+// Dictionary is immutable once made and may be shared by threads; a Compressor or Decompressor
+// belongs to one thread at a time.
 #pragma once
 
 #include <cstddef>
@@ -86,5 +90,13 @@ class Decompressor {
  private:
   std::unique_ptr<ZSTD_DCtx_s, DCtxFree> dctx_;
 };
+
+// `in` as one standard zstd frame at `level`, declaring its content size (ZSTD_compress).
+std::string CompressFrame(std::string_view in, int level);
+
+// The content of `frame` when it is exactly one standard zstd frame declaring `size` bytes of
+// content (checked before anything is allocated, so a caller that bounds `size` bounds the
+// memory). Throws Error::Corruption saying which check failed.
+std::string DecompressFrame(std::string_view frame, std::size_t size);
 
 }  // namespace carehub::zstd
