@@ -98,11 +98,13 @@ void Exchange::Impl::StartWorkers() {
   write_hooks.setup = [this](Store& s) {
     // Relayed batches are bulk writes: bigger cache, checkpoints beside (poked per commit).
     w.bulk = std::make_unique<sqlite::BulkWriteMode>(s.db(), 64);
+    w.persons = std::make_unique<PersonRows>(s.db());
     w.store_rows = s.RecordCountEstimate();
   };
   write_hooks.idle = [this](Store& s) { CommitGroup(s); };
   write_hooks.teardown = [this](Store&) {
     w.group.reset();
+    w.persons.reset();
     w.bulk.reset();
   };
   writer = std::make_unique<StoreWorker>(store.dir(), busy_ms, mailbox, std::move(write_hooks));

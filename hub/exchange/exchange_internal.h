@@ -19,6 +19,7 @@
 #include "hub/exchange/wire.h"
 #include "hub/exchange/zap.h"
 #include "hub/store/forks.h"
+#include "hub/store/person_rows.h"
 #include "hub/store/store.h"
 #include "hub/store/verify.h"
 
@@ -32,9 +33,14 @@ inline constexpr std::uint32_t kMaxServedEntries = 20000;
 // An origin whose batch a peer refused to serve or this hub rejected is not pulled from that
 // peer again for this long (other members are asked meanwhile).
 inline constexpr std::chrono::seconds kRejectBackoff{5};
-// Group commit bound: an open group holds the write lock, and an ingest waits at most its
-// busy_timeout (5 s) for it.
+// Group commit age bound: 1 s while groups are small (kGroupMinEntries), growing with the group
+// target (one more second per kGroupMinEntries entries of it) up to kGroupMaxAgeLarge. Each
+// commit rewrites every random-key index page the group touched, nearly the whole index once it
+// is larger than a group, so a large store catching up commits less often (issue 16: the fixed
+// 1 s made a 5M catch-up commit ~10x as often as the same ingest). An open group holds the
+// write lock and an ingest waits at most its busy_timeout (5 s) for it: the bound stays below.
 inline constexpr std::chrono::seconds kGroupMaxAge{1};
+inline constexpr std::chrono::seconds kGroupMaxAgeLarge{4};
 
 // One dialled member.
 struct Link {
@@ -98,6 +104,8 @@ struct ApplyOutcome {
 struct WriterState {
   std::unique_ptr<sqlite::BulkWriteMode> bulk;
   std::optional<sqlite::Transaction> group;
+  // The open group's record_persons rows, written in key order by CommitGroup (person_rows.h).
+  std::unique_ptr<PersonRows> persons;
   std::int64_t group_entries = 0;
   ExchangeClock::time_point group_started{};
   std::int64_t store_rows = 0;  // records in the store (max rowid at open + entries applied)
@@ -243,6 +251,7 @@ struct Exchange::Impl {
   void BeginGroup(Store& s);
   void CommitGroup(Store& s);
   std::int64_t GroupTarget() const;
+  ExchangeClock::duration GroupMaxAge() const;
   void FlushWriter();  // loop: commits the open group and runs what it reported
   // Loop-side view of the writer: origin -> seq applied (committed or not; cleared by each
   // commit, after which the stored heads show it), origin -> last seq queued for it and batches

@@ -125,7 +125,8 @@ void Exchange::Impl::WriteBatch(Store& s, const std::shared_ptr<PendingApply>& j
       // previous batch: only links, head and signature are checked here.
       out.result = s.ApplyRemoteBatch(
           origin, batch.entries, batch.head, job->key,
-          batch.hashes_derived ? EntryHashes::kDerivedHere : EntryHashes::kClaimed);
+          batch.hashes_derived ? EntryHashes::kDerivedHere : EntryHashes::kClaimed,
+          w.persons.get());
     } catch (const sqlite::SqliteError& e) {
       if (!e.busy()) throw;
       // Another writer (an ingest batch) held the write lock past busy_timeout: nothing was
@@ -139,7 +140,7 @@ void Exchange::Impl::WriteBatch(Store& s, const std::shared_ptr<PendingApply>& j
   w.store_rows += out.result.applied;
   // A refused batch is compared with the committed chain (fork evidence) by the loop.
   if (out.result.rejected || w.group_entries >= GroupTarget() ||
-      ExchangeClock::now() - w.group_started >= kGroupMaxAge) {
+      ExchangeClock::now() - w.group_started >= GroupMaxAge()) {
     CommitGroup(s);
   }
   mailbox.Post([this, job, out] { OnApplied(*job, out); });
@@ -198,8 +199,10 @@ void Exchange::Impl::BeginGroup(Store& s) {
 void Exchange::Impl::CommitGroup(Store&) {
   if (!w.group) return;
   try {
+    w.persons->Flush();
     w.group->Commit();
   } catch (...) {
+    w.persons->Clear();
     w.group.reset();
     throw;
   }
@@ -217,6 +220,12 @@ std::int64_t Exchange::Impl::GroupTarget() const {
   // At least one pull's worth; smaller pulls (--max-batch) also mean smaller groups.
   const std::int64_t least = std::min<std::int64_t>(options.max_batch, kGroupMinEntries);
   return GrowingBatchSize(w.store_rows, least, kGroupMaxEntries);
+}
+
+ExchangeClock::duration Exchange::Impl::GroupMaxAge() const {
+  const std::int64_t seconds = std::clamp<std::int64_t>(
+      GroupTarget() / kGroupMinEntries, kGroupMaxAge.count(), kGroupMaxAgeLarge.count());
+  return std::chrono::seconds(seconds);
 }
 
 void Exchange::Impl::SchedulePulls() {

@@ -72,9 +72,6 @@ IngestBatchWriter::IngestBatchWriter(Store& store, const std::string& file,
                      "subject_org = ?7, pivot_level = ?8, effective_on = ?9, valid_until = ?10, "
                      "seq = ?11, fingerprint = ?12, content_hash = ?13 "
                      "WHERE record_key = ?2 AND record_id = ?1"),
-      insert_person_(db_,
-                     "INSERT OR IGNORE INTO record_persons(token_key, record_key) VALUES(?, ?)"),
-      delete_person_(db_, "DELETE FROM record_persons WHERE token_key = ? AND record_key = ?"),
       insert_quarantine_(db_,
                          "INSERT OR REPLACE INTO quarantine(run_id, file, row, field, reason, "
                          "raw, at, record_id) VALUES(?, ?, ?, ?, ?, ?, ?, ?)"),
@@ -86,7 +83,8 @@ IngestBatchWriter::IngestBatchWriter(Store& store, const std::string& file,
                       "WHERE file = ?3 AND row = ?4 AND resolved_at IS NULL"),
       progress_(db_,
                 "UPDATE ingest_runs SET rows_done = ?2, read = ?3, accepted = ?4, "
-                "quarantined = ?5, inserted = ?6, updated = ?7, unchanged = ?8 WHERE id = ?1") {
+                "quarantined = ?5, inserted = ?6, updated = ?7, unchanged = ?8 WHERE id = ?1"),
+      persons_(db_) {
   if (options.batch_size < 1) throw Error::InvalidInput("batch size must be at least 1");
   summary_.file = file_;
   summary_.profile = profile_;
@@ -101,6 +99,7 @@ IngestBatchWriter::IngestBatchWriter(Store& store, const std::string& file,
 
 IngestBatchWriter::~IngestBatchWriter() {
   batch_tx_.reset();  // an unfinished batch is rolled back, as a crash would lose it
+  persons_.Clear();
   bulk_.reset();
 }
 
@@ -143,7 +142,10 @@ void IngestBatchWriter::Write(IngestChunk& chunk) {
   if (chunk.commit) CommitBatch();
 }
 
-void IngestBatchWriter::Abort() { batch_tx_.reset(); }
+void IngestBatchWriter::Abort() {
+  batch_tx_.reset();
+  persons_.Clear();
+}
 
 void IngestBatchWriter::MarkRunComplete() {
   sqlite::Transaction tx(db_);
@@ -260,6 +262,7 @@ void IngestBatchWriter::CommitBatch() {
       .Bind(8, next_.unchanged)
       .Run();
   if (appended_ && log_.tip().seq != signed_seq_) log_.StoreSignedHead(store_.keys());
+  persons_.Flush();  // the batch's person rows, in key order
   batch_tx_->Commit();
   batch_tx_.reset();
   summary_ = next_;
@@ -287,7 +290,7 @@ std::int64_t IngestBatchWriter::Append(const PreparedRecord& p, ChangeOp op) {
 
 void IngestBatchWriter::InsertTokens(const PreparedRecord& p) {
   for (const Hmac256& token : p.columns.tokens) {
-    insert_person_.Bind(1, TokenKey(token)).Bind(2, p.record_key).Run();
+    persons_.Insert(TokenKey(token), p.record_key);
   }
 }
 
@@ -324,7 +327,7 @@ void IngestBatchWriter::DropOldTokens(const PreparedRecord& now) {
   const CanonicalRecord previous = DecodeSingleObject(old_body_.ColumnBlob(0));
   old_body_.Reset();
   for (const std::int64_t key : DroppedTokenKeys(ColumnsOf(previous).tokens, now.columns.tokens)) {
-    delete_person_.Bind(1, key).Bind(2, now.record_key).Run();
+    persons_.Delete(key, now.record_key);
   }
 }
 

@@ -17,6 +17,7 @@
 #include "connectors/connector.h"
 #include "hub/store/body_codec.h"
 #include "hub/store/ingest.h"
+#include "hub/store/person_rows.h"
 #include "hub/store/store.h"
 
 namespace carehub {
@@ -99,9 +100,10 @@ class IngestBatchWriter {
   ChangeLogWriter log_;
   zstd::Compressor compressor_;                // new versions, re-encoded on this thread
   std::set<std::int64_t> batch_dictionaries_;  // stored in the open batch already
-  sqlite::Statement lookup_, old_body_, insert_record_, update_record_, insert_person_,
-      delete_person_, insert_quarantine_, resolve_by_record_, resolve_by_row_, progress_;
-  IngestSummary summary_;                        // as committed
+  sqlite::Statement lookup_, old_body_, insert_record_, update_record_, insert_quarantine_,
+      resolve_by_record_, resolve_by_row_, progress_;
+  PersonRows persons_;     // the open batch's record_persons rows, written at its commit
+  IngestSummary summary_;  // as committed
   std::unique_ptr<sqlite::BulkWriteMode> bulk_;  // declared before batch_tx_: outlives it
 
   // The open batch.

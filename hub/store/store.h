@@ -22,7 +22,8 @@
 
 namespace carehub {
 
-class BodyCodec;  // hub/store/body_codec.h
+class BodyCodec;   // hub/store/body_codec.h
+class PersonRows;  // hub/store/person_rows.h
 
 // "sh" -> "310000" (aliases sh js zj ah gd hk mo), a 6-digit GB/T 2260 code with a known
 // province prefix -> itself, anything else -> nullopt.
@@ -171,9 +172,14 @@ class Store {
   // own origin. Throws only for I/O or undecodable bodies (Error::Corruption).
   // `hashes`: EntryHashes::kDerivedHere when this hub computed the entries' hashes itself
   // (a version-4 BATCH): they are then not recomputed (change_log.h).
+  // `group_persons`: when given, the batch's record_persons rows are queued there and the
+  // caller, who holds the enclosing transaction, flushes them before committing it (a group of
+  // batches writes its person rows once, in key order: person_rows.h); on an exception the
+  // batch's queued rows are dropped with its savepoint. When null they are written here.
   ApplyResult ApplyRemoteBatch(std::string_view origin, std::span<const ChangeEntry> entries,
                                const SignedHead& head, const SignPublicKey& origin_key,
-                               EntryHashes hashes = EntryHashes::kClaimed);
+                               EntryHashes hashes = EntryHashes::kClaimed,
+                               PersonRows* group_persons = nullptr);
   // Same without verification, for callers that verified already (and for benchmarks).
   std::int64_t ApplyVerifiedBatch(std::string_view origin, std::span<const ChangeEntry> entries,
                                   const SignedHead& head);

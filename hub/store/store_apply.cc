@@ -6,6 +6,7 @@
 
 #include "hub/store/body_codec.h"
 #include "hub/store/lookup_keys.h"
+#include "hub/store/person_rows.h"
 #include "hub/store/store.h"
 #include "schemas/codec.h"
 #include "schemas/error.h"
@@ -22,8 +23,10 @@ std::string_view Bytes(const Hash256& h) {
 // holds the transaction.
 class RemoteWriter {
  public:
-  RemoteWriter(sqlite::Database& db, BodyCodec& bodies)
+  // Person rows go to `persons`, written by its owner before the commit (person_rows.h).
+  RemoteWriter(sqlite::Database& db, BodyCodec& bodies, PersonRows& persons)
       : bodies_(bodies),
+        persons_(persons),
         // record_hash and prev_hash were checked (VerifyBatch) and are not stored (derivable);
         // the body is stored compressed when its schema has a dictionary.
         insert_change_(db,
@@ -44,10 +47,6 @@ class RemoteWriter {
                        "subject_org = ?7, pivot_level = ?8, effective_on = ?9, valid_until = ?10, "
                        "seq = ?11, fingerprint = ?12, content_hash = NULL "
                        "WHERE rowid = ?1 AND record_key = ?2"),
-        insert_person_(db,
-                       "INSERT OR IGNORE INTO record_persons(token_key, record_key) VALUES(?, ?)"),
-        delete_person_(db, "DELETE FROM record_persons WHERE token_key = ? AND record_key = ?"),
-        delete_all_persons_(db, "DELETE FROM record_persons WHERE record_key = ?"),
         upsert_head_(db,
                      "INSERT INTO heads(origin, seq, head_hash, signature) VALUES(?, ?, ?, ?) "
                      "ON CONFLICT(origin) DO UPDATE SET seq = excluded.seq, "
@@ -96,11 +95,11 @@ class RemoteWriter {
       const std::optional<CanonicalRecord> previous = PreviousVersion();
       lookup_.Reset();
       if (!previous) {  // its change is gone or damaged: drop all its persons
-        delete_all_persons_.Bind(1, record_key).Run();
+        persons_.DeleteAll(record_key);
       } else {
         for (const std::int64_t key :
              DroppedTokenKeys(ColumnsOf(*previous).tokens, columns.tokens)) {
-          delete_person_.Bind(1, key).Bind(2, record_key).Run();
+          persons_.Delete(key, record_key);
         }
       }
     } else {
@@ -126,7 +125,7 @@ class RemoteWriter {
         .Bind(12, static_cast<std::int64_t>(fingerprint.value_or(0)))
         .Run();
     for (const Hmac256& token : columns.tokens) {
-      insert_person_.Bind(1, TokenKey(token)).Bind(2, record_key).Run();
+      persons_.Insert(TokenKey(token), record_key);
     }
   }
 
@@ -152,8 +151,8 @@ class RemoteWriter {
 
   BodyCodec& bodies_;
   std::string compressed_, scratch_;
-  sqlite::Statement insert_change_, lookup_, insert_record_, update_record_, insert_person_,
-      delete_person_, delete_all_persons_, upsert_head_;
+  PersonRows& persons_;
+  sqlite::Statement insert_change_, lookup_, insert_record_, update_record_, upsert_head_;
 };
 
 }  // namespace
@@ -179,7 +178,7 @@ Hash256 ContentHash(CanonicalRecord& record, std::string& scratch) {
 
 ApplyResult Store::ApplyRemoteBatch(std::string_view origin, std::span<const ChangeEntry> entries,
                                     const SignedHead& head, const SignPublicKey& origin_key,
-                                    EntryHashes hashes) {
+                                    EntryHashes hashes, PersonRows* group_persons) {
   if (origin == region_) {
     return {0, "changes of origin " + std::string(origin) + " are this hub's own"};
   }
@@ -194,10 +193,19 @@ ApplyResult Store::ApplyRemoteBatch(std::string_view origin, std::span<const Cha
   if (auto problem = VerifyBatch(origin, tip, fresh, head, origin_key, hashes)) {
     return {0, problem};
   }
-  RemoteWriter writer(db_, *bodies_);
-  for (const ChangeEntry& e : fresh) writer.Write(origin, e);
-  writer.WriteHead(head);
-  tx.Commit();
+  std::optional<PersonRows> own_persons;
+  PersonRows& persons = group_persons ? *group_persons : own_persons.emplace(db_);
+  const std::size_t mark = persons.Size();
+  try {
+    RemoteWriter writer(db_, *bodies_, persons);
+    for (const ChangeEntry& e : fresh) writer.Write(origin, e);
+    writer.WriteHead(head);
+    if (!group_persons) persons.Flush();
+    tx.Commit();
+  } catch (...) {
+    persons.Truncate(mark);  // this batch's savepoint is rolled back with its person rows
+    throw;
+  }
   return {static_cast<std::int64_t>(fresh.size()), std::nullopt};
 }
 
@@ -235,8 +243,10 @@ void Store::DropRecord(std::string_view record_id) {
 
 void Store::RestoreRecord(const ChangeEntry& change) {
   DropRecord(change.record_id);
-  RemoteWriter writer(db_, *bodies_);
+  PersonRows persons(db_);
+  RemoteWriter writer(db_, *bodies_, persons);
   writer.WriteRecord(change.origin, change);
+  persons.Flush();
   if (change.origin != region_) return;
   // Own records carry the content hash that makes a re-ingest of the same row "unchanged".
   CanonicalRecord record = DecodeSingleObject(change.body);
@@ -252,9 +262,11 @@ std::int64_t Store::ApplyVerifiedBatch(std::string_view origin,
                                        std::span<const ChangeEntry> entries,
                                        const SignedHead& head) {
   sqlite::Transaction tx(db_);
-  RemoteWriter writer(db_, *bodies_);
+  PersonRows persons(db_);
+  RemoteWriter writer(db_, *bodies_, persons);
   for (const ChangeEntry& e : entries) writer.Write(origin, e);
   writer.WriteHead(head);
+  persons.Flush();
   tx.Commit();
   return static_cast<std::int64_t>(entries.size());
 }
