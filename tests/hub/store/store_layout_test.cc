@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "hub/store/body_codec.h"
+#include "hub/store/compact.h"
 #include "hub/store/digest.h"
 #include "hub/store/ingest.h"
 #include "hub/store/migrations.h"
@@ -282,6 +283,99 @@ TEST_F(StoreLayoutTest, ADamagedCompressedBodyIsNamedAndRepaired) {
   EXPECT_TRUE(VerifyStore(b_).sound());
   EXPECT_EQ(ComputeDigests(b_, std::string("310000")), digest);
   EXPECT_TRUE(b_.RecordById(id).has_value());
+}
+
+// A hub whose bodies are stored raw (as one upgraded from before step 12 keeps them): compaction
+// compresses every one of them, its own and relayed, training the dictionary from the stored
+// bodies; nothing any reader sees changes, the file shrinks, a second run has nothing to do, and
+// the hub goes on ingesting and relaying.
+TEST_F(StoreLayoutTest, CompactionCompressesRawBodiesAndEveryReadStaysTheSame) {
+  a_.bodies().set_training_samples(1'000'000);  // no dictionary: every body stored raw
+  b_.bodies().set_training_samples(1'000'000);
+  Ingest(a_, 0, 400, "first");
+  {
+    IngestSink sink(a_, "/data/v2.csv", "sha-v2", "shanghai/assessment", {.batch_size = 100});
+    for (int i = 0; i < 30; ++i) {
+      CanonicalRecord r = TestAssessment(i);
+      std::get<Assessment>(r.body).total_score = 99;
+      sink.Accept(std::move(r));
+    }
+    EXPECT_EQ(sink.Finish().updated, 30);
+  }
+  ASSERT_TRUE(a_.Retract(TestAssessment(7).record_id).has_value());
+  Relay(a_, b_, "310000");
+  ASSERT_EQ(Count(a_, "SELECT count(*) FROM changes WHERE dict IS NULL"), 431);
+  const auto log = a_.ReadChanges("310000", 0, 1000);
+  const auto records = RecordsAsRead(a_);
+  const auto digests_a = ComputeDigests(a_);
+  const auto digests_b = ComputeDigests(b_);
+
+  for (Store* store : {&a_, &b_}) {
+    store->bodies().set_training_samples(100);
+    const CompactReport report = CompactBodies(*store, {.batch_rows = 64});
+    EXPECT_EQ(report.raw_before, 431);
+    EXPECT_EQ(report.compressed, 431);  // the 100 samples too, in the second pass
+    EXPECT_EQ(report.raw_after, 0);
+    EXPECT_LT(report.body_bytes_after * 2, report.body_bytes_before);
+    EXPECT_TRUE(report.vacuumed) << report.vacuum_skipped.value_or("");
+    EXPECT_LT(report.file_bytes_after, report.file_bytes_before);
+    EXPECT_EQ(Count(*store, "SELECT count(*) FROM body_dictionaries"), 1);
+    EXPECT_EQ(store->ReadChanges("310000", 0, 1000), log);
+    EXPECT_EQ(RecordsAsRead(*store), records);
+    const VerifyReport verify = VerifyStore(*store);
+    EXPECT_TRUE(verify.sound()) << (verify.sound() ? "" : ProblemLine(verify.problems[0]));
+    EXPECT_EQ(store->RecordById(TestAssessment(7).record_id)->status, RecordStatus::kRetracted);
+
+    const CompactReport again = CompactBodies(*store);
+    EXPECT_EQ(again.raw_before, 0);
+    EXPECT_EQ(again.compressed, 0);
+  }
+  EXPECT_EQ(ComputeDigests(a_), digests_a);
+  EXPECT_EQ(ComputeDigests(b_), digests_b);
+
+  Ingest(a_, 400, 50, "more");
+  Relay(a_, b_, "310000");
+  EXPECT_EQ(Count(b_, "SELECT count(*) FROM changes WHERE dict IS NULL"), 0);
+  EXPECT_TRUE(VerifyStore(b_).sound());
+  EXPECT_EQ(ComputeDigests(b_, std::string("310000")), ComputeDigests(a_, std::string("310000")));
+}
+
+// Too few bodies to train from: they stay raw and no dictionary is stored. A run stopped after
+// its first batch leaves a sound store with the same digests; the next run finishes the work.
+TEST_F(StoreLayoutTest, AnInterruptedCompactionLeavesASoundStoreAndTheNextRunFinishes) {
+  a_.bodies().set_training_samples(1'000'000);
+  Ingest(a_, 0, 300, "first");
+  const auto digests = ComputeDigests(a_);
+
+  a_.bodies().set_training_samples(1000);
+  const CompactReport too_few = CompactBodies(a_, {.vacuum = false});
+  EXPECT_EQ(too_few.compressed, 0);
+  EXPECT_EQ(too_few.raw_after, 300);
+  EXPECT_FALSE(too_few.vacuumed);
+  EXPECT_EQ(Count(a_, "SELECT count(*) FROM body_dictionaries"), 0);
+
+  // A fresh connection, as a new `carehub compact` run has, with enough samples this time.
+  Store store = Store::Open(tmp_ / "a");
+  store.bodies().set_training_samples(50);
+  struct Stop {};
+  EXPECT_THROW(CompactBodies(store, {.batch_rows = 80,
+                                     .progress =
+                                         [](std::int64_t compressed) {
+                                           if (compressed > 0) throw Stop{};
+                                         }}),
+               Stop);
+  const std::int64_t raw = Count(store, "SELECT count(*) FROM changes WHERE dict IS NULL");
+  EXPECT_GT(raw, 0);
+  EXPECT_LT(raw, 300);
+  EXPECT_TRUE(VerifyStore(store).sound());
+  EXPECT_EQ(ComputeDigests(store), digests);
+
+  const CompactReport rest = CompactBodies(store, {.vacuum = false});
+  EXPECT_EQ(rest.raw_before, raw);
+  EXPECT_EQ(rest.compressed, raw);
+  EXPECT_EQ(rest.raw_after, 0);
+  EXPECT_TRUE(VerifyStore(store).sound());
+  EXPECT_EQ(ComputeDigests(store), digests);
 }
 
 }  // namespace
