@@ -29,6 +29,20 @@ void Ingest(Store& store, int from, int count, const std::string& name, int batc
   sink.Finish();
 }
 
+// A history with every kind of entry: `count` records, new versions (score 99) of the first
+// `updated`, and a retraction of record 7.
+void IngestUpdateRetract(Store& store, int count, int updated) {
+  Ingest(store, 0, count, "first");
+  IngestSink sink(store, "/data/v2.csv", "sha-v2", "shanghai/assessment", {.batch_size = 100});
+  for (int i = 0; i < updated; ++i) {
+    CanonicalRecord r = TestAssessment(i);
+    std::get<Assessment>(r.body).total_score = 99;
+    sink.Accept(std::move(r));
+  }
+  EXPECT_EQ(sink.Finish().updated, updated);
+  ASSERT_TRUE(store.Retract(TestAssessment(7).record_id).has_value());
+}
+
 // Relays `origin` from `from` into `to` one signed head at a time, as the exchange does.
 void Relay(Store& from, Store& to, const std::string& origin) {
   sqlite::Statement heads(from.db(),
@@ -126,17 +140,7 @@ class StoreLayoutTest : public ::testing::Test {
 };
 
 TEST_F(StoreLayoutTest, TheUpgradeToChangesWithoutDerivedHashesKeepsEverything) {
-  Ingest(a_, 0, 300, "first");
-  {
-    IngestSink sink(a_, "/data/v2.csv", "sha-v2", "shanghai/assessment", {.batch_size = 100});
-    for (int i = 0; i < 40; ++i) {
-      CanonicalRecord r = TestAssessment(i);
-      std::get<Assessment>(r.body).total_score = 99;
-      sink.Accept(std::move(r));
-    }
-    EXPECT_EQ(sink.Finish().updated, 40);
-  }
-  ASSERT_TRUE(a_.Retract(TestAssessment(7).record_id).has_value());
+  IngestUpdateRetract(a_, 300, 40);
   Relay(a_, b_, "310000");
   const auto digests_a = ComputeDigests(a_);
   const auto digests_b = ComputeDigests(b_);
@@ -186,17 +190,7 @@ TEST_F(StoreLayoutTest, CompressedAndRawHubsReadTheSameBodiesAndDigests) {
                         {.region = "zj", .federation_key_file = tmp_ / "a" / "federation.key"});
   a_.bodies().set_training_samples(100);
   c.bodies().set_training_samples(100);
-  Ingest(a_, 0, 300, "first");
-  {
-    IngestSink sink(a_, "/data/v2.csv", "sha-v2", "shanghai/assessment", {.batch_size = 100});
-    for (int i = 0; i < 30; ++i) {
-      CanonicalRecord r = TestAssessment(i);
-      std::get<Assessment>(r.body).total_score = 99;
-      sink.Accept(std::move(r));
-    }
-    EXPECT_EQ(sink.Finish().updated, 30);
-  }
-  ASSERT_TRUE(a_.Retract(TestAssessment(7).record_id).has_value());
+  IngestUpdateRetract(a_, 300, 30);
   Relay(a_, b_, "310000");
   Relay(a_, c, "310000");
   // The first 100 bodies trained A's dictionary and were compressed with it too (one chunk); the
@@ -292,17 +286,7 @@ TEST_F(StoreLayoutTest, ADamagedCompressedBodyIsNamedAndRepaired) {
 TEST_F(StoreLayoutTest, CompactionCompressesRawBodiesAndEveryReadStaysTheSame) {
   a_.bodies().set_training_samples(1'000'000);  // no dictionary: every body stored raw
   b_.bodies().set_training_samples(1'000'000);
-  Ingest(a_, 0, 400, "first");
-  {
-    IngestSink sink(a_, "/data/v2.csv", "sha-v2", "shanghai/assessment", {.batch_size = 100});
-    for (int i = 0; i < 30; ++i) {
-      CanonicalRecord r = TestAssessment(i);
-      std::get<Assessment>(r.body).total_score = 99;
-      sink.Accept(std::move(r));
-    }
-    EXPECT_EQ(sink.Finish().updated, 30);
-  }
-  ASSERT_TRUE(a_.Retract(TestAssessment(7).record_id).has_value());
+  IngestUpdateRetract(a_, 400, 30);
   Relay(a_, b_, "310000");
   ASSERT_EQ(Count(a_, "SELECT count(*) FROM changes WHERE dict IS NULL"), 431);
   const auto log = a_.ReadChanges("310000", 0, 1000);
