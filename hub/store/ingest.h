@@ -37,6 +37,10 @@ struct IngestOptions {
   // take random inserts, so the more of them stays cached the fewer pages are re-read and
   // re-written per batch. Counts towards peak RSS.
   std::int64_t cache_mib = 64;
+  // The bulk path of a load into a store holding none of this hub's records (hub/store/
+  // bulk_load.h): no id probes, the record indexes built at the end. Tests turn it off to
+  // compare.
+  bool bulk_load = true;
   // Profile name ("shanghai/assessment"); detected from the file when empty.
   std::optional<std::string> profile = std::nullopt;
   // Called now and then with (bytes read, file size).

@@ -89,6 +89,7 @@ IngestBatchWriter::IngestBatchWriter(Store& store, const std::string& file,
   summary_.file = file_;
   summary_.profile = profile_;
   StartOrResume(file_sha256);
+  load_.emplace(db_, store_.region(), file_, options.bulk_load);
   for (const SchemaInfo& schema : BuiltinSchemas()) {
     store_.RememberSchema(schema.fingerprint, schema.name, schema.json);
   }
@@ -149,6 +150,7 @@ void IngestBatchWriter::Abort() {
 
 void IngestBatchWriter::MarkRunComplete() {
   sqlite::Transaction tx(db_);
+  load_->Finish();  // the indexes a bulk load dropped, built sorted in one pass
   sqlite::Statement done(db_, "UPDATE ingest_runs SET complete = 1, finished_at = ? WHERE id = ?");
   done.Bind(1, now_ms_()).Bind(2, summary_.run_id).Run();
   tx.Commit();
@@ -159,6 +161,7 @@ void IngestBatchWriter::BeginBatch() {
   // Another process (a retract) may have appended to this origin's log since the last
   // batch; the write lock is ours now, so the tip read here stays valid until commit.
   log_.Reload();
+  load_->BeginBatch(log_.tip().seq);
   next_ = summary_;
   appended_ = false;
   batch_dictionaries_.clear();
@@ -194,10 +197,12 @@ void IngestBatchWriter::WriteRecords(std::vector<PreparedRecord>& records) {
     const ChangeOp op =
         p.status == RecordStatus::kRetracted ? ChangeOp::kRetract : ChangeOp::kUpsert;
     // One probe of the compact record_key index decides between insert (the common case)
-    // and update; the write lock is held, so nobody inserts the id in between. The body was
-    // encoded with version 1 on the reading thread.
-    lookup_.Bind(1, p.record_key).BindTextStatic(2, p.record_id);
-    if (!lookup_.Step()) {
+    // and update; the write lock is held, so nobody inserts the id in between. A bulk load
+    // knows without probing that the id is new (bulk_load.h). The body was encoded with
+    // version 1 on the reading thread.
+    const bool known =
+        !load_->skip_probe() && lookup_.Bind(1, p.record_key).BindTextStatic(2, p.record_id).Step();
+    if (!known) {
       lookup_.Reset();
       p.version = 1;
       WriteRecord(p, false, log_.tip().seq + 1);
@@ -265,6 +270,7 @@ void IngestBatchWriter::CommitBatch() {
   persons_.Flush();  // the batch's person rows, in key order
   batch_tx_->Commit();
   batch_tx_.reset();
+  load_->Committed(log_.tip().seq);
   summary_ = next_;
   bulk_->Poke();
 }

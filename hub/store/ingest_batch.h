@@ -16,6 +16,7 @@
 
 #include "connectors/connector.h"
 #include "hub/store/body_codec.h"
+#include "hub/store/bulk_load.h"
 #include "hub/store/ingest.h"
 #include "hub/store/person_rows.h"
 #include "hub/store/store.h"
@@ -105,6 +106,7 @@ class IngestBatchWriter {
   PersonRows persons_;     // the open batch's record_persons rows, written at its commit
   IngestSummary summary_;  // as committed
   std::unique_ptr<sqlite::BulkWriteMode> bulk_;  // declared before batch_tx_: outlives it
+  std::optional<BulkLoad> load_;                 // likewise (rebuilds indexes of an aborted run)
 
   // The open batch.
   std::optional<sqlite::Transaction> batch_tx_;

@@ -3,6 +3,7 @@
 #include <string>
 #include <utility>
 
+#include "hub/store/bulk_load.h"
 #include "hub/store/lookup_keys.h"
 
 namespace carehub {
@@ -409,6 +410,7 @@ void Migrate(sqlite::Database& db) {
     db.Exec("PRAGMA user_version=" + std::to_string(step.version));
     tx.Commit();
   }
+  RepairRecordIndexes(db);  // a bulk load interrupted by a crash dropped them (bulk_load.h)
   const int version = SchemaVersion(db);
   if (version > LatestSchemaVersion()) {
     throw Error::Corruption("carehub.db has schema version " + std::to_string(version) +

@@ -1,0 +1,106 @@
+#include "hub/store/bulk_load.h"
+
+#include <array>
+#include <filesystem>
+#include <string_view>
+
+namespace carehub {
+namespace {
+
+struct IndexDef {
+  std::string_view name;
+  std::string_view create;  // the statement of the migration step that made it
+};
+
+// The secondary indexes of `records` (migrations.cc step 5). Each takes one entry per record; a
+// load into an empty store writes them far cheaper sorted at the end than row by row.
+constexpr std::array<IndexDef, 3> kRecordIndexes{{
+    {"records_key", "CREATE INDEX records_key ON records(record_key)"},
+    {"records_kind_origin", "CREATE INDEX records_kind_origin ON records(kind, origin)"},
+    {"records_subject_org",
+     "CREATE INDEX records_subject_org ON records(subject_org) WHERE subject_org IS NOT NULL"},
+}};
+
+// A record is at most this many bytes of any builtin input format (see BulkLoad).
+constexpr std::uintmax_t kBytesPerRowAtMost = 512;
+
+bool IndexExists(sqlite::Database& db, std::string_view name) {
+  sqlite::Statement find(db, "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?");
+  find.Bind(1, name);
+  return find.Step();
+}
+
+}  // namespace
+
+bool RecordIndexesPresent(sqlite::Database& db) {
+  for (const IndexDef& index : kRecordIndexes) {
+    if (!IndexExists(db, index.name)) return false;
+  }
+  return true;
+}
+
+void BuildRecordIndexes(sqlite::Database& db) {
+  for (const IndexDef& index : kRecordIndexes) {
+    if (!IndexExists(db, index.name)) db.Exec(index.create);
+  }
+}
+
+void RepairRecordIndexes(sqlite::Database& db) noexcept {
+  try {
+    if (RecordIndexesPresent(db)) return;
+    sqlite::Transaction tx(db, sqlite::TransactionKind::kImmediate);
+    BuildRecordIndexes(db);
+    tx.Commit();
+  } catch (const Error&) {
+    // Left for the next open (see the header).
+  }
+}
+
+BulkLoad::BulkLoad(sqlite::Database& db, const std::string& origin, const std::string& file,
+                   bool enabled)
+    : db_(db) {
+  if (!enabled) return;
+  sqlite::Statement own(db_, "SELECT EXISTS(SELECT 1 FROM changes WHERE origin = ?)");
+  own.Bind(1, origin);
+  active_ = own.Step() && own.ColumnInt(0) == 0;
+  if (!active_) return;
+  std::error_code ec;
+  const std::uintmax_t bytes = std::filesystem::file_size(file, ec);
+  const auto records = db_.QueryInt("SELECT max(rowid) FROM records").value_or(0);
+  drop_ = static_cast<std::uintmax_t>(records) <= (ec ? 0 : bytes / kBytesPerRowAtMost);
+}
+
+BulkLoad::~BulkLoad() {
+  if (!dropped_) return;
+  try {
+    BuildRecordIndexes(db_);
+  } catch (const Error&) {
+    // The next open builds them (RepairRecordIndexes).
+  }
+}
+
+void BulkLoad::BeginBatch(std::int64_t tip_seq) {
+  if (!active_) return;
+  if (tip_seq != expected_tip_) {
+    active_ = false;
+    drop_ = false;
+    if (dropped_) BuildRecordIndexes(db_);  // the probes of the rest of the run use them
+    dropped_ = false;
+    return;
+  }
+  if (!drop_) return;
+  drop_ = false;
+  for (const IndexDef& index : kRecordIndexes) {
+    db_.Exec("DROP INDEX IF EXISTS " + std::string(index.name));
+  }
+  dropped_ = true;
+}
+
+void BulkLoad::Finish() {
+  active_ = false;
+  if (!dropped_) return;
+  BuildRecordIndexes(db_);
+  dropped_ = false;
+}
+
+}  // namespace carehub
