@@ -1,9 +1,9 @@
 #include "schemas/record.h"
 
-#include <sodium.h>
-
 #include <charconv>
 #include <cstdio>
+
+#include "schemas/sha256.h"
 
 namespace carehub {
 namespace {
@@ -47,19 +47,13 @@ std::string_view IdSchemeName(IdScheme scheme) { return kSchemeNames[static_cast
 
 std::string MakeRecordId(std::string_view origin_region, RecordKind kind,
                          std::string_view source_record_id) {
-  crypto_hash_sha256_state state;
-  crypto_hash_sha256_init(&state);
-  auto feed = [&state](std::string_view part) {
-    crypto_hash_sha256_update(&state, reinterpret_cast<const unsigned char*>(part.data()),
-                              part.size());
-  };
-  feed(origin_region);
-  feed("|");
-  feed(KindName(kind));
-  feed("|");
-  feed(source_record_id);
-  unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256_final(&state, digest);
+  thread_local Sha256 hasher;
+  const auto digest = hasher.Update(origin_region)
+                          .Update("|")
+                          .Update(KindName(kind))
+                          .Update("|")
+                          .Update(source_record_id)
+                          .Final();
   static constexpr char kHex[] = "0123456789abcdef";
   std::string id(32, '0');
   for (int i = 0; i < 16; ++i) {

@@ -1,10 +1,9 @@
 #include "hub/store/change_log.h"
 
-#include <sodium.h>
-
 #include <cstring>
 
 #include "schemas/error.h"
+#include "schemas/sha256.h"
 
 namespace carehub {
 namespace {
@@ -50,12 +49,7 @@ std::string SeqText(std::int64_t seq) { return std::to_string(seq); }
 
 }  // namespace
 
-Hash256 Sha256(std::string_view bytes) {
-  Hash256 out{};
-  crypto_hash_sha256(out.data(), reinterpret_cast<const unsigned char*>(bytes.data()),
-                     bytes.size());
-  return out;
-}
+Hash256 Sha256(std::string_view bytes) { return Sha256Of(bytes); }
 
 Hash256 EntryHash(std::string_view origin, std::int64_t seq, ChangeOp op,
                   std::string_view record_id, std::int32_t version, const Hash256& record_hash,

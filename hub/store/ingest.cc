@@ -1,7 +1,5 @@
 #include "hub/store/ingest.h"
 
-#include <sodium.h>
-
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +9,7 @@
 #include "hub/store/ingest_pipeline.h"
 #include "schemas/codec.h"
 #include "schemas/error.h"
+#include "schemas/sha256.h"
 
 namespace carehub {
 namespace fs = std::filesystem;
@@ -34,21 +33,15 @@ std::string SummaryLine(const IngestSummary& s) {
 std::string FileSha256(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error::IoError("cannot open " + path);
-  crypto_hash_sha256_state state;
-  crypto_hash_sha256_init(&state);
+  carehub::Sha256 state;
   std::vector<char> buffer(1 << 20);
   while (in) {
     in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
     const auto n = in.gcount();
-    if (n > 0) {
-      crypto_hash_sha256_update(&state, reinterpret_cast<const unsigned char*>(buffer.data()),
-                                static_cast<unsigned long long>(n));
-    }
+    if (n > 0) state.Update(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
   }
   if (in.bad()) throw Error::IoError("cannot read " + path);
-  Hash256 digest{};
-  crypto_hash_sha256_final(&state, digest.data());
-  return ToHex(digest);
+  return ToHex(state.Final());
 }
 
 EngineOptions EngineOptionsFor(const Store& store, std::function<std::int64_t()> now_ms) {
