@@ -87,6 +87,10 @@ class IngestCommand : public Command {
         "profile", "connector profile, e.g. shanghai/assessment (detected when omitted)",
         "REGION/KIND"));
     options.addOption(FlagOption("json", "print the summary as one JSON object"));
+    options.addOption(
+        FlagOption("no-bulk-load",
+                   "keep the record indexes and id probes even when the hub holds "
+                   "none of its own records yet (default: the bulk path, docs/STORE.md)"));
     const ReadLimits defaults;
     options.addOption(
         ValueOption("max-field-bytes",
@@ -122,6 +126,7 @@ class IngestCommand : public Command {
     options.profile = args.Get("profile");
     options.batch_size = args.GetInt("batch-size", options.batch_size);
     if (!args.Has("batch-size")) options.max_batch_size = kMaxAdaptiveBatch;
+    options.bulk_load = !args.Has("no-bulk-load");
     if (options.batch_size < 1000) {
       throw Error::InvalidInput("--batch-size must be at least 1000 (the store contract)");
     }

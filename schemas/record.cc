@@ -47,7 +47,7 @@ std::string_view IdSchemeName(IdScheme scheme) { return kSchemeNames[static_cast
 
 std::string MakeRecordId(std::string_view origin_region, RecordKind kind,
                          std::string_view source_record_id) {
-  thread_local Sha256 hasher;
+  thread_local Sha256Hasher hasher;
   const auto digest = hasher.Update(origin_region)
                           .Update("|")
                           .Update(KindName(kind))

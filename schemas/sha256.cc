@@ -21,19 +21,19 @@ void Check(int ok, const char* what) {
 
 }  // namespace
 
-Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
+Sha256Hasher::Sha256Hasher() : ctx_(EVP_MD_CTX_new()) {
   if (ctx_ == nullptr) throw Error::IoError("OpenSSL SHA-256: out of memory");
   Check(EVP_DigestInit_ex2(ctx_, Sha256Md(), nullptr), "init");
 }
 
-Sha256::~Sha256() { EVP_MD_CTX_free(ctx_); }
+Sha256Hasher::~Sha256Hasher() { EVP_MD_CTX_free(ctx_); }
 
-Sha256& Sha256::Update(std::string_view bytes) {
+Sha256Hasher& Sha256Hasher::Update(std::string_view bytes) {
   Check(EVP_DigestUpdate(ctx_, bytes.data(), bytes.size()), "update");
   return *this;
 }
 
-std::array<std::uint8_t, 32> Sha256::Final() {
+std::array<std::uint8_t, 32> Sha256Hasher::Final() {
   std::array<std::uint8_t, 32> digest{};
   unsigned int size = 0;
   Check(EVP_DigestFinal_ex(ctx_, digest.data(), &size), "final");
@@ -42,7 +42,7 @@ std::array<std::uint8_t, 32> Sha256::Final() {
 }
 
 std::array<std::uint8_t, 32> Sha256Of(std::string_view bytes) {
-  thread_local Sha256 hasher;
+  thread_local Sha256Hasher hasher;
   return hasher.Update(bytes).Final();
 }
 

@@ -2,7 +2,7 @@
 // AVX2 code where the CPU has them: about 4x libsodium's portable C on the 100-300 byte messages
 // an ingest hashes per record (record ids, bodies, content and change-log entry hashes) and on
 // whole files. The digests are SHA-256's, the same as any other implementation's.
-// Thread-safety: a Sha256 belongs to one thread at a time; Sha256Of may run on any thread.
+// Thread-safety: a Sha256Hasher belongs to one thread at a time; Sha256Of may run on any thread.
 #pragma once
 
 #include <array>
@@ -13,14 +13,14 @@ struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX
 
 namespace carehub {
 
-class Sha256 {
+class Sha256Hasher {
  public:
-  Sha256();
-  ~Sha256();
-  Sha256(const Sha256&) = delete;
-  Sha256& operator=(const Sha256&) = delete;
+  Sha256Hasher();
+  ~Sha256Hasher();
+  Sha256Hasher(const Sha256Hasher&) = delete;
+  Sha256Hasher& operator=(const Sha256Hasher&) = delete;
 
-  Sha256& Update(std::string_view bytes);
+  Sha256Hasher& Update(std::string_view bytes);
   // The digest of everything updated since construction or the last Final, then starts over.
   std::array<std::uint8_t, 32> Final();
 

@@ -33,7 +33,7 @@ std::string SummaryLine(const IngestSummary& s) {
 std::string FileSha256(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error::IoError("cannot open " + path);
-  carehub::Sha256 state;
+  Sha256Hasher state;
   std::vector<char> buffer(1 << 20);
   while (in) {
     in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
