@@ -158,7 +158,9 @@ TEST(CrashTest, KillNineDuringIngestLeavesWholeBatchesAndRerunFinishes) {
     // The first attempt loads an empty store: the bulk path (bulk_load.h) dropped the record
     // indexes with its first batch, and a kill before its last commit leaves them dropped;
     // opening the store builds them again.
-    if (attempt == 0 && !exited && !completed) EXPECT_FALSE(indexes);
+    if (attempt == 0 && !exited && !completed) {
+      EXPECT_FALSE(indexes);
+    }
     Store store = Store::Open(hub);
     EXPECT_TRUE(RecordIndexesPresent(store.db()));
     EXPECT_EQ(VerifyStoredLog(store.db(), "310000", store.keys().sign_public()), std::nullopt);
