@@ -18,11 +18,14 @@
 # Each fault is injected ROUNDS times; times are polled every 100 ms. At the end every hub's
 # digests must equal Shanghai's (else exit 1). The baseline is the demo's own convergence.
 #
-# usage: bench/soak.sh [ROWS] [ROUNDS]     (defaults 2000, 3; ROWS per native file as in the demo)
+# The damaged bodies are stored compressed (the first seq at or after the chosen one whose body
+# has a dictionary; the seqs and how their bodies were stored are printed at the end): a relay
+# stores a schema's first 4095 bodies raw, so ROWS must exceed ~4096 for any to be compressed.
+# usage: bench/soak.sh [ROWS] [ROUNDS]     (defaults 10000, 3; ROWS per native file as in the demo)
 # env:   CAREHUB=path/to/carehub (default: the Release build), BENCH_DIR=scratch directory
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-rows=${1:-2000}
+rows=${1:-10000}
 rounds=${2:-3}
 # shellcheck source=bench/common.sh
 source "$root/bench/common.sh"
@@ -84,6 +87,20 @@ digest_field() {  # digest_field HUB FIELD: Shanghai's digest line's sha256= or 
   "$carehub" digest --dir "$work/demo/$1" --origin sh | tr ' ' '\n' | sed -n "s/^$2=//p"
 }
 same_as_sh() { [ "$(digest_field "$1" "$2")" = "$(digest_field sh "$2")" ]; }
+# The first seq >= $2 of Shanghai's log at hub $1 whose body and the one before are stored
+# compressed (dict set; a relay's first 4095 bodies of a schema stay raw, docs/STORE.md), else $2.
+compressed_seq() {
+  local s
+  s=$(sqlite3 -cmd ".timeout 5000" "file:$(db "$1")?mode=ro" "SELECT min(c.seq) FROM changes c \
+    JOIN changes p ON p.origin = c.origin AND p.seq = c.seq - 1 WHERE c.origin = '310000' \
+    AND c.seq >= $2 AND c.dict IS NOT NULL AND p.dict IS NOT NULL")
+  echo "${s:-$2}"
+}
+body_kind() {  # body_kind HUB SEQ: "compressed" or "raw"
+  sqlite3 -cmd ".timeout 5000" "file:$(db "$1")?mode=ro" "SELECT CASE WHEN dict IS NULL THEN \
+    'raw' ELSE 'compressed' END FROM changes WHERE origin = '310000' AND seq = $2"
+}
+damaged=()
 results=()
 record() {  # record FAULT ROUND DETECT HEAL
   printf '%-10s %5s %11s %9s\n' "$1" "$2" "$3" "$4"
@@ -118,14 +135,17 @@ for round in $(seq "$rounds"); do
   record partition "$round" "$detect" "$(wait_for 120 all_hold 310000 "$target")"
 
   checks_before=$(logged_count js "store check")
-  seq=$(($(head_of js 310000) / 2 + round))
+  seq=$(compressed_seq js $(($(head_of js 310000) / 2 + round)))
   sqlite3 -cmd ".timeout 5000" "$(db js)" "UPDATE changes SET body = \
     substr(body, 1, length(body) - 1) || x'00' WHERE origin = '310000' AND seq = $seq"
+  damaged+=("changelog round $round: js seq $seq, body $(body_kind js "$seq")")
   detect=$(wait_for 300 more_than js "store check" "$checks_before")
   record changelog "$round" "$detect" "$(total "$detect" "$(wait_for 300 same_as_sh js log)")"
 
   checks_before=$(logged_count zj "store check")
-  seq=$(($(head_of zj 310000) / 3 + round))
+  seq=$(compressed_seq zj $(($(head_of zj 310000) / 3 + round)))
+  damaged+=("records round $round: zj record at seq $seq, pointed at seq $((seq - 1)): bodies \
+$(body_kind zj "$seq") and $(body_kind zj $((seq - 1)))")
   sqlite3 -cmd ".timeout 5000" "$(db zj)" \
     "UPDATE records SET seq = seq - 1 WHERE origin = '310000' AND seq = $seq"
   detect=$(wait_for 300 more_than zj "store check" "$checks_before")
@@ -144,6 +164,7 @@ for round in $(seq "$rounds"); do
 done
 
 echo "load average after the faults: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf 'damaged: %s\n' "${damaged[@]}"
 printf '%s\n' "${results[@]}" | awk '
   { n[$1]++
     if ($2 == "timeout") t[$1]++; else if ($2 != "-") { dn[$1]++; d[$1] += $2; if ($2 > dm[$1]) dm[$1] = $2 }

@@ -107,18 +107,18 @@ void Exchange::Impl::CheckGossipedHead(const std::string& peer, const SignedHead
   evidence.how = "gossip";
   RaiseFork(std::move(evidence),
             "peer " + peer + " holds a different signed head at seq " + std::to_string(head.seq));
-  StartProbe(peer, head.origin, head.seq);
+  StartProbe(peer, head);
 }
 
-void Exchange::Impl::StartProbe(const std::string& peer, const std::string& origin,
-                                std::int64_t differ) {
-  if (probes.count(origin)) return;
+void Exchange::Impl::StartProbe(const std::string& peer, const SignedHead& other) {
+  if (probes.count(other.origin)) return;
   for (std::size_t i = 0; i < links.size(); ++i) {
     if (links[i].peer.name != peer || links[i].retired) continue;
-    probes[origin] = ForkProbe{i, 0, differ, -1, {}, 0};
+    probes[other.origin] = ForkProbe{i, 0, other.seq, -1, {}, 0, other.head_hash};
     return;
   }
-  // Not a member this hub dials: the fork point stays unknown (0).
+  // Not a member this hub dials (a PULL is a client's request): probed when a member this hub
+  // dials gossips a head of the other branch; until then the fork point stays unknown (0).
 }
 
 void Exchange::Impl::ProbeTimers() {
@@ -179,12 +179,13 @@ void Exchange::Impl::OnProbeBatch(const std::string& origin, const wire::Batch& 
   if (p.differ - p.agree > 1) return;  // asked again (ProbeTimers)
   const std::string peer = links[p.link].peer.name;
   const std::int64_t agree = p.agree, differ = p.differ;
+  const Hash256 other = p.other;
   probes.erase(origin);
   Log("fork of origin " + origin + ": the branches agree up to seq " + std::to_string(agree) +
       " (probed peer " + peer + "'s copy)");
-  writer->Post([this, origin, peer, agree, differ](Store& s) {
+  writer->Post([this, origin, peer, other, agree, differ](Store& s) {
     CommitGroup(s);
-    RecordForkPoint(s.db(), origin, peer, agree, differ);
+    RecordForkPoint(s.db(), origin, peer, other, agree, differ);
   });
 }
 

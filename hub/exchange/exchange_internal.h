@@ -195,6 +195,8 @@ struct Exchange::Impl {
   ExchangeClock::time_point last_verify_step{};
   std::map<std::string, ExchangeClock::time_point> last_origin_repair;
   std::map<std::string, std::string> last_pass_problem;  // origin -> first problem line
+  std::set<std::string> acted_this_pass;  // origins whose problem this pass was acted on already
+  std::int64_t passes_done = 0;           // background passes finished by this serve
   StoreCheckState check;
   mutable std::mutex check_mutex;  // guards `check` for Exchange::StoreCheck
   // Fork evidence (exchange_forks.cc): signed heads gossiped in HELLO/WELCOME/NOTIFY are
@@ -219,9 +221,10 @@ struct Exchange::Impl {
     std::int64_t asked = -1;  // after_seq of the PULL out (-1: none)
     ExchangeClock::time_point sent{};
     int tries = 0;
+    Hash256 other{};  // the head the probed member gossiped (its branch)
   };
   std::map<std::string, ForkProbe> probes;  // origin ->
-  void StartProbe(const std::string& peer, const std::string& origin, std::int64_t differ);
+  void StartProbe(const std::string& peer, const SignedHead& other);
   void ProbeTimers();
   void OnProbeBatch(const std::string& origin, const wire::Batch& batch);
   std::map<std::pair<std::string, std::string>, SignedHead> gossip_checked;  // (peer, origin)

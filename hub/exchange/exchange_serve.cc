@@ -282,28 +282,38 @@ void Exchange::Impl::VerifyStep() {
   // Its own connection: it reads committed state in short read transactions, beside the
   // exchange's open group.
   if (!verify_store) verify_store.emplace(Store::Open(store.dir()));
-  if (!verifier) verifier.emplace(options.verify_rows);
-  if (!verifier->Step(*verify_store)) return;
-  const std::vector<StoreProblem> found = verifier->last_pass();
-  {
+  if (!verifier) {
+    verifier.emplace(options.verify_rows);
+    acted_this_pass.clear();
+  }
+  const bool finished = verifier->Step(*verify_store);
+  // Acted on as soon as a slice finds an origin's first problem, not at the end of the pass:
+  // damage is detected within one pass of the cursor reaching it (docs/PROTOCOL.md).
+  const std::vector<StoreProblem> found = finished ? verifier->last_pass() : verifier->current();
+  // Passes of this serve (a repair restarts the verifier, the count goes on).
+  if (finished) ++passes_done;
+  const std::int64_t pass = passes_done + (finished ? 0 : 1);
+  if (finished) {
     std::lock_guard lock(check_mutex);
-    check.passes = verifier->passes();
+    check.passes = passes_done;
     check.problems = static_cast<std::int64_t>(found.size());
     if (found.empty()) check.sound = true;
   }
   std::map<std::string, std::string> first;  // origin -> its first problem in this pass
   for (const StoreProblem& p : found) {
     if (p.origin.empty()) {
-      Log("store check: " + ProblemLine(p) + " (run carehub verify --repair)");
-    } else {
+      if (finished) Log("store check: " + ProblemLine(p) + " (run carehub verify --repair)");
+    } else if (!acted_this_pass.count(p.origin)) {
       first.try_emplace(p.origin, ProblemLine(p));
     }
   }
+  if (finished) acted_this_pass.clear();
   // Re-checked in one snapshot before anything is cut: the pass read the store in slices. New
   // damage is repaired at once; the same damage again (not repairable here) once a minute.
   for (const auto& [origin, line] : first) {
+    if (!finished) acted_this_pass.insert(origin);
     std::string& last = last_pass_problem[origin];
-    RepairOrigin(origin, "background pass " + std::to_string(check.passes), line == last);
+    RepairOrigin(origin, "background pass " + std::to_string(pass), line == last);
     last = line;
   }
 }

@@ -2,9 +2,8 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <set>
-
-#include "schemas/error.h"
 
 namespace carehub {
 namespace {
@@ -22,8 +21,18 @@ void Put(crypto_hash_sha256_state& state, std::string_view bytes) {
                             bytes.size());
 }
 
-// Signed head, then every entry as stored (docs/PROTOCOL.md "Commands", digest).
-std::string LogDigest(Store& store, const std::string& origin) {
+// A records row of the origin: its id, the seq of the change it points at, and that change's
+// record_hash (zero when the log holds no such seq: no body hashes to 32 zero bytes).
+struct RecordRef {
+  std::string id;
+  std::int64_t seq = 0;
+  Hash256 hash{};
+};
+
+// Signed head, then every entry as stored (docs/PROTOCOL.md "Commands", digest). The same pass
+// hands each record in `by_seq` (ascending seq) the record_hash of the entry it points at, so a
+// body is read and decompressed once for both digests, in seq order.
+std::string LogDigest(Store& store, const std::string& origin, std::vector<RecordRef*>& by_seq) {
   crypto_hash_sha256_state state;
   crypto_hash_sha256_init(&state);
   sqlite::Statement head(store.db(),
@@ -46,8 +55,10 @@ std::string LogDigest(Store& store, const std::string& origin) {
                             "ORDER BY seq");
   entries.Bind(1, origin);
   std::string prev(32, '\0');
+  std::size_t next = 0;  // the first record of by_seq not handed its hash yet
   while (entries.Step()) {
-    Put(state, static_cast<std::uint64_t>(entries.ColumnInt64(0)), 8);
+    const std::int64_t seq = entries.ColumnInt64(0);
+    Put(state, static_cast<std::uint64_t>(seq), 8);
     Put(state, static_cast<std::uint64_t>(entries.ColumnInt64(1)), 1);
     const std::string_view id = entries.ColumnBlob(2);
     Put(state, id.size(), 2);
@@ -58,45 +69,48 @@ std::string LogDigest(Store& store, const std::string& origin) {
     Put(state, std::string_view(reinterpret_cast<const char*>(record_hash.data()), 32));
     Put(state, prev);
     prev = std::string(entries.ColumnBlob(4));
-    Put(state, prev);
-    Put(state, body.size(), 4);
-    Put(state, body);
+    Put(state, prev);  // the body is in through record_hash: hashed once, not twice
+    while (next < by_seq.size() && by_seq[next]->seq < seq) ++next;  // no such seq: zero
+    for (; next < by_seq.size() && by_seq[next]->seq == seq; ++next) {
+      by_seq[next]->hash = record_hash;
+    }
   }
   Hash256 hash{};
   crypto_hash_sha256_final(&state, hash.data());
   return ToHex(hash);
 }
 
+// Both digests of one origin from one pass over its log and one over its records rows (no
+// per-record lookup of a body: the records are put in id order in memory, ~120 bytes each).
 OriginDigest DigestOf(Store& store, const std::string& origin) {
   OriginDigest digest;
   digest.origin = origin;
   if (auto head = store.Head(origin)) digest.seq = head->seq;
+  std::vector<RecordRef> records;
+  {
+    sqlite::Statement stmt(store.db(), "SELECT record_id, seq FROM records WHERE origin = ?");
+    stmt.Bind(1, origin);
+    while (stmt.Step()) records.push_back({std::string(stmt.ColumnBlob(0)), stmt.ColumnInt64(1)});
+  }
+  std::vector<RecordRef*> by_seq;
+  by_seq.reserve(records.size());
+  for (RecordRef& r : records) by_seq.push_back(&r);
+  std::sort(by_seq.begin(), by_seq.end(),
+            [](const RecordRef* a, const RecordRef* b) { return a->seq < b->seq; });
+  digest.log_sha256_hex = LogDigest(store, origin, by_seq);
+  std::sort(records.begin(), records.end(),
+            [](const RecordRef& a, const RecordRef& b) { return a.id < b.id; });
   crypto_hash_sha256_state state;
   crypto_hash_sha256_init(&state);
-  // Sorted by id without the bodies in the sorter (records has no index in id order), then
-  // each body read by rowid (from the change the records row points at).
-  sqlite::Statement in_order(store.db(),
-                             "SELECT rowid FROM records WHERE origin = ? ORDER BY record_id");
-  sqlite::Statement stmt(store.db(), "SELECT r.record_id, " + std::string(kChangeBody) + " FROM " +
-                                         std::string(kRecordsWithBody) + " WHERE r.rowid = ?");
-  in_order.Bind(1, origin);
-  while (in_order.Step()) {
-    stmt.Bind(1, in_order.ColumnInt64(0));
-    if (!stmt.Step())
-      throw Error::Corruption("digest: a record vanished inside a read transaction");
-    const std::string_view id = stmt.ColumnBlob(0);
-    Put(state, id.size(), 2);
-    Put(state, id);
-    const std::string_view body = stmt.ColumnBlob(1);
-    Put(state, body.size(), 4);
-    Put(state, body);
-    ++digest.records;
-    stmt.Reset();
+  for (const RecordRef& r : records) {
+    Put(state, r.id.size(), 2);
+    Put(state, r.id);
+    Put(state, std::string_view(reinterpret_cast<const char*>(r.hash.data()), 32));
   }
   Hash256 hash{};
   crypto_hash_sha256_final(&state, hash.data());
+  digest.records = static_cast<std::int64_t>(records.size());
   digest.sha256_hex = ToHex(hash);
-  digest.log_sha256_hex = LogDigest(store, origin);
   return digest;
 }
 

@@ -101,11 +101,12 @@ bool IsRejectedHead(sqlite::Database& db, const std::string& origin, std::int64_
 }
 
 int RecordForkPoint(sqlite::Database& db, const std::string& origin, const std::string& other_from,
-                    std::int64_t agree_seq, std::int64_t fork_seq) {
+                    const Hash256& other_hash, std::int64_t agree_seq, std::int64_t fork_seq) {
   sqlite::Statement update(db,
                            "UPDATE fork_evidence SET agree_seq = ?, fork_seq = ? WHERE origin = ? "
-                           "AND other_from = ? AND resolved_at_ms IS NULL");
+                           "AND (other_from = ? OR other_hash = ?) AND resolved_at_ms IS NULL");
   update.Bind(1, agree_seq).Bind(2, fork_seq).Bind(3, origin).Bind(4, other_from);
+  update.BindBlob(5, std::string_view(reinterpret_cast<const char*>(other_hash.data()), 32));
   return update.Run();
 }
 

@@ -38,10 +38,12 @@ bool RecordForkEvidence(sqlite::Database& db, ForkEvidence evidence);
 std::vector<ForkEvidence> ListForkEvidence(sqlite::Database& db, bool open_only);
 // Origins with open evidence: the exchange applies nothing of them.
 std::set<std::string> HeldOrigins(sqlite::Database& db);
-// The fork point found by probing `other_from`'s copy (the exchange compares entry hashes):
-// the open evidence of `origin` from that member gets agree_seq and fork_seq. Returns rows set.
+// The fork point found by probing `other_from`'s copy (the exchange compares entry hashes), whose
+// gossiped head was `other_hash`: the open evidence of `origin` from that member, or of that head
+// whoever sent it (a hub dialled by the member that raised it probes another member holding the
+// same branch), gets agree_seq and fork_seq. Returns rows set.
 int RecordForkPoint(sqlite::Database& db, const std::string& origin, const std::string& other_from,
-                    std::int64_t agree_seq, std::int64_t fork_seq);
+                    const Hash256& other_hash, std::int64_t agree_seq, std::int64_t fork_seq);
 // True when (origin, seq, hash) is the head of a branch an operator decided against: it is not
 // raised again when a member still carries it.
 bool IsRejectedHead(sqlite::Database& db, const std::string& origin, std::int64_t seq,

@@ -234,6 +234,64 @@ TEST_F(ForkEvidenceTest, ABatchThatDoesNotExtendTheHeldChainIsEvidence) {
   EXPECT_TRUE(log_.Contains("FORK of origin 310000"));
 }
 
+// Issue 17: the fork point from the other side. C (rewritten branch) is dialled by B (true
+// branch) but cannot dial B (no endpoint): B's HELLO raises the evidence at C, and C cannot send
+// B a PULL, so the point stays unknown at C (B probes C and knows it). As soon as C dials any
+// member gossiping a head of the other branch (D, which holds the true chain), C probes that
+// member and records the point in the evidence B's gossip raised (before the fix the point was
+// recorded only in a row whose sender was the probed member: none here, so it was lost).
+TEST_F(ForkEvidenceTest, AHubDialledByTheOtherBranchFindsTheForkPointThroughAnyMemberItDials) {
+  const auto key = tmp_ / "a" / "federation.key";
+  Store d = Store::Init(tmp_ / "d", {.region = "ah", .federation_key_file = key});
+  AddPeer(a_->db(), Member(*b_, "b", std::nullopt), "310000");
+  AddPeer(a_->db(), Member(d, "d", std::nullopt), "310000");
+  AddPeer(a2_->db(), Member(*c_, "c", std::nullopt), "310000");
+  Server a(tmp_ / "a", Options(true));
+  Server a2(tmp_ / "a2", Options(true));
+  AddPeer(b_->db(), Member(*a_, "a", a.endpoint()), b_->region());
+  AddPeer(d.db(), Member(*a_, "a", a.endpoint()), d.region());
+  AddPeer(c_->db(), Member(*a_, "a", a2.endpoint()), c_->region());
+  ASSERT_TRUE(Exchange(tmp_ / "b", Options(false)).SyncOnce(30s).caught_up);
+  ASSERT_TRUE(Exchange(tmp_ / "d", Options(false)).SyncOnce(30s).caught_up);
+  ASSERT_TRUE(Exchange(tmp_ / "c", Options(false)).SyncOnce(30s).caught_up);
+  const SignedHead true_head = Head310(*b_);
+  ASSERT_EQ(Head310(d), true_head);
+  ASSERT_NE(Head310(*c_), true_head);
+
+  // B dials C; C knows B without an endpoint.
+  AddPeer(c_->db(), Member(*b_, "b", std::nullopt), c_->region());
+  AddPeer(c_->db(), Member(d, "d", std::nullopt), c_->region());
+  AddPeer(d.db(), Member(*c_, "c", std::nullopt), d.region());
+  Server c(tmp_ / "c", Options(true));
+  AddPeer(b_->db(), Member(*c_, "c", c.endpoint()), b_->region());
+  Exchange(tmp_ / "b", Options(false)).SyncOnce(10s);
+  ASSERT_EQ(ListForkEvidence(b_->db(), true).size(), 1u);
+  EXPECT_EQ(ListForkEvidence(b_->db(), true)[0].agree_seq, 2000) << "B dials C: B probes C";
+  const auto read_c = [&] {
+    Store view = Store::Open(tmp_ / "c");
+    return ListForkEvidence(view.db(), true);
+  };
+  auto at_c = read_c();
+  ASSERT_EQ(at_c.size(), 1u);
+  EXPECT_EQ(at_c[0].other_from, "b");
+  EXPECT_EQ(at_c[0].other, true_head);
+  EXPECT_EQ(at_c[0].agree_seq, 0) << "C cannot send B a PULL";
+
+  // C gets an endpoint for D (picked up by the running serve): D gossips the true head, C
+  // probes D and records the point in the evidence it holds for that head.
+  Server dx(tmp_ / "d", Options(true));
+  SetEndpoint(*c_, "d", Member(d, "d", std::nullopt), dx.endpoint());
+  const auto start = std::chrono::steady_clock::now();
+  while (at_c[0].agree_seq == 0 && std::chrono::steady_clock::now() - start < 30s) {
+    std::this_thread::sleep_for(100ms);
+    at_c = read_c();
+    ASSERT_EQ(at_c.size(), 1u);
+  }
+  EXPECT_EQ(at_c[0].agree_seq, 2000);
+  EXPECT_EQ(at_c[0].fork_seq, 2001);
+  EXPECT_TRUE(log_.Contains("the branches agree up to seq 2000 (probed peer d's copy)"));
+}
+
 // The operator's view: `verify` exits 3 and names the fork, `fork show` lists both heads and who
 // sent the other, `fork resolve --keep` of an unknown hash is refused, of the held head releases.
 TEST_F(ForkEvidenceTest, VerifyReportsOpenForksAndForkResolveReleasesThem) {

@@ -42,7 +42,7 @@ std::string PythonDigest(const std::filesystem::path& db, const std::string& ori
       "ON c.origin=r.origin AND c.seq=r.seq WHERE r.origin=? ORDER BY r.record_id',"
       "(sys.argv[2],)):\n"
       "  r=rid.encode('ascii'); h.update(len(r).to_bytes(2,'big')+r)\n"
-      "  h.update(len(body).to_bytes(4,'big')+body)\n"
+      "  h.update(hashlib.sha256(body).digest())\n"
       "print(h.hexdigest())\n";
   const TempDir tmp;
   const auto path = tmp / "digest.py";
