@@ -174,8 +174,9 @@ printf '%s\n' "${results[@]}" | awk '
           printf "summary %-10s rounds %d  %s  heal mean %6.2f max %6.2f s  timeouts %d\n",
             f, n[f], det, hn[f] ? h[f] / hn[f] : -1, hm[f], t[f] } }'
 healthy=yes
-for h in "${hubs[@]}"; do
-  [ "$("$carehub" digest --dir "$work/demo/$h")" = "$("$carehub" digest --dir "$work/demo/sh")" ] ||
+reference=$("$carehub" digest --dir "$work/demo/sh")
+for h in "${hubs[@]:1}"; do
+  [ "$("$carehub" digest --dir "$work/demo/$h")" = "$reference" ] ||
     { healthy=no; echo "hub $h: digests differ from Shanghai's" >&2; }
 done
 echo "all 7 hubs' digests equal after the soak: $healthy"

@@ -166,7 +166,10 @@ struct Exchange::Impl {
   // At most once a minute per origin (every PULL of a damaged origin would trigger it), unless
   // `per_minute` is false: a background pass that finds new damage (another first problem than
   // its last) repairs it at once instead of waiting out the minute of an earlier repair.
-  void RepairOrigin(const std::string& origin, const std::string& why, bool per_minute = true);
+  // A relayed origin's damaged log is first proven and rewritten from a member's batch
+  // (exchange_relay_repair.cc) unless `cut`: then it is cut back to its last sound signed head.
+  void RepairOrigin(const std::string& origin, const std::string& why, bool per_minute = true,
+                    bool cut = false);
   void OnRepaired(const std::string& origin, const std::vector<StoreProblem>& found,
                   const RepairReport& repair, const std::string& why);
   // Repair of this hub's own log (exchange_own_repair.cc): its damaged range is pulled from a
@@ -190,6 +193,23 @@ struct Exchange::Impl {
   void OnOwnBatch(std::size_t index, wire::Batch batch);
   void OnOwnRestored(std::size_t index, const ChainCursor& from, const OwnLogRestore& restore,
                      std::int64_t last, const std::optional<ChainCursor>& next);
+  // Repair of a relayed origin's log without cutting it (exchange_relay_repair.cc): the range
+  // from the first damaged entry is pulled from a member, proven from the stored entry below it
+  // (RestoreRelayedLog) and rewritten; cut back after kRelayRepairGiveUp without a usable copy.
+  struct RelayRepair {
+    ChainCursor from;       // the entry below the first damaged one, as stored
+    std::int64_t held = 0;  // this hub's head of the origin
+    std::size_t link = SIZE_MAX;
+    std::set<std::size_t> asked;
+    ExchangeClock::time_point next_try{}, give_up{};
+  };
+  std::map<std::string, RelayRepair> relay_repairs;  // origin ->
+  void StartRelayRepair(const std::string& origin, const ChainCursor& from, std::int64_t held);
+  void RelayRepairTimers();
+  void OnRelayRepairBatch(std::size_t index, wire::Batch batch);
+  void OnRelayRestored(std::size_t index, const std::string& origin, const ChainCursor& from,
+                       const OwnLogRestore& restore, std::int64_t last,
+                       const std::optional<ChainCursor>& next, bool still_damaged);
   std::optional<Store> verify_store;
   std::optional<IncrementalVerifier> verifier;
   ExchangeClock::time_point last_verify_step{};

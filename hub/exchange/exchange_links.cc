@@ -61,6 +61,7 @@ void Exchange::Impl::Timers() {
   if (now - last_member_refresh > kMemberRefresh) RefreshMembers();
   if (now - last_head_poll > options.head_poll) PollHeads();
   OwnRepairTimers();
+  RelayRepairTimers();
   ProbeTimers();
   for (std::size_t i = 0; i < links.size(); ++i) {
     Link& link = links[i];

@@ -31,6 +31,11 @@ void Exchange::Impl::OnBatch(std::size_t index, wire::Batch batch) {
                                         probe->second.asked == batch.after_seq) {
     return OnProbeBatch(origin, batch);  // compared, never applied
   }
+  if (auto repair = relay_repairs.find(origin); repair != relay_repairs.end() &&
+                                                repair->second.link == index &&
+                                                repair->second.from.seq == batch.after_seq) {
+    return OnRelayRepairBatch(index, std::move(batch));  // proven, then rewritten in place
+  }
   pull_retries.erase(origin);
   if (held_origins.count(origin)) return;  // open fork evidence: nothing applied
   auto reject = [&](const std::string& why) {

@@ -208,7 +208,7 @@ wire::Message Exchange::Impl::ServePull(Store& store, const wire::Pull& pull,
 }
 
 void Exchange::Impl::RepairOrigin(const std::string& origin, const std::string& why,
-                                  bool per_minute) {
+                                  bool per_minute, bool cut) {
   const auto now = ExchangeClock::now();
   if (auto it = last_origin_repair.find(origin);
       per_minute && it != last_origin_repair.end() && now - it->second < kOriginRepairInterval) {
@@ -218,10 +218,23 @@ void Exchange::Impl::RepairOrigin(const std::string& origin, const std::string& 
   // On the writer: verified in one snapshot (after the open group is committed) and repaired
   // in one write transaction, while the loop keeps answering.
   if (origin == store.region()) own_check_pending = true;
-  writer->Post([this, origin, why](Store& s) {
+  writer->Post([this, origin, why, cut](Store& s) {
     CommitGroup(s);
     VerifyReport report = VerifyStore(s, {.origin = origin, .integrity_check = false});
     const std::optional<ChainCursor> own = OwnDamage(s, report.problems);
+    // A relayed log is proven and rewritten from a member's batch instead of cut: its chain
+    // problems, and records reading entries from the damage on, are left to that (verified
+    // again after the rewrite); other records rows are repaired here as before.
+    const std::optional<ChainCursor> relayed =
+        cut ? std::nullopt : RelayedDamage(s, origin, report.problems);
+    const std::vector<StoreProblem> found = report.problems;
+    if (relayed) {
+      std::erase_if(report.problems, [&](const StoreProblem& p) {
+        return p.origin == origin && (p.kind == ProblemKind::kChain || p.seq > relayed->seq);
+      });
+    }
+    const auto head = s.Head(origin);
+    const std::int64_t held = head ? head->seq : 0;
     RepairReport repair;
     bool busy = false;
     if (!report.problems.empty()) {
@@ -232,9 +245,10 @@ void Exchange::Impl::RepairOrigin(const std::string& origin, const std::string& 
         busy = true;
       }
     }
-    mailbox.Post([this, origin, why, found = std::move(report.problems), repair, busy, own] {
+    mailbox.Post([this, origin, why, found, repair, busy, own, relayed, held] {
       if (origin == store.region()) own_check_pending = false;
       if (own) StartOwnRepair(*own);
+      if (relayed && !busy) StartRelayRepair(origin, *relayed, held);
       if (busy) {
         // Another writer holds the store: tried again by the next check that finds the damage.
         last_origin_repair.erase(origin);

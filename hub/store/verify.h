@@ -125,6 +125,18 @@ struct OwnLogRestore {
 };
 OwnLogRestore RestoreOwnLog(Store& store, const ChainCursor& from,
                             const std::vector<ChangeEntry>& entries, const SignedHead& head);
+// The same for ANOTHER origin's log (a relay's copy), with that origin's `key`, and `from` the
+// entry just below the first damaged one (docs/STORE.md "How far back a relayed log is cut"):
+// entries verifying from the stored entry hash at `from` to a head the origin signed prove
+// every stored entry up to `from` (they recompute to it) without cutting anything.
+OwnLogRestore RestoreRelayedLog(Store& store, const ChainCursor& from,
+                                const std::vector<ChangeEntry>& entries, const SignedHead& head,
+                                const SignPublicKey& key);
+// Where a relayed origin's log can be proven and rewritten from instead of cut (the entry below
+// its first damaged one, as stored): nullopt when `found` holds no chain problem of `origin` or
+// any head problem of it (a damaged signed head is not rewritten: the log is cut instead).
+std::optional<ChainCursor> RelayedDamage(Store& store, const std::string& origin,
+                                         const std::vector<StoreProblem>& found);
 
 // Drops another origin's log past its last sound signed head at or below `at_most` (0: all of
 // it), with its signed heads and the records those entries wrote (back to their last kept

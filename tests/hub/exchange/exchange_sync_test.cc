@@ -325,8 +325,8 @@ TEST_F(ExchangeSyncTest, ARunningHubPullsNewRecordsOnNotify) {
 
 // Issue 17: a relay whose copy of the origin's log is damaged (one byte of a relayed change
 // body) notices when it reads the batch for serving, answers ERROR instead of the bad batch,
-// cuts the origin's log back to its last sound signed head, pulls the rest again from the
-// origin, and the hub behind it converges to the origin's digest.
+// fetches the damaged range again from the origin (proven from the entry below it, rewritten in
+// place), and the hub behind it converges to the origin's digest.
 TEST_F(ExchangeSyncTest, ADamagedRelayDetectsRepairsFromTheOriginAndTheHubBehindConverges) {
   Ingest(a_, 0, 3500);
   AddPeer(a_.db(), Member(b_, "b", std::nullopt), a_.region());
@@ -362,7 +362,7 @@ TEST_F(ExchangeSyncTest, ADamagedRelayDetectsRepairsFromTheOriginAndTheHubBehind
   EXPECT_EQ(Digest310(b_), Digest310(a_));
   EXPECT_TRUE(VerifyStore(b_).sound());
   EXPECT_TRUE(log_.Contains("store check (a batch read for serving"));
-  EXPECT_TRUE(log_.Contains("repair: origin 310000 cut back to its signed head 1000"));
+  EXPECT_TRUE(log_.Contains("repair: origin 310000 seq 1500..")) << "proven and rewritten";
   b.Stop();
   EXPECT_GE(b.exchange().StoreCheck().repairs, 1);
 }
@@ -529,6 +529,60 @@ TEST_F(ExchangeSyncTest, TheBackgroundCheckActsOnDamageBeforeItsPassEnds) {
     std::this_thread::sleep_for(50ms);
   }
   EXPECT_EQ(Digest310(b_), origin);
+}
+
+// Issue 17: a relay that pulled the origin's whole log in ONE batch holds a signed head only at
+// its end, so cutting back below damage at seq 2500 meant seq 0: every entry and record dropped
+// and pulled again. Now the relay pulls 2500..3000 from a member (after_seq 2499, up to the
+// origin's nearest signed head), proves it from
+// its own stored entry hash at 2499 (the batch chains from there to a head the origin signed,
+// so entries 1..2499, which recompute to that hash, are the origin's) and rewrites the one
+// damaged entry in place: nothing is cut, the records stay.
+TEST_F(ExchangeSyncTest, ARelayProvesAndRewritesADamagedRangeInsteadOfCuttingItsLog) {
+  Ingest(a_, 0, 3500);  // the origin signs 1000, 2000, 3000, 3500
+  AddPeer(a_.db(), Member(b_, "b", std::nullopt), a_.region());
+  Server a(tmp_ / "a", Options());
+  AddPeer(b_.db(), Member(a_, "a", a.endpoint()), b_.region());
+  a.Start();
+  const std::string origin = Digest310(a_);
+  {
+    ExchangeOptions one_batch = Options(false);
+    one_batch.max_batch = 20000;
+    Exchange b(tmp_ / "b", one_batch);
+    const auto start = std::chrono::steady_clock::now();
+    while (Digest310(b_) != origin && std::chrono::steady_clock::now() - start < 60s) {
+      b.SyncOnce(5s);
+    }
+  }
+  ASSERT_EQ(Digest310(b_), origin);
+  ASSERT_EQ(b_.db().QueryInt("SELECT count(*) FROM signed_heads WHERE origin = '310000'"), 1);
+  b_.db().Exec(
+      "UPDATE changes SET body = substr(body, 1, length(body) - 1) || x'00' "
+      "WHERE origin = '310000' AND seq = 2500");
+  ASSERT_NE(Digest310(b_), origin);
+  // Rows of the relay that a cut would have deleted and written again keep their rowids.
+  const auto first_rowid =
+      b_.db().QueryInt("SELECT min(rowid) FROM records WHERE origin = '310000'");
+
+  ExchangeOptions checking = Options(false);
+  checking.verify_rows = 1000;
+  checking.verify_interval = 20ms;
+  Server b(tmp_ / "b", checking);
+  b.Start();
+  const auto start = std::chrono::steady_clock::now();
+  while (Digest310(b_) != origin && std::chrono::steady_clock::now() - start < 60s) {
+    std::this_thread::sleep_for(50ms);
+  }
+  b.Stop();
+  EXPECT_EQ(Digest310(b_), origin);
+  EXPECT_TRUE(VerifyStore(b_).sound());
+  // The origin's nearest signed head at or after 2500 is 3000: 501 entries fetched.
+  EXPECT_TRUE(
+      log_.Contains("repair: origin 310000 seq 2500..3000 proven from seq 2499 and 1 "
+                    "entry rewritten from peer a's copy; nothing cut"));
+  EXPECT_FALSE(log_.Contains("cut back")) << "the log was cut";
+  EXPECT_EQ(b_.db().QueryInt("SELECT min(rowid) FROM records WHERE origin = '310000'"),
+            first_rowid);
 }
 
 // Issue 17: a damaged body in a hub's OWN log (the only copy it has) is not cut like another

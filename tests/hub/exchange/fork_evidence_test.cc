@@ -264,7 +264,7 @@ TEST_F(ForkEvidenceTest, AHubDialledByTheOtherBranchFindsTheForkPointThroughAnyM
   AddPeer(d.db(), Member(*c_, "c", std::nullopt), d.region());
   Server c(tmp_ / "c", Options(true));
   AddPeer(b_->db(), Member(*c_, "c", c.endpoint()), b_->region());
-  Exchange(tmp_ / "b", Options(false)).SyncOnce(10s);
+  Exchange(tmp_ / "b", Options(false)).SyncOnce(30s);  // the probe's PULLs need time under load
   ASSERT_EQ(ListForkEvidence(b_->db(), true).size(), 1u);
   EXPECT_EQ(ListForkEvidence(b_->db(), true)[0].agree_seq, 2000) << "B dials C: B probes C";
   const auto read_c = [&] {
