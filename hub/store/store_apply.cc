@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "hub/store/body_codec.h"
+#include "hub/store/bulk_load.h"
 #include "hub/store/lookup_keys.h"
 #include "hub/store/person_rows.h"
 #include "hub/store/store.h"
@@ -52,6 +53,10 @@ class RemoteWriter {
                      "ON CONFLICT(origin) DO UPDATE SET seq = excluded.seq, "
                      "head_hash = excluded.head_hash, signature = excluded.signature") {
     bodies_.StoreTrained();  // a rolled-back transaction may have taken their rows
+    // A bulk load of the hub's own file may have dropped the record indexes (bulk_load.h):
+    // without them every lookup below would scan `records`, so they are built first, in this
+    // transaction. The load then goes on without dropping them again.
+    if (!RecordIndexesPresent(db)) BuildRecordIndexes(db);
   }
 
   void Write(std::string_view origin, const ChangeEntry& e) {

@@ -123,6 +123,38 @@ TEST(BulkLoadTest, AnotherWriterOfTheOriginEndsTheBulkPath) {
   EXPECT_EQ(VerifyStoredLog(store.db(), "310000", store.keys().sign_public()), std::nullopt);
 }
 
+// serve's writer (its own connection, open before the load started) applies a relayed batch
+// while a bulk load has the record indexes dropped: it builds them first rather than scan
+// `records` for every entry, and the load goes on and finishes with every record.
+TEST(BulkLoadTest, ARelayedBatchDuringTheLoadBuildsTheIndexesFirst) {
+  TempDir tmp;
+  Store sh = Store::Init(tmp / "sh", {.region = "sh"});
+  ASSERT_EQ(Load(sh, 1, 50, "/data/sh.csv", true).inserted, 50);
+  Store store = Store::Init(tmp / "hub", {.region = "js"});
+  Store serve_writer = Store::Open(tmp / "hub");
+  IngestSink sink(store, "/data/js.csv", "sha-js", "jiangsu/assessment", {.batch_size = 1000});
+  for (int i = 1; i <= 1000; ++i) sink.Accept(TestAssessment(i, "320000"));  // one batch
+  while (Count(serve_writer, "SELECT count(*) FROM changes") < 1000) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // until the writer committed
+  }
+  ASSERT_FALSE(RecordIndexesPresent(serve_writer.db()));
+
+  EXPECT_EQ(serve_writer.ApplyVerifiedBatch("310000", sh.ReadChanges("310000", 0, 100),
+                                            *sh.Head("310000")),
+            50);
+  EXPECT_TRUE(RecordIndexesPresent(serve_writer.db()));
+  sqlite::Statement plan(serve_writer.db(),
+                         "EXPLAIN QUERY PLAN SELECT 1 FROM records WHERE record_key = 1");
+  ASSERT_TRUE(plan.Step());
+  EXPECT_NE(std::string(plan.ColumnText(3)).find("records_key"), std::string::npos);
+
+  for (int i = 1001; i <= 2500; ++i) sink.Accept(TestAssessment(i, "320000"));
+  EXPECT_EQ(sink.Finish().inserted, 2500);
+  EXPECT_EQ(Count(store, "SELECT count(*) FROM records"), 2550);
+  EXPECT_TRUE(RecordIndexesPresent(store.db()));
+  EXPECT_EQ(VerifyStoredLog(store.db(), "320000", store.keys().sign_public()), std::nullopt);
+}
+
 // A load that stops after some batches (as a crash would, minus the process exit) builds the
 // indexes it dropped when its writer goes; one whose indexes are missing (a kill -9: see
 // crash_test.cc) has them built by the next open.
