@@ -71,6 +71,8 @@ for rows in "${rows_list[@]}"; do
   kill -TERM "$server"; wait "$server" 2>/dev/null || true; server=""
   printf 'sync catch-up of B from A:          %8.2f s %9s records/s  cpu %7s s  peak RSS %5s MB\n' \
     "$sync_secs" "$(rate "$records" "$sync_secs")" "$sync_cpu" "$sync_rss"
+  # Batches applied and group commits of B (fewer commits: fewer rewrites of the index pages).
+  grep '^batches=' "$work/out.txt" | sed 's/^/  B: /' || true
   echo "ratio ingest/sync: $(awk -v i="$ingest_secs" -v s="$sync_secs" 'BEGIN { printf "%.2f", (s > 0 ? i / s : 0) }') (target >= 1.0)"
   da=$(digest "$work/a"); db=$(digest "$work/b")
   if [ "$da" = "$db" ]; then echo "digests equal"; else echo "digests DIFFER"; echo "$da"; echo "$db"; exit 1; fi

@@ -39,6 +39,9 @@ class SyncCommand : public Command {
           << " rate=" << std::fixed << std::setprecision(0)
           << (p.seconds > 0 ? static_cast<double>(p.applied) / p.seconds : 0.0) << "/s\n";
     }
+    const ExchangeStats stats = exchange.stats();
+    out << "batches=" << stats.batches_applied << " commits=" << stats.groups_committed
+        << " deferred=" << stats.batches_deferred << "\n";
     for (const std::string& problem : report.problems) std::cerr << "sync: " << problem << "\n";
     if (!report.caught_up) std::cerr << "sync: not caught up before the timeout\n";
     out << (report.caught_up && report.problems.empty() ? "caught up\n" : "incomplete\n");

@@ -101,9 +101,15 @@ void Exchange::Impl::StartWorkers() {
     w.persons = std::make_unique<PersonRows>(s.db());
     w.store_rows = s.RecordCountEstimate();
   };
-  write_hooks.idle = [this](Store& s) { CommitGroup(s); };
-  write_hooks.teardown = [this](Store&) {
+  write_hooks.idle = [this](Store& s) { CommitIdleGroup(s); };
+  write_hooks.teardown = [this](Store& s) {
+    try {
+      CommitGroup(s);  // a group the last idle hook kept open (CommitIdleGroup)
+    } catch (const Error&) {
+      // Rolled back: its batches are pulled again from the stored heads.
+    }
     w.group.reset();
+    group_open.store(false, std::memory_order_relaxed);
     w.persons.reset();
     w.bulk.reset();
   };
@@ -178,6 +184,7 @@ void Exchange::Impl::ReopenRouter() {
   const std::string endpoint = router->get(zmq::sockopt::last_endpoint);
   router.reset();
   clients.clear();
+  has_clients.store(false, std::memory_order_relaxed);
   OpenRouter(endpoint);
 }
 

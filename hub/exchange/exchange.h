@@ -93,6 +93,7 @@ struct ExchangeStats {
   std::int64_t entries_applied = 0;
   std::int64_t batches_rejected = 0;
   std::int64_t batches_deferred = 0;  // not applied, store busy (another writer): pulled again
+  std::int64_t groups_committed = 0;  // commits of applied batches (group commit, PROTOCOL.md)
   std::int64_t batches_served = 0;
   std::int64_t notifies_sent = 0;
   std::int64_t connections_denied = 0;

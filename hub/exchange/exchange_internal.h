@@ -3,6 +3,7 @@
 // side): the state of one Exchange. Not part of the interface; include only from exchange*.cc.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -33,14 +34,22 @@ inline constexpr std::uint32_t kMaxServedEntries = 20000;
 // An origin whose batch a peer refused to serve or this hub rejected is not pulled from that
 // peer again for this long (other members are asked meanwhile).
 inline constexpr std::chrono::seconds kRejectBackoff{5};
-// Group commit age bound: 1 s while groups are small (kGroupMinEntries), growing with the group
+// Group commit age bound. It keeps what a relay applied reaching its clients promptly (NOTIFY
+// follows each commit): 1 s while groups are small (kGroupMinEntries), growing with the group
 // target (one more second per kGroupMinEntries entries of it) up to kGroupMaxAgeLarge. Each
 // commit rewrites every random-key index page the group touched, nearly the whole index once it
-// is larger than a group, so a large store catching up commits less often (issue 16: the fixed
-// 1 s made a 5M catch-up commit ~10x as often as the same ingest). An open group holds the
-// write lock and an ingest waits at most its busy_timeout (5 s) for it: the bound stays below.
+// is larger than a group, so a large store catching up commits less often. With no client heard
+// from (kClientForgotten: nobody to notify, e.g. `carehub sync --once`) the group runs to its
+// target, bounded by kGroupMaxAgeAlone (issue 16: at 5M records a 4 s group was one 20,000-entry
+// batch, ~20x the commits of the same ingest). Another writer waiting for the lock never waits
+// for the bound: the group commits after the batch it is writing (sqlite::kWriterWaitingFor).
 inline constexpr std::chrono::seconds kGroupMaxAge{1};
 inline constexpr std::chrono::seconds kGroupMaxAgeLarge{4};
+inline constexpr std::chrono::seconds kGroupMaxAgeAlone{60};
+// With no client, a group also stays open across a gap between batches (the next one is being
+// read and sent by the peer) of up to this long; with clients it is committed after 50 ms.
+inline constexpr std::chrono::seconds kGroupIdleAlone{1};
+inline constexpr std::chrono::milliseconds kGroupIdlePoke{200};
 
 // One dialled member.
 struct Link {
@@ -108,6 +117,7 @@ struct WriterState {
   std::unique_ptr<PersonRows> persons;
   std::int64_t group_entries = 0;
   ExchangeClock::time_point group_started{};
+  ExchangeClock::time_point last_write{};  // end of the last batch written into the group
   std::int64_t store_rows = 0;  // records in the store (max rowid at open + entries applied)
 };
 
@@ -273,6 +283,7 @@ struct Exchange::Impl {
   void WriteBatch(Store& s, const std::shared_ptr<PendingApply>& job);
   void BeginGroup(Store& s);
   void CommitGroup(Store& s);
+  void CommitIdleGroup(Store& s);  // writer idle: commits unless the group may wait (no client)
   std::int64_t GroupTarget() const;
   ExchangeClock::duration GroupMaxAge() const;
   void FlushWriter();  // loop: commits the open group and runs what it reported
@@ -293,11 +304,13 @@ struct Exchange::Impl {
   std::map<std::string, int> pull_retries;        // origin -> PULLs timed out since its last BATCH
   std::vector<ParkedBatch> parked;
   std::map<std::string, ConnectedClient> clients;  // routing id -> peer
+  std::atomic<bool> has_clients{false};            // !clients.empty(), for the writer thread
+  std::atomic<bool> group_open{false};             // the writer holds an open group (w.group)
   std::map<std::string, OriginProgress> progress;
   std::map<std::string, ExchangeClock::time_point> first_apply;
   std::vector<std::string> problems;
   ExchangeStats stats;
-  ExchangeClock::time_point last_head_poll{}, last_member_refresh{};
+  ExchangeClock::time_point last_head_poll{}, last_member_refresh{}, last_idle_poke{};
   ExchangeClock::time_point started = ExchangeClock::now();
   std::atomic<std::int64_t> denied{0};
 

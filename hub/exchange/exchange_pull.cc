@@ -123,6 +123,8 @@ void Exchange::Impl::WriteBatch(Store& s, const std::shared_ptr<PendingApply>& j
   ApplyOutcome out;
   if (batch.entries.front().seq > s.Tip(origin).seq + 1) {
     out.gap = true;  // queued behind a batch that was refused or deferred
+  } else if (!w.group && s.db().OtherWriterWaiting()) {
+    out.busy = true;  // the lock goes to the writer that waits: this batch is pulled again
   } else {
     try {
       if (!w.group) BeginGroup(s);  // BEGIN IMMEDIATE: may wait for another writer, then BUSY
@@ -143,9 +145,10 @@ void Exchange::Impl::WriteBatch(Store& s, const std::shared_ptr<PendingApply>& j
   }
   w.group_entries += out.result.applied;
   w.store_rows += out.result.applied;
+  w.last_write = ExchangeClock::now();
   // A refused batch is compared with the committed chain (fork evidence) by the loop.
   if (out.result.rejected || w.group_entries >= GroupTarget() ||
-      ExchangeClock::now() - w.group_started >= GroupMaxAge()) {
+      ExchangeClock::now() - w.group_started >= GroupMaxAge() || s.db().OtherWriterWaiting()) {
     CommitGroup(s);
   }
   mailbox.Post([this, job, out] { OnApplied(*job, out); });
@@ -197,8 +200,20 @@ void Exchange::Impl::OnApplied(const PendingApply& job, const ApplyOutcome& out)
 
 void Exchange::Impl::BeginGroup(Store& s) {
   w.group.emplace(s.db());
+  group_open.store(true, std::memory_order_relaxed);
   w.group_entries = 0;
   w.group_started = ExchangeClock::now();
+}
+
+void Exchange::Impl::CommitIdleGroup(Store& s) {
+  // Kept open only while nobody could be waiting for it; the loop's timers poke the writer
+  // again (an empty job) while a group is open, so this runs again within kGroupIdleAlone.
+  if (w.group && !has_clients.load(std::memory_order_relaxed) &&
+      ExchangeClock::now() - w.last_write < kGroupIdleAlone &&
+      ExchangeClock::now() - w.group_started < GroupMaxAge() && !s.db().OtherWriterWaiting()) {
+    return;
+  }
+  CommitGroup(s);
 }
 
 void Exchange::Impl::CommitGroup(Store&) {
@@ -209,13 +224,17 @@ void Exchange::Impl::CommitGroup(Store&) {
   } catch (...) {
     w.persons->Clear();
     w.group.reset();
+    group_open.store(false, std::memory_order_relaxed);
     throw;
   }
   w.group.reset();
-  if (w.group_entries > 0) w.bulk->Poke();  // outside any transaction
+  group_open.store(false, std::memory_order_relaxed);
+  const bool wrote = w.group_entries > 0;
+  if (wrote) w.bulk->Poke();  // outside any transaction
   w.group_entries = 0;
   // What it applied is in the stored heads now: announced (NOTIFY) and served at once.
-  mailbox.Post([this] {
+  mailbox.Post([this, wrote] {
+    if (wrote) ++stats.groups_committed;
     applied_local.clear();
     PollHeads();
   });
@@ -228,6 +247,7 @@ std::int64_t Exchange::Impl::GroupTarget() const {
 }
 
 ExchangeClock::duration Exchange::Impl::GroupMaxAge() const {
+  if (!has_clients.load(std::memory_order_relaxed)) return kGroupMaxAgeAlone;
   const std::int64_t seconds = std::clamp<std::int64_t>(
       GroupTarget() / kGroupMinEntries, kGroupMaxAge.count(), kGroupMaxAgeLarge.count());
   return std::chrono::seconds(seconds);

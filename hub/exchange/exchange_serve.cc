@@ -105,6 +105,7 @@ std::optional<wire::Message> Exchange::Impl::HandleRequest(const std::string& ro
                                                            const wire::Message& request,
                                                            std::uint8_t version) {
   ConnectedClient& client = clients[routing_id];
+  has_clients.store(true, std::memory_order_relaxed);
   client.name = user;
   client.last_seen = ExchangeClock::now();
   client.version = version;
@@ -364,6 +365,7 @@ void Exchange::Impl::Notify() {
     ++stats.notifies_sent;
     ++it;
   }
+  has_clients.store(!clients.empty(), std::memory_order_relaxed);
 }
 
 }  // namespace carehub

@@ -1,5 +1,10 @@
 #include "hub/store/sqlite_db.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ctime>
 #include <filesystem>
 #include <mutex>
 
@@ -22,7 +27,48 @@ ErrorKind KindOf(int extended_code) {
   }
 }
 
+std::string WritersFile(const std::string& db_path) { return db_path + "-writers"; }
+
 }  // namespace
+
+// SQLite's own busy_timeout handler (sqliteDefaultBusyCallback: the same delays), which also
+// touches the writers file before each sleep while announcing.
+struct Database::BusyWait {
+  std::string writers_file;
+  int timeout_ms = 0;
+  bool announce = false;
+
+  static int Handler(void* arg, int count) {
+    static constexpr int kDelays[] = {1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100};
+    static constexpr int kTotals[] = {0, 1, 3, 8, 18, 33, 53, 78, 103, 128, 178, 228};
+    constexpr int kSteps = static_cast<int>(std::size(kDelays));
+    auto* self = static_cast<BusyWait*>(arg);
+    int delay = 0;
+    int prior = 0;
+    if (count < kSteps) {
+      delay = kDelays[count];
+      prior = kTotals[count];
+    } else {
+      delay = kDelays[kSteps - 1];
+      prior = kTotals[kSteps - 1] + delay * (count - (kSteps - 1));
+    }
+    if (prior + delay > self->timeout_ms) {
+      delay = self->timeout_ms - prior;
+      if (delay <= 0) return 0;
+    }
+    if (self->announce) self->Touch();
+    sqlite3_sleep(delay);
+    return 1;
+  }
+
+  // Best effort: a directory that cannot take the file only loses the announcement.
+  void Touch() const {
+    const int fd = ::open(writers_file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return;
+    ::futimens(fd, nullptr);
+    ::close(fd);
+  }
+};
 
 SqliteError::SqliteError(int extended_code, const std::string& message)
     : Error(KindOf(extended_code), message), extended_code_(extended_code) {}
@@ -66,13 +112,31 @@ Database::Database(const std::string& path, const DatabaseOptions& options) : pa
   db_.reset(raw);  // closed even when opening failed
   if (rc != SQLITE_OK) ThrowSqlite(raw, rc, "open " + path);
   sqlite3_extended_result_codes(raw, 1);
-  sqlite3_busy_timeout(raw, options.busy_timeout_ms);
+  busy_ = std::make_unique<BusyWait>();
+  busy_->writers_file = WritersFile(path);
+  busy_->timeout_ms = options.busy_timeout_ms;
+  busy_->announce = options.mode != OpenMode::kReadOnly;
+  sqlite3_busy_handler(raw, &BusyWait::Handler, busy_.get());
   if (options.mode != OpenMode::kReadOnly) Exec("PRAGMA journal_mode=WAL");
   // temp_store stays FILE (the default): sorts larger than the page cache (CREATE INDEX in a
   // migration, the digest's ORDER BY record_id over millions of records) spill to temporary
   // files instead of growing the heap (temp_store=MEMORY took 557 MB to migrate 1M records).
   Exec("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON");
   Exec("PRAGMA cache_size=-" + std::to_string(options.cache_kib));
+}
+
+Database::~Database() = default;
+Database::Database(Database&&) noexcept = default;
+Database& Database::operator=(Database&&) noexcept = default;
+
+bool Database::OtherWriterWaiting() const {
+  struct stat st {};
+  if (::stat(busy_->writers_file.c_str(), &st) != 0) return false;
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  const std::chrono::nanoseconds age = std::chrono::seconds(now.tv_sec - st.st_mtim.tv_sec) +
+                                       std::chrono::nanoseconds(now.tv_nsec - st.st_mtim.tv_nsec);
+  return age < kWriterWaitingFor;
 }
 
 void Database::Exec(std::string_view sql) {

@@ -8,6 +8,7 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -44,14 +45,25 @@ struct DatabaseOptions {
   int cache_kib = 32 * 1024;
 };
 
+// A writer that waits for the write lock says so: while its busy handler waits (at least every
+// 100 ms) it touches `<database>-writers` (created 0600 beside the database), and
+// OtherWriterWaiting() is true for kWriterWaitingFor after the last touch. A long-running
+// bulk writer (the exchange's group of relayed batches) asks between two of its batches and
+// commits at once, so the waiter gets the lock within one batch however long the group would
+// otherwise run (docs/STORE.md "Writers waiting"). Read-only connections do not announce, nor
+// does a connection whose busy timeout `PRAGMA busy_timeout` replaced (SQLite's own handler: the
+// exchange's connections, which wait 100 ms and then defer their batch).
+inline constexpr std::chrono::milliseconds kWriterWaitingFor{300};
+
 class Database {
  public:
   // Opens (or creates) the file and applies carehub's settings: WAL, synchronous=NORMAL (WAL
   // keeps commits atomic and durable up to the last checkpoint on power loss, and every commit
   // on a process crash), busy_timeout, foreign_keys=ON.
   explicit Database(const std::string& path, const DatabaseOptions& options = {});
-  Database(Database&&) noexcept = default;
-  Database& operator=(Database&&) noexcept = default;
+  ~Database();
+  Database(Database&&) noexcept;
+  Database& operator=(Database&&) noexcept;
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
 
@@ -64,13 +76,18 @@ class Database {
   int Changes() const;  // rows changed by the last statement
   sqlite3* handle() const { return db_.get(); }
   const std::string& path() const { return path_; }
+  // Another connection (any process) waited for the write lock of this database within the
+  // last kWriterWaitingFor.
+  bool OtherWriterWaiting() const;
 
  private:
   struct Closer {
     void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
   };
-  std::unique_ptr<sqlite3, Closer> db_;
+  struct BusyWait;  // the busy handler's state (sqlite_db.cc)
   std::string path_;
+  std::unique_ptr<BusyWait> busy_;  // declared before db_: outlives the connection
+  std::unique_ptr<sqlite3, Closer> db_;
 };
 
 // A prepared statement. Bind indexes and column indexes follow SQLite (bind from 1, columns

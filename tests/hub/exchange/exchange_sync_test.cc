@@ -2,7 +2,10 @@
 // B pulls from A, C (which only dials B) gets A's records from B and verifies them with A's
 // key; tampered bodies, forged head signatures and non-member keys are refused with the cursor
 // unchanged; retractions travel; a running hub learns new records by NOTIFY.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -202,6 +205,49 @@ TEST_F(ExchangeSyncTest, ABusyStoreDefersTheBatchAndTheSyncStillCompletes) {
   }
   EXPECT_TRUE(log_.Contains("store busy"));
   EXPECT_EQ(HeldSeq(b_), 1500);
+  EXPECT_EQ(Digest310(b_), Digest310(a_));
+}
+
+// Issue 16: with no client to notify (sync --once listens for nobody), a catch-up's group of
+// relayed batches stays open across batches (fewer commits than batches), and it never keeps a
+// writer that waits for the lock waiting: while one is announced (carehub.db-writers touched,
+// as carehub's busy handler does), no group is begun and the batches are deferred; the sync
+// completes once the writer is gone.
+TEST_F(ExchangeSyncTest, WithNoClientAGroupSpansBatchesAndAWaitingWriterIsLetFirst) {
+  Ingest(a_, 0, 3500);  // signed heads at 1000, 2000, 3000, 3500
+  AddPeer(a_.db(), Member(b_, "b", std::nullopt), a_.region());
+  Server a(tmp_ / "a", Options());
+  AddPeer(b_.db(), Member(a_, "a", a.endpoint()), b_.region());
+  a.Start();
+  const std::string writers = (tmp_ / "b" / "carehub.db-writers").string();
+  std::thread waiter([&writers] {
+    const auto until = std::chrono::steady_clock::now() + 2500ms;
+    while (std::chrono::steady_clock::now() < until) {
+      const int fd = ::open(writers.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+      if (fd >= 0) {
+        ::futimens(fd, nullptr);
+        ::close(fd);
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+  });
+  ExchangeStats stats;
+  {
+    // Pulls of 2500: batches 1..2000 and 2001..3500 (each ends at a signed head); the group
+    // target is the pull size, so the first batch alone does not fill a group.
+    ExchangeOptions options = Options(false);
+    options.max_batch = 2500;
+    Exchange b(tmp_ / "b", options);
+    const SyncReport report = b.SyncOnce(60s);
+    stats = b.stats();
+    EXPECT_TRUE(report.caught_up);
+    EXPECT_TRUE(report.problems.empty());
+  }
+  waiter.join();
+  EXPECT_GE(stats.batches_deferred, 1) << "a batch was applied while a writer waited";
+  EXPECT_GE(stats.batches_applied, 2);
+  EXPECT_LT(stats.groups_committed, stats.batches_applied) << "every batch committed alone";
+  EXPECT_EQ(HeldSeq(b_), 3500);
   EXPECT_EQ(Digest310(b_), Digest310(a_));
 }
 
