@@ -46,8 +46,9 @@ inline constexpr std::chrono::seconds kRejectBackoff{5};
 inline constexpr std::chrono::seconds kGroupMaxAge{1};
 inline constexpr std::chrono::seconds kGroupMaxAgeLarge{4};
 inline constexpr std::chrono::seconds kGroupMaxAgeAlone{60};
-// With no client, a group also stays open across a gap between batches (the next one is being
-// read and sent by the peer) of up to this long; with clients it is committed after 50 ms.
+// With no client, a group also stays open across a gap between batches of up to this long while
+// a PULL is outstanding (the next batch is being read and sent by the peer); otherwise, and
+// always with clients, it is committed 50 ms after the last batch.
 inline constexpr std::chrono::seconds kGroupIdleAlone{1};
 inline constexpr std::chrono::milliseconds kGroupIdlePoke{200};
 
@@ -306,6 +307,7 @@ struct Exchange::Impl {
   std::map<std::string, ConnectedClient> clients;  // routing id -> peer
   std::atomic<bool> has_clients{false};            // !clients.empty(), for the writer thread
   std::atomic<bool> group_open{false};             // the writer holds an open group (w.group)
+  std::atomic<bool> expecting_batches{false};      // !in_flight.empty(): a PULL is answered soon
   std::map<std::string, OriginProgress> progress;
   std::map<std::string, ExchangeClock::time_point> first_apply;
   std::vector<std::string> problems;

@@ -60,6 +60,7 @@ void Exchange::Impl::Timers() {
   const auto now = ExchangeClock::now();
   if (now - last_member_refresh > kMemberRefresh) RefreshMembers();
   if (now - last_head_poll > options.head_poll) PollHeads();
+  expecting_batches.store(!in_flight.empty(), std::memory_order_relaxed);
   // A group kept open across a gap (CommitIdleGroup) is looked at again: an empty job makes
   // the writer run its idle hook once more 50 ms later.
   if (group_open.load(std::memory_order_relaxed) && writes_outstanding == 0 &&

@@ -113,6 +113,7 @@ void Exchange::Impl::ApplyBatch(std::size_t index, wire::Batch batch) {
   queued[origin] = std::max(queued[origin], job->batch.head.seq);
   ++applying[origin];
   ++writes_outstanding;
+  expecting_batches.store(!in_flight.empty(), std::memory_order_relaxed);
   writer->Post([this, job](Store& s) { WriteBatch(s, job); });
 }
 
@@ -209,6 +210,7 @@ void Exchange::Impl::CommitIdleGroup(Store& s) {
   // Kept open only while nobody could be waiting for it; the loop's timers poke the writer
   // again (an empty job) while a group is open, so this runs again within kGroupIdleAlone.
   if (w.group && !has_clients.load(std::memory_order_relaxed) &&
+      expecting_batches.load(std::memory_order_relaxed) &&
       ExchangeClock::now() - w.last_write < kGroupIdleAlone &&
       ExchangeClock::now() - w.group_started < GroupMaxAge() && !s.db().OtherWriterWaiting()) {
     return;
