@@ -28,15 +28,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Runs a command under /usr/bin/time -v; sets $secs (wall), $cpu (user+sys) and $rss_mb.
-timed() {
-  local log="$work/time.log"
-  /usr/bin/time -v -o "$log" "$@" >"$work/out.txt" 2>"$work/err.txt"
-  secs=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s }' "$log")
-  cpu=$(awk -F': ' '/User time/ { u = $2 } /System time/ { s = $2 } END { printf "%.2f", u + s }' "$log")
-  rss_mb=$(awk '/Maximum resident set size/ { printf "%.0f", $6 / 1024 }' "$log")
-}
-rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }'; }
 key() { "$carehub" keys show --dir "$1" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['$2'])"; }
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 member() {  # member HUB NAME REGION OF [ENDPOINT]

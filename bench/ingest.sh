@@ -52,16 +52,6 @@ pg() { psql "${pg_args[@]}" "$@"; }
 # The rows COPY can take: 12 fields, a source id, each source id once, no NUL; the header stays.
 clean_for_copy() { tr -d '\000' <"$1" | awk -F, 'NF == 12 && $1 != "" && !seen[$1]++' >"$2"; }
 
-# Runs a command under /usr/bin/time -v; sets $secs (wall) and $rss_mb (peak RSS).
-timed() {
-  local log="$work/time.log"
-  /usr/bin/time -v -o "$log" "$@" >"$work/out.txt"
-  local wall
-  wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$log")
-  secs=$(echo "$wall" | awk -F: '{ if (NF == 3) print $1*3600 + $2*60 + $3; else print $1*60 + $2 }')
-  rss_mb=$(awk '/Maximum resident set size/ { printf "%.0f", $6 / 1024 }' "$log")
-}
-rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }'; }
 
 echo "machine: $(nproc) cores, $(awk '/model name/ { $1=$2=$3=""; print; exit }' /proc/cpuinfo | sed 's/^ *//')"
 echo "carehub: $carehub"
@@ -75,10 +65,10 @@ for rows in "${rows_list[@]}"; do
   echo "== $rows rows ($(du -m "$native" | cut -f1) MB native)"
 
   rm -f "$work/import.db"
-  timed sqlite3 "$work/import.db" ".import --csv $utf8 assessment" 2>"$work/import.err"
+  timed sqlite3 "$work/import.db" ".import --csv $utf8 assessment"
   import_secs=$secs
   import_rate=$(rate "$rows" "$secs")
-  echo "sqlite3 .import : ${secs}s  $import_rate rows/s  peak RSS ${rss_mb} MB  ($(wc -l <"$work/import.err") short rows filled with NULL)"
+  echo "sqlite3 .import : ${secs}s  $import_rate rows/s  peak RSS ${rss_mb} MB  ($(wc -l <"$work/err.txt") short rows filled with NULL)"
 
   clean="$work/sh_assessment_$rows.clean.csv"
   clean_for_copy "$utf8" "$clean"

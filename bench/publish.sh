@@ -30,18 +30,6 @@ mkdir -p "$work"
 cleanup() { [ -n "${BENCH_DIR:-}" ] || rm -rf "$work"; }
 trap cleanup EXIT
 
-# Runs a command under /usr/bin/time -v; sets $secs (wall), $cpu (user + system) and $rss_mb
-# (peak RSS). The machine is shared, so CPU seconds are the steadier number.
-timed() {
-  local log="$work/time.log"
-  /usr/bin/time -v -o "$log" "$@" >"$work/out.txt" 2>"$work/err.txt"
-  local wall
-  wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$log")
-  secs=$(echo "$wall" | awk -F: '{ if (NF == 3) print $1*3600 + $2*60 + $3; else print $1*60 + $2 }')
-  rss_mb=$(awk '/Maximum resident set size/ { printf "%.0f", $6 / 1024 }' "$log")
-  cpu=$(awk '/User time|System time/ { s += $NF } END { printf "%.2f", s }' "$log")
-}
-rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }'; }
 
 # region kind rows (at scale 1): 1,000,000 rows, ~2% of them quarantined by injected defects.
 plan=(
