@@ -21,6 +21,7 @@
 #include "hub/store/ingest.h"
 #include "hub/store/store.h"
 #include "hub/store/verify.h"
+#include "tests/support/exchange_harness.h"
 #include "tests/support/hub_test_records.h"
 #include "tests/support/ipv6.h"
 #include "tests/support/temp_dir.h"
@@ -29,49 +30,12 @@ namespace carehub {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::LogLines;
+using testing::Server;
+using testing::SyncUntilDigest;
 using testing::TempDir;
 using testing::TestAssessment;
-
-// A log sink shared by the exchanges of a test.
-struct LogLines {
-  std::mutex mutex;
-  std::vector<std::string> lines;
-  std::function<void(const std::string&)> Sink() {
-    return [this](const std::string& line) {
-      std::lock_guard lock(mutex);
-      lines.push_back(line);
-    };
-  }
-  bool Contains(const std::string& text) {
-    std::lock_guard lock(mutex);
-    for (const auto& line : lines) {
-      if (line.find(text) != std::string::npos) return true;
-    }
-    return false;
-  }
-};
-
-// Runs an exchange's Serve loop on its own thread until destroyed.
-class Server {
- public:
-  Server(const std::filesystem::path& dir, ExchangeOptions options)
-      : exchange_(dir, std::move(options)) {}
-  ~Server() { Stop(); }
-  void Start() {
-    thread_ = std::thread([this] { exchange_.Serve(stop_); });
-  }
-  void Stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  std::string endpoint() const { return exchange_.endpoint(); }
-  Exchange& exchange() { return exchange_; }  // only after Stop
-
- private:
-  Exchange exchange_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
+using testing::WaitForDigest;
 
 void Ingest(Store& store, int from, int to, const std::string& file = "/data/a.csv") {
   IngestSink sink(store, file, "sha-" + std::to_string(from) + "-" + std::to_string(to),
@@ -425,14 +389,8 @@ TEST_F(ExchangeSyncTest, TheBackgroundCheckRepairsNewDamageSoonAfterAnEarlierRep
   AddPeer(b_.db(), Member(a_, "a", a.endpoint()), b_.region());
   a.Start();
   const std::string origin = Digest310(a_);
-  {  // caught up may be reported at an earlier advertised head under load: sync until equal
-    Exchange b(tmp_ / "b", Options(false));
-    const auto start = std::chrono::steady_clock::now();
-    while (Digest310(b_) != origin && std::chrono::steady_clock::now() - start < 60s) {
-      b.SyncOnce(5s);
-    }
-  }
-  ASSERT_EQ(Digest310(b_), origin);
+  ASSERT_TRUE(SyncUntilDigest(
+      tmp_ / "b", Options(false), [&] { return Digest310(b_); }, origin));
 
   ExchangeOptions checking = Options(false);
   checking.verify_rows = 1000;
@@ -446,9 +404,7 @@ TEST_F(ExchangeSyncTest, TheBackgroundCheckRepairsNewDamageSoonAfterAnEarlierRep
         std::to_string(seq));
     EXPECT_NE(Digest310(b_), origin);
     const auto start = std::chrono::steady_clock::now();
-    while (Digest310(b_) != origin && std::chrono::steady_clock::now() - start < 40s) {
-      std::this_thread::sleep_for(50ms);
-    }
+    WaitForDigest([&] { return Digest310(b_); }, origin, 40s);
     std::cerr << "[ measured ] damage at seq " << seq << " repaired after "
               << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()
               << " s\n";
@@ -474,14 +430,8 @@ TEST_F(ExchangeSyncTest, ADamagedCompressedChangeBodyOfARelayIsDetectedAndRepair
   AddPeer(b_.db(), Member(c_, "c", std::nullopt), b_.region());
   a.Start();
   const std::string origin = Digest310(a_);
-  {
-    Exchange b(tmp_ / "b", Options(false));
-    const auto start = std::chrono::steady_clock::now();
-    while (Digest310(b_) != origin && std::chrono::steady_clock::now() - start < 60s) {
-      b.SyncOnce(5s);
-    }
-  }
-  ASSERT_EQ(Digest310(b_), origin);
+  ASSERT_TRUE(SyncUntilDigest(
+      tmp_ / "b", Options(false), [&] { return Digest310(b_); }, origin));
   const auto compressed = [&](int seq) {
     return b_.db().QueryInt(
                "SELECT dict IS NOT NULL FROM changes WHERE origin = '310000' "
@@ -516,21 +466,12 @@ TEST_F(ExchangeSyncTest, ADamagedCompressedChangeBodyOfARelayIsDetectedAndRepair
   AddPeer(c_.db(), Member(b_, "b", b.endpoint()), c_.region());
   AddPeer(c_.db(), Member(a_, "a", std::nullopt), c_.region());
   b.Start();
-  const auto start = std::chrono::steady_clock::now();
-  while (digest_b() != origin && std::chrono::steady_clock::now() - start < 60s) {
-    std::this_thread::sleep_for(50ms);
-  }
+  WaitForDigest(digest_b, origin, 60s);
   EXPECT_EQ(digest_b(), origin);
   EXPECT_TRUE(compressed(5500)) << "the body pulled again is stored compressed again";
   EXPECT_TRUE(log_.Contains("store check"));
-  {
-    Exchange c(tmp_ / "c", Options(false));
-    const auto since = std::chrono::steady_clock::now();
-    while (Digest310(c_) != origin && std::chrono::steady_clock::now() - since < 60s) {
-      c.SyncOnce(5s);
-    }
-  }
-  EXPECT_EQ(Digest310(c_), origin);
+  EXPECT_TRUE(SyncUntilDigest(
+      tmp_ / "c", Options(false), [&] { return Digest310(c_); }, origin));
   b.Stop();
   EXPECT_GE(b.exchange().StoreCheck().repairs, 1);
   EXPECT_TRUE(VerifyStore(b_).sound());
@@ -547,14 +488,8 @@ TEST_F(ExchangeSyncTest, TheBackgroundCheckActsOnDamageBeforeItsPassEnds) {
   AddPeer(b_.db(), Member(a_, "a", a.endpoint()), b_.region());
   a.Start();
   const std::string origin = Digest310(a_);
-  {
-    Exchange b(tmp_ / "b", Options(false));
-    const auto start = std::chrono::steady_clock::now();
-    while (Digest310(b_) != origin && std::chrono::steady_clock::now() - start < 60s) {
-      b.SyncOnce(5s);
-    }
-  }
-  ASSERT_EQ(Digest310(b_), origin);
+  ASSERT_TRUE(SyncUntilDigest(
+      tmp_ / "b", Options(false), [&] { return Digest310(b_); }, origin));
   b_.db().Exec(
       "UPDATE changes SET body = substr(body, 1, length(body) - 1) || x'00' "
       "WHERE origin = '310000' AND seq = 50");
@@ -591,16 +526,10 @@ TEST_F(ExchangeSyncTest, ARelayProvesAndRewritesADamagedRangeInsteadOfCuttingIts
   AddPeer(b_.db(), Member(a_, "a", a.endpoint()), b_.region());
   a.Start();
   const std::string origin = Digest310(a_);
-  {
-    ExchangeOptions one_batch = Options(false);
-    one_batch.max_batch = 20000;
-    Exchange b(tmp_ / "b", one_batch);
-    const auto start = std::chrono::steady_clock::now();
-    while (Digest310(b_) != origin && std::chrono::steady_clock::now() - start < 60s) {
-      b.SyncOnce(5s);
-    }
-  }
-  ASSERT_EQ(Digest310(b_), origin);
+  ExchangeOptions one_batch = Options(false);
+  one_batch.max_batch = 20000;
+  ASSERT_TRUE(SyncUntilDigest(
+      tmp_ / "b", one_batch, [&] { return Digest310(b_); }, origin));
   ASSERT_EQ(b_.db().QueryInt("SELECT count(*) FROM signed_heads WHERE origin = '310000'"), 1);
   b_.db().Exec(
       "UPDATE changes SET body = substr(body, 1, length(body) - 1) || x'00' "
@@ -615,10 +544,7 @@ TEST_F(ExchangeSyncTest, ARelayProvesAndRewritesADamagedRangeInsteadOfCuttingIts
   checking.verify_interval = 20ms;
   Server b(tmp_ / "b", checking);
   b.Start();
-  const auto start = std::chrono::steady_clock::now();
-  while (Digest310(b_) != origin && std::chrono::steady_clock::now() - start < 60s) {
-    std::this_thread::sleep_for(50ms);
-  }
+  WaitForDigest([&] { return Digest310(b_); }, origin, 60s);
   b.Stop();
   EXPECT_EQ(Digest310(b_), origin);
   EXPECT_TRUE(VerifyStore(b_).sound());
@@ -666,10 +592,7 @@ TEST_F(ExchangeSyncTest, ADamagedOwnLogIsFetchedBackFromAMemberThatHoldsACopy) {
     checking.verify_interval = 20ms;
     Server a(tmp_ / "a", checking);
     a.Start();
-    const auto start = std::chrono::steady_clock::now();
-    while (Digest310(a_) != before && std::chrono::steady_clock::now() - start < 30s) {
-      std::this_thread::sleep_for(50ms);
-    }
+    WaitForDigest([&] { return Digest310(a_); }, before, 30s);
     a.Stop();
     EXPECT_GE(a.exchange().StoreCheck().repairs, 1);
   }
@@ -741,10 +664,7 @@ TEST_F(ExchangeSyncTest, TheBackgroundCheckFindsAndRepairsADamagedRecord) {
   ASSERT_NE(Digest310(a_), before);
   Server a(tmp_ / "a", checking);
   a.Start();
-  const auto start = std::chrono::steady_clock::now();
-  while (Digest310(a_) != before && std::chrono::steady_clock::now() - start < 20s) {
-    std::this_thread::sleep_for(50ms);
-  }
+  WaitForDigest([&] { return Digest310(a_); }, before, 20s);
   EXPECT_EQ(Digest310(a_), before);
   // The check goes on after the repair (which may come before the first pass ends).
   for (int i = 0; i < 200 && a.exchange().StoreCheck().passes < 1; ++i) {

@@ -18,6 +18,7 @@
 #include "hub/store/forks.h"
 #include "hub/store/ingest.h"
 #include "hub/store/store.h"
+#include "tests/support/exchange_harness.h"
 #include "tests/support/hub_test_records.h"
 #include "tests/support/temp_dir.h"
 
@@ -25,45 +26,10 @@ namespace carehub {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::LogLines;
+using testing::Server;
 using testing::TempDir;
 using testing::TestAssessment;
-
-struct LogLines {
-  std::mutex mutex;
-  std::vector<std::string> lines;
-  std::function<void(const std::string&)> Sink() {
-    return [this](const std::string& line) {
-      std::lock_guard lock(mutex);
-      lines.push_back(line);
-    };
-  }
-  bool Contains(const std::string& text) {
-    std::lock_guard lock(mutex);
-    for (const auto& line : lines) {
-      if (line.find(text) != std::string::npos) return true;
-    }
-    return false;
-  }
-};
-
-class Server {
- public:
-  Server(const std::filesystem::path& dir, ExchangeOptions options)
-      : exchange_(dir, std::move(options)) {
-    thread_ = std::thread([this] { exchange_.Serve(stop_); });
-  }
-  ~Server() { Stop(); }
-  void Stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  std::string endpoint() const { return exchange_.endpoint(); }
-
- private:
-  Exchange exchange_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
 
 void Ingest(Store& store, int from, int to) {
   const std::string file = "/data/a-" + std::to_string(from) + ".csv";
@@ -130,7 +96,9 @@ TEST_F(ForkEvidenceTest, ReSignedRewrittenHistoryIsKeptAsEvidenceAndHeldUntilRes
   AddPeer(a_->db(), Member(*c_, "c", std::nullopt), "310000");
   AddPeer(a2_->db(), Member(*c_, "c", std::nullopt), "310000");
   Server a(tmp_ / "a", Options(true));
+  a.Start();
   Server a2(tmp_ / "a2", Options(true));
+  a2.Start();
   // B holds the true chain, C the rewritten one; both at seq 3000.
   AddPeer(b_->db(), Member(*a_, "a", a.endpoint()), b_->region());
   AddPeer(c_->db(), Member(*a_, "a", a2.endpoint()), c_->region());
@@ -146,6 +114,7 @@ TEST_F(ForkEvidenceTest, ReSignedRewrittenHistoryIsKeptAsEvidenceAndHeldUntilRes
 
   // B meets C: C's WELCOME gossips its signed head of 310000, B's HELLO gossips B's.
   std::optional<Server> c(std::in_place, tmp_ / "c", Options(true));
+  c->Start();
   SetEndpoint(*b_, "c", Member(*c_, "c", std::nullopt), c->endpoint());
   const SyncReport report = Exchange(tmp_ / "b", Options(false)).SyncOnce(30s);
   const auto evidence = ListForkEvidence(b_->db(), true);
@@ -219,10 +188,12 @@ TEST_F(ForkEvidenceTest, ABatchThatDoesNotExtendTheHeldChainIsEvidence) {
   AddPeer(a_->db(), Member(*b_, "b", std::nullopt), "310000");
   AddPeer(a2_->db(), Member(*b_, "b", std::nullopt), "310000");
   Server a(tmp_ / "a", Options(true));
+  a.Start();
   AddPeer(b_->db(), Member(*a_, "a", a.endpoint()), b_->region());
   ASSERT_TRUE(Exchange(tmp_ / "b", Options(false)).SyncOnce(30s).caught_up);
   a.Stop();
   Server a2(tmp_ / "a2", Options(true));
+  a2.Start();
   SetEndpoint(*b_, "a", Member(*a_, "a", std::nullopt), a2.endpoint());
   Exchange(tmp_ / "b", Options(false)).SyncOnce(5s);
   const auto evidence = ListForkEvidence(b_->db(), true);
@@ -247,7 +218,9 @@ TEST_F(ForkEvidenceTest, AHubDialledByTheOtherBranchFindsTheForkPointThroughAnyM
   AddPeer(a_->db(), Member(d, "d", std::nullopt), "310000");
   AddPeer(a2_->db(), Member(*c_, "c", std::nullopt), "310000");
   Server a(tmp_ / "a", Options(true));
+  a.Start();
   Server a2(tmp_ / "a2", Options(true));
+  a2.Start();
   AddPeer(b_->db(), Member(*a_, "a", a.endpoint()), b_->region());
   AddPeer(d.db(), Member(*a_, "a", a.endpoint()), d.region());
   AddPeer(c_->db(), Member(*a_, "a", a2.endpoint()), c_->region());
@@ -263,6 +236,7 @@ TEST_F(ForkEvidenceTest, AHubDialledByTheOtherBranchFindsTheForkPointThroughAnyM
   AddPeer(c_->db(), Member(d, "d", std::nullopt), c_->region());
   AddPeer(d.db(), Member(*c_, "c", std::nullopt), d.region());
   Server c(tmp_ / "c", Options(true));
+  c.Start();
   AddPeer(b_->db(), Member(*c_, "c", c.endpoint()), b_->region());
   Exchange(tmp_ / "b", Options(false)).SyncOnce(30s);  // the probe's PULLs need time under load
   ASSERT_EQ(ListForkEvidence(b_->db(), true).size(), 1u);
@@ -280,6 +254,7 @@ TEST_F(ForkEvidenceTest, AHubDialledByTheOtherBranchFindsTheForkPointThroughAnyM
   // C gets an endpoint for D (picked up by the running serve): D gossips the true head, C
   // probes D and records the point in the evidence it holds for that head.
   Server dx(tmp_ / "d", Options(true));
+  dx.Start();
   SetEndpoint(*c_, "d", Member(d, "d", std::nullopt), dx.endpoint());
   const auto start = std::chrono::steady_clock::now();
   while (at_c[0].agree_seq == 0 && std::chrono::steady_clock::now() - start < 30s) {

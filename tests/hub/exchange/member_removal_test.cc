@@ -14,6 +14,7 @@
 #include "hub/exchange/peers.h"
 #include "hub/exchange/wire.h"
 #include "hub/store/store.h"
+#include "tests/support/exchange_harness.h"
 #include "tests/support/temp_dir.h"
 
 namespace carehub {
@@ -22,25 +23,7 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-// Runs an exchange's Serve loop on its own thread until destroyed.
-class Server {
- public:
-  Server(const std::filesystem::path& dir, ExchangeOptions options)
-      : exchange_(dir, std::move(options)) {}
-  ~Server() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  void Start() {
-    thread_ = std::thread([this] { exchange_.Serve(stop_); });
-  }
-  std::string endpoint() const { return exchange_.endpoint(); }
-
- private:
-  Exchange exchange_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
+using testing::Server;
 
 // A member hub's side of a connection, as raw frames.
 class RawMember {
