@@ -192,8 +192,8 @@ class DemoCommand : public Command {
     // The web pages (docs/WEB.md): the console signs in with a department token of the hub.
     out << "\nWeb pages: rules explorer /rules.html, open data /datasets.html, console below.\n";
     for (const auto& hub : hubs_) {
-      const std::string token = RunCarehub({"tokens", "create", "--dir", hub.dir.string(), "--role",
-                                            "department", "--region", hub.region->code})
+      const std::string token = RunChild({"tokens", "create", "--dir", hub.dir.string(), "--role",
+                                          "department", "--region", hub.region->code})
                                     .out;
       out << "  " << std::left << std::setw(10) << hub.region->label
           << " console http://127.0.0.1:" << hub.http_port << "/console.html   department token "
@@ -206,8 +206,30 @@ class DemoCommand : public Command {
   }
 
  private:
+  // Ctrl-C or SIGTERM ends the demo between two steps of its work (each child command, each
+  // poll), not after the 28 ingests or the wait that was running when it came.
+  void StopIfRequested() {
+    if (!g_stop_requested) return;
+    StopServers();
+    throw Error::IoError("demo interrupted; the hubs were stopped (stores under " + base_.string() +
+                         ")");
+  }
+
+  // Runs a carehub child command unless the demo was asked to stop.
+  // Ctrl-C reaches the child too (same process group); its failure then reads as the interrupt.
+  ChildResult RunChild(const std::vector<std::string>& args, bool check = true) {
+    StopIfRequested();
+    try {
+      return RunCarehub(args, check);
+    } catch (const Error&) {
+      StopIfRequested();
+      throw;
+    }
+  }
+
   template <typename F>
   void Step(std::ostream& out, const std::string& title, F&& body) {
+    StopIfRequested();
     out << "== " << title << " ..." << std::flush;
     const auto start = Clock::now();
     body();
@@ -243,14 +265,14 @@ class DemoCommand : public Command {
       std::vector<std::string> init = {"init", "--dir", hub.dir.string(), "--region", region.code};
       // The first hub creates the federation key; the others join with it.
       if (fs::exists(key)) init.insert(init.end(), {"--federation-key", key.string()});
-      RunCarehub(init);
+      RunChild(init);
       if (!fs::exists(key)) fs::copy_file(hub.dir / "federation.key", key);
       if (!exchange_) {
         hubs_.push_back(std::move(hub));
         continue;
       }
       auto keys = ParseJsonObject(
-          RunCarehub({"keys", "show", "--dir", hub.dir.string(), "--json"}).out, "keys show");
+          RunChild({"keys", "show", "--dir", hub.dir.string(), "--json"}).out, "keys show");
       hub.curve_public = keys->getValue<std::string>("curve_public");
       hub.sign_public = keys->getValue<std::string>("sign_public");
       hubs_.push_back(std::move(hub));
@@ -268,7 +290,7 @@ class DemoCommand : public Command {
           add.insert(add.end(),
                      {"--endpoint", "tcp://127.0.0.1:" + std::to_string(other.zmq_port)});
         }
-        RunCarehub(add);
+        RunChild(add);
       }
     }
   }
@@ -291,13 +313,13 @@ class DemoCommand : public Command {
         const fs::path file =
             base_ / "native" /
             (std::string(hub.region->alias) + "_" + kind_name + "." + hub.region->extension);
-        RunCarehub({"gen", "--region", hub.region->alias, "--kind", kind_name, "--rows",
-                    std::to_string(rows_), "--seed", std::to_string(seed_), "--defect-rate",
-                    std::to_string(kDemoDefectRate), "--as-of", FormatIsoDate(Today()), "--out",
-                    file.string()});
+        RunChild({"gen", "--region", hub.region->alias, "--kind", kind_name, "--rows",
+                  std::to_string(rows_), "--seed", std::to_string(seed_), "--defect-rate",
+                  std::to_string(kDemoDefectRate), "--as-of", FormatIsoDate(Today()), "--out",
+                  file.string()});
         auto summary = ParseJsonObject(
-            RunCarehub({"ingest", "--dir", hub.dir.string(), "--json", "--profile",
-                        std::string(hub.region->profile_region) + "/" + kind_name, file.string()})
+            RunChild({"ingest", "--dir", hub.dir.string(), "--json", "--profile",
+                      std::string(hub.region->profile_region) + "/" + kind_name, file.string()})
                 .out,
             "ingest");
         hub.read += summary->optValue<std::int64_t>("read", 0);
@@ -371,11 +393,7 @@ class DemoCommand : public Command {
     std::int64_t best = -1;
     std::optional<double> heads_held;  // seconds until every hub held every head
     for (;; std::this_thread::sleep_for(std::chrono::milliseconds(500))) {
-      if (g_stop_requested) {
-        StopServers();
-        throw Error::IoError("demo interrupted; the hubs were stopped (stores under " +
-                             base_.string() + ")");
-      }
+      StopIfRequested();
       const auto [held, target] = HeldAndTarget();
       if (held > best) best = held, last_progress = Clock::now();
       if (held >= target) {
@@ -480,8 +498,8 @@ class DemoCommand : public Command {
       out << "\n== a Shanghai resident relocating to Zhuhai (440400), asked at the "
           << (exchange_ ? "Guangdong" : "Shanghai") << " hub\n"
           << "$ carehub recognize --dir " << asked << " --id <resident id> --to 440400\n";
-      out << RunCarehub({"recognize", "--dir", HubByAlias(asked).dir.string(), "--id",
-                         row.person->prc_id, "--to", "440400"})
+      out << RunChild({"recognize", "--dir", HubByAlias(asked).dir.string(), "--id",
+                       row.person->prc_id, "--to", "440400"})
                  .out;
       return;
     }
@@ -522,8 +540,8 @@ class DemoCommand : public Command {
             << sanctioning.label << ", asked at the " << works.label << " hub for " << target.label
             << "\n$ carehub recognize --dir " << works.alias << " --id <caregiver id> --to "
             << target.code << "\n";
-        out << RunCarehub({"recognize", "--dir", HubByAlias(works.alias).dir.string(), "--id",
-                           row.person->prc_id, "--to", target.code})
+        out << RunChild({"recognize", "--dir", HubByAlias(works.alias).dir.string(), "--id",
+                         row.person->prc_id, "--to", target.code})
                    .out;
         return;
       }
@@ -534,9 +552,9 @@ class DemoCommand : public Command {
   void ExportAvro(std::ostream& out) {
     const fs::path file = base_ / "shanghai-assessments.avro";
     const ChildResult result =
-        RunCarehub({"export", "--dir", HubByAlias("sh").dir.string(), "--kind", "assessment",
-                    "--format", "avro", "--codec", "deflate", "--out", file.string()},
-                   /*check=*/false);
+        RunChild({"export", "--dir", HubByAlias("sh").dir.string(), "--kind", "assessment",
+                  "--format", "avro", "--codec", "deflate", "--out", file.string()},
+                 /*check=*/false);
     if (result.exit_code != 0) {  // say so, and go on: the rest of the demo does not need it
       out << " not available: " << result.err.substr(0, result.err.find('\n'));
       return;
@@ -547,9 +565,8 @@ class DemoCommand : public Command {
   // The Shanghai hub holds every region's records after the sync, so its release covers all
   // seven; publish prints the release folder on stdout and its summary on stderr.
   void Publish(std::ostream& out) {
-    const ChildResult result =
-        RunCarehub({"publish", "--dir", HubByAlias("sh").dir.string(), "--out",
-                    (base_ / "open-data").string(), "--release", "demo-1"});
+    const ChildResult result = RunChild({"publish", "--dir", HubByAlias("sh").dir.string(), "--out",
+                                         (base_ / "open-data").string(), "--release", "demo-1"});
     std::string folder = result.out.substr(0, result.out.find('\n'));
     out << "   " << folder << "/catalog.json\n     " << result.err.substr(0, result.err.find('\n'))
         << "\n    ";

@@ -123,5 +123,25 @@ TEST(DemoTest, SevenHubsSyncThroughRelaysRecogniseBlockExportAndPublish) {
       << out;
 }
 
+// SIGTERM (or Ctrl-C) while the demo generates and ingests its 28 native files ends it there,
+// with the reason, instead of after every file has been ingested and the hubs started.
+TEST(DemoTest, SigtermDuringTheIngestStopsTheDemoBeforeTheNextFile) {
+  TempDir tmp;
+  const fs::path dir = tmp / "demo";
+  const fs::path native = dir / "native";
+  const std::string script = "(" + testing::CarehubBinary() + " demo --exit --rows 2000 --dir " +
+                             dir.string() + " & pid=$!; " + "for i in $(seq 1200); do [ \"$(ls " +
+                             native.string() +
+                             " 2>/dev/null | wc -l)\" -ge 2 ] && break; sleep 0.1; done; " +
+                             "kill -TERM $pid; wait $pid; echo \"status=$?\")";
+  const std::string out = Shell(script);
+  EXPECT_EQ(out.find("status=0"), std::string::npos) << out;
+  EXPECT_NE(out.find("demo interrupted; the hubs were stopped"), std::string::npos) << out;
+  const auto files = std::distance(fs::directory_iterator(native), fs::directory_iterator());
+  EXPECT_GE(files, 2) << out;
+  EXPECT_LE(files, 3) << "the demo went on generating files after SIGTERM\n" << out;
+  EXPECT_EQ(out.find("start hubs"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace carehub
