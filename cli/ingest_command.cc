@@ -12,6 +12,7 @@
 
 #include "cli/command.h"
 #include "hub/store/ingest.h"
+#include "hub/store/report_json.h"
 #include "schemas/error.h"
 
 namespace carehub::cli {
@@ -42,16 +43,8 @@ class Progress {
 };
 
 Poco::JSON::Object::Ptr ToJson(const IngestSummary& s) {
-  Poco::JSON::Object::Ptr json = new Poco::JSON::Object;
+  Poco::JSON::Object::Ptr json = IngestSummaryJson(s);
   json->set("file", s.file);
-  json->set("profile", s.profile);
-  json->set("read", s.read);
-  json->set("accepted", s.accepted);
-  json->set("quarantined", s.quarantined);
-  json->set("inserted", s.inserted);
-  json->set("updated", s.updated);
-  json->set("unchanged", s.unchanged);
-  if (s.resumed_after_row > 0) json->set("resumed_after_row", s.resumed_after_row);
   return json;
 }
 

@@ -13,6 +13,7 @@
 #include "hub/store/access_log.h"
 #include "hub/store/ingest.h"
 #include "hub/store/quarantine_replay.h"
+#include "hub/store/report_json.h"
 #include "hub/store/store.h"
 #include "schemas/error.h"
 
@@ -67,18 +68,7 @@ class QuarantineCommand : public Command {
       Poco::JSON::Object result;
       Poco::JSON::Array::Ptr list = new Poco::JSON::Array;
       for (const auto& q : rows) {
-        Poco::JSON::Object::Ptr row = new Poco::JSON::Object;
-        row->set("file", q.file);
-        row->set("row", q.row);
-        row->set("field", q.field);
-        row->set("reason", q.reason);
-        row->set("state", q.resolved_at_ms ? "resolved" : "open");
-        if (q.resolved_at_ms) {
-          row->set("resolved_at_ms", *q.resolved_at_ms);
-          row->set("resolved_run", q.resolved_run);
-        }
-        if (raw) row->set("raw", q.raw);
-        list->add(row);
+        list->add(QuarantineRowJson(q, raw));
       }
       result.set("total", total);
       result.set("rows", list);

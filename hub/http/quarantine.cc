@@ -11,6 +11,7 @@
 #include "hub/http/router.h"
 #include "hub/http/write_authority.h"
 #include "hub/store/quarantine_replay.h"
+#include "hub/store/report_json.h"
 #include "schemas/error.h"
 
 namespace carehub::http {
@@ -28,23 +29,20 @@ std::int64_t QuarantineCursor(ApiCall& call, const std::string& digest) {
   }
 }
 
-// One row of `SELECT id, run_id, file, row, field, reason, raw, at, resolved_at, resolved_run`.
-Poco::JSON::Object::Ptr QuarantineRowJson(sqlite::Statement& stmt, bool with_raw) {
-  Poco::JSON::Object::Ptr row = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-  row->set("id", stmt.ColumnInt64(0));
-  row->set("run_id", stmt.ColumnInt64(1));
-  row->set("file", stmt.ColumnText(2));
-  row->set("row", stmt.ColumnInt64(3));
-  row->set("field", stmt.ColumnText(4));
-  row->set("reason", stmt.ColumnText(5));
-  if (with_raw) row->set("raw", stmt.ColumnText(6));
-  row->set("at_ms", stmt.ColumnInt64(7));
-  const std::optional<std::int64_t> resolved = stmt.ColumnOptionalInt64(8);
-  row->set("state", resolved ? "resolved" : "open");
-  if (resolved) {
-    row->set("resolved_at_ms", *resolved);
-    row->set("resolved_run", stmt.ColumnInt64(9));
-  }
+// One row of `SELECT id, run_id, file, row, field, reason, raw, at, resolved_at, resolved_run`;
+// raw only when the caller may see it.
+QuarantineRow QuarantineRowOf(sqlite::Statement& stmt, bool with_raw) {
+  QuarantineRow row;
+  row.id = stmt.ColumnInt64(0);
+  row.run_id = stmt.ColumnInt64(1);
+  row.file = stmt.ColumnText(2);
+  row.row = stmt.ColumnInt64(3);
+  row.field = stmt.ColumnText(4);
+  row.reason = stmt.ColumnText(5);
+  if (with_raw) row.raw = stmt.ColumnText(6);
+  row.at_ms = stmt.ColumnInt64(7);
+  row.resolved_at_ms = stmt.ColumnOptionalInt64(8);
+  if (row.resolved_at_ms) row.resolved_run = stmt.ColumnInt64(9);
   return row;
 }
 
@@ -94,7 +92,7 @@ void HandleQuarantine(ApiCall& call) {
     }
     last = stmt.ColumnInt64(0);
     if (with_raw) shown.push_back("quarantine:" + std::to_string(last));
-    items->add(QuarantineRowJson(stmt, with_raw));
+    items->add(QuarantineRowJson(QuarantineRowOf(stmt, with_raw), with_raw));
   }
   stmt.Reset();  // no read transaction may stay open: the access log below writes
   if (!shown.empty()) {

@@ -17,6 +17,7 @@
 #include "hub/publish/ocf.h"
 #include "hub/store/access_log.h"
 #include "hub/store/ingest.h"
+#include "hub/store/report_json.h"
 #include "mapping/engine.h"
 #include "schemas/codec.h"
 
@@ -311,19 +312,10 @@ IngestSummary IngestUpload(ApiCall& call, ConnectorEngine& engine, const Upload&
 }
 
 Poco::JSON::Object IngestJson(const Upload& upload, const IngestSummary& summary) {
-  Poco::JSON::Object json(Poco::JSON_PRESERVE_KEY_ORDER);
+  Poco::JSON::Object json = *IngestSummaryJson(summary);
   json.set("upload", upload.file.filename().string());
   json.set("sha256", upload.sha256);
   json.set("bytes", upload.bytes);
-  json.set("profile", summary.profile);
-  json.set("run_id", summary.run_id);
-  json.set("read", summary.read);
-  json.set("accepted", summary.accepted);
-  json.set("quarantined", summary.quarantined);
-  json.set("inserted", summary.inserted);
-  json.set("updated", summary.updated);
-  json.set("unchanged", summary.unchanged);
-  json.set("resumed_after_row", summary.resumed_after_row);
   return json;
 }
 

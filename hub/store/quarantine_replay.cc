@@ -7,6 +7,7 @@
 
 #include "connectors/profile.h"
 #include "hub/store/ingest.h"
+#include "hub/store/report_json.h"
 #include "hub/store/sqlite_db.h"
 #include "schemas/error.h"
 
@@ -125,16 +126,7 @@ Poco::JSON::Object QuarantineReplayJson(const QuarantineReplay& r) {
   }
   json.set("rows", rows);
   if (r.stored) {
-    const IngestSummary& s = *r.stored;
-    Poco::JSON::Object::Ptr stored = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-    stored->set("run", s.run_id);
-    stored->set("read", s.read);
-    stored->set("accepted", s.accepted);
-    stored->set("quarantined", s.quarantined);
-    stored->set("inserted", s.inserted);
-    stored->set("updated", s.updated);
-    stored->set("unchanged", s.unchanged);
-    json.set("stored", stored);
+    json.set("stored", IngestSummaryJson(*r.stored));
   }
   return json;
 }

@@ -285,7 +285,7 @@ const ConsolePage = {
       add(key, report[key]);
     }
     if (report.stored) {
-      add('stored', `${report.stored.run}: ${report.stored.accepted} / ${report.stored.read}`);
+      add('stored', `${report.stored.run_id}: ${report.stored.accepted} / ${report.stored.read}`);
     }
     document.getElementById('qr-table').replaceChildren(table(
         [t('q.row'), t('q.field'), t('qr.before'), t('qr.now')],
