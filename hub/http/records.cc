@@ -311,11 +311,11 @@ IngestSummary IngestUpload(ApiCall& call, ConnectorEngine& engine, const Upload&
   }
 }
 
-Poco::JSON::Object IngestJson(const Upload& upload, const IngestSummary& summary) {
-  Poco::JSON::Object json = *IngestSummaryJson(summary);
-  json.set("upload", upload.file.filename().string());
-  json.set("sha256", upload.sha256);
-  json.set("bytes", upload.bytes);
+Poco::JSON::Object::Ptr IngestJson(const Upload& upload, const IngestSummary& summary) {
+  Poco::JSON::Object::Ptr json = IngestSummaryJson(summary);
+  json->set("upload", upload.file.filename().string());
+  json->set("sha256", upload.sha256);
+  json->set("bytes", upload.bytes);
   return json;
 }
 

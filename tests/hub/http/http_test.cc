@@ -690,7 +690,7 @@ TEST_F(HttpTest, QuarantineReplayReportsThenStoresWhatTheFixedProfileAccepts) {
   ASSERT_EQ(all->size(), 1u);
   EXPECT_EQ(all->getObject(0)->getValue<std::string>("state"), "resolved");
   EXPECT_EQ(all->getObject(0)->getValue<std::int64_t>("resolved_run"),
-            st->getValue<std::int64_t>("run"));
+            st->getValue<std::int64_t>("run_id"));
   EXPECT_FALSE(fs::exists(kept));  // settled: the native file is gone
   // Nothing left to read: a second replay cannot find the file.
   EXPECT_EQ(replay("", own).status, 409);
