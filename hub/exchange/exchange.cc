@@ -99,17 +99,21 @@ void Exchange::Impl::StartWorkers() {
     // Relayed batches are bulk writes: bigger cache, checkpoints beside (poked per commit).
     w.bulk = std::make_unique<sqlite::BulkWriteMode>(s.db(), 64);
     w.persons = std::make_unique<PersonRows>(s.db());
+    w.relay_bulk = std::make_unique<RelayedBulk>(s.db());
     w.store_rows = s.RecordCountEstimate();
   };
   write_hooks.idle = [this](Store& s) { CommitIdleGroup(s); };
   write_hooks.teardown = [this](Store& s) {
     try {
-      CommitGroup(s);  // a group the last idle hook kept open (CommitIdleGroup)
+      w.relay_bulk->Finish();  // indexes a first catch-up dropped, in its last group
+      CommitGroup(s);          // a group the last idle hook kept open (CommitIdleGroup)
     } catch (const Error&) {
-      // Rolled back: its batches are pulled again from the stored heads.
+      // Rolled back: its batches are pulled again from the stored heads (and indexes still
+      // missing are built by the next open).
     }
     w.group.reset();
     group_open.store(false, std::memory_order_relaxed);
+    w.relay_bulk.reset();
     w.persons.reset();
     w.bulk.reset();
   };

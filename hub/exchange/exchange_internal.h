@@ -21,6 +21,7 @@
 #include "hub/exchange/zap.h"
 #include "hub/store/forks.h"
 #include "hub/store/person_rows.h"
+#include "hub/store/relayed_bulk.h"
 #include "hub/store/store.h"
 #include "hub/store/verify.h"
 
@@ -100,6 +101,7 @@ struct PendingApply {
   std::string peer;
   SignPublicKey key{};
   wire::Batch batch;
+  std::int64_t advertised = 0;  // the origin's head the link advertised (RelayedBulk::Expect)
 };
 
 // What the writer made of a PendingApply.
@@ -116,6 +118,8 @@ struct WriterState {
   std::optional<sqlite::Transaction> group;
   // The open group's record_persons rows, written in key order by CommitGroup (person_rows.h).
   std::unique_ptr<PersonRows> persons;
+  // The bulk path of a first catch-up of an origin (relayed_bulk.h), one per writer.
+  std::unique_ptr<RelayedBulk> relay_bulk;
   std::int64_t group_entries = 0;
   ExchangeClock::time_point group_started{};
   ExchangeClock::time_point last_write{};  // end of the last batch written into the group

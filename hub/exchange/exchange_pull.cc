@@ -110,6 +110,7 @@ void Exchange::Impl::ApplyBatch(std::size_t index, wire::Batch batch) {
   job->peer = links[index].peer.name;
   job->key = members.at(origin).sign_key;
   job->batch = std::move(batch);
+  job->advertised = std::max(links[index].advertised[origin], job->batch.head.seq);
   queued[origin] = std::max(queued[origin], job->batch.head.seq);
   ++applying[origin];
   ++writes_outstanding;
@@ -131,10 +132,11 @@ void Exchange::Impl::WriteBatch(Store& s, const std::shared_ptr<PendingApply>& j
       if (!w.group) BeginGroup(s);  // BEGIN IMMEDIATE: may wait for another writer, then BUSY
       // A version-4 batch's hashes were derived by the loop thread while this thread wrote the
       // previous batch: only links, head and signature are checked here.
-      out.result = s.ApplyRemoteBatch(
-          origin, batch.entries, batch.head, job->key,
-          batch.hashes_derived ? EntryHashes::kDerivedHere : EntryHashes::kClaimed,
-          w.persons.get());
+      w.relay_bulk->Expect(origin, job->advertised);
+      out.result =
+          ApplyRemoteBatch(s, origin, batch.entries, batch.head, job->key,
+                           batch.hashes_derived ? EntryHashes::kDerivedHere : EntryHashes::kClaimed,
+                           w.persons.get(), *w.relay_bulk);
     } catch (const sqlite::SqliteError& e) {
       if (!e.busy()) throw;
       // Another writer (an ingest batch) held the write lock past busy_timeout: nothing was
@@ -221,11 +223,14 @@ void Exchange::Impl::CommitIdleGroup(Store& s) {
 void Exchange::Impl::CommitGroup(Store&) {
   if (!w.group) return;
   try {
+    // A first catch-up that reached the advertised heads builds its indexes in this group.
+    if (w.relay_bulk->ShouldFinish()) w.relay_bulk->Finish();
     w.persons->Flush();
     w.group->Commit();
   } catch (...) {
     w.persons->Clear();
     w.group.reset();
+    w.relay_bulk->RolledBack();
     group_open.store(false, std::memory_order_relaxed);
     throw;
   }

@@ -8,6 +8,7 @@
 #include "hub/store/bulk_load.h"
 #include "hub/store/lookup_keys.h"
 #include "hub/store/person_rows.h"
+#include "hub/store/relayed_bulk.h"
 #include "hub/store/store.h"
 #include "schemas/codec.h"
 #include "schemas/error.h"
@@ -25,9 +26,13 @@ std::string_view Bytes(const Hash256& h) {
 class RemoteWriter {
  public:
   // Person rows go to `persons`, written by its owner before the commit (person_rows.h).
-  RemoteWriter(sqlite::Database& db, BodyCodec& bodies, PersonRows& persons)
+  // `bulk`: the relayed bulk path (relayed_bulk.h), `on_run` when this batch's origin is on it.
+  RemoteWriter(sqlite::Database& db, BodyCodec& bodies, PersonRows& persons,
+               RelayedBulk* bulk = nullptr, bool on_run = false)
       : bodies_(bodies),
         persons_(persons),
+        bulk_(bulk),
+        on_run_(on_run),
         // record_hash and prev_hash were checked (VerifyBatch) and are not stored (derivable);
         // the body is stored compressed when its schema has a dictionary.
         insert_change_(db,
@@ -55,7 +60,10 @@ class RemoteWriter {
     bodies_.StoreTrained();  // a rolled-back transaction may have taken their rows
     // A bulk load of the hub's own file may have dropped the record indexes (bulk_load.h):
     // without them every lookup below would scan `records`, so they are built first, in this
-    // transaction. The load then goes on without dropping them again.
+    // transaction. The load then goes on without dropping them again. A batch on the relayed
+    // bulk path probes only what may exist (RelayedBulk::IsNew), building them then.
+    if (on_run_) return;
+    if (bulk_ != nullptr) bulk_->NeedIndexes();
     if (!RecordIndexesPresent(db)) BuildRecordIndexes(db);
   }
 
@@ -89,27 +97,11 @@ class RemoteWriter {
     const RecordColumns columns = ColumnsOf(record);
     const std::int64_t record_key = RecordKey(e.record_id);
     std::optional<std::int64_t> stored_rowid;
-    lookup_.Bind(1, record_key).BindTextStatic(2, e.record_id);
-    if (lookup_.Step()) {
-      stored_rowid = lookup_.ColumnInt64(0);
-      const int stored_version = lookup_.ColumnInt(1);
-      if (stored_version > e.version) {  // an older version: the log keeps it, records do not
-        lookup_.Reset();
-        return;
-      }
-      const std::optional<CanonicalRecord> previous = PreviousVersion();
-      lookup_.Reset();
-      if (!previous) {  // its change is gone or damaged: drop all its persons
-        persons_.DeleteAll(record_key);
-      } else {
-        for (const std::int64_t key :
-             DroppedTokenKeys(ColumnsOf(*previous).tokens, columns.tokens)) {
-          persons_.Delete(key, record_key);
-        }
-      }
-    } else {
-      lookup_.Reset();
+    if (!on_run_ || !bulk_->IsNew(origin, e.version, record, record_key)) {
+      if (bulk_ != nullptr) bulk_->NeedIndexes();
+      if (!Probe(e, columns, record_key, stored_rowid)) return;  // an older version
     }
+    if (bulk_ != nullptr) bulk_->Written(record_key);
     const auto fingerprint = SingleObjectFingerprint(e.body);
     sqlite::Statement& write = stored_rowid ? update_record_ : insert_record_;
     if (stored_rowid) {
@@ -143,6 +135,34 @@ class RemoteWriter {
   }
 
  private:
+  // Looks the record up: false when the stored version is newer than e's (the log keeps e,
+  // records do not); else `stored_rowid` is its row, if any, and the person rows of tokens the
+  // new version drops are queued for deletion.
+  bool Probe(const ChangeEntry& e, const RecordColumns& columns, std::int64_t record_key,
+             std::optional<std::int64_t>& stored_rowid) {
+    lookup_.Bind(1, record_key).BindTextStatic(2, e.record_id);
+    if (!lookup_.Step()) {
+      lookup_.Reset();
+      return true;
+    }
+    stored_rowid = lookup_.ColumnInt64(0);
+    const int stored_version = lookup_.ColumnInt(1);
+    if (stored_version > e.version) {
+      lookup_.Reset();
+      return false;
+    }
+    const std::optional<CanonicalRecord> previous = PreviousVersion();
+    lookup_.Reset();
+    if (!previous) {  // its change is gone or damaged: drop all its persons
+      persons_.DeleteAll(record_key);
+    } else {
+      for (const std::int64_t key : DroppedTokenKeys(ColumnsOf(*previous).tokens, columns.tokens)) {
+        persons_.Delete(key, record_key);
+      }
+    }
+    return true;
+  }
+
   // The stored version found by lookup_, nullopt when its change is missing or damaged.
   std::optional<CanonicalRecord> PreviousVersion() {
     if (lookup_.IsNull(3)) return std::nullopt;
@@ -157,6 +177,8 @@ class RemoteWriter {
   BodyCodec& bodies_;
   std::string compressed_, scratch_;
   PersonRows& persons_;
+  RelayedBulk* bulk_;
+  bool on_run_;
   sqlite::Statement insert_change_, lookup_, insert_record_, update_record_, upsert_head_;
 };
 
@@ -181,14 +203,18 @@ Hash256 ContentHash(CanonicalRecord& record, std::string& scratch) {
   return Sha256(scratch);
 }
 
-ApplyResult Store::ApplyRemoteBatch(std::string_view origin, std::span<const ChangeEntry> entries,
-                                    const SignedHead& head, const SignPublicKey& origin_key,
-                                    EntryHashes hashes, PersonRows* group_persons) {
-  if (origin == region_) {
+namespace {
+
+// Store::ApplyRemoteBatch, with the relayed bulk path when `bulk` is given.
+ApplyResult ApplyRemote(Store& store, std::string_view origin, std::span<const ChangeEntry> entries,
+                        const SignedHead& head, const SignPublicKey& origin_key, EntryHashes hashes,
+                        PersonRows* group_persons, RelayedBulk* bulk) {
+  if (origin == store.region()) {
     return {0, "changes of origin " + std::string(origin) + " are this hub's own"};
   }
-  sqlite::Transaction tx(db_);
-  const ChainCursor tip = ReadTip(db_, origin);
+  sqlite::Database& db = store.db();
+  sqlite::Transaction tx(db);
+  const ChainCursor tip = ReadTip(db, origin);
   // Entries this hub holds already (a duplicate or overlapping pull) are skipped; what is
   // left must continue the stored chain exactly.
   std::size_t first = 0;
@@ -199,19 +225,37 @@ ApplyResult Store::ApplyRemoteBatch(std::string_view origin, std::span<const Cha
     return {0, problem};
   }
   std::optional<PersonRows> own_persons;
-  PersonRows& persons = group_persons ? *group_persons : own_persons.emplace(db_);
+  PersonRows& persons = group_persons ? *group_persons : own_persons.emplace(db);
   const std::size_t mark = persons.Size();
   try {
-    RemoteWriter writer(db_, *bodies_, persons);
+    const bool on_run = bulk != nullptr && bulk->BeginBatch(std::string(origin), tip.seq);
+    RemoteWriter writer(db, store.bodies(), persons, bulk, on_run);
     for (const ChangeEntry& e : fresh) writer.Write(origin, e);
     writer.WriteHead(head);
+    if (bulk != nullptr) bulk->EndBatch(std::string(origin), head.seq);
     if (!group_persons) persons.Flush();
     tx.Commit();
   } catch (...) {
     persons.Truncate(mark);  // this batch's savepoint is rolled back with its person rows
+    if (bulk != nullptr) bulk->RolledBack();
     throw;
   }
   return {static_cast<std::int64_t>(fresh.size()), std::nullopt};
+}
+
+}  // namespace
+
+ApplyResult Store::ApplyRemoteBatch(std::string_view origin, std::span<const ChangeEntry> entries,
+                                    const SignedHead& head, const SignPublicKey& origin_key,
+                                    EntryHashes hashes, PersonRows* group_persons) {
+  return ApplyRemote(*this, origin, entries, head, origin_key, hashes, group_persons, nullptr);
+}
+
+ApplyResult ApplyRemoteBatch(Store& store, std::string_view origin,
+                             std::span<const ChangeEntry> entries, const SignedHead& head,
+                             const SignPublicKey& origin_key, EntryHashes hashes,
+                             PersonRows* group_persons, RelayedBulk& bulk) {
+  return ApplyRemote(store, origin, entries, head, origin_key, hashes, group_persons, &bulk);
 }
 
 void Store::DropRecord(std::string_view record_id) {

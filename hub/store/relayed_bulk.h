@@ -1,0 +1,94 @@
+// The bulk path of relayed batches (a hub's first catch-up of an origin): the same idea as an
+// ingest's bulk load (bulk_load.h) for Store::ApplyRemoteBatch. While the store holds nothing
+// of an origin, an entry that creates a record of it needs no id probe, and when the store is
+// small beside what is to come, the record indexes are dropped with the first batch and built
+// once, sorted, when the catch-up ends (docs/STORE.md "Relayed bulk path").
+//
+// Why the probe may be skipped (IsNew): an entry of version 1 creates its record (a later
+// version always follows one of the same origin's log); its id is checked to be the one its
+// origin derives (MakeRecordId(origin, kind, source id): no other origin's record can carry it
+// unless that log forged it); the origin's log was empty here when the run joined it and its
+// tip is still the one this run left (else the origin leaves the path, as BulkLoad does); and
+// every record written through the run is in a Bloom filter, so a malformed log that creates
+// one record twice is probed (a filter hit only costs a probe). Anything else is probed; a
+// probe while the indexes are dropped builds them first (the drop ends, the probes skipped so
+// far stay valid).
+//
+// Contract: one writer thread, one connection; BeginBatch, IsNew and Written are called inside
+// the batch's transaction. The dropped indexes are derived data: a crash leaves a consistent
+// store without them and the next read-write open builds them (RepairRecordIndexes). A rolled
+// back transaction restores them; the run then keeps them. Finish builds what is missing.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hub/store/sqlite_db.h"
+#include "hub/store/store.h"
+#include "schemas/record.h"
+
+namespace carehub {
+
+class RelayedBulk {
+ public:
+  explicit RelayedBulk(sqlite::Database& db) : db_(db) {}
+  ~RelayedBulk();  // builds indexes still dropped, errors ignored (the next open builds them)
+  RelayedBulk(const RelayedBulk&) = delete;
+  RelayedBulk& operator=(const RelayedBulk&) = delete;
+
+  // Before a batch of `origin`: the origin's seq this hub knows to be coming (its advertised
+  // head), which sizes the filter and decides the drop, and which ends the origin's run once
+  // reached (ShouldFinish).
+  void Expect(const std::string& origin, std::int64_t advertised_seq);
+  // In the batch's transaction, with the origin's stored tip: joins the origin when its log is
+  // empty (dropping the indexes with the first batch when the store holds at most as many
+  // records as are coming), leaves it when someone else appended since this run's last batch.
+  // Returns true when the batch's entries may skip the probe (IsNew).
+  bool BeginBatch(const std::string& origin, std::int64_t tip_seq);
+  // After the batch's writes (same transaction), with the tip it left.
+  void EndBatch(const std::string& origin, std::int64_t tip_seq);
+  // True when the entry can only create its record (see the header comment).
+  bool IsNew(std::string_view origin, std::int32_t version, const CanonicalRecord& record,
+             std::int64_t record_key) const;
+  // Every record written while a run is open, whatever its origin.
+  void Written(std::int64_t record_key);
+  // A probe is about to be made: builds the indexes this run dropped first.
+  void NeedIndexes();
+  // True when the run should end: every joined origin reached the head it was expected to
+  // reach (or every one left while the indexes are dropped).
+  bool ShouldFinish() const;
+  // Ends the run (in the caller's transaction): builds the indexes it dropped; no origin joins
+  // again and every entry is probed from now on.
+  void Finish();
+  // The transaction of the current batch or group was rolled back: the run ends (see above).
+  void RolledBack();
+
+ private:
+  struct OriginRun {
+    std::int64_t tip = 0;     // the tip this run left
+    std::int64_t target = 0;  // the advertised head
+  };
+  bool MayContain(std::uint64_t key) const;
+
+  sqlite::Database& db_;
+  std::map<std::string, std::int64_t, std::less<>> expected_;  // origin -> advertised head
+  std::map<std::string, OriginRun, std::less<>> runs_;         // joined origins
+  std::vector<std::uint64_t> filter_;                          // Bloom filter of record keys
+  bool dropped_ = false;
+  bool drop_tried_ = false;
+  bool finished_ = false;
+};
+
+// Store::ApplyRemoteBatch on the relayed bulk path `bulk` (the same checks, transaction and
+// result; the run ends on an exception).
+ApplyResult ApplyRemoteBatch(Store& store, std::string_view origin,
+                             std::span<const ChangeEntry> entries, const SignedHead& head,
+                             const SignPublicKey& origin_key, EntryHashes hashes,
+                             PersonRows* group_persons, RelayedBulk& bulk);
+
+}  // namespace carehub
