@@ -148,8 +148,8 @@ TEST(RelayedBulkTest, ARecordCreatedTwiceByAMalformedLogIsStoredOnce) {
   Store hub = Store::Init(tmp / "hub", {.region = "js"});
   RelayedBulk bulk(hub.db());
   bulk.Expect(kOrigin, again.seq);
-  const ApplyResult r = hub.ApplyRemoteBatch(kOrigin, entries, head, sh.keys().sign_public(),
-                                             EntryHashes::kClaimed, nullptr, &bulk);
+  const ApplyResult r = ApplyRemoteBatch(hub, kOrigin, entries, head, sh.keys().sign_public(),
+                                         EntryHashes::kClaimed, nullptr, bulk);
   ASSERT_FALSE(r.rejected) << *r.rejected;
   bulk.Finish();
   EXPECT_EQ(Count(hub, "SELECT count(*) FROM records"), 300);
