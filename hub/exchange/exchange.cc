@@ -99,7 +99,10 @@ void Exchange::Impl::StartWorkers() {
     // Relayed batches are bulk writes: bigger cache, checkpoints beside (poked per commit).
     w.bulk = std::make_unique<sqlite::BulkWriteMode>(s.db(), 64);
     w.persons = std::make_unique<PersonRows>(s.db());
-    w.relay_bulk = std::make_unique<RelayedBulk>(s.db());
+    // A serving hub's background check (VerifyStep, on the loop) looks records up by id: it
+    // keeps the record indexes; a hub that only pulls (`carehub sync`) drops them.
+    w.relay_bulk = std::make_unique<RelayedBulk>(
+        s.db(), !options.listen.has_value() || options.verify_rows <= 0);
     w.store_rows = s.RecordCountEstimate();
   };
   write_hooks.idle = [this](Store& s) { CommitIdleGroup(s); };

@@ -36,7 +36,10 @@ namespace carehub {
 
 class RelayedBulk {
  public:
-  explicit RelayedBulk(sqlite::Database& db) : db_(db) {}
+  // `may_drop` false: the indexes are never dropped (a serving hub whose background check
+  // looks records up by id on the loop thread: without them each lookup would scan).
+  explicit RelayedBulk(sqlite::Database& db, bool may_drop = true)
+      : db_(db), drop_tried_(!may_drop) {}
   ~RelayedBulk();  // builds indexes still dropped, errors ignored (the next open builds them)
   RelayedBulk(const RelayedBulk&) = delete;
   RelayedBulk& operator=(const RelayedBulk&) = delete;

@@ -131,6 +131,24 @@ TEST(RelayedBulkTest, OnlyCreationsSkipTheProbeAndTheIndexesComeBackAtTheEnd) {
   EXPECT_EQ(Count(hub, "SELECT count(*) FROM records"), 300);
 }
 
+// A serving hub (its background check looks records up by id) keeps its indexes; the probes
+// are still skipped and the rows are the same.
+TEST(RelayedBulkTest, WithoutDropTheIndexesStayAndTheRowsAreTheSame) {
+  TempDir tmp;
+  Store sh = Store::Init(tmp / "sh", {.region = "sh"});
+  const SourceLog log = MakeSource(sh);
+  Store plain = Store::Init(tmp / "plain", {.region = "js"});
+  Store hub = Store::Init(tmp / "hub", {.region = "js"});
+  RelayedBulk bulk(hub.db(), false);
+  bulk.Expect(kOrigin, log.heads.back().seq);
+  for (std::size_t i = 0; i < log.batches.size(); ++i) {
+    EXPECT_FALSE(Apply(plain, sh, log, i, nullptr).rejected);
+    EXPECT_FALSE(Apply(hub, sh, log, i, &bulk).rejected);
+    EXPECT_TRUE(RecordIndexesPresent(hub.db()));
+  }
+  EXPECT_EQ(Rows(hub), Rows(plain));
+}
+
 // A signed log that creates one record twice (version 1 at seq 301 again): the filter sends the
 // second creation to a probe, which finds the first: one row, as on the ordinary path.
 TEST(RelayedBulkTest, ARecordCreatedTwiceByAMalformedLogIsStoredOnce) {
