@@ -1,25 +1,30 @@
 #include "hub/store/digest.h"
 
-#include <sodium.h>
-
 #include <algorithm>
 #include <set>
+
+#include "schemas/sha256.h"
 
 namespace carehub {
 namespace {
 
-void Put(crypto_hash_sha256_state& state, std::uint64_t value, int bytes) {
-  std::uint8_t buf[8];
+// The fields of one entry (or record) are appended to a buffer, big-endian, and the buffer
+// hashed once per entry: SHA-256 is a stream, so the digest is the same as hashing each field on
+// its own, with one OpenSSL call per entry instead of eight (schemas/sha256.h).
+void Put(std::string& buf, std::uint64_t value, int bytes) {
   for (int i = 0; i < bytes; ++i) {
-    buf[i] = static_cast<std::uint8_t>(value >> (8 * (bytes - 1 - i)));
+    buf.push_back(static_cast<char>(static_cast<std::uint8_t>(value >> (8 * (bytes - 1 - i)))));
   }
-  crypto_hash_sha256_update(&state, buf, static_cast<unsigned long long>(bytes));
 }
 
-void Put(crypto_hash_sha256_state& state, std::string_view bytes) {
-  crypto_hash_sha256_update(&state, reinterpret_cast<const unsigned char*>(bytes.data()),
-                            bytes.size());
+void Put(std::string& buf, std::string_view bytes) { buf.append(bytes); }
+
+void Flush(Sha256Hasher& hasher, std::string& buf) {
+  hasher.Update(buf);
+  buf.clear();
 }
+
+std::string FinalHex(Sha256Hasher& hasher) { return ToHex(hasher.Final()); }
 
 // A records row of the origin: its id, the seq of the change it points at, and that change's
 // record_hash (zero when the log holds no such seq: no body hashes to 32 zero bytes).
@@ -33,8 +38,8 @@ struct RecordRef {
 // hands each record in `by_seq` (ascending seq) the record_hash of the entry it points at, so a
 // body is read and decompressed once for both digests, in seq order.
 std::string LogDigest(Store& store, const std::string& origin, std::vector<RecordRef*>& by_seq) {
-  crypto_hash_sha256_state state;
-  crypto_hash_sha256_init(&state);
+  Sha256Hasher hasher;
+  std::string state;  // the bytes of the head, then of one entry at a time
   sqlite::Statement head(store.db(),
                          "SELECT seq, head_hash, signature FROM heads WHERE origin = ?");
   head.Bind(1, origin);
@@ -46,6 +51,7 @@ std::string LogDigest(Store& store, const std::string& origin, std::vector<Recor
     Put(state, 0, 8);
     Put(state, std::string(96, '\0'));
   }
+  Flush(hasher, state);
   // record_hash and prev_hash are not stored (docs/STORE.md): the body's SHA-256 and the stored
   // entry_hash of the entry before, as they were when stored. Bodies uncompressed (carehub_body):
   // the digest does not depend on how a hub stores them.
@@ -70,14 +76,13 @@ std::string LogDigest(Store& store, const std::string& origin, std::vector<Recor
     Put(state, prev);
     prev = std::string(entries.ColumnBlob(4));
     Put(state, prev);  // the body is in through record_hash: hashed once, not twice
+    Flush(hasher, state);
     while (next < by_seq.size() && by_seq[next]->seq < seq) ++next;  // no such seq: zero
     for (; next < by_seq.size() && by_seq[next]->seq == seq; ++next) {
       by_seq[next]->hash = record_hash;
     }
   }
-  Hash256 hash{};
-  crypto_hash_sha256_final(&state, hash.data());
-  return ToHex(hash);
+  return FinalHex(hasher);
 }
 
 // Both digests of one origin from one pass over its log and one over its records rows (no
@@ -100,17 +105,16 @@ OriginDigest DigestOf(Store& store, const std::string& origin) {
   digest.log_sha256_hex = LogDigest(store, origin, by_seq);
   std::sort(records.begin(), records.end(),
             [](const RecordRef& a, const RecordRef& b) { return a.id < b.id; });
-  crypto_hash_sha256_state state;
-  crypto_hash_sha256_init(&state);
+  Sha256Hasher hasher;
+  std::string state;
   for (const RecordRef& r : records) {
     Put(state, r.id.size(), 2);
     Put(state, r.id);
     Put(state, std::string_view(reinterpret_cast<const char*>(r.hash.data()), 32));
+    Flush(hasher, state);
   }
-  Hash256 hash{};
-  crypto_hash_sha256_final(&state, hash.data());
   digest.records = static_cast<std::int64_t>(records.size());
-  digest.sha256_hex = ToHex(hash);
+  digest.sha256_hex = FinalHex(hasher);
   return digest;
 }
 
