@@ -1,12 +1,17 @@
-// `carehub verify --dir D [--origin R] [--repair]`: checks the store (hub/store/verify.h) and
-// prints one line per problem ("chain origin=310000 seq=17 record=ID: ..."), then a summary
-// "sound entries=N records=M" or "unsound problems=K". Exit 0 when sound, 3 when problems were
-// found (after --repair: when problems remain). --repair fixes what it can (records rewritten
-// from their changes, another origin's damaged log cut back to a sound signed head, to be
-// pulled again by the next sync; a damaged range of the hub's OWN log fetched back from members
-// that hold a copy, proven against the hub's own signed heads, within --timeout) and verifies
-// again. Open fork evidence is reported as "fork
-// origin=O seq=S: ..." lines and also exits 3 (carehub fork resolve decides it, not --repair).
+// `carehub verify --dir D [--origin R] [--repair [--cut] [--timeout S]]`: checks the store
+// (hub/store/verify.h) and prints one line per problem ("chain origin=310000 seq=17 record=ID:
+// ..."), then a summary "sound entries=N records=M" or "unsound problems=K". Exit 0 when sound, 3
+// when problems were found (after --repair: when problems remain). --repair fixes what it can
+// and verifies again: a damaged change log (the hub's own or another origin's) is repaired in
+// place from members, as serve does (the damaged range fetched from a member that holds a copy,
+// proven against signed heads and rewritten; nothing cut), dialling the members with an
+// endpoint for at most --timeout seconds; records rows and indexes are rewritten from their
+// changes. When no member's copy of another origin's log can be used, the log is left as it is
+// and the command says why, unless --cut: then it is cut back to its last sound signed head
+// (the next sync pulls the rest again). The own log is never cut. Open fork evidence is
+// reported as "fork origin=O seq=S: ..." lines and also exits 3 (carehub fork resolve decides
+// it, not --repair).
+#include <algorithm>
 #include <iostream>
 
 #include "cli/command.h"
@@ -21,29 +26,50 @@ namespace {
 
 constexpr int kUnsound = 3;
 
-bool OwnLogDamaged(const Store& store, const VerifyReport& report) {
-  for (const StoreProblem& p : report.problems) {
-    if (p.origin == store.region() &&
-        (p.kind == ProblemKind::kChain || p.kind == ProblemKind::kHead)) {
-      return true;
-    }
-  }
-  return false;
+bool LogProblem(const StoreProblem& p) {
+  return p.kind == ProblemKind::kChain || p.kind == ProblemKind::kHead;
 }
 
-// The own log is not cut like another origin's: its damaged range is fetched from members
-// (hub/exchange/exchange.h RepairOwnLog), which needs members with an endpoint that answer.
-void FetchOwnLog(const std::filesystem::path& dir, double timeout_s, std::ostream& out) {
+// Origins whose change log (entries or signed heads) is damaged, each once.
+std::vector<std::string> DamagedLogs(const VerifyReport& report) {
+  std::vector<std::string> origins;
+  for (const StoreProblem& p : report.problems) {
+    if (LogProblem(p) && std::find(origins.begin(), origins.end(), p.origin) == origins.end()) {
+      origins.push_back(p.origin);
+    }
+  }
+  return origins;
+}
+
+// Damaged logs are repaired from members through the exchange (hub/exchange/exchange.h
+// RepairLogs), which needs members with an endpoint that answer; says what it did per origin.
+void RepairLogsFromMembers(Store& store, const std::vector<std::string>& origins, double timeout_s,
+                           bool cut, std::ostream& out) {
   ExchangeOptions options;
   options.pull = false;
   options.verify_rows = 0;
   options.log = [&out](const std::string& line) { out << "exchange: " << line << "\n"; };
-  Exchange exchange(dir, options);
-  std::string why_not;
-  const bool sound = exchange.RepairOwnLog(
-      std::chrono::milliseconds(static_cast<std::int64_t>(timeout_s * 1000)), &why_not);
-  out << "repair: own log "
-      << (sound ? "restored from members" : "not restored from members: " + why_not) << "\n";
+  Exchange exchange(store.dir(), options);
+  const auto outcomes = exchange.RepairLogs(
+      origins, std::chrono::milliseconds(static_cast<std::int64_t>(timeout_s * 1000)), cut);
+  for (const Exchange::LogRepairOutcome& o : outcomes) {
+    const bool own = o.origin == store.region();
+    out << "repair: origin=" << o.origin << (own ? " (this hub's own log)" : "") << " ";
+    if (o.cut) {
+      const auto head = store.Head(o.origin);
+      out << "no member's copy could be used (" << o.why_not << "); log cut back to seq "
+          << (head ? head->seq : 0) << " (--cut: the next sync pulls the rest again)\n";
+    } else if (o.sound) {
+      out << "log repaired in place from a member's copy (nothing cut)\n";
+    } else if (own) {
+      out << "log not repaired: " << o.why_not
+          << " (the own log is never cut: restore carehub.db from a backup)\n";
+    } else {
+      out << "log not repaired: " << o.why_not
+          << "; left as it is (--repair --cut cuts it back to its last sound signed head, and "
+             "the next sync pulls the rest again)\n";
+    }
+  }
 }
 
 void Print(const VerifyReport& report, std::ostream& out) {
@@ -81,8 +107,12 @@ class VerifyCommand : public Command {
     options.addOption(ValueOption("dir", "hub directory", "DIR", true));
     options.addOption(ValueOption("origin", "only this origin (code or alias)", "R"));
     options.addOption(FlagOption("repair", "repair what is found, then verify again"));
+    options.addOption(FlagOption(
+        "cut",
+        "with --repair: cut a damaged log of another origin back to its last sound signed "
+        "head when no member's copy can be used"));
     options.addOption(ValueOption(
-        "timeout", "seconds to fetch a damaged own log from members (default 30)", "SECONDS"));
+        "timeout", "seconds to fetch damaged logs from members (default 30)", "SECONDS"));
   }
   int Run(const ParsedArgs& args, std::ostream& out) override {
     Store store = Store::Open(args.Require("dir"));
@@ -95,18 +125,19 @@ class VerifyCommand : public Command {
     Print(report, out);
     const bool forked = PrintForks(store, options, out);
     if (report.sound() || !args.Has("repair")) return report.sound() && !forked ? 0 : kUnsound;
+    const std::vector<std::string> damaged = DamagedLogs(report);
+    if (!damaged.empty()) {
+      RepairLogsFromMembers(store, damaged, std::stod(args.Get("timeout").value_or("30")),
+                            args.Has("cut"), out);
+      report = VerifyStore(store, options);
+      // Damaged logs were dealt with above (repaired, cut with --cut, or reported).
+      std::erase_if(report.problems, LogProblem);
+    }
     const RepairReport repair = RepairStore(store, report);
     out << "repair: records_restored=" << repair.records_restored
         << (repair.reindexed ? " reindexed" : "") << "\n";
-    for (const auto& [origin, keep] : repair.logs_cut) {
-      out << "repair: origin=" << origin << " log cut back to seq " << keep
-          << " (the next sync pulls the rest again)\n";
-    }
     for (const std::string& line : repair.unrepaired)
       out << "repair: not repaired: " << line << "\n";
-    if (OwnLogDamaged(store, report)) {
-      FetchOwnLog(store.dir(), std::stod(args.Get("timeout").value_or("30")), out);
-    }
     report = VerifyStore(store, options);
     out << "after repair: ";
     Print(report, out);

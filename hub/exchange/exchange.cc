@@ -422,14 +422,26 @@ SyncReport Exchange::SyncOnce(milliseconds timeout, const std::atomic<bool>* sto
   Impl& s = *impl_;
   const auto deadline = ExchangeClock::now() + timeout;
   SyncReport report;
+  std::map<std::string, std::string> not_repaired;
   while (ExchangeClock::now() < deadline && !(stop && *stop)) {
     s.Step(20ms);
-    if (s.CaughtUp()) {
+    s.DropHopelessRepairs(true, not_repaired);
+    // A repair in progress is finished first: a range being fetched is not left half done.
+    if (s.CaughtUp() && !s.RepairsBusy()) {
       report.caught_up = true;
       break;
     }
   }
   s.FlushWriter();
+  report.caught_up = report.caught_up || s.CaughtUp();
+  if (s.own_repair) not_repaired.emplace(s.store.region(), "not finished within the timeout");
+  for (const auto& [origin, repair] : s.relay_repairs) {
+    not_repaired.emplace(origin, "not finished within the timeout");
+  }
+  for (const auto& [origin, why] : not_repaired) {
+    if (s.cut_back.count(origin)) continue;  // cut back instead, and pulled again
+    report.problems.push_back("repair of origin " + origin + " not finished: " + why);
+  }
   for (const Link& link : s.links) {
     if (link.unreachable || !link.welcomed) {
       report.problems.push_back("peer " + link.peer.name + " (" + *link.peer.endpoint +

@@ -113,7 +113,9 @@ class Exchange {
   // The bound ROUTER endpoint with its real port, or "" without a listener.
   std::string endpoint() const;
   // Pulls until every dialled peer's member origins are held (or the peer is unreachable /
-  // rejected), or `timeout`, or `stop`. Also serves requests meanwhile when listening.
+  // rejected), or `timeout`, or `stop`. Also serves requests meanwhile when listening. A repair
+  // started meanwhile (a damaged range found while serving, a gossiped head that differs) is
+  // finished before it returns; one still running at `timeout` is named in `problems`.
   SyncReport SyncOnce(std::chrono::milliseconds timeout, const std::atomic<bool>* stop = nullptr);
   // Serves and keeps in sync until `stop` is true.
   void Serve(const std::atomic<bool>& stop);
@@ -131,6 +133,23 @@ class Exchange {
   // none answers within the peer timeout, none holds the range, every copy was refused);
   // `why_not` (optional) then says which.
   bool RepairOwnLog(std::chrono::milliseconds timeout, std::string* why_not = nullptr);
+  // `carehub verify --repair`: repairs the change logs of `origins` (and the records rows that
+  // read them) from members, as serve does: this hub's own log as RepairOwnLog; another
+  // origin's damaged range pulled from a member, proven from the stored entry below it and
+  // rewritten in place (nothing cut). When no member's copy can be used (none has an endpoint,
+  // none answers within the peer timeout, none holds the range, every copy asked was refused or
+  // not answered) or `timeout` passes first, another origin's log is cut back to its last sound
+  // signed head if `cut_without_copy` (the next sync pulls the rest again) and otherwise left as
+  // it is; the own log is never cut. One outcome per origin, in the order given.
+  struct LogRepairOutcome {
+    std::string origin;
+    bool sound = false;   // the origin verifies now
+    bool cut = false;     // its log was cut back (only with cut_without_copy)
+    std::string why_not;  // why no member's copy was used, when none was
+  };
+  std::vector<LogRepairOutcome> RepairLogs(const std::vector<std::string>& origins,
+                                           std::chrono::milliseconds timeout,
+                                           bool cut_without_copy);
   // The background store check (Serve only), readable from any thread.
   StoreCheckState StoreCheck() const;
 

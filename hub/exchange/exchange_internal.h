@@ -216,11 +216,28 @@ struct Exchange::Impl {
     std::int64_t held = 0;  // this hub's head of the origin
     std::size_t link = SIZE_MAX;
     std::set<std::size_t> asked;
+    bool checking = false;  // a member's batch is with the writer, being proven
     ExchangeClock::time_point next_try{}, give_up{};
   };
   std::map<std::string, RelayRepair> relay_repairs;  // origin ->
   void StartRelayRepair(const std::string& origin, const ChainCursor& from, std::int64_t held);
   void RelayRepairTimers();
+  // Why the relay repair of `origin` cannot succeed with the members as they are (none dialled,
+  // none answering, none holding the range, every copy asked refused or unanswered); nullopt
+  // while one may still help.
+  std::optional<std::string> RelayRepairHopeless(const std::string& origin) const;
+  // Whether a relayed log without a usable member copy is cut back to its last sound signed
+  // head (serve, sync) or left as it is and reported in `repairs_not_done` (`carehub verify
+  // --repair` without --cut: an operator decides).
+  bool relay_repair_cuts = true;
+  std::map<std::string, std::string> repairs_not_done;  // origin -> why (not cut)
+  int repair_checks_pending = 0;   // RepairOrigin verifies with the writer, not reported back
+  std::set<std::string> cut_back;  // origins cut back by DropHopelessRepairs
+  void DropHopelessRepairs(bool cut, std::map<std::string, std::string>& why);
+  // A repair started and not finished: a verify with the writer, a range being fetched.
+  bool RepairsBusy() const {
+    return repair_checks_pending > 0 || own_repair.has_value() || !relay_repairs.empty();
+  }
   void OnRelayRepairBatch(std::size_t index, wire::Batch batch);
   void OnRelayRestored(std::size_t index, const std::string& origin, const ChainCursor& from,
                        const OwnLogRestore& restore, std::int64_t last,

@@ -141,23 +141,69 @@ std::optional<std::string> Exchange::Impl::OwnRepairHopeless() const {
 }
 
 bool Exchange::RepairOwnLog(std::chrono::milliseconds timeout, std::string* why_not) {
+  const std::vector<LogRepairOutcome> outcome = RepairLogs({impl_->store.region()}, timeout, false);
+  if (why_not && !outcome[0].sound) *why_not = outcome[0].why_not;
+  return outcome[0].sound;
+}
+
+// Gives up, at once, each repair no member can help with (rather than waiting out the timeout):
+// `why` gets the reason; another origin's log is cut back instead when `cut`.
+void Exchange::Impl::DropHopelessRepairs(bool cut, std::map<std::string, std::string>& why) {
+  if (own_repair && !own_check_pending) {
+    if (auto hopeless = OwnRepairHopeless()) {
+      why[store.region()] = *hopeless;
+      own_repair.reset();
+    }
+  }
+  for (auto it = relay_repairs.begin(); it != relay_repairs.end();) {
+    const std::optional<std::string> hopeless = RelayRepairHopeless(it->first);
+    if (!hopeless) {
+      ++it;
+      continue;
+    }
+    const std::string origin = it->first;
+    it = relay_repairs.erase(it);
+    why[origin] = *hopeless;
+    if (!cut) continue;
+    Log("repair: origin " + origin + ": " + *hopeless + "; cutting the log back instead");
+    RepairOrigin(origin, "no member's copy", false, true);
+    cut_back.insert(origin);
+  }
+}
+
+std::vector<Exchange::LogRepairOutcome> Exchange::RepairLogs(
+    const std::vector<std::string>& origins, std::chrono::milliseconds timeout,
+    bool cut_without_copy) {
   Impl& s = *impl_;
   const auto deadline = ExchangeClock::now() + timeout;
-  s.RepairOrigin(s.store.region(), "carehub verify --repair");
-  std::optional<std::string> hopeless;
-  while (ExchangeClock::now() < deadline && (s.own_check_pending || s.own_repair)) {
+  s.relay_repair_cuts = cut_without_copy;
+  for (const std::string& origin : origins) {
+    s.RepairOrigin(origin, "carehub verify --repair", false);
+  }
+  std::map<std::string, std::string> why;
+  while (ExchangeClock::now() < deadline && s.RepairsBusy()) {
     s.Step(std::chrono::milliseconds(20));
     // Fails fast: no member configured, none answering, none holding it, every copy refused.
-    if (!s.own_check_pending && (hopeless = s.OwnRepairHopeless())) break;
+    s.DropHopelessRepairs(cut_without_copy, why);
   }
   s.FlushWriter();
-  const bool sound =
-      VerifyStore(s.store, {.origin = s.store.region(), .integrity_check = false}).sound();
-  if (why_not && !sound) {
-    *why_not =
-        hopeless ? *hopeless : "not restored within " + std::to_string(timeout.count()) + " ms";
+  std::vector<LogRepairOutcome> outcomes;
+  for (const std::string& origin : origins) {
+    LogRepairOutcome outcome;
+    outcome.origin = origin;
+    outcome.sound = VerifyStore(s.store, {.origin = origin, .integrity_check = false}).sound();
+    outcome.cut = s.cut_back.count(origin) > 0;
+    if (auto it = why.find(origin); it != why.end()) {
+      outcome.why_not = it->second;
+    } else if (auto not_done = s.repairs_not_done.find(origin);
+               not_done != s.repairs_not_done.end()) {
+      outcome.why_not = not_done->second;
+    } else if (!outcome.sound) {
+      outcome.why_not = "not repaired within " + std::to_string(timeout.count()) + " ms";
+    }
+    outcomes.push_back(std::move(outcome));
   }
-  return sound;
+  return outcomes;
 }
 
 }  // namespace carehub

@@ -33,10 +33,17 @@ void Exchange::Impl::RelayRepairTimers() {
   for (auto it = relay_repairs.begin(); it != relay_repairs.end();) {
     const std::string origin = it->first;
     RelayRepair& r = it->second;
-    if (now >= r.give_up) {
-      Log("repair: no member's copy of origin " + origin + " beyond seq " +
-          std::to_string(r.from.seq) + " could be used; cutting the log back instead");
+    if (now >= r.give_up && !r.checking) {
+      const std::string why = "no member's copy of origin " + origin + " beyond seq " +
+                              std::to_string(r.from.seq) + " could be used within " +
+                              std::to_string(kRelayRepairGiveUp.count()) + " s";
       it = relay_repairs.erase(it);
+      if (!relay_repair_cuts) {
+        Log("repair: " + why + "; the log is left as it is (not cut)");
+        repairs_not_done[origin] = why;
+        continue;
+      }
+      Log("repair: " + why + "; cutting the log back instead");
       RepairOrigin(origin, "relay repair gave up", false, true);
       continue;
     }
@@ -66,6 +73,7 @@ void Exchange::Impl::OnRelayRepairBatch(std::size_t index, wire::Batch batch) {
   r.next_try = ExchangeClock::now() + kRelayRepairRetry;  // not while it is checked
   const SignPublicKey* key = OriginKey(origin);
   if (key == nullptr || batch.entries.empty()) return;
+  r.checking = true;
   auto fetched = std::make_shared<wire::Batch>(std::move(batch));
   const SignPublicKey origin_key = *key;
   writer->Post([this, index, from, fetched, origin_key](Store& s) {
@@ -95,6 +103,7 @@ void Exchange::Impl::OnRelayRestored(std::size_t index, const std::string& origi
   if (it == relay_repairs.end() || !(it->second.from == from)) return;
   const std::string& peer = links[index].peer.name;
   const std::string range = "seq " + std::to_string(from.seq + 1) + ".." + std::to_string(last);
+  it->second.checking = false;
   if (restore.refused) {
     Log("repair: peer " + peer + "'s copy of origin " + origin + " (" + range +
         ") was refused: " + *restore.refused + "; asking another member");
@@ -118,6 +127,31 @@ void Exchange::Impl::OnRelayRestored(std::size_t index, const std::string& origi
     // Records rows left (repaired from the log now), or damage the rewrite did not reach (cut).
     RepairOrigin(origin, "after rewriting " + range, false, next.has_value());
   }
+}
+
+std::optional<std::string> Exchange::Impl::RelayRepairHopeless(const std::string& origin) const {
+  const auto it = relay_repairs.find(origin);
+  if (it == relay_repairs.end()) return std::nullopt;
+  const RelayRepair& r = it->second;
+  if (r.checking) return std::nullopt;
+  const auto now = ExchangeClock::now();
+  bool dialled = false;
+  for (std::size_t i = 0; i < links.size(); ++i) {
+    const Link& link = links[i];
+    if (link.retired) continue;
+    dialled = true;
+    // Not answered yet, but not silent for a whole peer timeout either: may still help.
+    if (!link.welcomed && !link.unreachable) return std::nullopt;
+    if (!link.welcomed) continue;
+    const auto held = link.advertised.find(origin);
+    if (held == link.advertised.end() || held->second <= r.from.seq) continue;
+    if (!r.asked.count(i) || (i == r.link && now < r.next_try)) return std::nullopt;
+  }
+  if (!dialled) return "no member has an endpoint to fetch it from (carehub peers add --endpoint)";
+  if (!r.asked.empty()) return "every member's copy asked was refused or not answered";
+  return "no member that answers holds origin " + origin + " beyond seq " +
+         std::to_string(r.from.seq) + " (unanswered members are silent for " +
+         std::to_string(options.peer_timeout.count()) + " ms)";
 }
 
 }  // namespace carehub

@@ -219,7 +219,9 @@ void Exchange::Impl::RepairOrigin(const std::string& origin, const std::string& 
   // On the writer: verified in one snapshot (after the open group is committed) and repaired
   // in one write transaction, while the loop keeps answering.
   if (origin == store.region()) own_check_pending = true;
-  writer->Post([this, origin, why, cut](Store& s) {
+  ++repair_checks_pending;
+  const bool may_cut = relay_repair_cuts;
+  writer->Post([this, origin, why, cut, may_cut](Store& s) {
     CommitGroup(s);
     VerifyReport report = VerifyStore(s, {.origin = origin, .integrity_check = false});
     const std::optional<ChainCursor> own = OwnDamage(s, report.problems);
@@ -229,10 +231,17 @@ void Exchange::Impl::RepairOrigin(const std::string& origin, const std::string& 
     const std::optional<ChainCursor> relayed =
         cut ? std::nullopt : RelayedDamage(s, origin, report.problems);
     const std::vector<StoreProblem> found = report.problems;
+    bool not_cut = false;  // a log only a cut repairs, and cutting is not allowed
     if (relayed) {
       std::erase_if(report.problems, [&](const StoreProblem& p) {
         return p.origin == origin && (p.kind == ProblemKind::kChain || p.seq > relayed->seq);
       });
+    } else if (!may_cut && origin != s.region()) {
+      const std::size_t all = report.problems.size();
+      std::erase_if(report.problems, [&](const StoreProblem& p) {
+        return p.kind == ProblemKind::kChain || p.kind == ProblemKind::kHead;
+      });
+      not_cut = report.problems.size() != all;
     }
     const auto head = s.Head(origin);
     const std::int64_t held = head ? head->seq : 0;
@@ -246,8 +255,14 @@ void Exchange::Impl::RepairOrigin(const std::string& origin, const std::string& 
         busy = true;
       }
     }
-    mailbox.Post([this, origin, why, found, repair, busy, own, relayed, held] {
+    mailbox.Post([this, origin, why, found, repair, busy, own, relayed, held, not_cut] {
       if (origin == store.region()) own_check_pending = false;
+      --repair_checks_pending;
+      if (not_cut) {
+        repairs_not_done[origin] =
+            "only cutting its log back repairs it (a damaged signed head, or damage no member's "
+            "batch reached)";
+      }
       if (own) StartOwnRepair(*own);
       if (relayed && !busy) StartRelayRepair(origin, *relayed, held);
       if (busy) {

@@ -523,5 +523,61 @@ TEST(ExchangeProcessTest, VerifyRepairFetchesADamagedOwnLogBackFromAMember) {
   EXPECT_EQ(DigestOf(a, "310000"), original);
 }
 
+// Issue 17: `carehub verify --repair` on a relay whose copy of another origin's log has a damaged
+// body proves the damaged range from a member's copy and rewrites it in place, as serve does
+// (nothing cut); with no member answering it says so and leaves the log as it is; only --cut
+// cuts it back to its last sound signed head, and the next sync pulls the rest again.
+TEST(ExchangeProcessTest, VerifyRepairRewritesARelayedLogInPlaceAndCutsOnlyWhenAsked) {
+  TempDir tmp;
+  const Hub a = MakeHub(tmp, "a", "sh");
+  const Hub b = MakeHub(tmp, "b", "js", a);
+  AddMember(a, b, false);
+  AddMember(b, a, true);
+  Ingest(a, tmp, 3000, 7);
+  const auto original = DigestOf(a, "310000");
+  ASSERT_TRUE(original.has_value());
+  auto serve_a = Serve(a);
+  ASSERT_EQ(Carehub("sync --once --dir " + b.dir.string()), 0);
+  ASSERT_EQ(DigestOf(b, "310000"), original);
+  const auto damage = [&] {
+    sqlite::Database db((b.dir / "carehub.db").string());
+    db.Exec(
+        "UPDATE changes SET body = substr(body, 1, length(body) - 1) || x'00' "
+        "WHERE origin = '310000' AND seq = 1234");
+  };
+  const std::string held_entries = "SELECT count(*) FROM changes WHERE origin = '310000'";
+  damage();
+  ASSERT_NE(DigestOf(b, "310000"), original);
+  std::string out;
+  EXPECT_EQ(Carehub("verify --repair --timeout 60 --dir " + b.dir.string(), &out), 0);
+  EXPECT_NE(out.find("repair: origin=310000 log repaired in place from a member's copy (nothing "
+                     "cut)"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("rewritten from peer a's copy; nothing cut"), std::string::npos) << out;
+  EXPECT_NE(out.find("after repair: sound"), std::string::npos) << out;
+  EXPECT_EQ(DigestOf(b, "310000"), original);
+
+  serve_a.reset();  // no member answers now
+  damage();
+  const std::string verify = testing::CarehubBinary() + " verify --repair --dir " + b.dir.string();
+  EXPECT_EQ(testing::RunCommand(verify + " 2>&1", &out), 3) << out;
+  EXPECT_NE(out.find("repair: origin=310000 log not repaired: no member that answers holds origin "
+                     "310000 beyond seq 1233"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("left as it is (--repair --cut cuts it"), std::string::npos) << out;
+  EXPECT_EQ(Count(b, held_entries), 3000);  // nothing cut
+
+  EXPECT_EQ(testing::RunCommand(verify + " --cut 2>&1", &out), 0) << out;
+  EXPECT_NE(out.find("repair: origin=310000 no member's copy could be used"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("log cut back to seq"), std::string::npos) << out;
+  EXPECT_LT(Count(b, held_entries), 1234);
+  serve_a = Serve(a);
+  ASSERT_EQ(Carehub("sync --once --dir " + b.dir.string()), 0);
+  EXPECT_EQ(DigestOf(b, "310000"), original);
+}
+
 }  // namespace
 }  // namespace carehub
