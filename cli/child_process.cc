@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <future>
@@ -50,6 +51,20 @@ ChildResult RunCarehub(const std::vector<std::string>& args, bool check) {
                          result.err);
   }
   return result;
+}
+
+std::vector<ChildResult> RunCarehubAll(const std::vector<std::vector<std::string>>& commands) {
+  const std::size_t at_once = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<ChildResult> results;
+  for (std::size_t first = 0; first < commands.size(); first += at_once) {
+    std::vector<std::future<ChildResult>> running;
+    for (std::size_t i = first; i < std::min(first + at_once, commands.size()); ++i) {
+      running.push_back(
+          std::async(std::launch::async, [&commands, i] { return RunCarehub(commands[i]); }));
+    }
+    for (auto& result : running) results.push_back(result.get());
+  }
+  return results;
 }
 
 BackgroundProcess::BackgroundProcess(const std::vector<std::string>& args,

@@ -2,7 +2,8 @@
 // real hubs exactly as an operator would, through the same commands and the same processes.
 // RunCarehub waits and captures output; BackgroundProcess owns a long-running child (a
 // `carehub serve`) and stops it with SIGTERM (then SIGKILL) in its destructor.
-// Not thread-safe; one demo thread owns all of them.
+// RunCarehub may run on several threads at once (the demo digests its hubs in parallel); a
+// BackgroundProcess belongs to one thread.
 #pragma once
 
 #include <Poco/Process.h>
@@ -25,6 +26,9 @@ std::string SelfExecutable();
 // Runs `carehub ARGS...` to completion. Throws carehub::Error (IoError) when it cannot start, and
 // (when check is true) when it exits non-zero, quoting its stderr.
 ChildResult RunCarehub(const std::vector<std::string>& args, bool check = true);
+// Runs each of `commands` (checked) as RunCarehub does, as many at once as there are cores;
+// the results in the order given.
+std::vector<ChildResult> RunCarehubAll(const std::vector<std::vector<std::string>>& commands);
 
 class BackgroundProcess {
  public:

@@ -94,16 +94,22 @@ struct Hub {
   std::unique_ptr<BackgroundProcess> server;
 };
 
-// digest lines "origin=310000 seq=N records=M sha256=HEX log=HEX", keyed by origin.
-std::map<std::string, std::string> Digest(const Hub& hub) {
-  std::map<std::string, std::string> lines;
-  std::istringstream out(RunCarehub({"digest", "--dir", hub.dir.string()}).out);
-  for (std::string line; std::getline(out, line);) {
-    auto start = line.find("origin=");
-    if (start == std::string::npos) continue;
-    lines[line.substr(start + 7, line.find(' ', start) - start - 7)] = line;
+// `carehub digest` of every hub (as many at once as there are cores: RunCarehubAll), its lines
+// "origin=310000 seq=N records=M sha256=HEX log=HEX" keyed by origin, in hub order.
+std::vector<std::map<std::string, std::string>> DigestsOf(const std::vector<Hub>& hubs) {
+  std::vector<std::vector<std::string>> commands;
+  for (const Hub& hub : hubs) commands.push_back({"digest", "--dir", hub.dir.string()});
+  std::vector<std::map<std::string, std::string>> digests;
+  for (const ChildResult& result : RunCarehubAll(commands)) {
+    auto& lines = digests.emplace_back();
+    std::istringstream out(result.out);
+    for (std::string line; std::getline(out, line);) {
+      auto start = line.find("origin=");
+      if (start == std::string::npos) continue;
+      lines[line.substr(start + 7, line.find(' ', start) - start - 7)] = line;
+    }
   }
-  return lines;
+  return digests;
 }
 
 // GET http://127.0.0.1:port/path; the status (0 when nothing answers) and the body.
@@ -403,8 +409,7 @@ class DemoCommand : public Command {
               << std::setprecision(1) << *heads_held << " s); comparing digests ..." << std::flush;
         }
         const auto digest_start = Clock::now();
-        digests_.clear();
-        for (const auto& hub : hubs_) digests_.push_back(Digest(hub));
+        digests_ = DigestsOf(hubs_);
         bool equal = digests_[0].size() == hubs_.size();
         for (const auto& digest : digests_) equal = equal && digest == digests_[0];
         if (equal) {
