@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "connectors/id_set.h"
 #include "connectors/identifiers.h"
 #include "connectors/unicode_nfc.h"
 #include "schemas/error.h"
@@ -66,54 +67,6 @@ std::string_view TrimField(std::string_view t) {
   }
   return t;
 }
-
-// Set of 64-bit prefixes of record ids (the record id is a SHA-256 of the source id): 8 bytes
-// per id, so 5M ids fit in 64 MiB. A false duplicate needs a 64-bit collision (about 1e-6 for
-// 5M ids). 256 open-addressing shards chosen by the top byte grow one at a time, so growing
-// never holds a second copy of the whole table (a single table peaked at 96 MiB for 5M ids).
-class RowProcessor::IdSet {
- public:
-  bool Insert(std::uint64_t key) { return shards_[key >> 56].Insert(key); }
-
- private:
-  class Shard {
-   public:
-    bool Insert(std::uint64_t key) {
-      if (key == 0) {
-        const bool had = has_zero_;
-        has_zero_ = true;
-        return !had;
-      }
-      if ((size_ + 1) * 4 > slots_.size() * 3) Grow();
-      const std::size_t mask = slots_.size() - 1;
-      std::size_t i = static_cast<std::size_t>(key) & mask;
-      while (slots_[i] != 0) {
-        if (slots_[i] == key) return false;
-        i = (i + 1) & mask;
-      }
-      slots_[i] = key;
-      ++size_;
-      return true;
-    }
-
-   private:
-    void Grow() {
-      std::vector<std::uint64_t> old = std::move(slots_);
-      slots_.assign(old.empty() ? 64 : old.size() * 2, 0);
-      const std::size_t mask = slots_.size() - 1;
-      for (std::uint64_t k : old) {
-        if (k == 0) continue;
-        std::size_t i = static_cast<std::size_t>(k) & mask;
-        while (slots_[i] != 0) i = (i + 1) & mask;
-        slots_[i] = k;
-      }
-    }
-    std::vector<std::uint64_t> slots_;
-    std::size_t size_ = 0;
-    bool has_zero_ = false;
-  };
-  std::array<Shard, 256> shards_;
-};
 
 RowProcessor::RowProcessor(const Profile& profile, ProcessorContext context)
     : profile_(profile), ctx_(std::move(context)), seen_ids_(std::make_unique<IdSet>()) {

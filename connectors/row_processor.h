@@ -1,7 +1,8 @@
 // The format-independent half of the connector engine: takes one row's native field values
 // (UTF-8, in profile field order), validates them in the order of notes/reason_codes.md and
 // either builds the CanonicalRecord or a Rejection. Lookups are compiled once per profile; the
-// per-file state is the duplicate-id set. Not thread-safe (one processor per file being read).
+// per-file state is the duplicate-id set (connectors/id_set.h). Not thread-safe (one processor per
+// file being read).
 #pragma once
 
 #include <cstdint>
@@ -13,6 +14,7 @@
 
 #include "connectors/connector.h"
 #include "connectors/date_pattern.h"
+#include "connectors/id_set.h"
 #include "connectors/person_token.h"
 #include "connectors/profile.h"
 
@@ -52,7 +54,6 @@ class RowProcessor {
     int field = -1;  // profile field index, -1 = whole row
     std::string reason;
   };
-  class IdSet;
 
   std::span<const std::string_view> Normalise(std::span<const std::string_view> values);
   std::optional<Failure> Validate(std::span<const std::string_view> values);

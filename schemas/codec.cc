@@ -95,13 +95,40 @@ class ThreadCodec {
   void Encode(const CanonicalRecord& record, std::string& out) {
     avro_value_t* rec = kinds_[static_cast<int>(record.kind())].value.get();
     avro::WriteRecord(rec, record);
-    for (;;) {
-      writer_.Reset(buffer_.data(), buffer_.size());
-      if (avro_value_write(writer_.get(), rec) == 0) break;
-      if (buffer_.size() > (64u << 20)) throw Error::InvalidInput("record too large to encode");
-      buffer_.resize(buffer_.size() * 2);
-    }
-    out.append(buffer_.data(), writer_.written());
+    out.append(buffer_.data(), WriteAt(rec, 0));
+  }
+
+  // Encode, then the content bytes from the same encoding: the record id as written, version
+  // 0, the fields after the version as written, the provenance without file, row and time.
+  void EncodeWithContent(const CanonicalRecord& record, std::string& out, std::string& content) {
+    avro_value_t* rec = kinds_[static_cast<int>(record.kind())].value.get();
+    avro::WriteRecord(rec, record);
+    const std::size_t n = WriteAt(rec, 0);
+    out.append(buffer_.data(), n);
+    std::size_t fields = 0;
+    avro_value_get_size(rec, &fields);
+    avro_value_t id, version, provenance;
+    avro_value_get_by_index(rec, 0, &id, nullptr);
+    avro_value_get_by_index(rec, 1, &version, nullptr);
+    avro_value_get_by_index(rec, fields - 1, &provenance, nullptr);
+    std::size_t id_size = 0, version_size = 0, provenance_size = 0;
+    avro_value_sizeof(&id, &id_size);
+    avro_value_sizeof(&version, &version_size);
+    avro_value_sizeof(&provenance, &provenance_size);
+    // Provenance fields 3, 4 and 6 (record_values.cc SetProvenance; CheckLayout pins them).
+    avro_value_t field;
+    avro_value_set_int(&version, 0);
+    avro_value_get_by_index(&provenance, 3, &field, nullptr), avro_value_set_string(&field, "");
+    avro_value_get_by_index(&provenance, 4, &field, nullptr), avro_value_set_long(&field, 0);
+    avro_value_get_by_index(&provenance, 6, &field, nullptr), avro_value_set_long(&field, 0);
+    const std::size_t zero_version = WriteAt(&version, n);
+    const std::size_t bare_provenance = WriteAt(&provenance, n + zero_version);
+    const char* b = buffer_.data();
+    content.assign(b, id_size);
+    content.append(b + n, zero_version);
+    const std::size_t middle = id_size + version_size;
+    content.append(b + middle, n - middle - provenance_size);
+    content.append(b + n + zero_version, bare_provenance);
   }
 
   CanonicalRecord Decode(std::uint64_t fingerprint, const char* body, std::size_t size) {
@@ -158,6 +185,17 @@ class ThreadCodec {
     }
   }
 
+  // Writes `value` into buffer_ after its first `used` bytes (growing it as needed); returns
+  // the bytes written.
+  std::size_t WriteAt(avro_value_t* value, std::size_t used) {
+    for (;;) {
+      writer_.Reset(buffer_.data() + used, buffer_.size() - used);
+      if (avro_value_write(writer_.get(), value) == 0) return writer_.written();
+      if (buffer_.size() > (64u << 20)) throw Error::InvalidInput("record too large to encode");
+      buffer_.resize(buffer_.size() * 2);
+    }
+  }
+
   std::vector<KindState> kinds_;
   std::vector<char> buffer_ = std::vector<char>(1 << 16);
   avro::MemoryWriter writer_;
@@ -195,6 +233,14 @@ void AppendSingleObject(const CanonicalRecord& record, std::string& out) {
   out.push_back(static_cast<char>(kMagic1));
   AppendLittleEndian64(out, SchemaFor(record.kind()).fingerprint);
   Codec().Encode(record, out);
+}
+
+void AppendSingleObjectAndContent(const CanonicalRecord& record, std::string& out,
+                                  std::string& content) {
+  out.push_back(static_cast<char>(kMagic0));
+  out.push_back(static_cast<char>(kMagic1));
+  AppendLittleEndian64(out, SchemaFor(record.kind()).fingerprint);
+  Codec().EncodeWithContent(record, out, content);
 }
 
 void EncodeBody(const CanonicalRecord& record, std::string& out) { Codec().Encode(record, out); }

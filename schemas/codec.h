@@ -39,6 +39,12 @@ std::uint64_t Crc64Avro(std::string_view bytes);
 std::string EncodeSingleObject(const CanonicalRecord& record);
 // The same bytes appended to `out`, so that a caller encoding many records reuses one buffer.
 void AppendSingleObject(const CanonicalRecord& record, std::string& out);
+// AppendSingleObject, and `content` (replaced) = the Avro body of the same record with version 0
+// and provenance source_file "", source_row 0 and ingested_at 0 (the bytes of the store's content
+// hash, hub/store ContentHash), taken from the same encoding: only the version and the
+// provenance are written a second time. Byte-identical to EncodeBody of the record so changed.
+void AppendSingleObjectAndContent(const CanonicalRecord& record, std::string& out,
+                                  std::string& content);
 // Appends the Avro binary body only (no header) to `out`; used by the OCF writer.
 void EncodeBody(const CanonicalRecord& record, std::string& out);
 

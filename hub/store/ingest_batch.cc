@@ -28,8 +28,10 @@ std::string_view Bytes(const Hash256& h) {
 PreparedRecord PrepareRecord(CanonicalRecord&& record, std::string& scratch) {
   PreparedRecord p;
   record.version = 1;
-  p.content_hash = ContentHash(record, scratch);
-  p.body = EncodeSingleObject(record);
+  // One encoding gives the body and the bytes of the content hash (same as ContentHash).
+  p.body.reserve(256);
+  AppendSingleObjectAndContent(record, p.body, scratch);
+  p.content_hash = Sha256(scratch);
   p.record_hash = RecordHash(p.body);
   p.columns = ColumnsOf(record);
   p.record_id = std::move(record.record_id);

@@ -313,6 +313,34 @@ TEST(CodecTest, AppendSingleObjectEqualsEncodeSingleObject) {
   }
 }
 
+// The content bytes taken from the one encoding equal an encoding of the record with version 0
+// and provenance without file, row and time (the store's content hash is pinned to those bytes).
+TEST(CodecTest, ContentBytesFromTheSameEncodingEqualASecondEncoding) {
+  int checked = 0;
+  for (CanonicalRecord record : SampleRecords()) {
+    for (const int version : {1, 7, 300}) {
+      record.version = version;
+      record.provenance.source_file = version == 300 ? std::string(200, 'f') : "a.csv";
+      record.provenance.source_row = version == 1 ? 0 : 123456789012;
+      record.provenance.ingested_at_ms = 1765000000000 + version;
+      std::string body = "prefix", content = "stale";
+      AppendSingleObjectAndContent(record, body, content);
+      EXPECT_EQ(body.substr(6), EncodeSingleObject(record));
+      CanonicalRecord bare = record;
+      bare.version = 0;
+      bare.provenance.source_file.clear();
+      bare.provenance.source_row = 0;
+      bare.provenance.ingested_at_ms = 0;
+      std::string expected;
+      EncodeBody(bare, expected);
+      EXPECT_EQ(content, expected) << "kind " << static_cast<int>(record.kind()) << " v" << version;
+      EXPECT_EQ(DecodeSingleObject(body.substr(6)), record);
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 12);
+}
+
 // Walks a schema's JSON and collects (field name, has "pii": true) for every field.
 void CollectFields(const Poco::Dynamic::Var& node, std::vector<std::pair<std::string, bool>>& out) {
   if (node.type() == typeid(Poco::JSON::Array::Ptr)) {

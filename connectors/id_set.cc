@@ -1,0 +1,200 @@
+#include "connectors/id_set.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "schemas/error.h"
+
+namespace carehub {
+namespace {
+
+constexpr std::size_t kShards = 256;
+constexpr std::size_t kKeysPerBlock = 512;  // 4 KiB of the file: one pread
+constexpr std::size_t kBloomBitsPerKey = 10;
+constexpr std::size_t kBloomWords = 8;  // 512 bits: one cache line per lookup
+constexpr int kBloomProbes = 7;
+constexpr std::size_t kIoKeys = 8192;  // buffered reads and writes of the merge
+
+[[noreturn]] void Fail(const std::string& what) {
+  throw Error::IoError("duplicate-id set: " + what + ": " + std::strerror(errno));
+}
+
+// The Bloom block of a key: monotone in the key, so a sorted file fills the filter in order.
+std::size_t BloomBlock(std::uint64_t key, std::size_t blocks) {
+  return static_cast<std::size_t>(((key >> 32) * blocks) >> 32);  // blocks < 2^32
+}
+
+std::uint64_t BloomBits(std::uint64_t key) { return key * 0x9E3779B97F4A7C15ull; }
+
+// Buffered sequential writer of keys into a FILE.
+class KeyWriter {
+ public:
+  explicit KeyWriter(std::FILE* f) : f_(f) { buffer_.reserve(kIoKeys); }
+  void Put(std::uint64_t key) {
+    buffer_.push_back(key);
+    if (buffer_.size() == kIoKeys) Flush();
+  }
+  void Flush() {
+    if (!buffer_.empty() &&
+        std::fwrite(buffer_.data(), sizeof(std::uint64_t), buffer_.size(), f_) != buffer_.size()) {
+      Fail("cannot write the temporary file");
+    }
+    buffer_.clear();
+    if (std::fflush(f_) != 0) Fail("cannot write the temporary file");
+  }
+
+ private:
+  std::FILE* f_;
+  std::vector<std::uint64_t> buffer_;
+};
+
+// Buffered sequential reader of the keys of a FILE (from its start).
+class KeyReader {
+ public:
+  explicit KeyReader(std::FILE* f) : f_(f) {
+    if (f_ && std::fseek(f_, 0, SEEK_SET) != 0) Fail("cannot read the temporary file");
+    Fill();
+  }
+  bool Done() const { return at_ == buffer_.size(); }
+  std::uint64_t Peek() const { return buffer_[at_]; }
+  void Next() {
+    if (++at_ == buffer_.size()) Fill();
+  }
+
+ private:
+  void Fill() {
+    buffer_.resize(kIoKeys);
+    const std::size_t n = f_ ? std::fread(buffer_.data(), sizeof(std::uint64_t), kIoKeys, f_) : 0;
+    if (f_ && n < kIoKeys && std::ferror(f_)) Fail("cannot read the temporary file");
+    buffer_.resize(n);
+    at_ = 0;
+  }
+  std::FILE* f_;
+  std::vector<std::uint64_t> buffer_;
+  std::size_t at_ = 0;
+};
+
+}  // namespace
+
+void IdSet::FileCloser::operator()(std::FILE* f) const { std::fclose(f); }
+
+IdSet::IdSet(std::size_t spill_at)
+    : spill_at_(std::max<std::size_t>(spill_at, 1)), shards_(kShards) {}
+
+IdSet::~IdSet() = default;
+
+bool IdSet::Insert(std::uint64_t key) {
+  if (key == 0) {  // 0 marks a free slot
+    const bool had = has_zero_;
+    has_zero_ = true;
+    return !had;
+  }
+  if (spilled_ > 0 && MayBeSpilled(key) && FileContains(key)) return false;
+  if (!TableInsert(key)) return false;
+  if (table_size_ >= spill_at_) Spill();
+  return true;
+}
+
+bool IdSet::TableInsert(std::uint64_t key) {
+  Shard& shard = shards_[key >> 56];
+  if ((shard.size + 1) * 4 > shard.slots.size() * 3) Grow(shard);
+  const std::size_t mask = shard.slots.size() - 1;
+  std::size_t i = static_cast<std::size_t>(key) & mask;
+  while (shard.slots[i] != 0) {
+    if (shard.slots[i] == key) return false;
+    i = (i + 1) & mask;
+  }
+  shard.slots[i] = key;
+  ++shard.size;
+  ++table_size_;
+  return true;
+}
+
+// Doubles a shard's table one shard at a time, so growing never holds a second copy of the
+// whole table.
+void IdSet::Grow(Shard& shard) {
+  std::vector<std::uint64_t> old = std::move(shard.slots);
+  shard.slots.assign(old.empty() ? 64 : old.size() * 2, 0);
+  const std::size_t mask = shard.slots.size() - 1;
+  for (std::uint64_t k : old) {
+    if (k == 0) continue;
+    std::size_t i = static_cast<std::size_t>(k) & mask;
+    while (shard.slots[i] != 0) i = (i + 1) & mask;
+    shard.slots[i] = k;
+  }
+}
+
+bool IdSet::MayBeSpilled(std::uint64_t key) const {
+  const std::uint64_t* block = &bloom_[BloomBlock(key, bloom_blocks_) * kBloomWords];
+  const std::uint64_t bits = BloomBits(key);
+  for (int p = 0; p < kBloomProbes; ++p) {
+    const unsigned bit = static_cast<unsigned>(bits >> (64 - 9 * (p + 1))) & 511u;
+    if ((block[bit >> 6] & (std::uint64_t{1} << (bit & 63))) == 0) return false;
+  }
+  return true;
+}
+
+bool IdSet::FileContains(std::uint64_t key) const {
+  auto it = std::upper_bound(block_firsts_.begin(), block_firsts_.end(), key);
+  if (it == block_firsts_.begin()) return false;
+  const std::size_t block = static_cast<std::size_t>(it - block_firsts_.begin()) - 1;
+  const std::size_t first = block * kKeysPerBlock;
+  const std::size_t count = std::min(kKeysPerBlock, spilled_ - first);
+  std::uint64_t keys[kKeysPerBlock];
+  const auto bytes = static_cast<ssize_t>(count * sizeof(std::uint64_t));
+  if (pread(fileno(file_.get()), keys, static_cast<std::size_t>(bytes),
+            static_cast<off_t>(first * sizeof(std::uint64_t))) != bytes) {
+    Fail("cannot read the temporary file");
+  }
+  return std::binary_search(keys, keys + count, key);
+}
+
+// Merges the table's keys (each shard sorted in place; shards are in key order) with the file
+// into a new file, filling the block index and the Bloom filter on the way; empties the table.
+void IdSet::Spill() {
+  const std::size_t total = spilled_ + table_size_;
+  File out(std::tmpfile());
+  if (!out) Fail("cannot create a temporary file");
+  bloom_.clear();
+  bloom_.shrink_to_fit();
+  bloom_blocks_ = std::max<std::size_t>(1, (total * kBloomBitsPerKey + 511) / 512);
+  bloom_.assign(bloom_blocks_ * kBloomWords, 0);
+  std::vector<std::uint64_t> firsts;
+  firsts.reserve(total / kKeysPerBlock + 1);
+  KeyWriter writer(out.get());
+  KeyReader old(file_.get());
+  std::size_t written = 0;
+  const auto put = [&](std::uint64_t key) {
+    if (written % kKeysPerBlock == 0) firsts.push_back(key);
+    std::uint64_t* block = &bloom_[BloomBlock(key, bloom_blocks_) * kBloomWords];
+    const std::uint64_t bits = BloomBits(key);
+    for (int p = 0; p < kBloomProbes; ++p) {
+      const unsigned bit = static_cast<unsigned>(bits >> (64 - 9 * (p + 1))) & 511u;
+      block[bit >> 6] |= std::uint64_t{1} << (bit & 63);
+    }
+    writer.Put(key);
+    ++written;
+  };
+  for (Shard& shard : shards_) {
+    auto end = std::remove(shard.slots.begin(), shard.slots.end(), std::uint64_t{0});
+    std::sort(shard.slots.begin(), end);
+    for (auto it = shard.slots.begin(); it != end; ++it) {
+      while (!old.Done() && old.Peek() < *it) put(old.Peek()), old.Next();
+      put(*it);
+    }
+    std::fill(shard.slots.begin(), shard.slots.end(), 0);
+    shard.size = 0;
+  }
+  while (!old.Done()) put(old.Peek()), old.Next();
+  writer.Flush();
+  file_ = std::move(out);
+  block_firsts_ = std::move(firsts);
+  spilled_ = written;  // = total
+  table_size_ = 0;
+}
+
+}  // namespace carehub
