@@ -1,7 +1,10 @@
 #include "hub/store/person_rows.h"
 
 #include <algorithm>
+#include <limits>
 #include <unordered_map>
+
+#include "schemas/error.h"
 
 namespace carehub {
 
@@ -11,15 +14,15 @@ PersonRows::PersonRows(sqlite::Database& db)
       delete_all_(db, "DELETE FROM record_persons WHERE record_key = ?") {}
 
 void PersonRows::Insert(std::int64_t token_key, std::int64_t record_key) {
-  ops_.push_back({token_key, record_key, Kind::kInsert});
+  ops_.push_back({token_key, record_key, 0, Kind::kInsert});
 }
 
 void PersonRows::Delete(std::int64_t token_key, std::int64_t record_key) {
-  ops_.push_back({token_key, record_key, Kind::kDelete});
+  ops_.push_back({token_key, record_key, 0, Kind::kDelete});
 }
 
 void PersonRows::DeleteAll(std::int64_t record_key) {
-  ops_.push_back({0, record_key, Kind::kDeleteAll});
+  ops_.push_back({0, record_key, 0, Kind::kDeleteAll});
 }
 
 void PersonRows::Truncate(std::size_t mark) {
@@ -28,6 +31,9 @@ void PersonRows::Truncate(std::size_t mark) {
 
 void PersonRows::Flush() {
   if (ops_.empty()) return;
+  if (ops_.size() > std::numeric_limits<std::uint32_t>::max()) {
+    throw Error::InvalidInput("too many queued person rows in one transaction");
+  }
   // A DeleteAll (rare: a record whose stored body is gone) voids the ops of its record queued
   // before it; it runs first, against the rows the table held, then the later ops follow.
   std::unordered_map<std::int64_t, std::size_t> last_delete_all;
@@ -35,22 +41,26 @@ void PersonRows::Flush() {
     if (ops_[i].kind == Kind::kDeleteAll) last_delete_all[ops_[i].record_key] = i;
   }
   for (const auto& [record_key, at] : last_delete_all) delete_all_.Bind(1, record_key).Run();
-  std::vector<Op> rows;
-  rows.reserve(ops_.size());
+  // In place (no copy, no merge buffer: a batch of 400k rows held ~3x its 9.6 MB at the flush
+  // before): the ops that stay keep their queue position as the tie-break, so the ops of one
+  // row keep their order (an insert, then its delete).
+  std::size_t kept = 0;
   for (std::size_t i = 0; i < ops_.size(); ++i) {
-    const Op& op = ops_[i];
+    Op op = ops_[i];
     if (op.kind == Kind::kDeleteAll) continue;
     if (!last_delete_all.empty()) {
       const auto it = last_delete_all.find(op.record_key);
       if (it != last_delete_all.end() && it->second > i) continue;
     }
-    rows.push_back(op);
+    op.order = static_cast<std::uint32_t>(i);
+    ops_[kept++] = op;
   }
-  // Stable: the ops of one row keep their order (an insert, then its delete).
-  std::stable_sort(rows.begin(), rows.end(), [](const Op& a, const Op& b) {
-    return a.token_key != b.token_key ? a.token_key < b.token_key : a.record_key < b.record_key;
+  ops_.resize(kept);
+  std::sort(ops_.begin(), ops_.end(), [](const Op& a, const Op& b) {
+    if (a.token_key != b.token_key) return a.token_key < b.token_key;
+    return a.record_key != b.record_key ? a.record_key < b.record_key : a.order < b.order;
   });
-  for (const Op& op : rows) {
+  for (const Op& op : ops_) {
     sqlite::Statement& write = op.kind == Kind::kInsert ? insert_ : delete_;
     write.Bind(1, op.token_key).Bind(2, op.record_key).Run();
   }

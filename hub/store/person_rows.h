@@ -14,7 +14,7 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
+#include <deque>
 
 #include "hub/store/sqlite_db.h"
 
@@ -41,9 +41,11 @@ class PersonRows {
   struct Op {
     std::int64_t token_key;
     std::int64_t record_key;
+    std::uint32_t order;  // position in the queue, set by Flush (in the padding: 24 bytes)
     Kind kind;
   };
-  std::vector<Op> ops_;
+  // A deque, not a vector: no doubling past the batch (a 400k-row batch held 12.6 MB for 9.6).
+  std::deque<Op> ops_;
   sqlite::Statement insert_, delete_, delete_all_;
 };
 
