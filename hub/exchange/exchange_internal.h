@@ -178,6 +178,7 @@ struct Exchange::Impl {
   // Self-check (exchange_serve.cc): a background pass every options.verify_interval, and the
   // repair of an origin found damaged (its log cut back, pulled again from members).
   void VerifyStep();
+  bool RecordIndexesReady();  // false while a bulk load has them dropped (logged once)
   // At most once a minute per origin (every PULL of a damaged origin would trigger it), unless
   // `per_minute` is false: a background pass that finds new damage (another first problem than
   // its last) repairs it at once instead of waiting out the minute of an earlier repair.
@@ -244,6 +245,7 @@ struct Exchange::Impl {
                        const std::optional<ChainCursor>& next, bool still_damaged);
   std::optional<Store> verify_store;
   std::optional<IncrementalVerifier> verifier;
+  bool verify_paused = false;  // a bulk load has the record indexes dropped (VerifyStep)
   ExchangeClock::time_point last_verify_step{};
   std::map<std::string, ExchangeClock::time_point> last_origin_repair;
   std::map<std::string, std::string> last_pass_problem;  // origin -> first problem line

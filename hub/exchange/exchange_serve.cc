@@ -1,6 +1,7 @@
 // The ROUTER side of an Exchange: answers HELLO, PULL, SCHEMA_REQUEST and PING from members
 // (ZAP admitted them; their name is the connection's User-Id) and announces new heads.
 #include "hub/exchange/exchange_internal.h"
+#include "hub/store/bulk_load.h"
 #include "schemas/codec.h"
 
 namespace carehub {
@@ -304,6 +305,18 @@ void Exchange::Impl::OnRepaired(const std::string& origin, const std::vector<Sto
   verifier.reset();  // a pass in progress may have read what the repair changed
 }
 
+// A bulk load (a first ingest, in this or another process) drops the record indexes until its
+// end: the check's lookups by id would each scan `records`, on this loop thread. The check waits
+// for the indexes and says so once.
+bool Exchange::Impl::RecordIndexesReady() {
+  const bool ready = RecordIndexesPresent(verify_store->db());
+  if (ready == !verify_paused) return ready;
+  verify_paused = !ready;
+  Log(ready ? "store check: resumed, the record indexes are back"
+            : "store check: paused while a bulk load has the record indexes dropped");
+  return ready;
+}
+
 void Exchange::Impl::VerifyStep() {
   if (options.verify_rows <= 0) return;
   const auto now = ExchangeClock::now();
@@ -312,6 +325,7 @@ void Exchange::Impl::VerifyStep() {
   // Its own connection: it reads committed state in short read transactions, beside the
   // exchange's open group.
   if (!verify_store) verify_store.emplace(Store::Open(store.dir()));
+  if (!RecordIndexesReady()) return;
   if (!verifier) {
     verifier.emplace(options.verify_rows);
     acted_this_pass.clear();

@@ -17,6 +17,7 @@
 
 #include "hub/exchange/exchange.h"
 #include "hub/exchange/peers.h"
+#include "hub/store/bulk_load.h"
 #include "hub/store/digest.h"
 #include "hub/store/ingest.h"
 #include "hub/store/store.h"
@@ -375,6 +376,35 @@ TEST_F(ExchangeSyncTest, ADamagedRelayDetectsRepairsFromTheOriginAndTheHubBehind
   EXPECT_TRUE(log_.Contains("repair: origin 310000 seq 1500..")) << "proven and rewritten";
   b.Stop();
   EXPECT_GE(b.exchange().StoreCheck().repairs, 1);
+}
+
+// A first ingest's bulk load (another process) drops the record indexes until its end; the
+// background check's lookups by id would each scan `records` on the exchange loop. It waits
+// (no pass ends while they are missing) and goes on once they are back.
+TEST_F(ExchangeSyncTest, TheBackgroundCheckWaitsWhileABulkLoadHasTheRecordIndexesDropped) {
+  Ingest(a_, 0, 2000);
+  ExchangeOptions checking = Options();
+  checking.verify_rows = 500;
+  checking.verify_interval = 20ms;
+  Server a(tmp_ / "a", checking);
+  a.Start();
+  const auto passes = [&] { return a.exchange().StoreCheck().passes; };
+  const auto wait_for = [](const std::function<bool()>& done) {
+    for (int i = 0; i < 600 && !done(); ++i) std::this_thread::sleep_for(50ms);
+    return done();
+  };
+  ASSERT_TRUE(wait_for([&] { return passes() >= 1; })) << "no pass with the indexes present";
+
+  a_.db().Exec("DROP INDEX records_key; DROP INDEX records_kind_origin");
+  ASSERT_TRUE(wait_for([&] { return log_.Contains("store check: paused"); }));
+  const std::int64_t paused_at = passes();
+  std::this_thread::sleep_for(1s);  // 50 steps of 500 rows: several passes over 2000 records
+  EXPECT_EQ(passes(), paused_at) << "the check went on without the indexes";
+
+  BuildRecordIndexes(a_.db());
+  EXPECT_TRUE(wait_for([&] { return passes() > paused_at; })) << "the check did not resume";
+  EXPECT_TRUE(log_.Contains("store check: resumed"));
+  EXPECT_TRUE(a.exchange().StoreCheck().sound);
 }
 
 // Found by bench/soak.sh: damage that the background check found within a minute of an earlier
