@@ -183,6 +183,34 @@ std::unique_ptr<Process> Serve(const Hub& hub) {
   return process;
 }
 
+// The repair tests' starting point: A (Shanghai) holding 3000 records, B (Jiangsu) dialling A and
+// holding A's log through one `sync --once`; A dials B back when `a_dials_b`.
+struct SyncedPair {
+  Hub a, b;
+  std::optional<OriginDigest> original;  // A's digest of its origin
+};
+
+SyncedPair IngestAndSyncPair(const TempDir& tmp, bool a_dials_b) {
+  SyncedPair pair{MakeHub(tmp, "a", "sh"), {}, std::nullopt};
+  pair.b = MakeHub(tmp, "b", "js", pair.a);
+  AddMember(pair.a, pair.b, a_dials_b);
+  AddMember(pair.b, pair.a, true);
+  Ingest(pair.a, tmp, 3000, 7);
+  pair.original = DigestOf(pair.a, "310000");
+  auto serve_a = Serve(pair.a);
+  Carehub("sync --once --dir " + pair.b.dir.string());
+  return pair;
+}
+
+// Changes the last byte of the body of origin 310000's entry `seq` in `hub`'s change log.
+void DamageLogBody(const Hub& hub, std::int64_t seq) {
+  sqlite::Database db((hub.dir / "carehub.db").string());
+  db.Exec(
+      "UPDATE changes SET body = substr(body, 1, length(body) - 1) || x'00' "
+      "WHERE origin = '310000' AND seq = " +
+      std::to_string(seq));
+}
+
 TEST(ExchangeProcessTest, ThreeHubsRelayThroughTheCliAndRetractionsFollow) {
   TempDir tmp;
   const Hub a = MakeHub(tmp, "a", "sh");
@@ -491,24 +519,10 @@ TEST(ExchangeProcessTest, APullerResumesWithinSecondsWhenItsRelayIsKilledAndRest
 // hub's own signed heads and rewrites it: the store verifies and the digest is the original.
 TEST(ExchangeProcessTest, VerifyRepairFetchesADamagedOwnLogBackFromAMember) {
   TempDir tmp;
-  const Hub a = MakeHub(tmp, "a", "sh");
-  const Hub b = MakeHub(tmp, "b", "js", a);
-  AddMember(a, b, true);
-  AddMember(b, a, true);
-  Ingest(a, tmp, 3000, 7);
-  const auto original = DigestOf(a, "310000");
+  const auto [a, b, original] = IngestAndSyncPair(tmp, true);
   ASSERT_TRUE(original.has_value());
-  {
-    auto serve_a = Serve(a);
-    ASSERT_EQ(Carehub("sync --once --dir " + b.dir.string()), 0);
-  }
   ASSERT_EQ(DigestOf(b, "310000"), original);
-  {
-    sqlite::Database db((a.dir / "carehub.db").string());
-    db.Exec(
-        "UPDATE changes SET body = substr(body, 1, length(body) - 1) || x'00' "
-        "WHERE origin = '310000' AND seq = 1234");
-  }
+  DamageLogBody(a, 1234);
   ASSERT_NE(DigestOf(a, "310000"), original);
   std::string out;
   const int unsound = testing::RunCommand(
@@ -529,24 +543,12 @@ TEST(ExchangeProcessTest, VerifyRepairFetchesADamagedOwnLogBackFromAMember) {
 // cuts it back to its last sound signed head, and the next sync pulls the rest again.
 TEST(ExchangeProcessTest, VerifyRepairRewritesARelayedLogInPlaceAndCutsOnlyWhenAsked) {
   TempDir tmp;
-  const Hub a = MakeHub(tmp, "a", "sh");
-  const Hub b = MakeHub(tmp, "b", "js", a);
-  AddMember(a, b, false);
-  AddMember(b, a, true);
-  Ingest(a, tmp, 3000, 7);
-  const auto original = DigestOf(a, "310000");
+  const auto [a, b, original] = IngestAndSyncPair(tmp, false);
   ASSERT_TRUE(original.has_value());
-  auto serve_a = Serve(a);
-  ASSERT_EQ(Carehub("sync --once --dir " + b.dir.string()), 0);
   ASSERT_EQ(DigestOf(b, "310000"), original);
-  const auto damage = [&] {
-    sqlite::Database db((b.dir / "carehub.db").string());
-    db.Exec(
-        "UPDATE changes SET body = substr(body, 1, length(body) - 1) || x'00' "
-        "WHERE origin = '310000' AND seq = 1234");
-  };
+  auto serve_a = Serve(a);
   const std::string held_entries = "SELECT count(*) FROM changes WHERE origin = '310000'";
-  damage();
+  DamageLogBody(b, 1234);
   ASSERT_NE(DigestOf(b, "310000"), original);
   std::string out;
   EXPECT_EQ(Carehub("verify --repair --timeout 60 --dir " + b.dir.string(), &out), 0);
@@ -559,7 +561,7 @@ TEST(ExchangeProcessTest, VerifyRepairRewritesARelayedLogInPlaceAndCutsOnlyWhenA
   EXPECT_EQ(DigestOf(b, "310000"), original);
 
   serve_a.reset();  // no member answers now
-  damage();
+  DamageLogBody(b, 1234);
   const std::string verify = testing::CarehubBinary() + " verify --repair --dir " + b.dir.string();
   EXPECT_EQ(testing::RunCommand(verify + " 2>&1", &out), 3) << out;
   EXPECT_NE(out.find("repair: origin=310000 log not repaired: no member that answers holds origin "
