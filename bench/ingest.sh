@@ -18,6 +18,9 @@
 # env:   CAREHUB=path/to/carehub (default: a Release build in build/release, built when missing)
 #        CAREHUB_BEFORE=path/to/an older carehub: its ingest of the same rows, in the same run
 #        BENCH_DIR=scratch directory (default: mktemp -d; needs ~1.5 GB per million rows)
+#        BENCH_ROUNDS=N: COPY and `carehub ingest` run N times, alternating, and the median of
+#          the N ratios is printed (default 1). The machine's speed drifts (the peers moved by
+#          1.6x between two runs of one morning), so a claim about the ratio wants N >= 3.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 rows_list=("${@:-1000000}")
@@ -51,6 +54,25 @@ pg_args=(-X -q -v ON_ERROR_STOP=1 -h "$pg_root" -p "$pg_port" -U bench -d postgr
 pg() { psql "${pg_args[@]}" "$@"; }
 # The rows COPY can take: 12 fields, a source id, each source id once, no NUL; the header stays.
 clean_for_copy() { tr -d '\000' <"$1" | awk -F, 'NF == 12 && $1 != "" && !seen[$1]++' >"$2"; }
+# COPY of $clean into a fresh indexed table; sets $copy_secs.
+copy_once() {
+  pg -c "SET client_min_messages = warning; DROP TABLE IF EXISTS assessment; CREATE TABLE assessment($columns);
+    CREATE INDEX assessment_person ON assessment(person_id);
+    CREATE INDEX assessment_status ON assessment(status);"
+  timed psql "${pg_args[@]}" -c "\\copy assessment FROM '$clean' WITH (FORMAT csv, HEADER true)"
+  copy_secs=$secs
+  echo "postgresql COPY, indexed table: ${secs}s  $(rate "$clean_rows" "$secs") rows/s  ($clean_rows clean rows; server RSS not counted)"
+  pg -c "DROP TABLE assessment;"
+}
+# `carehub ingest` of $native into a fresh hub $work/hub; sets $secs.
+ingest_once() {
+  rm -rf "$work/hub"
+  "$carehub" init --dir "$work/hub" --region sh >/dev/null
+  timed "$carehub" ingest --dir "$work/hub" --profile shanghai/assessment "$native"
+  echo "carehub ingest  : ${secs}s  $(rate "$rows" "$secs") rows/s  cpu ${cpu}s  peak RSS ${rss_mb} MB  ($(tail -1 "$work/out.txt"))"
+}
+# Ratio of rates, carehub's rows/s over COPY's rows/s on the rows each could take (last runs).
+copy_ratio() { awk -v n="$rows" -v s="$secs" -v c="$clean_rows" -v p="$copy_secs" 'BEGIN { printf "%.2f", (n / s) / (c / p) }'; }
 
 
 echo "machine: $(nproc) cores, $(awk '/model name/ { $1=$2=$3=""; print; exit }' /proc/cpuinfo | sed 's/^ *//')"
@@ -86,14 +108,7 @@ for rows in "${rows_list[@]}"; do
   echo "sqlite3 .import, indexed table: ${secs}s  $(rate "$clean_rows" "$secs") rows/s  ($clean_rows clean rows)"
   rm -f "$work/indexed.db"
 
-  pg -c "SET client_min_messages = warning; DROP TABLE IF EXISTS assessment; CREATE TABLE assessment($columns);
-    CREATE INDEX assessment_person ON assessment(person_id);
-    CREATE INDEX assessment_status ON assessment(status);"
-  timed psql "${pg_args[@]}" -c "\\copy assessment FROM '$clean' WITH (FORMAT csv, HEADER true)"
-  copy_secs=$secs
-  echo "postgresql COPY, indexed table: ${secs}s  $(rate "$clean_rows" "$secs") rows/s  ($clean_rows clean rows; server RSS not counted)"
-  pg -c "DROP TABLE assessment;"
-  rm -f "$clean"
+  copy_once
 
   # The binary before a change (CAREHUB_BEFORE), same rows, same run: the "before" column.
   if [ -n "${CAREHUB_BEFORE:-}" ]; then
@@ -105,13 +120,19 @@ for rows in "${rows_list[@]}"; do
     rm -rf "$work/hub_before"
   fi
 
-  rm -rf "$work/hub"
-  "$carehub" init --dir "$work/hub" --region sh >/dev/null
-  timed "$carehub" ingest --dir "$work/hub" --profile shanghai/assessment "$native"
-  ingest_rate=$(rate "$rows" "$secs")
-  echo "carehub ingest  : ${secs}s  $ingest_rate rows/s  peak RSS ${rss_mb} MB  ($(tail -1 "$work/out.txt"))"
-  # Ratios of rates: carehub's rows/s over the peer's rows/s on the rows each could take.
-  echo "ratio ingest/COPY (indexed): $(awk -v n="$rows" -v s="$secs" -v c="$clean_rows" -v p="$copy_secs" 'BEGIN { printf "%.2f", (n / s) / (c / p) }')x"
+  ingest_once
+  ratios=("$(copy_ratio)")
+  echo "ratio ingest/COPY (indexed): ${ratios[-1]}x"
+  for ((round = 2; round <= ${BENCH_ROUNDS:-1}; round++)); do
+    echo "-- round $round (load average $(cut -d' ' -f1 /proc/loadavg))"
+    copy_once
+    ingest_once
+    ratios+=("$(copy_ratio)")
+    echo "ratio ingest/COPY (indexed): ${ratios[-1]}x"
+  done
+  if [ "${#ratios[@]}" -gt 1 ]; then
+    echo "ratio ingest/COPY (indexed), median of ${#ratios[@]} alternating rounds: $(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ r[NR] = $1 } END { print r[int((NR + 1) / 2)] }')x  (rounds: ${ratios[*]})"
+  fi
   echo "ratio ingest/.import (indexed): $(awk -v n="$rows" -v s="$secs" -v c="$clean_rows" -v p="$indexed_import_secs" 'BEGIN { printf "%.2f", (n / s) / (c / p) }')x"
   echo "ratio ingest/import (plain): $(awk -v a="$import_secs" -v b="$secs" 'BEGIN { printf "%.2f", a / b }')x"
 
@@ -152,5 +173,5 @@ for rows in "${rows_list[@]}"; do
     records=$(sed -n 's/.*records=\([0-9]*\).*/\1/p' "$work/out.txt")
     echo "export avro ($codec): ${secs}s  $(rate "$records" "$secs") records/s  $(du -m "$work/export.avro" | cut -f1) MB  peak RSS ${rss_mb} MB"
   done
-  rm -f "$native" "$utf8" "$work/import.db" "$work/export.avro"
+  rm -f "$native" "$utf8" "$clean" "$work/import.db" "$work/export.avro"
 done
