@@ -5,7 +5,7 @@
 // a dictionary's id is its zstd dictionary ID, derived from its content, so a cached dictionary
 // can never stand for another one.
 //   BodyEncoder — compresses bodies and trains dictionaries; one per writing thread (the ingest
-//                 reader thread has its own, so compression stays off the SQLite writer).
+//                 writer thread has its own and compresses each chunk before writing it).
 //   BodyCodec   — per connection (the Store's): decompresses for every read, also as the SQL
 //                 function carehub_body(dict, body, origin, seq, record_id) (kChangeBody in
 //                 store.h), and encodes for the writers on that connection (relayed batches,

@@ -61,7 +61,6 @@ struct IngestSink::Impl {
         writer(store, file, sha, profile, opts),
         skip_rows(writer.rows_already_done()),
         store_rows(store.RecordCountEstimate()),
-        encoder(LoadBodyDictionaries(store.db().handle()), store.bodies().training_samples()),
         pipeline([this](IngestChunk& chunk) { writer.Write(chunk); }, [this] { writer.Abort(); }) {}
 
   // True for the rows an interrupted earlier run already stored.
@@ -84,22 +83,6 @@ struct IngestSink::Impl {
       pipeline.Hand(false);
     } else if (chunk.records.size() >= ChunkPipeline::kChunkRows) {
       pipeline.Hand(false);
-    }
-  }
-
-  // Compresses the body with its schema's dictionary, here on the reading thread. The body
-  // that completes the samples of a schema trains its dictionary; the rows before it that are
-  // still in the chunk being filled (all of them when the samples fit in one chunk) are
-  // compressed with it too, the rest stay raw.
-  void Compress(PreparedRecord& p) {
-    const std::size_t trained = encoder.trained().size();
-    p.dict = encoder.Encode(p.body, p.stored);
-    if (encoder.trained().size() == trained) return;
-    const DictionaryPtr& d = encoder.trained().back();
-    for (PreparedRecord& earlier : pipeline.current().records) {
-      if (earlier.dict || SingleObjectFingerprint(earlier.body) != d->fingerprint) continue;
-      encoder.Compress(*d, earlier.body, earlier.stored);
-      earlier.dict = d;
     }
   }
 
@@ -127,7 +110,6 @@ struct IngestSink::Impl {
   // Rows in the store (max rowid at the start) plus the rows accepted since, an estimate that
   // does not wait for the writer (the reader runs ahead of the commits).
   std::int64_t store_rows = 0;
-  BodyEncoder encoder;  // the reading thread's
   ChunkPipeline pipeline;
 };
 
@@ -139,9 +121,7 @@ IngestSink::~IngestSink() = default;
 
 void IngestSink::Accept(CanonicalRecord&& record) {
   if (impl_->Skipping()) return;
-  PreparedRecord prepared = PrepareRecord(std::move(record), impl_->scratch);
-  impl_->Compress(prepared);
-  impl_->Added(std::move(prepared));
+  impl_->Added(PrepareRecord(std::move(record), impl_->scratch));
 }
 
 void IngestSink::Reject(Rejection&& rejection) {

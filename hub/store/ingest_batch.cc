@@ -37,7 +37,6 @@ PreparedRecord PrepareRecord(CanonicalRecord&& record, std::string& scratch) {
   p.body.reserve(256);
   AppendSingleObjectAndContent(record, p.body, scratch);
   p.content_hash = Sha256(scratch);
-  p.record_hash = RecordHash(p.body);
   p.columns = ColumnsOf(record);
   p.record_id = std::move(record.record_id);
   p.record_key = RecordKey(p.record_id);
@@ -64,6 +63,7 @@ IngestBatchWriter::IngestBatchWriter(Store& store, const std::string& file,
       profile_(profile),
       now_ms_(options.now_ms ? options.now_ms : SystemNowMs),
       log_(store.db(), store.region()),
+      encoder_(LoadBodyDictionaries(store.db().handle()), store.bodies().training_samples()),
       lookup_(db_,
               "SELECT version, content_hash FROM records WHERE record_key = ? AND record_id = ?"),
       // The body of the stored version lives in its change (docs/STORE.md).
@@ -140,6 +140,7 @@ void IngestBatchWriter::StartOrResume(const std::string& sha) {
 
 void IngestBatchWriter::Write(IngestChunk& chunk) {
   if (chunk.read == 0 && !batch_tx_) return;  // an empty last chunk: nothing to commit
+  EncodeBodies(chunk.records);
   if (!batch_tx_) BeginBatch();
   WriteRecords(chunk.records);
   WriteQuarantine(chunk.rejections);
@@ -184,6 +185,28 @@ void IngestBatchWriter::BeginBatch() {
   open_rows.Bind(1, summary_.run_id);
   earlier_runs_open_ = open_rows.Step() && open_rows.ColumnInt(0) != 0;
   batch_at_ms_ = now_ms_();
+}
+
+// The record hash of every body, and the body compressed with its schema's dictionary. The body
+// that completes the samples of a schema trains its dictionary; the rows of this chunk before it
+// are compressed with it too (all of them when the samples fit in one chunk, as in a fresh hub's
+// first file), earlier chunks stay raw. Chunks arrive in file order, so the dictionary and the
+// stored bytes are the same as when the reading thread did this.
+void IngestBatchWriter::EncodeBodies(std::vector<PreparedRecord>& records) {
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    PreparedRecord& p = records[i];
+    p.record_hash = RecordHash(p.body);
+    const std::size_t trained = encoder_.trained().size();
+    p.dict = encoder_.Encode(p.body, p.stored);
+    if (encoder_.trained().size() == trained) continue;
+    const DictionaryPtr& d = encoder_.trained().back();
+    for (std::size_t j = 0; j < i; ++j) {
+      PreparedRecord& earlier = records[j];
+      if (earlier.dict || SingleObjectFingerprint(earlier.body) != d->fingerprint) continue;
+      encoder_.Compress(*d, earlier.body, earlier.stored);
+      earlier.dict = d;
+    }
+  }
 }
 
 // A row quarantined by an earlier run (this record's id, or this very file row) is resolved now

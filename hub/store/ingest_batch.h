@@ -23,8 +23,10 @@
 
 namespace carehub {
 
-// One accepted row, encoded on the reading thread. Compact on purpose (no CanonicalRecord):
-// batches of tens of thousands of rows stay at a few tens of MB.
+// One accepted row, Avro-encoded on the reading thread; its record hash and compressed body are
+// filled in by the writer thread (IngestBatchWriter::Write), which has CPU to spare while the
+// reading thread bounds the run. Compact on purpose (no CanonicalRecord): batches of tens of
+// thousands of rows stay at a few tens of MB.
 struct PreparedRecord {
   std::string record_id;
   std::int64_t record_key = 0;  // RecordKey(record_id)
@@ -32,8 +34,8 @@ struct PreparedRecord {
   RecordStatus status = RecordStatus::kActive;
   int version = 1;
   std::string body;       // single object with version 1
-  Hash256 record_hash{};  // SHA-256(body)
-  DictionaryPtr dict;     // `body` compressed into `stored` with it (reading thread); null: raw
+  Hash256 record_hash{};  // SHA-256(body), by the writer thread
+  DictionaryPtr dict;     // `body` compressed into `stored` with it (writer thread); null: raw
   std::string stored;
   Hash256 content_hash{};  // records.content_hash (store.h ContentHash)
   RecordColumns columns;
@@ -72,8 +74,9 @@ class IngestBatchWriter {
   // The counters as committed (the open batch excluded).
   const IngestSummary& committed() const { return summary_; }
 
-  // Writes one chunk into the open batch (beginning one if none is open) and commits the batch
-  // when the chunk is its last. An empty chunk with no open batch writes nothing.
+  // Hashes and compresses the chunk's bodies, writes the chunk into the open batch (beginning
+  // one if none is open) and commits the batch when the chunk is its last. An empty chunk with
+  // no open batch writes nothing.
   void Write(IngestChunk& chunk);
   // Rolls back the open batch, if any.
   void Abort();
@@ -83,6 +86,7 @@ class IngestBatchWriter {
  private:
   void StartOrResume(const std::string& sha);
   void BeginBatch();
+  void EncodeBodies(std::vector<PreparedRecord>& records);
   void WriteRecords(std::vector<PreparedRecord>& records);
   void WriteNewVersion(PreparedRecord& p, int old_version, ChangeOp op);
   void WriteQuarantine(const std::vector<Rejection>& rejections);
@@ -99,6 +103,7 @@ class IngestBatchWriter {
   std::string profile_;
   std::function<std::int64_t()> now_ms_;
   ChangeLogWriter log_;
+  BodyEncoder encoder_;                        // bodies of the chunks, in file order
   zstd::Compressor compressor_;                // new versions, re-encoded on this thread
   std::set<std::int64_t> batch_dictionaries_;  // stored in the open batch already
   sqlite::Statement lookup_, old_body_, insert_record_, update_record_, insert_quarantine_,
