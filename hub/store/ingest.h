@@ -4,7 +4,7 @@
 // progress (ingest_runs.rows_done + counters). A crash leaves whole batches only; running the
 // same file again resumes the unfinished run after rows_done (same SHA-256 and profile), and
 // rows already stored with the same content are "unchanged" (no write, no change-log entry).
-// Parsing, validation and Avro encoding run on the calling thread; body hashes, compression and
+// Parsing, validation, Avro encoding and hashing run on the calling thread; compression and
 // the SQLite writes on one writer thread, so the two overlap. Thread-safety: an Ingester uses its
 // Store exclusively while a file is ingested.
 #pragma once

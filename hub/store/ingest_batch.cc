@@ -37,6 +37,7 @@ PreparedRecord PrepareRecord(CanonicalRecord&& record, std::string& scratch) {
   p.body.reserve(256);
   AppendSingleObjectAndContent(record, p.body, scratch);
   p.content_hash = Sha256(scratch);
+  p.record_hash = RecordHash(p.body);
   p.columns = ColumnsOf(record);
   p.record_id = std::move(record.record_id);
   p.record_key = RecordKey(p.record_id);
@@ -187,15 +188,15 @@ void IngestBatchWriter::BeginBatch() {
   batch_at_ms_ = now_ms_();
 }
 
-// The record hash of every body, and the body compressed with its schema's dictionary. The body
-// that completes the samples of a schema trains its dictionary; the rows of this chunk before it
+// Every body compressed with its schema's dictionary, here on the writer thread (it has CPU to
+// spare while the reading thread bounds the run). The body that completes the samples of a
+// schema trains its dictionary; the rows of this chunk before it
 // are compressed with it too (all of them when the samples fit in one chunk, as in a fresh hub's
 // first file), earlier chunks stay raw. Chunks arrive in file order, so the dictionary and the
 // stored bytes are the same as when the reading thread did this.
 void IngestBatchWriter::EncodeBodies(std::vector<PreparedRecord>& records) {
   for (std::size_t i = 0; i < records.size(); ++i) {
     PreparedRecord& p = records[i];
-    p.record_hash = RecordHash(p.body);
     const std::size_t trained = encoder_.trained().size();
     p.dict = encoder_.Encode(p.body, p.stored);
     if (encoder_.trained().size() == trained) continue;

@@ -23,9 +23,9 @@
 
 namespace carehub {
 
-// One accepted row, Avro-encoded on the reading thread; its record hash and compressed body are
-// filled in by the writer thread (IngestBatchWriter::Write), which has CPU to spare while the
-// reading thread bounds the run. Compact on purpose (no CanonicalRecord): batches of tens of
+// One accepted row, Avro-encoded and hashed on the reading thread; its compressed body is filled
+// in by the writer thread (IngestBatchWriter::Write), which has CPU to spare while the reading
+// thread bounds the run. Compact on purpose (no CanonicalRecord): batches of tens of
 // thousands of rows stay at a few tens of MB.
 struct PreparedRecord {
   std::string record_id;
@@ -34,7 +34,7 @@ struct PreparedRecord {
   RecordStatus status = RecordStatus::kActive;
   int version = 1;
   std::string body;       // single object with version 1
-  Hash256 record_hash{};  // SHA-256(body), by the writer thread
+  Hash256 record_hash{};  // SHA-256(body)
   DictionaryPtr dict;     // `body` compressed into `stored` with it (writer thread); null: raw
   std::string stored;
   Hash256 content_hash{};  // records.content_hash (store.h ContentHash)
@@ -74,7 +74,7 @@ class IngestBatchWriter {
   // The counters as committed (the open batch excluded).
   const IngestSummary& committed() const { return summary_; }
 
-  // Hashes and compresses the chunk's bodies, writes the chunk into the open batch (beginning
+  // Compresses the chunk's bodies, writes the chunk into the open batch (beginning
   // one if none is open) and commits the batch when the chunk is its last. An empty chunk with
   // no open batch writes nothing.
   void Write(IngestChunk& chunk);

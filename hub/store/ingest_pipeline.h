@@ -1,5 +1,5 @@
 // The hand-over between the reading thread of an ingest (parsing, validation, encoding) and one
-// writer thread (body hashes, compression, SQLite), so the two overlap. At most a few chunks are
+// writer thread (body compression, SQLite), so the two overlap. At most a few chunks are
 // in flight; the reader blocks when they are all queued, which bounds memory. Chunks are recycled
 // so their vectors (and rows, IngestChunk) keep their capacity. A failure of the write function
 // ends the writer thread, calls `on_failure` there, and is rethrown to the reader at its next

@@ -57,10 +57,11 @@ Compressor::Compressor() : cctx_(ZSTD_createCCtx()) {
 void Compressor::Compress(const Dictionary& dict, std::string_view in, std::string& out) {
   ZSTD_CCtx* c = cctx_.get();
   Check(ZSTD_CCtx_refCDict(c, dict.cdict()), "refCDict");
-  out.resize(ZSTD_compressBound(in.size()));
-  const std::size_t n = ZSTD_compress2(c, out.data(), out.size(), in.data(), in.size());
+  const std::size_t bound = ZSTD_compressBound(in.size());
+  if (buffer_.size() < bound) buffer_.resize(bound);
+  const std::size_t n = ZSTD_compress2(c, buffer_.data(), buffer_.size(), in.data(), in.size());
   Check(n, "compress");
-  out.resize(n);
+  out.assign(buffer_.data(), n);
 }
 
 Decompressor::Decompressor() : dctx_(ZSTD_createDCtx()) {

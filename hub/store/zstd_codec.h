@@ -20,6 +20,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 struct ZSTD_CCtx_s;
 struct ZSTD_DCtx_s;
@@ -73,11 +74,14 @@ std::optional<std::string> TrainDictionary(std::string_view samples,
 class Compressor {
  public:
   Compressor();
-  // Replaces `out` with `in` compressed with `dict`.
+  // Replaces `out` with `in` compressed with `dict`. Compresses into a buffer of this
+  // compressor's, so `out` is sized to the frame (not to zstd's worst-case bound) and not
+  // zero-filled first.
   void Compress(const Dictionary& dict, std::string_view in, std::string& out);
 
  private:
   std::unique_ptr<ZSTD_CCtx_s, CCtxFree> cctx_;
+  std::vector<char> buffer_;
 };
 
 class Decompressor {
