@@ -14,21 +14,12 @@ namespace {
 
 constexpr std::size_t kShards = 256;
 constexpr std::size_t kKeysPerBlock = 512;  // 4 KiB of the file: one pread
-constexpr std::size_t kBloomBitsPerKey = 10;
-constexpr std::size_t kBloomWords = 8;  // 512 bits: one cache line per lookup
-constexpr int kBloomProbes = 7;
-constexpr std::size_t kIoKeys = 8192;  // buffered reads and writes of the merge
+constexpr double kBloomBitsPerKey = 10;     // ~1% of new keys cost a pread
+constexpr std::size_t kIoKeys = 8192;       // buffered reads and writes of the merge
 
 [[noreturn]] void Fail(const std::string& what) {
   throw Error::IoError("duplicate-id set: " + what + ": " + std::strerror(errno));
 }
-
-// The Bloom block of a key: monotone in the key, so a sorted file fills the filter in order.
-std::size_t BloomBlock(std::uint64_t key, std::size_t blocks) {
-  return static_cast<std::size_t>(((key >> 32) * blocks) >> 32);  // blocks < 2^32
-}
-
-std::uint64_t BloomBits(std::uint64_t key) { return key * 0x9E3779B97F4A7C15ull; }
 
 // Buffered sequential writer of keys into a FILE.
 class KeyWriter {
@@ -93,7 +84,7 @@ bool IdSet::Insert(std::uint64_t key) {
     has_zero_ = true;
     return !had;
   }
-  if (spilled_ > 0 && MayBeSpilled(key) && FileContains(key)) return false;
+  if (spilled_ > 0 && bloom_.MayContain(key) && FileContains(key)) return false;
   if (!TableInsert(key)) return false;
   if (table_size_ >= spill_at_) Spill();
   return true;
@@ -128,16 +119,6 @@ void IdSet::Grow(Shard& shard) {
   }
 }
 
-bool IdSet::MayBeSpilled(std::uint64_t key) const {
-  const std::uint64_t* block = &bloom_[BloomBlock(key, bloom_blocks_) * kBloomWords];
-  const std::uint64_t bits = BloomBits(key);
-  for (int p = 0; p < kBloomProbes; ++p) {
-    const unsigned bit = static_cast<unsigned>(bits >> (64 - 9 * (p + 1))) & 511u;
-    if ((block[bit >> 6] & (std::uint64_t{1} << (bit & 63))) == 0) return false;
-  }
-  return true;
-}
-
 bool IdSet::FileContains(std::uint64_t key) const {
   auto it = std::upper_bound(block_firsts_.begin(), block_firsts_.end(), key);
   if (it == block_firsts_.begin()) return false;
@@ -159,10 +140,8 @@ void IdSet::Spill() {
   const std::size_t total = spilled_ + table_size_;
   File out(std::tmpfile());
   if (!out) Fail("cannot create a temporary file");
-  bloom_.clear();
-  bloom_.shrink_to_fit();
-  bloom_blocks_ = std::max<std::size_t>(1, (total * kBloomBitsPerKey + 511) / 512);
-  bloom_.assign(bloom_blocks_ * kBloomWords, 0);
+  bloom_ = BloomFilter();  // freed before the larger one is made
+  bloom_ = BloomFilter(BloomFilter::BlocksFor(total, kBloomBitsPerKey));
   std::vector<std::uint64_t> firsts;
   firsts.reserve(total / kKeysPerBlock + 1);
   KeyWriter writer(out.get());
@@ -170,12 +149,7 @@ void IdSet::Spill() {
   std::size_t written = 0;
   const auto put = [&](std::uint64_t key) {
     if (written % kKeysPerBlock == 0) firsts.push_back(key);
-    std::uint64_t* block = &bloom_[BloomBlock(key, bloom_blocks_) * kBloomWords];
-    const std::uint64_t bits = BloomBits(key);
-    for (int p = 0; p < kBloomProbes; ++p) {
-      const unsigned bit = static_cast<unsigned>(bits >> (64 - 9 * (p + 1))) & 511u;
-      block[bit >> 6] |= std::uint64_t{1} << (bit & 63);
-    }
+    bloom_.Insert(key);
     writer.Put(key);
     ++written;
   };

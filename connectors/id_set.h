@@ -7,8 +7,9 @@
 // most 16 MiB with the default). When it holds `spill_at`, its prefixes are sorted (in place:
 // the shards are in key order) and merged into a sorted file of every earlier prefix, an
 // unlinked temporary file (std::tmpfile, mode 0600). The file is indexed in memory by a
-// blocked Bloom filter (10 bits per prefix, one cache line per lookup) and one key per 4 KiB
-// block; a prefix the filter lets through (~1% of the new ones) costs one pread of a block.
+// blocked Bloom filter (schemas/bloom_filter.h: 10 bits per prefix, one cache line per lookup)
+// and one key per 4 KiB block; a prefix the filter lets through (~1% of the new ones) costs one
+// pread of a block.
 // Exact: Insert answers as a set of all prefixes inserted would. Not thread-safe.
 #pragma once
 
@@ -16,6 +17,8 @@
 #include <cstdio>
 #include <memory>
 #include <vector>
+
+#include "schemas/bloom_filter.h"
 
 namespace carehub {
 
@@ -47,7 +50,6 @@ class IdSet {
 
   bool TableInsert(std::uint64_t key);
   static void Grow(Shard& shard);
-  bool MayBeSpilled(std::uint64_t key) const;
   bool FileContains(std::uint64_t key) const;
   void Spill();
 
@@ -55,12 +57,11 @@ class IdSet {
   std::vector<Shard> shards_;
   std::size_t table_size_ = 0;
   bool has_zero_ = false;
-  // The spilled prefixes: sorted file, first key of every block, Bloom filter (64-byte blocks).
+  // The spilled prefixes: sorted file, first key of every block, Bloom filter.
   File file_;
   std::size_t spilled_ = 0;
   std::vector<std::uint64_t> block_firsts_;
-  std::vector<std::uint64_t> bloom_;  // 8 words per block
-  std::size_t bloom_blocks_ = 0;
+  BloomFilter bloom_;
 };
 
 }  // namespace carehub

@@ -30,6 +30,7 @@
 
 #include "hub/store/sqlite_db.h"
 #include "hub/store/store.h"
+#include "schemas/bloom_filter.h"
 #include "schemas/record.h"
 
 namespace carehub {
@@ -76,12 +77,10 @@ class RelayedBulk {
     std::int64_t tip = 0;     // the tip this run left
     std::int64_t target = 0;  // the advertised head
   };
-  bool MayContain(std::uint64_t key) const;
-
   sqlite::Database& db_;
   std::map<std::string, std::int64_t, std::less<>> expected_;  // origin -> advertised head
   std::map<std::string, OriginRun, std::less<>> runs_;         // joined origins
-  std::vector<std::uint64_t> filter_;                          // Bloom filter of record keys
+  BloomFilter filter_;  // the record keys written while the run is open
   bool dropped_ = false;
   bool drop_tried_ = false;
   bool finished_ = false;
