@@ -1,7 +1,9 @@
 // The record ids one file has shown so far, for the reader's duplicate_row check, in memory
 // that does not grow with the file beyond ~1.3 bytes per id (issue 16: peak RSS flat from 1M to
 // 5M rows). A record id is a SHA-256 in hex, so its 64-bit prefix is uniform; the set keeps
-// prefixes, and a false duplicate needs a 64-bit collision (about 1e-6 for 5M ids).
+// prefixes, and a false duplicate needs a 64-bit collision (about 1e-6 for 5M ids). The relayed
+// bulk path (hub/store/relayed_bulk.h) keeps the record keys a catch-up wrote in one too: any
+// uniform 64-bit keys will do.
 //
 // Up to `spill_at` prefixes live in an open-addressing table (256 shards by the top byte, at
 // most 16 MiB with the default). When it holds `spill_at`, its prefixes are sorted (in place:

@@ -106,19 +106,24 @@ void BulkLoad::BeginBatch(std::int64_t tip_seq) {
 void BulkLoad::Finish() {
   active_ = false;
   if (!dropped_) return;
+  BuildRecordIndexesAfterLoad(db_);
+  dropped_ = false;
+}
+
+void BuildRecordIndexesAfterLoad(sqlite::Database& db) {
   // CREATE INDEX sorts its keys in memory up to the connection's cache size (64 MiB in bulk
   // write mode) before it writes sorted runs to a temporary file: with the bulk cache, the
   // sorter's memory grew with the store (1M records ~30 MB, 5M the whole 64 MiB) on top of a
   // full page cache. A small cache for the build (which also gives back the bulk cache's pages)
   // bounds both (malloc_trim: glibc keeps freed small chunks otherwise); PRAGMA threads lets a
   // second thread sort runs beside the table scan.
-  const std::int64_t cache = db_.QueryInt("PRAGMA cache_size").value_or(-2000);
-  db_.Exec("PRAGMA cache_size=-" + std::to_string(kIndexBuildCacheKib) +
-           "; PRAGMA threads=" + std::to_string(kIndexBuildThreads));
+  if (RecordIndexesPresent(db)) return;
+  const std::int64_t cache = db.QueryInt("PRAGMA cache_size").value_or(-2000);
+  db.Exec("PRAGMA cache_size=-" + std::to_string(kIndexBuildCacheKib) +
+          "; PRAGMA threads=" + std::to_string(kIndexBuildThreads));
   malloc_trim(0);  // the freed cache pages are small heap chunks: hand them back to the system
-  BuildRecordIndexes(db_);
-  db_.Exec("PRAGMA threads=0; PRAGMA cache_size=" + std::to_string(cache));
-  dropped_ = false;
+  BuildRecordIndexes(db);
+  db.Exec("PRAGMA threads=0; PRAGMA cache_size=" + std::to_string(cache));
 }
 
 }  // namespace carehub

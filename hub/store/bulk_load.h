@@ -30,6 +30,10 @@ void BuildRecordIndexes(sqlite::Database& db);
 // its own. A failure (e.g. busy: a running bulk load of another process holds the write lock)
 // is left for the next open: queries answer without the indexes, only slower.
 void RepairRecordIndexes(sqlite::Database& db) noexcept;
+// BuildRecordIndexes after a load that dropped them (BulkLoad, RelayedBulk): each built in one
+// sorted pass with a 16 MiB page cache and one sorter thread, so the build's memory does not
+// grow with the store; the connection's cache size is restored after.
+void BuildRecordIndexesAfterLoad(sqlite::Database& db);
 
 class BulkLoad {
  public:

@@ -4,27 +4,15 @@
 #include <array>
 
 #include "hub/store/bulk_load.h"
+#include "schemas/error.h"
 
 namespace carehub {
 namespace {
-
-// Filter size: 32 bits per record expected (a false hit about once in 40,000 probes when full,
-// schemas/bloom_filter.h), between 1 MiB and 32 MiB whatever the size of the catch-up (memory
-// stays flat; a catch-up larger than ~8M records only gets more false hits, i.e. probes: 16 bits
-// per record at 16M records, 0.1%).
-constexpr double kBitsPerRecord = 32;
-constexpr std::size_t kMinBlocks = (std::size_t{1} << 23) / BloomFilter::kBlockBits;
-constexpr std::size_t kMaxBlocks = (std::size_t{1} << 28) / BloomFilter::kBlockBits;
 
 // The secondary record indexes (bulk_load.cc keeps their definitions).
 constexpr std::array<const char*, 3> kDrop = {"DROP INDEX IF EXISTS records_key",
                                               "DROP INDEX IF EXISTS records_kind_origin",
                                               "DROP INDEX IF EXISTS records_subject_org"};
-
-std::size_t FilterBlocks(std::int64_t records) {
-  const auto keys = static_cast<std::size_t>(std::max<std::int64_t>(records, 0));
-  return std::clamp(BloomFilter::BlocksFor(keys, kBitsPerRecord), kMinBlocks, kMaxBlocks);
-}
 
 }  // namespace
 
@@ -54,7 +42,7 @@ bool RelayedBulk::BeginBatch(const std::string& origin, std::int64_t tip_seq) {
   const auto expected = expected_.find(origin);
   const std::int64_t coming = expected == expected_.end() ? 0 : expected->second;
   runs_[origin] = {0, coming};
-  if (filter_.empty()) filter_ = BloomFilter(FilterBlocks(coming));
+  if (!written_) written_.emplace(keys_in_memory_);
   if (!drop_tried_) {
     drop_tried_ = true;
     // Rebuilding the indexes over the whole store must cost less than the random inserts.
@@ -72,20 +60,33 @@ void RelayedBulk::EndBatch(const std::string& origin, std::int64_t tip_seq) {
 }
 
 bool RelayedBulk::IsNew(std::string_view origin, std::int32_t version,
-                        const CanonicalRecord& record, std::int64_t record_key) const {
-  if (version != 1 || runs_.find(origin) == runs_.end()) return false;
-  if (filter_.MayContain(static_cast<std::uint64_t>(record_key))) return false;
-  return MakeRecordId(origin, record.kind(), record.provenance.source_record_id) ==
-         record.record_id;
+                        const CanonicalRecord& record, std::int64_t record_key) {
+  if (version != 1 || !written_ || runs_.find(origin) == runs_.end()) return false;
+  if (MakeRecordId(origin, record.kind(), record.provenance.source_record_id) != record.record_id) {
+    return false;
+  }
+  return Insert(record_key);
 }
 
 void RelayedBulk::Written(std::int64_t record_key) {
-  if (!filter_.empty()) filter_.Insert(static_cast<std::uint64_t>(record_key));
+  if (written_) Insert(record_key);
+}
+
+bool RelayedBulk::Insert(std::int64_t record_key) {
+  try {
+    return written_->Insert(static_cast<std::uint64_t>(record_key));
+  } catch (const Error&) {
+    // The temporary file failed (a spill may have lost keys): no entry skips its probe again.
+    written_.reset();
+    runs_.clear();
+    finished_ = true;
+    return false;
+  }
 }
 
 void RelayedBulk::NeedIndexes() {
   if (!dropped_) return;
-  BuildRecordIndexes(db_);
+  BuildRecordIndexesAfterLoad(db_);
   dropped_ = false;
 }
 
@@ -98,7 +99,7 @@ bool RelayedBulk::ShouldFinish() const {
 void RelayedBulk::Finish() {
   finished_ = true;
   runs_.clear();
-  filter_ = BloomFilter();
+  written_.reset();
   NeedIndexes();
 }
 
@@ -107,7 +108,7 @@ void RelayedBulk::RolledBack() {
   // the next batch (RemoteWriter) or the next open. The run ends: tips are no longer known.
   finished_ = true;
   runs_.clear();
-  filter_ = BloomFilter();
+  written_.reset();
   dropped_ = false;
 }
 

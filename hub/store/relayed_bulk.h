@@ -9,10 +9,12 @@
 // origin derives (MakeRecordId(origin, kind, source id): no other origin's record can carry it
 // unless that log forged it); the origin's log was empty here when the run joined it and its
 // tip is still the one this run left (else the origin leaves the path, as BulkLoad does); and
-// every record written through the run is in a Bloom filter, so a malformed log that creates
-// one record twice is probed (a filter hit only costs a probe). Anything else is probed; a
-// probe while the indexes are dropped builds them first (the drop ends, the probes skipped so
-// far stay valid).
+// the record key of every record written through the run is in an exact set (IdSet,
+// connectors/id_set.h: a table, then a sorted temporary file behind a blocked Bloom filter), so
+// a malformed log that creates one record twice is probed. Anything else is probed; a probe
+// while the indexes are dropped builds them first (the drop ends, the probes skipped so far stay
+// valid). The set is exact because of that: with a Bloom filter of the keys, every false hit
+// was a probe that ended the drop (32 bits per record: ~4 of them expected in a 1M catch-up).
 //
 // Contract: one writer thread, one connection; BeginBatch, IsNew and Written are called inside
 // the batch's transaction. The dropped indexes are derived data: a crash leaves a consistent
@@ -23,14 +25,15 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "connectors/id_set.h"
 #include "hub/store/sqlite_db.h"
 #include "hub/store/store.h"
-#include "schemas/bloom_filter.h"
 #include "schemas/record.h"
 
 namespace carehub {
@@ -39,15 +42,17 @@ class RelayedBulk {
  public:
   // `may_drop` false: the indexes are never dropped (a serving hub whose background check
   // looks records up by id on the loop thread: without them each lookup would scan).
-  explicit RelayedBulk(sqlite::Database& db, bool may_drop = true)
-      : db_(db), drop_tried_(!may_drop) {}
+  // `keys_in_memory`: record keys the set holds in memory before it spills (IdSet).
+  static constexpr std::size_t kKeysInMemory = std::size_t{1} << 19;  // at most ~8 MiB
+  explicit RelayedBulk(sqlite::Database& db, bool may_drop = true,
+                       std::size_t keys_in_memory = kKeysInMemory)
+      : db_(db), keys_in_memory_(keys_in_memory), drop_tried_(!may_drop) {}
   ~RelayedBulk();  // builds indexes still dropped, errors ignored (the next open builds them)
   RelayedBulk(const RelayedBulk&) = delete;
   RelayedBulk& operator=(const RelayedBulk&) = delete;
 
   // Before a batch of `origin`: the origin's seq this hub knows to be coming (its advertised
-  // head), which sizes the filter and decides the drop, and which ends the origin's run once
-  // reached (ShouldFinish).
+  // head), which decides the drop and ends the origin's run once reached (ShouldFinish).
   void Expect(const std::string& origin, std::int64_t advertised_seq);
   // In the batch's transaction, with the origin's stored tip: joins the origin when its log is
   // empty (dropping the indexes with the first batch when the store holds at most as many
@@ -56,10 +61,11 @@ class RelayedBulk {
   bool BeginBatch(const std::string& origin, std::int64_t tip_seq);
   // After the batch's writes (same transaction), with the tip it left.
   void EndBatch(const std::string& origin, std::int64_t tip_seq);
-  // True when the entry can only create its record (see the header comment).
+  // True when the entry can only create its record (see the header comment); its key is then
+  // in the set (the caller writes it without a probe).
   bool IsNew(std::string_view origin, std::int32_t version, const CanonicalRecord& record,
-             std::int64_t record_key) const;
-  // Every record written while a run is open, whatever its origin.
+             std::int64_t record_key);
+  // Every other record written (or probed) while a run is open, whatever its origin.
   void Written(std::int64_t record_key);
   // A probe is about to be made: builds the indexes this run dropped first.
   void NeedIndexes();
@@ -77,10 +83,13 @@ class RelayedBulk {
     std::int64_t tip = 0;     // the tip this run left
     std::int64_t target = 0;  // the advertised head
   };
+  bool Insert(std::int64_t record_key);  // IdSet::Insert; an I/O error ends the run
+
   sqlite::Database& db_;
   std::map<std::string, std::int64_t, std::less<>> expected_;  // origin -> advertised head
   std::map<std::string, OriginRun, std::less<>> runs_;         // joined origins
-  BloomFilter filter_;  // the record keys written while the run is open
+  std::optional<IdSet> written_;  // the record keys written while the run is open
+  std::size_t keys_in_memory_;
   bool dropped_ = false;
   bool drop_tried_ = false;
   bool finished_ = false;

@@ -98,10 +98,12 @@ class RemoteWriter {
     const std::int64_t record_key = RecordKey(e.record_id);
     std::optional<std::int64_t> stored_rowid;
     if (!on_run_ || !bulk_->IsNew(origin, e.version, record, record_key)) {
-      if (bulk_ != nullptr) bulk_->NeedIndexes();
+      if (bulk_ != nullptr) {
+        bulk_->NeedIndexes();
+        bulk_->Written(record_key);  // (IsNew adds the keys it lets through)
+      }
       if (!Probe(e, columns, record_key, stored_rowid)) return;  // an older version
     }
-    if (bulk_ != nullptr) bulk_->Written(record_key);
     const auto fingerprint = SingleObjectFingerprint(e.body);
     sqlite::Statement& write = stored_rowid ? update_record_ : insert_record_;
     if (stored_rowid) {

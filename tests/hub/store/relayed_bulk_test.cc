@@ -149,8 +149,9 @@ TEST(RelayedBulkTest, WithoutDropTheIndexesStayAndTheRowsAreTheSame) {
   EXPECT_EQ(Rows(hub), Rows(plain));
 }
 
-// A signed log that creates one record twice (version 1 at seq 301 again): the filter sends the
-// second creation to a probe, which finds the first: one row, as on the ordinary path.
+// A signed log that creates one record twice (version 1 at seq 301 again): the set of written
+// keys sends the second creation to a probe, which finds the first: one row, as on the ordinary
+// path; also when the first creation's key has long spilled from memory into the set's file.
 TEST(RelayedBulkTest, ARecordCreatedTwiceByAMalformedLogIsStoredOnce) {
   TempDir tmp;
   Store sh = Store::Init(tmp / "sh", {.region = "sh"});
@@ -163,16 +164,40 @@ TEST(RelayedBulkTest, ARecordCreatedTwiceByAMalformedLogIsStoredOnce) {
   entries.push_back(again);
   const SignedHead head = SignHead(sh.keys(), kOrigin, again.seq, again.entry_hash);
 
+  for (const std::size_t in_memory : {RelayedBulk::kKeysInMemory, std::size_t{16}}) {
+    Store hub = Store::Init(tmp / ("hub" + std::to_string(in_memory)), {.region = "js"});
+    RelayedBulk bulk(hub.db(), true, in_memory);
+    bulk.Expect(kOrigin, again.seq);
+    const ApplyResult r = ApplyRemoteBatch(hub, kOrigin, entries, head, sh.keys().sign_public(),
+                                           EntryHashes::kClaimed, nullptr, bulk);
+    ASSERT_FALSE(r.rejected) << *r.rejected;
+    EXPECT_TRUE(RecordIndexesPresent(hub.db()));  // the probe built them
+    bulk.Finish();
+    EXPECT_EQ(Count(hub, "SELECT count(*) FROM records"), 300) << in_memory;
+    EXPECT_EQ(Count(hub, "SELECT seq FROM records WHERE record_id = '" + again.record_id + "'"),
+              again.seq)
+        << in_memory;
+  }
+}
+
+// The set of written keys is exact: 300 creations with the set spilling every 16 keys probe
+// nothing, so the indexes stay dropped until the end (a false hit would have built them), and
+// the rows are the ordinary path's.
+TEST(RelayedBulkTest, CreationsNeverProbeSoTheIndexesStayDroppedUntilTheEnd) {
+  TempDir tmp;
+  Store sh = Store::Init(tmp / "sh", {.region = "sh"});
+  const SourceLog log = MakeSource(sh);
+  Store plain = Store::Init(tmp / "plain", {.region = "js"});
   Store hub = Store::Init(tmp / "hub", {.region = "js"});
-  RelayedBulk bulk(hub.db());
-  bulk.Expect(kOrigin, again.seq);
-  const ApplyResult r = ApplyRemoteBatch(hub, kOrigin, entries, head, sh.keys().sign_public(),
-                                         EntryHashes::kClaimed, nullptr, bulk);
-  ASSERT_FALSE(r.rejected) << *r.rejected;
+  RelayedBulk bulk(hub.db(), true, 16);
+  bulk.Expect(kOrigin, log.heads[0].seq);
+  EXPECT_FALSE(Apply(plain, sh, log, 0, nullptr).rejected);
+  EXPECT_FALSE(Apply(hub, sh, log, 0, &bulk).rejected);
+  EXPECT_FALSE(RecordIndexesPresent(hub.db()));
+  EXPECT_TRUE(bulk.ShouldFinish());
   bulk.Finish();
-  EXPECT_EQ(Count(hub, "SELECT count(*) FROM records"), 300);
-  EXPECT_EQ(Count(hub, "SELECT seq FROM records WHERE record_id = '" + again.record_id + "'"),
-            again.seq);
+  EXPECT_TRUE(RecordIndexesPresent(hub.db()));
+  EXPECT_EQ(Rows(hub), Rows(plain));
 }
 
 // Another connection applies the middle batch: the run sees a tip it did not leave, leaves the
