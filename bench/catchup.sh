@@ -7,7 +7,8 @@
 #      chain/hash/Ed25519 verification, apply — timed, with B's peak RSS (/usr/bin/time -v);
 #   4. digests of A and B compared (the catch-up is complete and exact).
 # Prints both times, records/s, the ratio ingest/sync (>= 1.0: catching up is at least as fast
-# as ingesting), CPU (user+sys) of each and B's peak RSS beside A's.
+# as ingesting), CPU (user+sys) of each and B's peak RSS beside A's, and A's CPU while serving
+# the catch-up (A and B share the machine's cores).
 #
 # usage: bench/catchup.sh [ROWS...]     (default 1000000; e.g. `bench/catchup.sh 1000000 5000000`)
 # env:   CAREHUB=path/to/carehub (default: the Release build in build/release, built when missing)
@@ -57,11 +58,15 @@ for rows in "${rows_list[@]}"; do
   member "$work/b" a 310000 "$work/a" "tcp://127.0.0.1:$pa"
   "$carehub" serve --dir "$work/a" --zmq "tcp://127.0.0.1:$pa" >"$work/a.out" 2>"$work/a.log" & server=$!
   sleep 1
+  serve_ticks=$(awk '{ print $14 + $15 }' "/proc/$server/stat")
   timed "$carehub" sync --dir "$work/b" --once --timeout 7200
   sync_secs=$secs sync_cpu=$cpu sync_rss=$rss_mb
+  # A's serving shares the machine's cores with B: its CPU (user+sys) during the catch-up.
+  serve_cpu=$(awk -v t0="$serve_ticks" -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15 - t0) / hz }' "/proc/$server/stat")
   kill -TERM "$server"; wait "$server" 2>/dev/null || true; server=""
   printf 'sync catch-up of B from A:          %8.2f s %9s records/s  cpu %7s s  peak RSS %5s MB\n' \
     "$sync_secs" "$(rate "$records" "$sync_secs")" "$sync_cpu" "$sync_rss"
+  echo "  A serving it: cpu $serve_cpu s"
   # Batches applied and group commits of B (fewer commits: fewer rewrites of the index pages).
   grep '^batches=' "$work/out.txt" | sed 's/^/  B: /' || true
   echo "ratio ingest/sync: $(awk -v i="$ingest_secs" -v s="$sync_secs" 'BEGIN { printf "%.2f", (s > 0 ? i / s : 0) }') (target >= 1.0)"

@@ -111,6 +111,13 @@ void Exchange::Impl::ApplyBatch(std::size_t index, wire::Batch batch) {
   job->key = members.at(origin).sign_key;
   job->batch = std::move(batch);
   job->advertised = std::max(links[index].advertised[origin], job->batch.head.seq);
+  // The bodies are decoded here, while the writer writes the batch before (a body that does not
+  // decode is left to the writer, which refuses the batch as before).
+  try {
+    job->prepared = PrepareRecords(origin, job->batch.entries);
+  } catch (const Error&) {
+    job->prepared.clear();
+  }
   queued[origin] = std::max(queued[origin], job->batch.head.seq);
   ++applying[origin];
   ++writes_outstanding;
@@ -136,7 +143,7 @@ void Exchange::Impl::WriteBatch(Store& s, const std::shared_ptr<PendingApply>& j
       out.result =
           ApplyRemoteBatch(s, origin, batch.entries, batch.head, job->key,
                            batch.hashes_derived ? EntryHashes::kDerivedHere : EntryHashes::kClaimed,
-                           w.persons.get(), *w.relay_bulk);
+                           w.persons.get(), *w.relay_bulk, job->prepared);
     } catch (const sqlite::SqliteError& e) {
       if (!e.busy()) throw;
       // Another writer (an ingest batch) held the write lock past busy_timeout: nothing was

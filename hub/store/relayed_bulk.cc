@@ -59,10 +59,9 @@ void RelayedBulk::EndBatch(const std::string& origin, std::int64_t tip_seq) {
   if (auto it = runs_.find(origin); it != runs_.end()) it->second.tip = tip_seq;
 }
 
-bool RelayedBulk::IsNew(std::string_view origin, std::int32_t version,
-                        const CanonicalRecord& record, std::int64_t record_key) {
-  if (version != 1 || !written_ || runs_.find(origin) == runs_.end()) return false;
-  if (MakeRecordId(origin, record.kind(), record.provenance.source_record_id) != record.record_id) {
+bool RelayedBulk::IsNew(std::string_view origin, std::int32_t version, bool derived_id,
+                        std::int64_t record_key) {
+  if (version != 1 || !derived_id || !written_ || runs_.find(origin) == runs_.end()) {
     return false;
   }
   return Insert(record_key);

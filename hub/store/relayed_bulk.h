@@ -61,9 +61,9 @@ class RelayedBulk {
   bool BeginBatch(const std::string& origin, std::int64_t tip_seq);
   // After the batch's writes (same transaction), with the tip it left.
   void EndBatch(const std::string& origin, std::int64_t tip_seq);
-  // True when the entry can only create its record (see the header comment); its key is then
-  // in the set (the caller writes it without a probe).
-  bool IsNew(std::string_view origin, std::int32_t version, const CanonicalRecord& record,
+  // True when the entry can only create its record (see the header comment; `derived_id`: its
+  // id is the one its origin derives); its key is then in the set (written without a probe).
+  bool IsNew(std::string_view origin, std::int32_t version, bool derived_id,
              std::int64_t record_key);
   // Every other record written (or probed) while a run is open, whatever its origin.
   void Written(std::int64_t record_key);
@@ -95,11 +95,31 @@ class RelayedBulk {
   bool finished_ = false;
 };
 
+// What the writer needs of a relayed entry's body besides its bytes: the body decoded once into
+// its lookup columns. PrepareRecords runs off the writer thread (the exchange's loop thread
+// prepares a batch while the writer writes the one before), so the writer only compresses and
+// inserts.
+struct PreparedRecord {
+  RecordKind kind = RecordKind::kAssessment;
+  RecordStatus status = RecordStatus::kActive;
+  RecordColumns columns;
+  std::int64_t record_key = 0;    // RecordKey(the entry's record_id)
+  std::uint64_t fingerprint = 0;  // the writer schema's (0: none)
+  bool of_entry = false;          // the body's record_id is the entry's
+  bool derived_id = false;        // version 1 and the id its origin derives (IsNew)
+};
+// Throws Error as DecodeSingleObject does when a body does not decode.
+PreparedRecord PrepareRecord(std::string_view origin, const ChangeEntry& e);
+std::vector<PreparedRecord> PrepareRecords(std::string_view origin,
+                                           std::span<const ChangeEntry> entries);
+
 // Store::ApplyRemoteBatch on the relayed bulk path `bulk` (the same checks, transaction and
-// result; the run ends on an exception).
+// result; the run ends on an exception). `prepared`: PrepareRecords of `entries`, or empty (the
+// writer prepares each entry itself).
 ApplyResult ApplyRemoteBatch(Store& store, std::string_view origin,
                              std::span<const ChangeEntry> entries, const SignedHead& head,
                              const SignPublicKey& origin_key, EntryHashes hashes,
-                             PersonRows* group_persons, RelayedBulk& bulk);
+                             PersonRows* group_persons, RelayedBulk& bulk,
+                             std::span<const PreparedRecord> prepared = {});
 
 }  // namespace carehub

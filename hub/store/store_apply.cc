@@ -67,9 +67,11 @@ class RemoteWriter {
     if (!RecordIndexesPresent(db)) BuildRecordIndexes(db);
   }
 
-  void Write(std::string_view origin, const ChangeEntry& e) {
+  // `prepared`: PrepareRecord(origin, e), or null (prepared here).
+  void Write(std::string_view origin, const ChangeEntry& e,
+             const PreparedRecord* prepared = nullptr) {
     WriteChange(origin, e);
-    WriteRecord(origin, e);
+    WriteRecord(origin, e, prepared);
   }
 
   void WriteChange(std::string_view origin, const ChangeEntry& e) {
@@ -88,23 +90,24 @@ class RemoteWriter {
   // The current version of the record from `e`, whose change row is written already (an older
   // version than the stored one is kept in the log only). The records row points at the change
   // (origin, seq) and holds no body of its own.
-  void WriteRecord(std::string_view origin, const ChangeEntry& e) {
-    const CanonicalRecord record = DecodeSingleObject(e.body);
-    if (record.record_id != e.record_id) {
+  void WriteRecord(std::string_view origin, const ChangeEntry& e,
+                   const PreparedRecord* prepared = nullptr) {
+    std::optional<PreparedRecord> own;
+    const PreparedRecord& p = prepared ? *prepared : own.emplace(PrepareRecord(origin, e));
+    if (!p.of_entry) {
       throw Error::Corruption("change " + std::string(origin) + "/" + std::to_string(e.seq) +
                               ": body is of another record");
     }
-    const RecordColumns columns = ColumnsOf(record);
-    const std::int64_t record_key = RecordKey(e.record_id);
+    const RecordColumns& columns = p.columns;
+    const std::int64_t record_key = p.record_key;
     std::optional<std::int64_t> stored_rowid;
-    if (!on_run_ || !bulk_->IsNew(origin, e.version, record, record_key)) {
+    if (!on_run_ || !bulk_->IsNew(origin, e.version, p.derived_id, record_key)) {
       if (bulk_ != nullptr) {
         bulk_->NeedIndexes();
         bulk_->Written(record_key);  // (IsNew adds the keys it lets through)
       }
       if (!Probe(e, columns, record_key, stored_rowid)) return;  // an older version
     }
-    const auto fingerprint = SingleObjectFingerprint(e.body);
     sqlite::Statement& write = stored_rowid ? update_record_ : insert_record_;
     if (stored_rowid) {
       write.Bind(1, *stored_rowid);
@@ -112,16 +115,16 @@ class RemoteWriter {
       write.BindTextStatic(1, e.record_id);
     }
     write.Bind(2, record_key)
-        .BindTextStatic(3, KindName(record.kind()))
+        .BindTextStatic(3, KindName(p.kind))
         .BindTextStatic(4, origin)
         .Bind(5, static_cast<std::int64_t>(e.version))
-        .BindTextStatic(6, StatusName(record.status))
+        .BindTextStatic(6, StatusName(p.status))
         .Bind(7, columns.subject_org)
         .Bind(8, columns.pivot_level)
         .Bind(9, columns.effective_on)
         .Bind(10, columns.valid_until)
         .Bind(11, e.seq)
-        .Bind(12, static_cast<std::int64_t>(fingerprint.value_or(0)))
+        .Bind(12, static_cast<std::int64_t>(p.fingerprint))
         .Run();
     for (const Hmac256& token : columns.tokens) {
       persons_.Insert(TokenKey(token), record_key);
@@ -186,6 +189,29 @@ class RemoteWriter {
 
 }  // namespace
 
+PreparedRecord PrepareRecord(std::string_view origin, const ChangeEntry& e) {
+  const CanonicalRecord record = DecodeSingleObject(e.body);
+  PreparedRecord p;
+  p.kind = record.kind();
+  p.status = record.status;
+  p.columns = ColumnsOf(record);
+  p.record_key = RecordKey(e.record_id);
+  p.fingerprint = SingleObjectFingerprint(e.body).value_or(0);
+  p.of_entry = record.record_id == e.record_id;
+  p.derived_id =
+      e.version == 1 &&
+      MakeRecordId(origin, p.kind, record.provenance.source_record_id) == record.record_id;
+  return p;
+}
+
+std::vector<PreparedRecord> PrepareRecords(std::string_view origin,
+                                           std::span<const ChangeEntry> entries) {
+  std::vector<PreparedRecord> out;
+  out.reserve(entries.size());
+  for (const ChangeEntry& e : entries) out.push_back(PrepareRecord(origin, e));
+  return out;
+}
+
 Hash256 ContentHash(CanonicalRecord& record, std::string& scratch) {
   Provenance& p = record.provenance;
   std::string file = std::move(p.source_file);
@@ -210,7 +236,8 @@ namespace {
 // Store::ApplyRemoteBatch, with the relayed bulk path when `bulk` is given.
 ApplyResult ApplyRemote(Store& store, std::string_view origin, std::span<const ChangeEntry> entries,
                         const SignedHead& head, const SignPublicKey& origin_key, EntryHashes hashes,
-                        PersonRows* group_persons, RelayedBulk* bulk) {
+                        PersonRows* group_persons, RelayedBulk* bulk,
+                        std::span<const PreparedRecord> prepared) {
   if (origin == store.region()) {
     return {0, "changes of origin " + std::string(origin) + " are this hub's own"};
   }
@@ -222,6 +249,11 @@ ApplyResult ApplyRemote(Store& store, std::string_view origin, std::span<const C
   std::size_t first = 0;
   while (first < entries.size() && entries[first].seq <= tip.seq) ++first;
   const auto fresh = entries.subspan(first);
+  if (prepared.size() == entries.size()) {
+    prepared = prepared.subspan(first);
+  } else {
+    prepared = {};  // each entry prepared by the writer
+  }
   if (fresh.empty() && head.seq <= tip.seq) return {0, std::nullopt};
   if (auto problem = VerifyBatch(origin, tip, fresh, head, origin_key, hashes)) {
     return {0, problem};
@@ -232,7 +264,9 @@ ApplyResult ApplyRemote(Store& store, std::string_view origin, std::span<const C
   try {
     const bool on_run = bulk != nullptr && bulk->BeginBatch(std::string(origin), tip.seq);
     RemoteWriter writer(db, store.bodies(), persons, bulk, on_run);
-    for (const ChangeEntry& e : fresh) writer.Write(origin, e);
+    for (std::size_t i = 0; i < fresh.size(); ++i) {
+      writer.Write(origin, fresh[i], prepared.empty() ? nullptr : &prepared[i]);
+    }
     writer.WriteHead(head);
     if (bulk != nullptr) bulk->EndBatch(std::string(origin), head.seq);
     if (!group_persons) persons.Flush();
@@ -250,14 +284,16 @@ ApplyResult ApplyRemote(Store& store, std::string_view origin, std::span<const C
 ApplyResult Store::ApplyRemoteBatch(std::string_view origin, std::span<const ChangeEntry> entries,
                                     const SignedHead& head, const SignPublicKey& origin_key,
                                     EntryHashes hashes, PersonRows* group_persons) {
-  return ApplyRemote(*this, origin, entries, head, origin_key, hashes, group_persons, nullptr);
+  return ApplyRemote(*this, origin, entries, head, origin_key, hashes, group_persons, nullptr, {});
 }
 
 ApplyResult ApplyRemoteBatch(Store& store, std::string_view origin,
                              std::span<const ChangeEntry> entries, const SignedHead& head,
                              const SignPublicKey& origin_key, EntryHashes hashes,
-                             PersonRows* group_persons, RelayedBulk& bulk) {
-  return ApplyRemote(store, origin, entries, head, origin_key, hashes, group_persons, &bulk);
+                             PersonRows* group_persons, RelayedBulk& bulk,
+                             std::span<const PreparedRecord> prepared) {
+  return ApplyRemote(store, origin, entries, head, origin_key, hashes, group_persons, &bulk,
+                     prepared);
 }
 
 void Store::DropRecord(std::string_view record_id) {
