@@ -102,7 +102,7 @@ struct PendingApply {
   SignPublicKey key{};
   wire::Batch batch;
   std::int64_t advertised = 0;  // the origin's head the link advertised (RelayedBulk::Expect)
-  std::vector<PreparedRecord> prepared;  // PrepareRecords of the entries (empty: the writer's)
+  std::vector<RelayedColumns> prepared;  // PrepareRelayed of the entries (empty: the writer's)
 };
 
 // What the writer made of a PendingApply.

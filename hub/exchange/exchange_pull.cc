@@ -114,7 +114,7 @@ void Exchange::Impl::ApplyBatch(std::size_t index, wire::Batch batch) {
   // The bodies are decoded here, while the writer writes the batch before (a body that does not
   // decode is left to the writer, which refuses the batch as before).
   try {
-    job->prepared = PrepareRecords(origin, job->batch.entries);
+    job->prepared = PrepareRelayed(origin, job->batch.entries);
   } catch (const Error&) {
     job->prepared.clear();
   }

@@ -96,10 +96,10 @@ class RelayedBulk {
 };
 
 // What the writer needs of a relayed entry's body besides its bytes: the body decoded once into
-// its lookup columns. PrepareRecords runs off the writer thread (the exchange's loop thread
+// its lookup columns. PrepareRelayed runs off the writer thread (the exchange's loop thread
 // prepares a batch while the writer writes the one before), so the writer only compresses and
 // inserts.
-struct PreparedRecord {
+struct RelayedColumns {
   RecordKind kind = RecordKind::kAssessment;
   RecordStatus status = RecordStatus::kActive;
   RecordColumns columns;
@@ -109,17 +109,17 @@ struct PreparedRecord {
   bool derived_id = false;        // version 1 and the id its origin derives (IsNew)
 };
 // Throws Error as DecodeSingleObject does when a body does not decode.
-PreparedRecord PrepareRecord(std::string_view origin, const ChangeEntry& e);
-std::vector<PreparedRecord> PrepareRecords(std::string_view origin,
+RelayedColumns PrepareRelayedOne(std::string_view origin, const ChangeEntry& e);
+std::vector<RelayedColumns> PrepareRelayed(std::string_view origin,
                                            std::span<const ChangeEntry> entries);
 
 // Store::ApplyRemoteBatch on the relayed bulk path `bulk` (the same checks, transaction and
-// result; the run ends on an exception). `prepared`: PrepareRecords of `entries`, or empty (the
+// result; the run ends on an exception). `prepared`: PrepareRelayed of `entries`, or empty (the
 // writer prepares each entry itself).
 ApplyResult ApplyRemoteBatch(Store& store, std::string_view origin,
                              std::span<const ChangeEntry> entries, const SignedHead& head,
                              const SignPublicKey& origin_key, EntryHashes hashes,
                              PersonRows* group_persons, RelayedBulk& bulk,
-                             std::span<const PreparedRecord> prepared = {});
+                             std::span<const RelayedColumns> prepared = {});
 
 }  // namespace carehub

@@ -67,9 +67,9 @@ class RemoteWriter {
     if (!RecordIndexesPresent(db)) BuildRecordIndexes(db);
   }
 
-  // `prepared`: PrepareRecord(origin, e), or null (prepared here).
+  // `prepared`: PrepareRelayedOne(origin, e), or null (prepared here).
   void Write(std::string_view origin, const ChangeEntry& e,
-             const PreparedRecord* prepared = nullptr) {
+             const RelayedColumns* prepared = nullptr) {
     WriteChange(origin, e);
     WriteRecord(origin, e, prepared);
   }
@@ -91,9 +91,9 @@ class RemoteWriter {
   // version than the stored one is kept in the log only). The records row points at the change
   // (origin, seq) and holds no body of its own.
   void WriteRecord(std::string_view origin, const ChangeEntry& e,
-                   const PreparedRecord* prepared = nullptr) {
-    std::optional<PreparedRecord> own;
-    const PreparedRecord& p = prepared ? *prepared : own.emplace(PrepareRecord(origin, e));
+                   const RelayedColumns* prepared = nullptr) {
+    std::optional<RelayedColumns> own;
+    const RelayedColumns& p = prepared ? *prepared : own.emplace(PrepareRelayedOne(origin, e));
     if (!p.of_entry) {
       throw Error::Corruption("change " + std::string(origin) + "/" + std::to_string(e.seq) +
                               ": body is of another record");
@@ -189,9 +189,9 @@ class RemoteWriter {
 
 }  // namespace
 
-PreparedRecord PrepareRecord(std::string_view origin, const ChangeEntry& e) {
+RelayedColumns PrepareRelayedOne(std::string_view origin, const ChangeEntry& e) {
   const CanonicalRecord record = DecodeSingleObject(e.body);
-  PreparedRecord p;
+  RelayedColumns p;
   p.kind = record.kind();
   p.status = record.status;
   p.columns = ColumnsOf(record);
@@ -204,11 +204,11 @@ PreparedRecord PrepareRecord(std::string_view origin, const ChangeEntry& e) {
   return p;
 }
 
-std::vector<PreparedRecord> PrepareRecords(std::string_view origin,
+std::vector<RelayedColumns> PrepareRelayed(std::string_view origin,
                                            std::span<const ChangeEntry> entries) {
-  std::vector<PreparedRecord> out;
+  std::vector<RelayedColumns> out;
   out.reserve(entries.size());
-  for (const ChangeEntry& e : entries) out.push_back(PrepareRecord(origin, e));
+  for (const ChangeEntry& e : entries) out.push_back(PrepareRelayedOne(origin, e));
   return out;
 }
 
@@ -237,7 +237,7 @@ namespace {
 ApplyResult ApplyRemote(Store& store, std::string_view origin, std::span<const ChangeEntry> entries,
                         const SignedHead& head, const SignPublicKey& origin_key, EntryHashes hashes,
                         PersonRows* group_persons, RelayedBulk* bulk,
-                        std::span<const PreparedRecord> prepared) {
+                        std::span<const RelayedColumns> prepared) {
   if (origin == store.region()) {
     return {0, "changes of origin " + std::string(origin) + " are this hub's own"};
   }
@@ -291,7 +291,7 @@ ApplyResult ApplyRemoteBatch(Store& store, std::string_view origin,
                              std::span<const ChangeEntry> entries, const SignedHead& head,
                              const SignPublicKey& origin_key, EntryHashes hashes,
                              PersonRows* group_persons, RelayedBulk& bulk,
-                             std::span<const PreparedRecord> prepared) {
+                             std::span<const RelayedColumns> prepared) {
   return ApplyRemote(store, origin, entries, head, origin_key, hashes, group_persons, &bulk,
                      prepared);
 }
