@@ -475,7 +475,10 @@ TEST(ExchangeProcessTest, APullerResumesWithinSecondsWhenItsRelayIsKilledAndRest
   AddMember(b, c, false);
   AddMember(c, b, true);
   AddMember(c, a, false);
-  Ingest(a, tmp, 24000, 5);
+  // C, which nobody dials, keeps its group of relayed batches open to the group target (its first
+  // commit shows 20000 entries at once) and then pulls the rest within a fraction of a second:
+  // A is large and C's pulls small enough that B is stopped while C still needs most of it.
+  Ingest(a, tmp, 60000, 5);
   const auto origin_a = DigestOf(a, "310000");
   ASSERT_TRUE(origin_a.has_value());
   {
@@ -486,7 +489,7 @@ TEST(ExchangeProcessTest, APullerResumesWithinSecondsWhenItsRelayIsKilledAndRest
 
   const std::string held = "SELECT count(*) FROM changes WHERE origin = '310000'";
   auto serve_b = Serve(b);
-  Process serve_c({"serve", "--dir", c.dir.string(), "--zmq", c.endpoint(), "--max-batch", "300"},
+  Process serve_c({"serve", "--dir", c.dir.string(), "--zmq", c.endpoint(), "--max-batch", "100"},
                   tmp / "serve_c.log");
   // Polled with a bare read-only connection: opening a Store per poll is too slow here.
   const auto held_by_c = [&] {
