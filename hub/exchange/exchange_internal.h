@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -228,6 +229,15 @@ struct Exchange::Impl {
   // none answering, none holding the range, every copy asked refused or unanswered); nullopt
   // while one may still help.
   std::optional<std::string> RelayRepairHopeless(const std::string& origin) const;
+  // The walk both *RepairHopeless share: nullopt while some member may still supply `origin`
+  // beyond `from_seq` (a link not answered yet but not silent, or one advertising the range
+  // for which `may_help(link index)` holds); else why none can: no dialled member,
+  // `all_tried` when given (every copy asked was refused), or no answering member holding
+  // `what` beyond `from_seq`.
+  std::optional<std::string> NoMemberCanHelp(const std::string& origin, std::int64_t from_seq,
+                                             const std::string& what,
+                                             const std::function<bool(std::size_t)>& may_help,
+                                             const std::optional<std::string>& all_tried) const;
   // Whether a relayed log without a usable member copy is cut back to its last sound signed
   // head (serve, sync) or left as it is and reported in `repairs_not_done` (`carehub verify
   // --repair` without --cut: an operator decides).

@@ -117,6 +117,18 @@ void Exchange::Impl::OnOwnRestored(std::size_t index, const ChainCursor& from,
 
 std::optional<std::string> Exchange::Impl::OwnRepairHopeless() const {
   if (!own_repair) return std::nullopt;
+  const OwnRepair& r = *own_repair;
+  return NoMemberCanHelp(
+      store.region(), r.from.seq, "this hub's log",
+      [&](std::size_t i) { return !r.refused.count(i) && r.exhausted_rounds == 0; },
+      r.exhausted_rounds > 0 ? std::optional<std::string>("every member's copy of it was refused")
+                             : std::nullopt);
+}
+
+std::optional<std::string> Exchange::Impl::NoMemberCanHelp(
+    const std::string& origin, std::int64_t from_seq, const std::string& what,
+    const std::function<bool(std::size_t)>& may_help,
+    const std::optional<std::string>& all_tried) const {
   bool dialled = false;
   for (std::size_t i = 0; i < links.size(); ++i) {
     const Link& link = links[i];
@@ -125,19 +137,15 @@ std::optional<std::string> Exchange::Impl::OwnRepairHopeless() const {
     // Not answered yet, but not silent for a whole peer timeout either: may still help.
     if (!link.welcomed && !link.unreachable) return std::nullopt;
     if (!link.welcomed) continue;
-    const auto held = link.advertised.find(store.region());
-    if (held != link.advertised.end() && held->second > own_repair->from.seq &&
-        !own_repair->refused.count(i) && own_repair->exhausted_rounds == 0) {
-      return std::nullopt;
-    }
+    const auto held = link.advertised.find(origin);
+    if (held == link.advertised.end() || held->second <= from_seq) continue;
+    if (may_help(i)) return std::nullopt;
   }
-  if (!dialled) {
-    return "no member has an endpoint to fetch it from (carehub peers add --endpoint)";
-  }
-  if (own_repair->exhausted_rounds > 0) return "every member's copy of it was refused";
-  return "no member that answers holds this hub's log beyond seq " +
-         std::to_string(own_repair->from.seq) + " (unanswered members are silent for " +
-         std::to_string(options.peer_timeout.count()) + " ms)";
+  if (!dialled) return "no member has an endpoint to fetch it from (carehub peers add --endpoint)";
+  if (all_tried) return *all_tried;
+  return "no member that answers holds " + what + " beyond seq " + std::to_string(from_seq) +
+         " (unanswered members are silent for " + std::to_string(options.peer_timeout.count()) +
+         " ms)";
 }
 
 bool Exchange::RepairOwnLog(std::chrono::milliseconds timeout, std::string* why_not) {

@@ -135,23 +135,12 @@ std::optional<std::string> Exchange::Impl::RelayRepairHopeless(const std::string
   const RelayRepair& r = it->second;
   if (r.checking) return std::nullopt;
   const auto now = ExchangeClock::now();
-  bool dialled = false;
-  for (std::size_t i = 0; i < links.size(); ++i) {
-    const Link& link = links[i];
-    if (link.retired) continue;
-    dialled = true;
-    // Not answered yet, but not silent for a whole peer timeout either: may still help.
-    if (!link.welcomed && !link.unreachable) return std::nullopt;
-    if (!link.welcomed) continue;
-    const auto held = link.advertised.find(origin);
-    if (held == link.advertised.end() || held->second <= r.from.seq) continue;
-    if (!r.asked.count(i) || (i == r.link && now < r.next_try)) return std::nullopt;
-  }
-  if (!dialled) return "no member has an endpoint to fetch it from (carehub peers add --endpoint)";
-  if (!r.asked.empty()) return "every member's copy asked was refused or not answered";
-  return "no member that answers holds origin " + origin + " beyond seq " +
-         std::to_string(r.from.seq) + " (unanswered members are silent for " +
-         std::to_string(options.peer_timeout.count()) + " ms)";
+  return NoMemberCanHelp(
+      origin, r.from.seq, "origin " + origin,
+      [&](std::size_t i) { return !r.asked.count(i) || (i == r.link && now < r.next_try); },
+      r.asked.empty()
+          ? std::nullopt
+          : std::optional<std::string>("every member's copy asked was refused or not answered"));
 }
 
 }  // namespace carehub
