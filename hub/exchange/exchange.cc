@@ -402,6 +402,8 @@ void Exchange::Impl::OnLinkMessage(std::size_t index, const wire::Frames& frames
           }
         } else if constexpr (std::is_same_v<T, wire::Pong>) {
           OnPong(index, m.nonce);
+        } else if constexpr (std::is_same_v<T, wire::HashRequest>) {
+          AnswerHashRequest(link, m);
         } else {
           Log("peer " + link.peer.name + " sent an unexpected message type");
         }

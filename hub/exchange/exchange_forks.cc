@@ -111,14 +111,38 @@ void Exchange::Impl::CheckGossipedHead(const std::string& peer, const SignedHead
 }
 
 void Exchange::Impl::StartProbe(const std::string& peer, const SignedHead& other) {
-  if (probes.count(other.origin)) return;
+  // A probe through a client's connection gives way to one of a member this hub dials.
+  const auto running = probes.find(other.origin);
+  if (running != probes.end() && running->second.client.empty()) return;
+  ForkProbe probe;
+  probe.differ = other.seq;
+  probe.other = other.head_hash;
   for (std::size_t i = 0; i < links.size(); ++i) {
     if (links[i].peer.name != peer || links[i].retired) continue;
-    probes[other.origin] = ForkProbe{i, 0, other.seq, -1, {}, 0, other.head_hash};
+    probe.link = i;
+    probes[other.origin] = probe;
     return;
   }
-  // Not a member this hub dials (a PULL is a client's request): probed when a member this hub
-  // dials gossips a head of the other branch; until then the fork point stays unknown (0).
+  if (running != probes.end()) return;
+  // Not a member this hub dials: asked through its own connection (HASH_REQUEST) when it speaks
+  // version 5; else the point is found when a member this hub dials gossips a head of the other
+  // branch, and stays unknown (0) until then.
+  if (!ClientRoute(peer, 5)) return;
+  probe.client = peer;
+  probes[other.origin] = probe;
+}
+
+std::optional<std::string> Exchange::Impl::ClientRoute(const std::string& name,
+                                                       std::uint8_t version) const {
+  const ConnectedClient* latest = nullptr;
+  std::optional<std::string> route;
+  for (const auto& [routing_id, client] : clients) {
+    if (client.name != name || client.version < version) continue;
+    if (latest && latest->last_seen >= client.last_seen) continue;
+    latest = &client;
+    route = routing_id;
+  }
+  return route;
 }
 
 void Exchange::Impl::ProbeTimers() {
@@ -126,24 +150,70 @@ void Exchange::Impl::ProbeTimers() {
   for (auto it = probes.begin(); it != probes.end();) {
     const std::string& origin = it->first;
     ForkProbe& p = it->second;
-    Link& link = links[p.link];
     const bool due = p.asked < 0 || now - p.sent > kProbeRetry;
-    if (!due || !link.socket || !link.welcomed) {
+    const Link* link = p.client.empty() ? &links[p.link] : nullptr;
+    if (!due || (link && (!link->socket || !link->welcomed))) {
       ++it;
       continue;
     }
+    const std::string peer = link ? link->peer.name : p.client;
     if (p.tries >= kProbeTries) {
-      Log("fork of origin " + origin + ": probing peer " + link.peer.name +
+      Log("fork of origin " + origin + ": probing peer " + peer +
           " for the fork point gave up; it stays unknown");
       it = probes.erase(it);
       continue;
     }
     ++p.tries;
-    p.asked = p.agree + (p.differ - p.agree) / 2;  // its prev_hash is the peer's hash there
     p.sent = now;
-    SendTo(link, wire::Pull{origin, p.asked, 1});
+    if (link) {
+      p.asked = p.agree + (p.differ - p.agree) / 2;  // its prev_hash is the peer's hash there
+      SendTo(links[p.link], wire::Pull{origin, p.asked, 1});
+    } else {
+      SendHashRequest(origin, p);  // (a member not connected now counts as unanswered)
+    }
     ++it;
   }
+}
+
+// Up to kMaxHashSeqs seqs spread evenly strictly between the bounds: each answer narrows the
+// range by that factor, so a log of a million entries takes four round trips.
+void Exchange::Impl::SendHashRequest(const std::string& origin, ForkProbe& p) {
+  p.asked = 1;
+  const auto route = ClientRoute(p.client, 5);
+  if (!route || !router) return;
+  wire::HashRequest request{origin, {}};
+  const std::int64_t gap = p.differ - p.agree;
+  const std::int64_t n = std::min<std::int64_t>(wire::kMaxHashSeqs, gap - 1);
+  for (std::int64_t j = 1; j <= n; ++j) {
+    // agree + gap * j / (n + 1), without overflowing for any seq below 2^63
+    const std::int64_t seq = p.agree + gap / (n + 1) * j + gap % (n + 1) * j / (n + 1);
+    if (request.seqs.empty() || seq > request.seqs.back()) request.seqs.push_back(seq);
+  }
+  SendFrames(*router, wire::Encode(request, 5), &*route);
+}
+
+// As a client: the entry hashes this hub holds at the seqs asked (a seq it does not hold is left
+// out); whatever the origin's state here (a held origin is still served).
+void Exchange::Impl::AnswerHashRequest(Link& link, const wire::HashRequest& request) {
+  if (link.version < 5) return;
+  wire::Hashes answer{request.origin, {}};
+  for (const std::int64_t seq : request.seqs) {
+    if (auto hash = HeldEntryHash(request.origin, seq)) answer.hashes.emplace_back(seq, *hash);
+  }
+  SendTo(link, answer);
+}
+
+bool Exchange::Impl::CompareProbed(
+    ForkProbe& p, std::int64_t seq, const Hash256& theirs,
+    const std::function<std::optional<Hash256>(std::int64_t)>& ours) {
+  if (seq <= p.agree || seq >= p.differ) return seq < p.differ;
+  const auto mine = ours(seq);
+  if (mine && *mine == theirs) {
+    p.agree = seq;
+    return true;
+  }
+  p.differ = seq;
+  return false;
 }
 
 void Exchange::Impl::OnProbeBatch(const std::string& origin, const wire::Batch& batch) {
@@ -161,28 +231,38 @@ void Exchange::Impl::OnProbeBatch(const std::string& origin, const wire::Batch& 
     }
     return std::nullopt;
   };
-  const auto compare = [&](std::int64_t seq, const Hash256& theirs) {
-    if (seq <= p.agree || seq >= p.differ) return seq < p.differ;
-    const auto mine = our_hash(seq);
-    if (mine && *mine == theirs) {
-      p.agree = seq;
-      return true;
-    }
-    p.differ = seq;
-    return false;
-  };
-  if (compare(batch.after_seq, batch.entries.front().prev_hash)) {
+  if (CompareProbed(p, batch.after_seq, batch.entries.front().prev_hash, our_hash)) {
     for (const ChangeEntry& e : batch.entries) {
-      if (!compare(e.seq, e.entry_hash)) break;
+      if (!CompareProbed(p, e.seq, e.entry_hash, our_hash)) break;
     }
   }
   if (p.differ - p.agree > 1) return;  // asked again (ProbeTimers)
-  const std::string peer = links[p.link].peer.name;
+  FinishProbe(origin);
+}
+
+void Exchange::Impl::OnProbeHashes(const std::string& peer, const wire::Hashes& hashes) {
+  const auto it = probes.find(hashes.origin);
+  // Any answer is a fact about the member's log (a late one too): compared within the bounds.
+  if (it == probes.end() || it->second.client != peer) return;
+  ForkProbe& p = it->second;
+  p.asked = -1;
+  const auto held = [&](std::int64_t seq) { return HeldEntryHash(hashes.origin, seq); };
+  for (const auto& [seq, hash] : hashes.hashes) {
+    if (!CompareProbed(p, seq, hash, held)) break;
+  }
+  if (p.differ - p.agree > 1) return;  // the next request at once (ProbeTimers)
+  FinishProbe(hashes.origin);
+}
+
+void Exchange::Impl::FinishProbe(const std::string& origin) {
+  const ForkProbe p = probes.at(origin);
+  probes.erase(origin);
+  const std::string peer = p.client.empty() ? links[p.link].peer.name : p.client;
   const std::int64_t agree = p.agree, differ = p.differ;
   const Hash256 other = p.other;
-  probes.erase(origin);
   Log("fork of origin " + origin + ": the branches agree up to seq " + std::to_string(agree) +
-      " (probed peer " + peer + "'s copy)");
+      " (probed peer " + peer + "'s copy" +
+      (p.client.empty() ? ")" : ", asked through its connection)"));
   writer->Post([this, origin, peer, other, agree, differ](Store& s) {
     CommitGroup(s);
     RecordForkPoint(s.db(), origin, peer, other, agree, differ);

@@ -280,7 +280,10 @@ struct Exchange::Impl {
   // search over seqs) and entry hashes compared, so that `fork resolve` keeping the other
   // branch drops only the diverging suffix.
   struct ForkProbe {
-    std::size_t link = 0;
+    std::size_t link = SIZE_MAX;  // the dialled member asked with PULLs
+    // Or: the member (by name) asked through its own connection to this hub with HASH_REQUEST
+    // (version 5), when this hub does not dial it.
+    std::string client;
     std::int64_t agree = 0;   // highest seq known equal on both
     std::int64_t differ = 0;  // lowest seq known different
     std::int64_t asked = -1;  // after_seq of the PULL out (-1: none)
@@ -292,6 +295,17 @@ struct Exchange::Impl {
   void StartProbe(const std::string& peer, const SignedHead& other);
   void ProbeTimers();
   void OnProbeBatch(const std::string& origin, const wire::Batch& batch);
+  // Version 5: a HASH_REQUEST of the probed client's entry hashes, its HASHES answer, and this
+  // hub answering one as a client (exchange_forks.cc).
+  void SendHashRequest(const std::string& origin, ForkProbe& probe);
+  void OnProbeHashes(const std::string& peer, const wire::Hashes& hashes);
+  void AnswerHashRequest(Link& link, const wire::HashRequest& request);
+  // Both: moves the probe's bounds by one compared (seq, hash); false at the first difference.
+  static bool CompareProbed(ForkProbe& probe, std::int64_t seq, const Hash256& theirs,
+                            const std::function<std::optional<Hash256>(std::int64_t)>& ours);
+  void FinishProbe(const std::string& origin);  // once the point is found: recorded
+  // The routing id of the latest connection of member `name` speaking `version` or newer.
+  std::optional<std::string> ClientRoute(const std::string& name, std::uint8_t version) const;
   std::map<std::pair<std::string, std::string>, SignedHead> gossip_checked;  // (peer, origin)
   std::vector<SignedHead> SignedHeads();  // this hub's latest signed head of every origin
   wire::Welcome WelcomeMessage();

@@ -292,7 +292,10 @@ void Exchange::Impl::SchedulePulls() {
 
 bool Exchange::Impl::CaughtUp() const {
   if (!in_flight.empty() || !parked.empty() || writes_outstanding > 0) return false;
-  if (!probes.empty()) return false;
+  // A probe through a member's connection to this hub (serve only) does not hold a sync up.
+  for (const auto& [origin, probe] : probes) {
+    if (probe.client.empty()) return false;
+  }
   if (!options.pull) return true;
   const auto now = ExchangeClock::now();
   for (const Link& link : links) {

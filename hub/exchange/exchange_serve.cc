@@ -137,6 +137,9 @@ std::optional<wire::Message> Exchange::Impl::HandleRequest(const std::string& ro
           // before them: a later nonce would tell the client they were lost.
           if (client.serving.empty()) client.answered_nonce = m.nonce;
           return wire::Pong{{client.answered_nonce}};
+        } else if constexpr (std::is_same_v<T, wire::Hashes>) {
+          OnProbeHashes(user, m);  // the answer to this hub's HASH_REQUEST: not answered
+          return std::nullopt;
         } else {
           return wire::ErrorReply{wire::ErrorCode::kMalformed, "",
                                   "this message type is not a request"};

@@ -122,21 +122,31 @@ std::string_view MessageTypeName(MessageType type) {
       return "PONG";
     case MessageType::kError:
       return "ERROR";
+    case MessageType::kHashRequest:
+      return "HASH_REQUEST";
+    case MessageType::kHashes:
+      return "HASHES";
   }
   return "";
 }
 
 MessageType TypeOf(const Message& message) {
   static constexpr MessageType kTypes[] = {
-      MessageType::kHello,         MessageType::kWelcome, MessageType::kPull,   MessageType::kBatch,
-      MessageType::kSchemaRequest, MessageType::kSchema,  MessageType::kNotify, MessageType::kPing,
-      MessageType::kPong,          MessageType::kError};
+      MessageType::kHello,  MessageType::kWelcome,       MessageType::kPull,
+      MessageType::kBatch,  MessageType::kSchemaRequest, MessageType::kSchema,
+      MessageType::kNotify, MessageType::kPing,          MessageType::kPong,
+      MessageType::kError,  MessageType::kHashRequest,   MessageType::kHashes};
   return kTypes[message.index()];
 }
 
 Frames Encode(const Message& message, std::uint8_t version) {
   if (version < kOldestProtocolVersion || version > kProtocolVersion) {
     throw Error::InvalidInput("wire: cannot encode protocol version " + std::to_string(version));
+  }
+  const MessageType type = TypeOf(message);
+  if ((type == MessageType::kHashRequest || type == MessageType::kHashes) && version < 5) {
+    throw Error::InvalidInput("wire: " + std::string(MessageTypeName(type)) +
+                              " does not exist in protocol version " + std::to_string(version));
   }
   Frames frames;
   Writer header;
@@ -174,6 +184,19 @@ Frames Encode(const Message& message, std::uint8_t version) {
           w.Short(m.origin);
           frames.push_back(w.Take());
           frames.push_back(m.detail);
+        } else if constexpr (std::is_same_v<T, HashRequest>) {
+          w.Short(m.origin);
+          w.U32(static_cast<std::uint32_t>(m.seqs.size()));
+          for (const std::int64_t seq : m.seqs) w.U64(static_cast<std::uint64_t>(seq));
+          frames.push_back(w.Take());
+        } else if constexpr (std::is_same_v<T, Hashes>) {
+          w.Short(m.origin);
+          w.U32(static_cast<std::uint32_t>(m.hashes.size()));
+          for (const auto& [seq, hash] : m.hashes) {
+            w.U64(static_cast<std::uint64_t>(seq));
+            w.Fixed(hash);
+          }
+          frames.push_back(w.Take());
         }
       },
       message);
@@ -251,6 +274,35 @@ ErrorReply DecodeError(const Frames& frames) {
   return e;
 }
 
+// HASH_REQUEST: 1..kMaxHashSeqs seqs, ascending, each >= 1. HASHES: 0..kMaxHashSeqs (seq, hash)
+// pairs, seqs ascending, each >= 1.
+template <typename T>
+T DecodeHashMessage(const Frames& frames, const char* what) {
+  ExpectFrames(frames, 2, what);
+  Reader r(frames[1], what);
+  T m;
+  m.origin = r.Short();
+  const std::uint32_t count = r.U32();
+  constexpr bool kRequest = std::is_same_v<T, HashRequest>;
+  if (count > kMaxHashSeqs) r.Fail("more than " + std::to_string(kMaxHashSeqs) + " seqs");
+  if (kRequest && count == 0) r.Fail("no seq asked for");
+  std::int64_t last = 0;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const std::int64_t seq = r.Seq();
+    if (seq <= last) r.Fail("seqs not ascending from 1");
+    last = seq;
+    if constexpr (kRequest) {
+      m.seqs.push_back(seq);
+    } else {
+      Hash256 hash{};
+      r.Fixed(hash);
+      m.hashes.emplace_back(seq, hash);
+    }
+  }
+  r.End();
+  return m;
+}
+
 }  // namespace
 
 std::uint8_t VersionOf(const Frames& frames) {
@@ -281,6 +333,12 @@ Message Decode(const Frames& frames) {
       return DecodePingOrPong(frames, type);
     case MessageType::kError:
       return DecodeError(frames);
+    case MessageType::kHashRequest:
+      if (version < 5) break;
+      return DecodeHashMessage<HashRequest>(frames, "HASH_REQUEST");
+    case MessageType::kHashes:
+      if (version < 5) break;
+      return DecodeHashMessage<Hashes>(frames, "HASHES");
   }
   throw WireError(ErrorCode::kMalformed,
                   "malformed message: unknown type " + std::to_string(static_cast<int>(type)));

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -18,8 +19,10 @@ inline constexpr std::string_view kMagic = "CHX";
 // 2: BATCH entries packed in one frame. 3: HELLO, WELCOME and NOTIFY carry the sender's signed
 // heads (gossip for fork evidence) in a second frame; everything else as in 2. 4: BATCH entries
 // without the fields the receiver derives (seq, record_hash, prev_hash, entry_hash), the
-// entries frame compressed with zstd; everything else as in 3.
-inline constexpr std::uint8_t kProtocolVersion = 4;
+// entries frame compressed with zstd; everything else as in 3. 5: two more messages, HASH_REQUEST
+// (server -> client) and HASHES (its answer), with which a hub finds the fork point with a member
+// that dials it; everything else as in 4.
+inline constexpr std::uint8_t kProtocolVersion = 5;
 // The oldest version this hub still decodes and answers in (docs/PROTOCOL.md "Versions").
 inline constexpr std::uint8_t kOldestProtocolVersion = 2;
 
@@ -38,6 +41,8 @@ inline constexpr std::int64_t kMaxRequestFrameBytes = 256 << 10;
 inline constexpr std::int64_t kMaxReplyFrameBytes = std::int64_t{136} << 20;
 // zstd level of version-4 entries: measured best ratio per CPU on BATCH frames (PERFORMANCE.md).
 inline constexpr int kBatchZstdLevel = 1;
+// Seqs one HASH_REQUEST may ask for (and entry hashes one HASHES may carry).
+inline constexpr std::uint32_t kMaxHashSeqs = 64;
 
 enum class MessageType : std::uint8_t {
   kHello = 1,
@@ -50,6 +55,8 @@ enum class MessageType : std::uint8_t {
   kPing = 8,
   kPong = 9,
   kError = 10,
+  kHashRequest = 11,  // version 5
+  kHashes = 12,       // version 5
 };
 
 enum class ErrorCode : std::uint16_t {
@@ -139,12 +146,28 @@ struct ErrorReply {
   bool operator==(const ErrorReply&) const = default;
 };
 
+// Version 5, server -> client: the entry hashes the client holds of `origin` at `seqs` (1 to
+// kMaxHashSeqs seqs, ascending, each >= 1).
+struct HashRequest {
+  std::string origin;
+  std::vector<std::int64_t> seqs;
+  bool operator==(const HashRequest&) const = default;
+};
+// Version 5, client -> server, the answer to a HashRequest: (seq, entry_hash) for each asked seq
+// the client holds, ascending (a seq it does not hold is left out).
+struct Hashes {
+  std::string origin;
+  std::vector<std::pair<std::int64_t, Hash256>> hashes;
+  bool operator==(const Hashes&) const = default;
+};
+
 using Message = std::variant<Hello, Welcome, Pull, Batch, SchemaRequest, Schema, Notify, Ping, Pong,
-                             ErrorReply>;
+                             ErrorReply, HashRequest, Hashes>;
 using Frames = std::vector<std::string>;
 
 MessageType TypeOf(const Message& message);
-// Encodes in `version` (kOldestProtocolVersion..kProtocolVersion); version 2 leaves out the
+// Encodes in `version` (kOldestProtocolVersion..kProtocolVersion; HASH_REQUEST and HASHES only in
+// 5 and later, else Error kInvalidInput); version 2 leaves out the
 // signed heads of HELLO/WELCOME/NOTIFY. A version-4 BATCH needs entries after_seq+1..head.seq in
 // order and within kMaxBatchEntriesBytes (else Error kInvalidInput); its entries' hashes are not
 // sent (the receiver derives them from the first prev_hash).

@@ -206,8 +206,9 @@ TEST_F(ForkEvidenceTest, ABatchThatDoesNotExtendTheHeldChainIsEvidence) {
 }
 
 // Issue 17: the fork point from the other side. C (rewritten branch) is dialled by B (true
-// branch) but cannot dial B (no endpoint): B's HELLO raises the evidence at C, and C cannot send
-// B a PULL, so the point stays unknown at C (B probes C and knows it). As soon as C dials any
+// branch) but cannot dial B (no endpoint): B's HELLO raises the evidence at C. B speaks version 4
+// here (no HASH_REQUEST: see the next test), so C cannot ask B for its entry hashes and the point
+// stays unknown at C (B probes C and knows it). As soon as C dials any
 // member gossiping a head of the other branch (D, which holds the true chain), C probes that
 // member and records the point in the evidence B's gossip raised (before the fix the point was
 // recorded only in a row whose sender was the probed member: none here, so it was lost).
@@ -238,7 +239,9 @@ TEST_F(ForkEvidenceTest, AHubDialledByTheOtherBranchFindsTheForkPointThroughAnyM
   Server c(tmp_ / "c", Options(true));
   c.Start();
   AddPeer(b_->db(), Member(*c_, "c", c.endpoint()), b_->region());
-  Exchange(tmp_ / "b", Options(false)).SyncOnce(30s);  // the probe's PULLs need time under load
+  ExchangeOptions version4 = Options(false);
+  version4.protocol_version = 4;
+  Exchange(tmp_ / "b", version4).SyncOnce(30s);  // the probe's PULLs need time under load
   ASSERT_EQ(ListForkEvidence(b_->db(), true).size(), 1u);
   EXPECT_EQ(ListForkEvidence(b_->db(), true)[0].agree_seq, 2000) << "B dials C: B probes C";
   const auto read_c = [&] {
@@ -249,7 +252,7 @@ TEST_F(ForkEvidenceTest, AHubDialledByTheOtherBranchFindsTheForkPointThroughAnyM
   ASSERT_EQ(at_c.size(), 1u);
   EXPECT_EQ(at_c[0].other_from, "b");
   EXPECT_EQ(at_c[0].other, true_head);
-  EXPECT_EQ(at_c[0].agree_seq, 0) << "C cannot send B a PULL";
+  EXPECT_EQ(at_c[0].agree_seq, 0) << "C cannot send B a PULL, nor a version-4 B a HASH_REQUEST";
 
   // C gets an endpoint for D (picked up by the running serve): D gossips the true head, C
   // probes D and records the point in the evidence it holds for that head.
@@ -265,6 +268,50 @@ TEST_F(ForkEvidenceTest, AHubDialledByTheOtherBranchFindsTheForkPointThroughAnyM
   EXPECT_EQ(at_c[0].agree_seq, 2000);
   EXPECT_EQ(at_c[0].fork_seq, 2001);
   EXPECT_TRUE(log_.Contains("the branches agree up to seq 2000 (probed peer d's copy)"));
+}
+
+// Version 5 closes that gap: C (rewritten branch, dialled only by B) asks B for its entry hashes
+// through B's own connection (HASH_REQUEST, up to 64 seqs at a time; B answers HASHES) and
+// records the fork point in the evidence B's gossip raised, with no other member involved.
+TEST_F(ForkEvidenceTest, AHubDialledOnlyByTheOtherBranchAsksItForTheForkPoint) {
+  AddPeer(a_->db(), Member(*b_, "b", std::nullopt), "310000");
+  AddPeer(a2_->db(), Member(*c_, "c", std::nullopt), "310000");
+  Server a(tmp_ / "a", Options(true));
+  a.Start();
+  Server a2(tmp_ / "a2", Options(true));
+  a2.Start();
+  AddPeer(b_->db(), Member(*a_, "a", a.endpoint()), b_->region());
+  AddPeer(c_->db(), Member(*a_, "a", a2.endpoint()), c_->region());
+  ASSERT_TRUE(Exchange(tmp_ / "b", Options(false)).SyncOnce(30s).caught_up);
+  ASSERT_TRUE(Exchange(tmp_ / "c", Options(false)).SyncOnce(30s).caught_up);
+  const SignedHead true_head = Head310(*b_);
+  ASSERT_NE(Head310(*c_), true_head);
+
+  // C knows B without an endpoint; B dials C and stays connected (serving).
+  AddPeer(c_->db(), Member(*b_, "b", std::nullopt), c_->region());
+  Server c(tmp_ / "c", Options(true));
+  c.Start();
+  AddPeer(b_->db(), Member(*c_, "c", c.endpoint()), b_->region());
+  Server b(tmp_ / "b", Options(true));
+  b.Start();
+  const auto read_c = [&] {
+    Store view = Store::Open(tmp_ / "c");
+    return ListForkEvidence(view.db(), true);
+  };
+  std::vector<ForkEvidence> at_c;
+  const auto start = std::chrono::steady_clock::now();
+  while ((at_c.empty() || at_c[0].agree_seq == 0) &&
+         std::chrono::steady_clock::now() - start < 60s) {
+    std::this_thread::sleep_for(100ms);
+    at_c = read_c();
+  }
+  ASSERT_EQ(at_c.size(), 1u);
+  EXPECT_EQ(at_c[0].other_from, "b");
+  EXPECT_EQ(at_c[0].other, true_head);
+  EXPECT_EQ(at_c[0].agree_seq, 2000);
+  EXPECT_EQ(at_c[0].fork_seq, 2001);
+  EXPECT_TRUE(log_.Contains(
+      "the branches agree up to seq 2000 (probed peer b's copy, asked through its connection)"));
 }
 
 // The operator's view: `verify` exits 3 and names the fork, `fork show` lists both heads and who

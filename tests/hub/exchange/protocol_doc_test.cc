@@ -52,7 +52,9 @@ std::vector<wire::Message> OneOfEachType() {
           wire::Notify{{"310000", {}}},
           wire::Ping{7},
           wire::Pong{{7}},
-          wire::ErrorReply{wire::ErrorCode::kGap, "310000", "detail"}};
+          wire::ErrorReply{wire::ErrorCode::kGap, "310000", "detail"},
+          wire::HashRequest{"310000", {1}},
+          wire::Hashes{"310000", {}}};
 }
 
 TEST(ProtocolDocTest, MessageTableEqualsTheWireTypes) {

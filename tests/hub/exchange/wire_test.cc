@@ -227,6 +227,51 @@ TEST(WireTest, MalformedInputIsRejectedWithItsCode) {
   EXPECT_EQ(CodeOf(huge_count), ErrorCode::kMalformed);
 }
 
+// Version 5 adds HASH_REQUEST (server -> client) and HASHES (its answer): they round-trip in 5,
+// do not exist before it (not encoded; decoded as an unknown type), and are bounded (1..64 seqs
+// asked, at most 64 hashes, seqs ascending from 1, exact frame length) as documented.
+TEST(WireTest, VersionFiveHashMessagesRoundTripAndAreBounded) {
+  Hash256 h1, h2;
+  h1.fill(0x11);
+  h2.fill(0x22);
+  const HashRequest request{"310000", {1, 500, 1000}};
+  const Hashes answer{"310000", {{1, h1}, {1000, h2}}};
+  for (const Message& m : {Message(request), Message(answer), Message(Hashes{"310000", {}})}) {
+    const Frames frames = Encode(m, 5);
+    EXPECT_EQ(frames.size(), 2u);
+    EXPECT_EQ(Decode(frames), m);
+    EXPECT_THROW(Encode(m, 4), Error);
+    Frames older = frames;
+    older[0][3] = 4;
+    EXPECT_EQ(CodeOf(older), ErrorCode::kMalformed);
+  }
+  // Layout: str16 origin, u32 count, count x u64 seq (and a 32-byte hash after each in HASHES).
+  const Frames frames = Encode(answer, 5);
+  EXPECT_EQ(static_cast<std::uint8_t>(frames[0][4]), 12);
+  EXPECT_EQ(frames[1].size(), 2u + 6 + 4 + 2 * (8 + 32));
+  EXPECT_EQ(frames[1].substr(0, 12), std::string("\x00\x06" "310000" "\x00\x00\x00\x02", 12));
+  EXPECT_EQ(frames[1].substr(12, 8), std::string("\x00\x00\x00\x00\x00\x00\x00\x01", 8));
+  EXPECT_EQ(frames[1].substr(20, 32), std::string(32, '\x11'));
+
+  const auto request_of = [](std::vector<std::int64_t> seqs) {
+    return Encode(HashRequest{"310000", std::move(seqs)}, 5);
+  };
+  EXPECT_EQ(CodeOf(request_of({})), ErrorCode::kMalformed);      // nothing asked
+  EXPECT_EQ(CodeOf(request_of({0, 1})), ErrorCode::kMalformed);  // seq 0
+  EXPECT_EQ(CodeOf(request_of({5, 5})), ErrorCode::kMalformed);  // not ascending
+  std::vector<std::int64_t> many(kMaxHashSeqs + 1);
+  for (std::size_t i = 0; i < many.size(); ++i) many[i] = static_cast<std::int64_t>(i) + 1;
+  EXPECT_EQ(CodeOf(request_of(many)), ErrorCode::kMalformed);
+  many.pop_back();
+  EXPECT_NO_THROW(Decode(request_of(many)));
+  Frames trailing = Encode(answer, 5);
+  trailing[1].push_back('x');
+  EXPECT_EQ(CodeOf(trailing), ErrorCode::kMalformed);
+  Frames cut = Encode(answer, 5);
+  cut[1].pop_back();
+  EXPECT_EQ(CodeOf(cut), ErrorCode::kMalformed);
+}
+
 // Frame 2 of a version-4 BATCH replaced by `entries` compressed (and the header's size fixed).
 Frames WithEntries(Frames frames, const std::string& packed, std::uint32_t declared) {
   std::string compressed(ZSTD_compressBound(packed.size()), '\0');
