@@ -774,6 +774,50 @@ TEST_F(ExchangeSyncTest, AHubWhoseStoreIsWriteLockedStillAnswersHeartbeatsAndSer
   EXPECT_GE(a.exchange().stats().batches_deferred, 1);
 }
 
+// Issue 17: `carehub sync --once` (SyncOnce) finishes a repair it started before it returns.
+// B holds A's log to 3500 with one signed head (3500); C holds it to 3000 (signed head 3000).
+// B's stored entry hash at seq 3000 is damaged, and B then syncs from C only: C's WELCOME
+// gossips its head 3000, which differs from B's copy there, so B re-verifies, finds its own
+// damage and fetches 3000 from C to prove and rewrite. B is caught up from that first WELCOME on
+// (C advertises less than B holds): only the wait for the repair keeps the sync going, so the
+// store is sound the moment SyncOnce returns. Deterministic: the repair is counted as busy in
+// the same loop step that marks the link welcomed, before "caught up" is looked at.
+TEST_F(ExchangeSyncTest, SyncOnceFinishesTheRepairItStartedBeforeItReturns) {
+  Ingest(a_, 0, 3000);
+  AddPeer(a_.db(), Member(b_, "b", std::nullopt), a_.region());
+  AddPeer(a_.db(), Member(c_, "c", std::nullopt), a_.region());
+  std::optional<Server> a(std::in_place, tmp_ / "a", Options());
+  a->Start();
+  AddPeer(c_.db(), Member(a_, "a", a->endpoint()), c_.region());
+  ExchangeOptions whole = Options(false);
+  whole.max_batch = 20000;  // one batch, one signed head
+  ASSERT_TRUE(Exchange(tmp_ / "c", whole).SyncOnce(30s).caught_up);
+  Ingest(a_, 3000, 3500);
+  AddPeer(b_.db(), Member(a_, "a", a->endpoint()), b_.region());
+  ASSERT_TRUE(Exchange(tmp_ / "b", whole).SyncOnce(30s).caught_up);
+  a.reset();
+  ASSERT_EQ(HeldSeq(b_), 3500);
+  ASSERT_EQ(HeldSeq(c_), 3000);
+  ASSERT_EQ(b_.db().QueryInt("SELECT count(*) FROM signed_heads WHERE origin = '310000'"), 1);
+  const std::string original = Digest310(b_);
+  b_.db().Exec(
+      "UPDATE changes SET entry_hash = zeroblob(32) WHERE origin = '310000' AND seq = 3000");
+  ASSERT_FALSE(VerifyStore(b_).sound());
+
+  Server c(tmp_ / "c", Options());
+  c.Start();
+  RemovePeer(b_.db(), "a");
+  AddPeer(b_.db(), Member(a_, "a", std::nullopt), b_.region());
+  AddPeer(b_.db(), Member(c_, "c", c.endpoint()), b_.region());
+  AddPeer(c_.db(), Member(b_, "b", std::nullopt), c_.region());
+  const SyncReport report = Exchange(tmp_ / "b", Options(false)).SyncOnce(60s);
+  EXPECT_TRUE(report.caught_up);
+  EXPECT_TRUE(report.problems.empty()) << report.problems.front();
+  EXPECT_TRUE(VerifyStore(b_).sound()) << "the repair was finished before SyncOnce returned";
+  EXPECT_EQ(Digest310(b_), original);
+  EXPECT_TRUE(log_.Contains("repair: origin 310000 seq 3000..3000 proven from seq 2999"));
+}
+
 // Protocol versions (docs/PROTOCOL.md "Versions"): a client starts in version 5 and, answered
 // ERROR unknown_version by an older hub, speaks the version that hub answered in (5 -> 4, 5 -> 3
 // or 5 -> 2 at once); a version-5 hub answers an older client in the client's version.
