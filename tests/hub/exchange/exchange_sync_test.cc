@@ -804,12 +804,12 @@ TEST_F(ExchangeSyncTest, SyncOnceFinishesTheRepairItStartedBeforeItReturns) {
       "UPDATE changes SET entry_hash = zeroblob(32) WHERE origin = '310000' AND seq = 3000");
   ASSERT_FALSE(VerifyStore(b_).sound());
 
+  AddPeer(c_.db(), Member(b_, "b", std::nullopt), c_.region());
   Server c(tmp_ / "c", Options());
   c.Start();
   RemovePeer(b_.db(), "a");
   AddPeer(b_.db(), Member(a_, "a", std::nullopt), b_.region());
   AddPeer(b_.db(), Member(c_, "c", c.endpoint()), b_.region());
-  AddPeer(c_.db(), Member(b_, "b", std::nullopt), c_.region());
   const SyncReport report = Exchange(tmp_ / "b", Options(false)).SyncOnce(60s);
   EXPECT_TRUE(report.caught_up);
   EXPECT_TRUE(report.problems.empty()) << report.problems.front();

@@ -162,7 +162,7 @@ TEST(WireTest, VersionFourBatchLayoutIsAsDocumented) {
 TEST(WireTest, PullLayoutIsBigEndianAsDocumented) {
   const Frames frames = Encode(Pull{"310000", 0x0102, 0x0A0B0C0D});
   ASSERT_EQ(frames.size(), 2u);
-  EXPECT_EQ(frames[0], std::string("CHX\x04\x03", 5));
+  EXPECT_EQ(frames[0], std::string("CHX\x05\x03", 5));
   const std::string expected = std::string("\x00\x06", 2) + "310000" +
                                std::string("\x00\x00\x00\x00\x00\x00\x01\x02", 8) +
                                std::string("\x0A\x0B\x0C\x0D", 4);
