@@ -4,7 +4,10 @@
 // self-consistent batch that does not extend the held chain, is recorded with this hub's own
 // signed head (hub/store/forks.h), logged as an alarm, and its origin held until an operator
 // resolves it. A difference caused by this hub's own damaged copy is repaired instead.
+#include <algorithm>
+
 #include "hub/exchange/exchange_internal.h"
+#include "schemas/error.h"
 
 namespace carehub {
 
@@ -13,6 +16,9 @@ namespace {
 using namespace std::chrono_literals;
 constexpr auto kProbeRetry = 2s;  // an unanswered probe PULL is sent again
 constexpr int kProbeTries = 64;   // PULLs per probe before the fork point is left unknown
+// A batch refused because this hub's own copy is damaged: the origin is pulled again after this
+// (the repair, on the writer, comes first).
+constexpr auto kOwnDamageRetry = 1s;
 
 std::string Hex8(const Hash256& hash) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -32,6 +38,37 @@ const SignPublicKey* Exchange::Impl::OriginKey(const std::string& origin) const 
   if (origin == store.region()) return &store.keys().sign_public();
   const auto it = members.find(origin);
   return it == members.end() ? nullptr : &it->second.sign_key;
+}
+
+std::optional<SignedHead> Exchange::Impl::SoundHeldRange(const std::string& origin,
+                                                         std::int64_t from_seq, std::int64_t to_seq,
+                                                         const SignPublicKey& key) {
+  from_seq = std::max<std::int64_t>(from_seq, 1);
+  std::optional<SignedHead> held;
+  sqlite::Statement at(store.db(),
+                       "SELECT seq, head_hash, signature FROM signed_heads WHERE origin = ? AND "
+                       "seq >= ? ORDER BY seq LIMIT 1");
+  at.Bind(1, origin).Bind(2, to_seq);
+  if (at.Step()) {
+    if (at.ColumnBlob(1).size() != 32 || at.ColumnBlob(2).size() != 64) return std::nullopt;
+    held = SignedHead{origin, at.ColumnInt64(0), {}, {}};
+    std::copy(at.ColumnBlob(1).begin(), at.ColumnBlob(1).end(), held->head_hash.begin());
+    std::copy(at.ColumnBlob(2).begin(), at.ColumnBlob(2).end(), held->signature.begin());
+  } else {
+    held = store.Head(origin);  // (a head not in signed_heads: the latest)
+    if (!held || held->seq < to_seq) return std::nullopt;
+  }
+  std::vector<ChangeEntry> entries;
+  try {
+    entries = store.ReadChanges(origin, from_seq - 1, held->seq - from_seq + 1);
+  } catch (const Error&) {
+    return std::nullopt;  // e.g. a stored entry_hash that is not 32 bytes
+  }
+  if (entries.empty() ||
+      VerifyBatch(origin, {from_seq - 1, entries.front().prev_hash}, entries, *held, key)) {
+    return std::nullopt;
+  }
+  return held;
 }
 
 std::optional<Hash256> Exchange::Impl::HeldEntryHash(const std::string& origin, std::int64_t seq) {
@@ -70,31 +107,10 @@ void Exchange::Impl::CheckGossipedHead(const std::string& peer, const SignedHead
   const auto ours = HeldEntryHash(head.origin, head.seq);
   if (!ours || *ours == head.head_hash) return;
   if (IsRejectedHead(store.db(), head.origin, head.seq, head.head_hash)) return;
-  // This hub's signed head covering that seq, and the chain from the seq up to it: if they do
-  // not verify, the difference is this hub's own damage (repaired), not a fork.
-  sqlite::Statement stmt(store.db(),
-                         "SELECT seq FROM signed_heads WHERE origin = ? AND seq >= ? ORDER BY seq "
-                         "LIMIT 1");
-  stmt.Bind(1, head.origin).Bind(2, head.seq);
-  const std::int64_t covering = stmt.Step() ? stmt.ColumnInt64(0) : LocalSeq(head.origin);
-  const auto held_head = store.Head(head.origin);
-  std::vector<ChangeEntry> entries =
-      store.ReadChanges(head.origin, head.seq - 1, covering - head.seq + 1);
-  std::optional<SignedHead> held;
-  if (held_head && held_head->seq == covering) held = held_head;
+  // This hub's chain from the seq up to its signed head covering it: if it does not verify, the
+  // difference is this hub's own damage (repaired), not a fork.
+  const auto held = SoundHeldRange(head.origin, head.seq, head.seq, *key);
   if (!held) {
-    sqlite::Statement at(store.db(),
-                         "SELECT head_hash, signature FROM signed_heads WHERE origin = ? AND "
-                         "seq = ?");
-    at.Bind(1, head.origin).Bind(2, covering);
-    if (at.Step() && at.ColumnBlob(0).size() == 32 && at.ColumnBlob(1).size() == 64) {
-      held = SignedHead{head.origin, covering, {}, {}};
-      std::copy(at.ColumnBlob(0).begin(), at.ColumnBlob(0).end(), held->head_hash.begin());
-      std::copy(at.ColumnBlob(1).begin(), at.ColumnBlob(1).end(), held->signature.begin());
-    }
-  }
-  if (!held || entries.empty() ||
-      VerifyBatch(head.origin, {head.seq - 1, entries.front().prev_hash}, entries, *held, *key)) {
     RepairOrigin(head.origin, "a head gossiped by peer " + peer + " differs from this hub's copy");
     return;
   }
@@ -269,9 +285,12 @@ void Exchange::Impl::FinishProbe(const std::string& origin) {
   });
 }
 
-// A rejected batch that is itself a validly signed chain but does not extend the held one.
-bool Exchange::Impl::RecordBatchFork(const std::string& peer, const wire::Batch& batch) {
+// A rejected batch that is itself a validly signed chain but does not extend the held one. The
+// held entry hashes it was compared with are proven first (this hub's chain from after_seq up to
+// a signed head): a copy damaged there is repaired instead, and the origin pulled again shortly.
+bool Exchange::Impl::RecordBatchFork(Link& link, const wire::Batch& batch) {
   const std::string& origin = batch.head.origin;
+  const std::string& peer = link.peer.name;
   const SignPublicKey* key = OriginKey(origin);
   if (key == nullptr || batch.entries.empty()) return false;
   const ChainCursor from{batch.after_seq, batch.entries.front().prev_hash};
@@ -290,7 +309,12 @@ bool Exchange::Impl::RecordBatchFork(const std::string& peer, const wire::Batch&
     evidence.fork_seq = batch.after_seq;  // they differ at the seq before the batch already
   } else {
     const std::int64_t overlap = std::min(held->seq, batch.entries.back().seq) - batch.after_seq;
-    const std::vector<ChangeEntry> ours = store.ReadChanges(origin, batch.after_seq, overlap);
+    std::vector<ChangeEntry> ours;
+    try {
+      ours = store.ReadChanges(origin, batch.after_seq, overlap);
+    } catch (const Error&) {
+      evidence.fork_seq = batch.after_seq + 1;  // unreadable here: proven (and failing) below
+    }
     for (std::size_t i = 0; i < ours.size() && evidence.fork_seq == 0; ++i) {
       if (ours[i].entry_hash != batch.entries[i].entry_hash) {
         evidence.fork_seq = ours[i].seq;
@@ -298,6 +322,15 @@ bool Exchange::Impl::RecordBatchFork(const std::string& peer, const wire::Batch&
       }
     }
     if (evidence.fork_seq == 0) return false;  // it agrees where both hold: not a fork
+  }
+  if (!SoundHeldRange(origin, batch.after_seq, evidence.fork_seq, *key)) {
+    Log("batch of origin " + origin + " (seq " + std::to_string(batch.entries.front().seq) + ".." +
+        std::to_string(batch.head.seq) + ") from peer " + peer +
+        " does not continue this hub's copy, whose own entries there do not verify: not a fork; "
+        "repairing this hub's copy");
+    RepairOrigin(origin, "a batch from peer " + peer + " does not continue this hub's copy");
+    link.deferred[origin] = ExchangeClock::now() + kOwnDamageRetry;  // pulled again after it
+    return true;
   }
   RaiseFork(std::move(evidence), "peer " + peer +
                                      " served a signed chain that does not extend "

@@ -269,10 +269,17 @@ struct Exchange::Impl {
   // chain is evidence too. An origin with open evidence is held: not pulled, nothing applied.
   void OnGossip(const std::string& peer, const std::vector<SignedHead>& heads);
   void CheckGossipedHead(const std::string& peer, const SignedHead& head);
-  bool RecordBatchFork(const std::string& peer, const wire::Batch& batch);
+  // True when the refused batch was handled here: evidence raised, or this hub's own copy found
+  // damaged where it was compared (repaired, the origin deferred on `link`).
+  bool RecordBatchFork(Link& link, const wire::Batch& batch);
   void RaiseFork(ForkEvidence evidence, const std::string& why);
   const SignPublicKey* OriginKey(const std::string& origin) const;
   std::optional<Hash256> HeldEntryHash(const std::string& origin, std::int64_t seq);
+  // This hub's signed head of `origin` covering `to_seq` (the smallest at or above it), when its
+  // stored chain from `from_seq` up to that head verifies with `key` (the stored entry hashes
+  // there are the origin's); nullopt when this hub's own copy is damaged there.
+  std::optional<SignedHead> SoundHeldRange(const std::string& origin, std::int64_t from_seq,
+                                           std::int64_t to_seq, const SignPublicKey& key);
   std::set<std::string> held_origins;   // origins with open fork evidence (re-read every 0.5 s)
   std::set<std::string> pending_holds;  // evidence handed to the writer, not yet stored
   // Fork point probe (exchange_forks.cc): evidence from gossip says only that the branches

@@ -184,7 +184,7 @@ void Exchange::Impl::OnApplied(const PendingApply& job, const ApplyOutcome& out)
   }
   if (out.result.rejected) {
     ++stats.batches_rejected;
-    if (RecordBatchFork(job.peer, batch)) return;
+    if (RecordBatchFork(link, batch)) return;
     link.blocked[origin] = ExchangeClock::now() + kRejectBackoff;
     const std::string line = "rejected batch of origin " + origin + " (seq " +
                              std::to_string(batch.entries.front().seq) + ".." +

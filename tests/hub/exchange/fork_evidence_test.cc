@@ -205,6 +205,30 @@ TEST_F(ForkEvidenceTest, ABatchThatDoesNotExtendTheHeldChainIsEvidence) {
   EXPECT_TRUE(log_.Contains("FORK of origin 310000"));
 }
 
+// Issue 17: a continuation refused because of this hub's OWN damaged copy is not a fork. B's
+// stored entry hash at its head (seq 3000) is damaged, so A's continuation 3001..3500, which
+// links to the true hash, is refused. Before the fix B compared the batch with that stored hash
+// unproven and kept a "fork" as evidence, holding the origin for good; now it proves its own
+// entries first, finds them damaged, repairs its copy and converges with A.
+TEST_F(ForkEvidenceTest, ARefusedContinuationOfAHubsOwnDamagedCopyIsRepairedNotAFork) {
+  AddPeer(a_->db(), Member(*b_, "b", std::nullopt), "310000");
+  Server a(tmp_ / "a", Options(true));
+  a.Start();
+  AddPeer(b_->db(), Member(*a_, "a", a.endpoint()), b_->region());
+  ASSERT_TRUE(Exchange(tmp_ / "b", Options(false)).SyncOnce(30s).caught_up);
+  ASSERT_EQ(Head310(*b_).seq, 3000);
+  b_->db().Exec("UPDATE changes SET entry_hash = x'" + std::string(64, 'a') +
+                "' WHERE origin = '310000' AND seq = 3000");
+  Ingest(*a_, 3000, 3500);
+  EXPECT_TRUE(testing::SyncUntilDigest(
+      tmp_ / "b", Options(false), [&] { return Digest310(*b_); }, Digest310(*a_), 30s));
+  EXPECT_TRUE(ListForkEvidence(b_->db(), false).empty());
+  EXPECT_TRUE(HeldOrigins(b_->db()).empty());
+  EXPECT_FALSE(log_.Contains("FORK of origin"));
+  EXPECT_TRUE(log_.Contains("whose own entries there do not verify: not a fork"));
+  EXPECT_EQ(Head310(*b_).seq, 3500);
+}
+
 // Issue 17: the fork point from the other side. C (rewritten branch) is dialled by B (true
 // branch) but cannot dial B (no endpoint): B's HELLO raises the evidence at C. B speaks version 4
 // here (no HASH_REQUEST: see the next test), so C cannot ask B for its entry hashes and the point
