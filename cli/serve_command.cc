@@ -67,6 +67,7 @@ class ServeCommand : public Command {
       http_options.live_peers = [&exchange] { return exchange.LinkStates(); };
       http_options.batches_rejected = [&exchange] { return exchange.BatchesRejected(); };
       http_options.store_check = [&exchange] { return exchange.StoreCheck(); };
+      http_options.loop_load = [&exchange] { return exchange.LoopLoad(); };
       api = std::make_unique<HttpApi>(args.Require("dir"), http_options);
       api->Start(http_address->first, http_address->second);
       out << "http: "
@@ -79,7 +80,8 @@ class ServeCommand : public Command {
     const ExchangeStats s = exchange.stats();
     out << "stopped: applied " << s.entries_applied << " entries in " << s.batches_applied
         << " batches, rejected " << s.batches_rejected << ", served " << s.batches_served
-        << " batches\n";
+        << " batches\n"
+        << LoopLoadLine(exchange.LoopLoad()) << "\n";
     return 0;
   }
 };

@@ -42,6 +42,7 @@ class SyncCommand : public Command {
     const ExchangeStats stats = exchange.stats();
     out << "batches=" << stats.batches_applied << " commits=" << stats.groups_committed
         << " deferred=" << stats.batches_deferred << "\n";
+    out << LoopLoadLine(exchange.LoopLoad()) << "\n";
     for (const std::string& problem : report.problems) std::cerr << "sync: " << problem << "\n";
     if (!report.caught_up) std::cerr << "sync: not caught up before the timeout\n";
     out << (report.caught_up && report.problems.empty() ? "caught up\n" : "incomplete\n");

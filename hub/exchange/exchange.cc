@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <iomanip>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -122,9 +123,11 @@ void Exchange::Impl::StartWorkers() {
   };
   writer = std::make_unique<StoreWorker>(store.dir(), busy_ms, mailbox, std::move(write_hooks));
   reader = std::make_unique<StoreWorker>(store.dir(), busy_ms, mailbox, StoreWorker::Hooks{});
+  decoder = std::make_unique<JobThread>(mailbox);
 }
 
 void Exchange::Impl::StopWorkers() {
+  if (decoder) decoder->Stop();
   if (reader) reader->Stop();
   if (writer) writer->Stop();
 }
@@ -260,7 +263,29 @@ void Exchange::Impl::RefreshMembers() {
   held_origins.insert(pending_holds.begin(), pending_holds.end());
 }
 
+void Exchange::Impl::EndLoopStep() {
+  ExchangeClock::duration total{};
+  int top = 0;
+  for (int i = 0; i < kLoopParts; ++i) {
+    total += step_parts[i];
+    if (step_parts[i] > step_parts[top]) top = i;
+  }
+  std::lock_guard lock(loop_load_mutex);
+  ++loop_load.steps;
+  for (int i = 0; i < kLoopParts; ++i) {
+    loop_load.busy_seconds[i] += std::chrono::duration<double>(step_parts[i]).count();
+    step_parts[i] = {};
+  }
+  const double seconds = std::chrono::duration<double>(total).count();
+  if (seconds <= loop_load.longest_step_seconds) return;
+  loop_load.longest_step_seconds = seconds;
+  loop_load.longest_step_part = static_cast<LoopPart>(top);
+  loop_load.longest_step_at_ms =
+      std::chrono::duration_cast<milliseconds>(ExchangeClock::now() - started).count();
+}
+
 bool Exchange::Impl::Step(milliseconds wait) {
+  EndLoopStep();  // the step before this one
   std::vector<zmq::pollitem_t> items;
   std::vector<std::size_t> owners;  // index into links, SIZE_MAX the router, else the mailbox
   constexpr std::size_t kMailboxItem = SIZE_MAX - 1;
@@ -271,7 +296,7 @@ bool Exchange::Impl::Step(milliseconds wait) {
     owners.push_back(SIZE_MAX);
   }
   for (std::size_t i = 0; i < links.size(); ++i) {
-    if (!links[i].socket) continue;
+    if (!links[i].socket || links[i].decoding) continue;
     items.push_back({links[i].socket->handle(), 0, ZMQ_POLLIN, 0});
     owners.push_back(i);
   }
@@ -286,13 +311,19 @@ bool Exchange::Impl::Step(milliseconds wait) {
   for (std::size_t k = 0; k < items.size(); ++k) {
     if (!(items[k].revents & ZMQ_POLLIN)) continue;
     if (owners[k] == kMailboxItem) {
+      LoopPartTimer timer(*this, LoopPart::kWorkerResults);
       busy = mailbox.Run() > 0 || busy;
       continue;
     }
-    busy = (owners[k] == SIZE_MAX ? DrainRouter(kDrainPerSocket)
-                                  : DrainLink(owners[k], kDrainPerSocket)) ||
-           busy;
+    if (owners[k] == SIZE_MAX) {
+      LoopPartTimer timer(*this, LoopPart::kRequests);
+      busy = DrainRouter(kDrainPerSocket) || busy;
+    } else {
+      LoopPartTimer timer(*this, LoopPart::kPeerMessages);
+      busy = DrainLink(owners[k], kDrainPerSocket) || busy;
+    }
   }
+  LoopPartTimer timer(*this, LoopPart::kTimers);
   Timers();
   SchedulePulls();
   stats.connections_denied = denied.load();
@@ -318,7 +349,13 @@ bool Exchange::Impl::DrainLink(std::size_t index, int max) {
   int n = 0;
   for (; n < max; ++n) {
     Link& link = links[index];
-    if (!link.socket || !ReceiveFrames(*link.socket, frames, nullptr)) break;
+    if (!link.socket || link.decoding || !ReceiveFrames(*link.socket, frames, nullptr)) break;
+    if (frames.front().size() == 5 &&
+        static_cast<wire::MessageType>(frames.front()[4]) == wire::MessageType::kBatch) {
+      DecodeOffLoop(index, std::move(frames));  // the rest waits until it is back
+      frames = {};
+      continue;
+    }
     OnLinkMessage(index, frames);
   }
   return n > 0;
@@ -434,6 +471,7 @@ SyncReport Exchange::SyncOnce(milliseconds timeout, const std::atomic<bool>* sto
       break;
     }
   }
+  s.EndLoopStep();
   s.FlushWriter();
   report.caught_up = report.caught_up || s.CaughtUp();
   if (s.own_repair) not_repaired.emplace(s.store.region(), "not finished within the timeout");
@@ -458,10 +496,49 @@ SyncReport Exchange::SyncOnce(milliseconds timeout, const std::atomic<bool>* sto
 void Exchange::Serve(const std::atomic<bool>& stop) {
   while (!stop) {
     impl_->Step(std::chrono::milliseconds(50));
-    impl_->VerifyStep();
+    {
+      LoopPartTimer timer(*impl_, LoopPart::kStoreCheck);
+      impl_->VerifyStep();
+    }
+    LoopPartTimer timer(*impl_, LoopPart::kTimers);
     impl_->PublishLinkStates();
   }
+  impl_->EndLoopStep();
   impl_->FlushWriter();
+}
+
+ExchangeLoopLoad Exchange::LoopLoad() const {
+  std::lock_guard lock(impl_->loop_load_mutex);
+  return impl_->loop_load;
+}
+
+std::string_view LoopPartName(LoopPart part) {
+  switch (part) {
+    case LoopPart::kPeerMessages:
+      return "peer_messages";
+    case LoopPart::kRequests:
+      return "requests";
+    case LoopPart::kWorkerResults:
+      return "worker_results";
+    case LoopPart::kTimers:
+      return "timers";
+    case LoopPart::kStoreCheck:
+      return "store_check";
+  }
+  return "unknown";
+}
+
+std::string LoopLoadLine(const ExchangeLoopLoad& load) {
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(3) << "loop: steps=" << load.steps
+      << " longest=" << load.longest_step_seconds << "s (" << LoopPartName(load.longest_step_part)
+      << " at " << std::setprecision(1) << static_cast<double>(load.longest_step_at_ms) / 1000.0
+      << "s) busy:";
+  for (int i = 0; i < kLoopParts; ++i) {
+    out << " " << LoopPartName(static_cast<LoopPart>(i)) << "=" << std::setprecision(2)
+        << load.busy_seconds[i] << "s";
+  }
+  return out.str();
 }
 
 std::vector<PeerLinkState> Exchange::LinkStates() const {

@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace carehub {
@@ -101,6 +102,32 @@ struct ExchangeStats {
   std::int64_t forks_found = 0;  // new fork evidence recorded (docs/PROTOCOL.md "Fork evidence")
 };
 
+// How long the exchange loop's steps take (docs/PROTOCOL.md "Flow, notification, liveness"): the
+// loop answers every PING and PULL between steps, so its longest step is how long a member may
+// wait for an answer beyond the network. Each step is split into the parts below; the longest
+// step is kept with the part that took most of it, and the loop's time per part is summed.
+enum class LoopPart {
+  kPeerMessages,   // messages from dialled members: WELCOME/NOTIFY gossip, a BATCH checked and
+                   // its bodies decoded for the writer (PrepareRelayed)
+  kRequests,       // requests of connected members (PING, HELLO, PULL handed to the reader)
+  kWorkerResults,  // what the writer and reader report back (applied batches, served batches)
+  kTimers,         // liveness, pulls, repairs, head poll and NOTIFY
+  kStoreCheck,     // the background store check (Serve)
+};
+inline constexpr int kLoopParts = 5;
+std::string_view LoopPartName(LoopPart part);  // "peer_messages", "requests", ...
+
+struct ExchangeLoopLoad {
+  std::int64_t steps = 0;                          // steps that did any work
+  double longest_step_seconds = 0;                 // the longest of them
+  LoopPart longest_step_part = LoopPart::kTimers;  // the part that took most of it
+  std::int64_t longest_step_at_ms = 0;             // when (ms since the exchange started)
+  double busy_seconds[kLoopParts] = {};            // loop time per part (LoopPart order)
+};
+// "loop: steps=N longest=0.081s (peer_messages at 12.3s) busy: peer_messages=9.10s ..." for
+// `carehub sync` and `carehub serve` output (bench/catchup.sh reads it).
+std::string LoopLoadLine(const ExchangeLoopLoad& load);
+
 class Exchange {
  public:
   // Opens the hub at `dir`, binds `options.listen` (throws Error::IoError when it cannot) and
@@ -152,6 +179,8 @@ class Exchange {
                                            bool cut_without_copy);
   // The background store check (Serve only), readable from any thread.
   StoreCheckState StoreCheck() const;
+  // The loop's step times so far (Serve/SyncOnce), readable from any thread.
+  ExchangeLoopLoad LoopLoad() const;
 
   struct Impl;
 

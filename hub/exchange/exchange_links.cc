@@ -80,7 +80,8 @@ void Exchange::Impl::Timers() {
     }
     // What arrived while this hub was busy (applying a batch) was not polled yet: read it
     // before calling the link silent.
-    if (now - link.last_recv > options.peer_timeout && !DrainLink(i, 64)) {
+    // (A link whose BATCH is being decoded spoke: the rest of its messages wait for it.)
+    if (!link.decoding && now - link.last_recv > options.peer_timeout && !DrainLink(i, 64)) {
       // Silent peer: drop the connection and its pulls, re-dial after a growing pause.
       if (!link.unreachable) Log("peer " + link.peer.name + " is silent; reconnecting");
       link.unreachable = true;
@@ -104,6 +105,10 @@ void Exchange::Impl::Timers() {
     }
   }
   for (auto it = in_flight.begin(); it != in_flight.end();) {
+    if (links[it->second.link].decoding) {  // its answer may be the batch being decoded
+      ++it;
+      continue;
+    }
     int& retries = pull_retries[it->first];
     const auto timeout = std::min<ExchangeClock::duration>(
         kPullTimeoutFirst * (1 << std::min(retries, 4)), kPullTimeoutMax);

@@ -20,7 +20,8 @@ double Seconds(ExchangeClock::duration d) { return std::chrono::duration<double>
 
 }  // namespace
 
-void Exchange::Impl::OnBatch(std::size_t index, wire::Batch batch) {
+void Exchange::Impl::OnBatch(std::size_t index, wire::Batch batch,
+                             std::vector<RelayedColumns> prepared) {
   Link& link = links[index];
   const std::string origin = batch.head.origin;
   if (auto it = in_flight.find(origin);
@@ -67,11 +68,14 @@ void Exchange::Impl::OnBatch(std::size_t index, wire::Batch batch) {
     link.advertised[origin] = std::max(link.advertised[origin], batch.head.seq);
     return;
   }
-  // Records written with a schema this hub does not know: fetch it first.
-  std::set<std::uint64_t> missing;
+  // Records written with a schema this hub does not know: fetch it first. (Each writer schema is
+  // looked up once: the lookup copies its JSON, once per entry it cost the loop ~60 MB a batch.)
+  std::set<std::uint64_t> seen, missing;
   for (const ChangeEntry& e : batch.entries) {
     const auto fingerprint = SingleObjectFingerprint(e.body);
-    if (fingerprint && !SchemaJsonByFingerprint(*fingerprint)) missing.insert(*fingerprint);
+    if (fingerprint && seen.insert(*fingerprint).second && !SchemaJsonByFingerprint(*fingerprint)) {
+      missing.insert(*fingerprint);
+    }
   }
   if (!missing.empty()) {
     for (std::uint64_t fingerprint : missing) {
@@ -91,7 +95,7 @@ void Exchange::Impl::OnBatch(std::size_t index, wire::Batch batch) {
     in_flight[origin] = {index, batch.head.seq, ExchangeClock::now()};
     SendTo(link, wire::Pull{origin, batch.head.seq, options.max_batch});
   }
-  ApplyBatch(index, std::move(batch));
+  ApplyBatch(index, std::move(batch), std::move(prepared));
 }
 
 std::int64_t Exchange::Impl::PullFrom(const std::string& origin) const {
@@ -99,7 +103,8 @@ std::int64_t Exchange::Impl::PullFrom(const std::string& origin) const {
   return std::max(LocalSeq(origin), it == queued.end() ? 0 : it->second);
 }
 
-void Exchange::Impl::ApplyBatch(std::size_t index, wire::Batch batch) {
+void Exchange::Impl::ApplyBatch(std::size_t index, wire::Batch batch,
+                                std::vector<RelayedColumns> prepared) {
   const std::string origin = batch.head.origin;
   if (auto it = in_flight.find(origin);
       it != in_flight.end() && it->second.after <= batch.after_seq) {
@@ -111,13 +116,8 @@ void Exchange::Impl::ApplyBatch(std::size_t index, wire::Batch batch) {
   job->key = members.at(origin).sign_key;
   job->batch = std::move(batch);
   job->advertised = std::max(links[index].advertised[origin], job->batch.head.seq);
-  // The bodies are decoded here, while the writer writes the batch before (a body that does not
-  // decode is left to the writer, which refuses the batch as before).
-  try {
-    job->prepared = PrepareRelayed(origin, job->batch.entries);
-  } catch (const Error&) {
-    job->prepared.clear();
-  }
+  // The bodies were decoded by the decoder thread, while the writer wrote the batch before.
+  job->prepared = std::move(prepared);
   queued[origin] = std::max(queued[origin], job->batch.head.seq);
   ++applying[origin];
   ++writes_outstanding;
@@ -292,6 +292,9 @@ void Exchange::Impl::SchedulePulls() {
 
 bool Exchange::Impl::CaughtUp() const {
   if (!in_flight.empty() || !parked.empty() || writes_outstanding > 0) return false;
+  for (const Link& link : links) {
+    if (link.decoding) return false;
+  }
   // A probe through a member's connection to this hub (serve only) does not hold a sync up.
   for (const auto& [origin, probe] : probes) {
     if (probe.client.empty()) return false;
@@ -309,6 +312,39 @@ bool Exchange::Impl::CaughtUp() const {
     }
   }
   return true;
+}
+
+// Decoder thread: the frames decoded and the bodies prepared; back on the loop in OnDecoded.
+void Exchange::Impl::DecodeOffLoop(std::size_t index, wire::Frames frames) {
+  links[index].decoding = true;
+  auto in = std::make_shared<wire::Frames>(std::move(frames));
+  decoder->Post([this, index, in] {
+    auto out = std::make_shared<DecodedBatch>();
+    try {
+      out->batch = std::get<wire::Batch>(wire::Decode(*in));
+    } catch (const std::exception& e) {
+      out->error = e.what();
+    }
+    if (!out->error && !out->batch.entries.empty()) {
+      try {
+        out->prepared = PrepareRelayed(out->batch.head.origin, out->batch.entries);
+      } catch (const Error&) {
+        out->prepared.clear();  // a body that does not decode: the writer refuses the batch
+      }
+    }
+    mailbox.Post([this, index, out] { OnDecoded(index, std::move(*out)); });
+  });
+}
+
+void Exchange::Impl::OnDecoded(std::size_t index, DecodedBatch decoded) {
+  Link& link = links[index];
+  link.decoding = false;
+  link.last_recv = ExchangeClock::now();  // what it sent since waits unread: not silent
+  if (decoded.error) {
+    Log("peer " + link.peer.name + " sent an undecodable message: " + *decoded.error);
+    return;
+  }
+  OnBatch(index, std::move(decoded.batch), std::move(decoded.prepared));
 }
 
 }  // namespace carehub

@@ -37,6 +37,45 @@ std::size_t Mailbox::Run() {
   return now.size();
 }
 
+JobThread::JobThread(Mailbox& mailbox) : mailbox_(mailbox), thread_([this] { Loop(); }) {}
+
+JobThread::~JobThread() { Stop(); }
+
+void JobThread::Post(std::function<void()> job) {
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back(std::move(job));
+  }
+  wake_.notify_one();
+}
+
+void JobThread::Stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void JobThread::Loop() {
+  for (;;) {
+    std::function<void()> job;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, nothing left
+      job = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    try {
+      job();
+    } catch (...) {
+      mailbox_.Post([e = std::current_exception()] { std::rethrow_exception(e); });
+    }
+  }
+}
+
 StoreWorker::StoreWorker(const std::filesystem::path& dir, int busy_ms, Mailbox& mailbox,
                          Hooks hooks)
     : mailbox_(mailbox),

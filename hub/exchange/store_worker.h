@@ -4,6 +4,7 @@
 // reports back through a Mailbox: closures that the loop thread runs when its poll wakes on the
 // mailbox's file descriptor. An exception thrown by a job is carried back through the mailbox and
 // rethrown on the loop thread.
+// A JobThread is the same without a Store: the exchange's decoder of received batches.
 // Thread-safety: Post, Pending and Stop from one owning thread; the jobs run on the worker only.
 #pragma once
 
@@ -38,6 +39,29 @@ class Mailbox {
   int fd_ = -1;
   std::mutex mutex_;
   std::vector<std::function<void()>> waiting_;
+};
+
+// Runs jobs in the order they were posted on a thread of its own; an exception a job throws is
+// rethrown on the loop thread through `mailbox`.
+class JobThread {
+ public:
+  explicit JobThread(Mailbox& mailbox);
+  ~JobThread();  // Stop()
+  JobThread(const JobThread&) = delete;
+  JobThread& operator=(const JobThread&) = delete;
+
+  void Post(std::function<void()> job);
+  void Stop();  // runs what is queued, then ends the thread (idempotent)
+
+ private:
+  void Loop();
+
+  Mailbox& mailbox_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::function<void()>> queue_;
+  bool stopping_ = false;
+  std::thread thread_;
 };
 
 class StoreWorker {

@@ -167,6 +167,27 @@ void AppendStoreCheckMetrics(std::string& out, const StoreCheckState& check,
   out += "carehub_store_sound{" + hub + "} " + (check.sound ? "1" : "0") + "\n";
 }
 
+// The exchange loop's step times (issue 17: a long step delays every member's answers).
+void AppendLoopMetrics(std::string& out, const ExchangeLoopLoad& load, const std::string& hub) {
+  out += "# HELP carehub_exchange_loop_steps_total Steps of the exchange loop.\n";
+  out += "# TYPE carehub_exchange_loop_steps_total counter\n";
+  out += "carehub_exchange_loop_steps_total{" + hub + "} " + std::to_string(load.steps) + "\n";
+  out +=
+      "# HELP carehub_exchange_loop_longest_step_seconds The longest exchange loop step, labelled "
+      "with the part that took most of it.\n";
+  out += "# TYPE carehub_exchange_loop_longest_step_seconds gauge\n";
+  out += "carehub_exchange_loop_longest_step_seconds{" + hub + ",part=\"" +
+         std::string(LoopPartName(load.longest_step_part)) + "\"} " +
+         std::to_string(load.longest_step_seconds) + "\n";
+  out += "# HELP carehub_exchange_loop_busy_seconds_total Exchange loop time per part.\n";
+  out += "# TYPE carehub_exchange_loop_busy_seconds_total counter\n";
+  for (int i = 0; i < kLoopParts; ++i) {
+    out += "carehub_exchange_loop_busy_seconds_total{" + hub + ",part=\"" +
+           std::string(LoopPartName(static_cast<LoopPart>(i))) + "\"} " +
+           std::to_string(load.busy_seconds[i]) + "\n";
+  }
+}
+
 }  // namespace
 
 void HandleMetrics(ApiCall& call) {
@@ -186,6 +207,7 @@ void HandleMetrics(ApiCall& call) {
   if (call.shared.options.store_check) {
     AppendStoreCheckMetrics(out, call.shared.options.store_check(), hub);
   }
+  if (call.shared.options.loop_load) AppendLoopMetrics(out, call.shared.options.loop_load(), hub);
   call.shared.metrics.Render(out);
   call.SendBytes(200, "text/plain; version=0.0.4; charset=utf-8", out);
 }

@@ -68,6 +68,8 @@ struct HttpOptions {
   // The exchange's background store check (issue 17): /metrics carehub_store_* and the
   // "store" field of /health. Unset: neither is reported.
   std::function<StoreCheckState()> store_check = nullptr;
+  // The exchange loop's step times: /metrics carehub_exchange_loop_*. Unset: not reported.
+  std::function<ExchangeLoopLoad()> loop_load = nullptr;
   // With live_peers: how often the lag of every member is sampled for the last hour's chart
   // (GET /v1/metrics/lag; 240 points an hour by default).
   int lag_sample_interval_ms = 15000;

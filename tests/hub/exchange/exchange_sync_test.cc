@@ -774,6 +774,41 @@ TEST_F(ExchangeSyncTest, AHubWhoseStoreIsWriteLockedStillAnswersHeartbeatsAndSer
   EXPECT_GE(a.exchange().stats().batches_deferred, 1);
 }
 
+// Issue 17: a hub catching up large batches keeps answering its own client. B catches up 40,000
+// entries of A in 20,000-entry batches (each checked and its bodies decoded on B's loop before
+// the writer gets it) while C pulls A's origin from B with the real timers (PING every 500 ms,
+// a link silent for 2 s is closed): C never finds B silent, and B's loop accounts for its steps.
+TEST_F(ExchangeSyncTest, AHubCatchingUpLargeBatchesKeepsAnsweringItsClientsHeartbeats) {
+  Ingest(a_, 0, 40000);
+  AddPeer(a_.db(), Member(b_, "b", std::nullopt), a_.region());
+  Server a(tmp_ / "a", Options());
+  a.Start();
+  ExchangeOptions large = Options();
+  large.max_batch = 20000;
+  large.peer_timeout = ExchangeOptions{}.peer_timeout;
+  AddPeer(b_.db(), Member(a_, "a", a.endpoint()), b_.region());
+  AddPeer(b_.db(), Member(c_, "c", std::nullopt), b_.region());
+  std::optional<Server> b(std::in_place, tmp_ / "b", large);
+  b->Start();
+  AddPeer(c_.db(), Member(b_, "b", b->endpoint()), c_.region());
+  AddPeer(c_.db(), Member(a_, "a", std::nullopt), c_.region());
+  ExchangeOptions real = Options(false);
+  real.peer_timeout = ExchangeOptions{}.peer_timeout;
+  real.heartbeat = ExchangeOptions{}.heartbeat;
+  Server c(tmp_ / "c", real);
+  c.Start();
+  EXPECT_TRUE(WaitForDigest([&] { return Digest310(c_); }, Digest310(a_), 120s));
+  c.Stop();
+  b->Stop();
+  EXPECT_FALSE(log_.Contains("peer b is silent")) << "C's link to the hub catching up went quiet";
+  const ExchangeLoopLoad load = b->exchange().LoopLoad();
+  EXPECT_GT(load.steps, 0);
+  EXPECT_GT(load.busy_seconds[static_cast<int>(LoopPart::kPeerMessages)], 0);
+  EXPECT_GT(load.busy_seconds[static_cast<int>(LoopPart::kRequests)], 0);
+  EXPECT_GT(load.longest_step_seconds, 0);
+  std::cerr << LoopLoadLine(load) << "\n";
+}
+
 // Issue 17: `carehub sync --once` (SyncOnce) finishes a repair it started before it returns.
 // B holds A's log to 3500 with one signed head (3500); C holds it to 3000 (signed head 3000).
 // B's stored entry hash at seq 3000 is damaged, and B then syncs from C only: C's WELCOME

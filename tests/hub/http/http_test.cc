@@ -1018,9 +1018,18 @@ TEST_F(HttpTest, ServeWithHttpShowsLiveLinksAndStopsOnSigterm) {
   EXPECT_NE(metrics.body.find("carehub_peer_connected{hub=\"310000\",peer=\"b\"} 1"),
             std::string::npos)
       << metrics.body;
+  // The exchange loop's step times (issue 17): its longest step and its time per part.
+  EXPECT_NE(metrics.body.find("carehub_exchange_loop_longest_step_seconds{hub=\"310000\",part="),
+            std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find(
+                "carehub_exchange_loop_busy_seconds_total{hub=\"310000\",part=\"store_check\"}"),
+            std::string::npos)
+      << metrics.body;
 
   EXPECT_EQ(serve_a.Stop(), 0) << serve_a.Log();
   EXPECT_NE(serve_a.Log().find("stopped:"), std::string::npos) << serve_a.Log();
+  EXPECT_NE(serve_a.Log().find("loop: steps="), std::string::npos) << serve_a.Log();
   Carehub("peers remove --dir " + env_->hub.string() + " --name b");
 }
 
