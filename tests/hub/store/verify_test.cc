@@ -155,12 +155,24 @@ TEST_F(VerifyTest, ARelayedRecordAndAMissingPersonRowAreRepairedFromTheLog) {
   b_.db().Exec("UPDATE records SET version = 2 WHERE record_id = '" + tampered + "'");
   b_.db().Exec("DELETE FROM record_persons WHERE record_key = " +
                std::to_string(RecordKey(unindexed)));
+  // The lookup columns the body decides (read by projection, not a full decode).
+  const std::string restated = RecordIdAtSeq(b_, "310000", 7);
+  const std::string rekinded = RecordIdAtSeq(b_, "310000", 8);
+  b_.db().Exec("UPDATE records SET status = 'REVOKED' WHERE record_id = '" + restated + "'");
+  b_.db().Exec("UPDATE records SET kind = 'facility' WHERE record_id = '" + rekinded + "'");
   const VerifyReport report = VerifyStore(b_);
-  ASSERT_EQ(report.problems.size(), 2u);
+  ASSERT_EQ(report.problems.size(), 4u) << Lines(report).front();
   EXPECT_EQ(report.problems[0].record_id, tampered);
   EXPECT_EQ(report.problems[0].detail, "version differs from its change");
   EXPECT_EQ(report.problems[1].kind, ProblemKind::kIndex);
   EXPECT_EQ(report.problems[1].record_id, unindexed);
+  EXPECT_EQ(report.problems[1].detail, "a person index row is missing");
+  for (int i : {2, 3}) {
+    EXPECT_EQ(report.problems[i].kind, ProblemKind::kIndex);
+    EXPECT_EQ(report.problems[i].detail, "kind or status column differs from the body");
+  }
+  EXPECT_EQ(report.problems[2].record_id, restated);
+  EXPECT_EQ(report.problems[3].record_id, rekinded);
   RepairStore(b_, report);
   EXPECT_TRUE(VerifyStore(b_).sound());
   EXPECT_EQ(ComputeDigests(b_, std::string("310000")), ComputeDigests(a_, std::string("310000")));
