@@ -442,7 +442,7 @@ std::span<const std::string_view> RowProcessor::Normalise(
   nfc_values_.assign(values.begin(), values.end());
   nfc_texts_.resize(values.size());
   for (std::size_t i = 0; i < values.size(); ++i) {
-    if (IsAscii(values[i])) continue;
+    if (IsNfcStable(values[i])) continue;  // already NFC: kept as it is, not copied
     nfc_texts_[i].clear();
     if (AppendNfc(values[i], nfc_texts_[i])) nfc_values_[i] = nfc_texts_[i];
   }

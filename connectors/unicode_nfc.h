@@ -10,6 +10,9 @@ namespace carehub {
 
 // True when `text` is pure ASCII (always NFC; the fast path for most fields).
 bool IsAscii(std::string_view text);
+// True when `text` is well-formed UTF-8 of code points that are NFC in any context (ASCII,
+// Latin-1 letters, CJK ideographs and symbols, fullwidth forms): NFC leaves it unchanged.
+bool IsNfcStable(std::string_view text);
 // `text` (valid UTF-8) in NFC, appended to `out`. Returns false, appending nothing, when
 // `text` is not valid UTF-8.
 bool AppendNfc(std::string_view text, std::string& out);

@@ -1,5 +1,6 @@
-// Avro C encoding of canonical records. Field positions follow schemas/*.avsc exactly (checked
-// once when the builtins load, avro::CheckLayout), so the hot path addresses fields by index.
+// Avro encoding of canonical records: written directly from the structs (binary_encode.cc),
+// decoded through Avro C. Field positions follow schemas/*.avsc exactly (checked once when the
+// builtins load, avro::CheckLayout), so the hot path addresses fields by index.
 // Per-thread state (value interfaces, values, buffers) avoids locks and per-record allocation.
 #include "schemas/codec.h"
 
@@ -92,43 +93,11 @@ class ThreadCodec {
     }
   }
 
-  void Encode(const CanonicalRecord& record, std::string& out) {
+  // The Avro C reference encoding (codec_internal.h AppendBinaryWithAvroC).
+  void EncodeWithAvroC(const CanonicalRecord& record, std::string& out) {
     avro_value_t* rec = kinds_[static_cast<int>(record.kind())].value.get();
     avro::WriteRecord(rec, record);
     out.append(buffer_.data(), WriteAt(rec, 0));
-  }
-
-  // Encode, then the content bytes from the same encoding: the record id as written, version
-  // 0, the fields after the version as written, the provenance without file, row and time.
-  void EncodeWithContent(const CanonicalRecord& record, std::string& out, std::string& content) {
-    avro_value_t* rec = kinds_[static_cast<int>(record.kind())].value.get();
-    avro::WriteRecord(rec, record);
-    const std::size_t n = WriteAt(rec, 0);
-    out.append(buffer_.data(), n);
-    std::size_t fields = 0;
-    avro_value_get_size(rec, &fields);
-    avro_value_t id, version, provenance;
-    avro_value_get_by_index(rec, 0, &id, nullptr);
-    avro_value_get_by_index(rec, 1, &version, nullptr);
-    avro_value_get_by_index(rec, fields - 1, &provenance, nullptr);
-    std::size_t id_size = 0, version_size = 0, provenance_size = 0;
-    avro_value_sizeof(&id, &id_size);
-    avro_value_sizeof(&version, &version_size);
-    avro_value_sizeof(&provenance, &provenance_size);
-    // Provenance fields 3, 4 and 6 (record_values.cc SetProvenance; CheckLayout pins them).
-    avro_value_t field;
-    avro_value_set_int(&version, 0);
-    avro_value_get_by_index(&provenance, 3, &field, nullptr), avro_value_set_string(&field, "");
-    avro_value_get_by_index(&provenance, 4, &field, nullptr), avro_value_set_long(&field, 0);
-    avro_value_get_by_index(&provenance, 6, &field, nullptr), avro_value_set_long(&field, 0);
-    const std::size_t zero_version = WriteAt(&version, n);
-    const std::size_t bare_provenance = WriteAt(&provenance, n + zero_version);
-    const char* b = buffer_.data();
-    content.assign(b, id_size);
-    content.append(b + n, zero_version);
-    const std::size_t middle = id_size + version_size;
-    content.append(b + middle, n - middle - provenance_size);
-    content.append(b + n + zero_version, bare_provenance);
   }
 
   CanonicalRecord Decode(std::uint64_t fingerprint, const char* body, std::size_t size) {
@@ -232,7 +201,7 @@ void AppendSingleObject(const CanonicalRecord& record, std::string& out) {
   out.push_back(static_cast<char>(kMagic0));
   out.push_back(static_cast<char>(kMagic1));
   AppendLittleEndian64(out, SchemaFor(record.kind()).fingerprint);
-  Codec().Encode(record, out);
+  avro::AppendBinary(record, out);
 }
 
 void AppendSingleObjectAndContent(const CanonicalRecord& record, std::string& out,
@@ -240,10 +209,16 @@ void AppendSingleObjectAndContent(const CanonicalRecord& record, std::string& ou
   out.push_back(static_cast<char>(kMagic0));
   out.push_back(static_cast<char>(kMagic1));
   AppendLittleEndian64(out, SchemaFor(record.kind()).fingerprint);
-  Codec().EncodeWithContent(record, out, content);
+  avro::AppendBinaryAndContent(record, out, content);
 }
 
-void EncodeBody(const CanonicalRecord& record, std::string& out) { Codec().Encode(record, out); }
+void EncodeBody(const CanonicalRecord& record, std::string& out) {
+  avro::AppendBinary(record, out);
+}
+
+void avro::AppendBinaryWithAvroC(const CanonicalRecord& record, std::string& out) {
+  Codec().EncodeWithAvroC(record, out);
+}
 
 std::optional<std::uint64_t> SingleObjectFingerprint(std::string_view bytes) {
   if (bytes.size() < kHeaderSize || static_cast<unsigned char>(bytes[0]) != kMagic0 ||

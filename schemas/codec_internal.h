@@ -6,9 +6,21 @@
 
 #include <avro.h>
 
+#include <string>
+
 #include "schemas/record.h"
 
 namespace carehub::avro {
+
+// The Avro binary body of `record` with its builtin schema, appended to `out`, written directly
+// from the struct (binary_encode.cc; the encoder of every stored, exchanged and exported body).
+void AppendBinary(const CanonicalRecord& record, std::string& out);
+// AppendBinary, and `content` (replaced) = the same body with version 0 and provenance
+// source_file "", source_row 0 and ingested_at 0 (codec.h AppendSingleObjectAndContent).
+void AppendBinaryAndContent(const CanonicalRecord& record, std::string& out, std::string& content);
+// The same bytes as AppendBinary through Avro C (WriteRecord, avro_value_write): the reference the
+// direct encoder is tested against (codec.cc).
+void AppendBinaryWithAvroC(const CanonicalRecord& record, std::string& out);
 
 // Fills `rec` (a generic value of the builtin schema of record.kind()) from `record`.
 void WriteRecord(avro_value_t* rec, const CanonicalRecord& record);

@@ -2,7 +2,9 @@
 // byte-order mark, XML declaring a legacy encoding decoded (or refused by name), Unicode NFC
 // before matching, XML namespaces matched by local name with any prefix.
 #include <gtest/gtest.h>
+#include <utf8proc.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -151,6 +153,58 @@ TEST(NfcTest, DecomposedTextMatchesTheProfile) {
   EXPECT_EQ(std::get<Assessment>(sink.records[0].body).native.code, "ligeira");
   ASSERT_EQ(sink.rejections.size(), 1u);  // the \u0000 in a source id
   EXPECT_EQ(sink.rejections[0].field, "numero_processo");
+}
+
+// The code points IsNfcStable lets through unchanged (unicode_nfc.cc), as UTF-8.
+bool InStableSet(utf8proc_int32_t cp) {
+  return cp < 0x80 || (cp >= 0xA0 && cp <= 0xFF) || (cp >= 0x3000 && cp <= 0x3029) ||
+         (cp >= 0x3400 && cp <= 0x9FFF) || (cp >= 0xFF01 && cp <= 0xFF5E);
+}
+
+std::string Utf8(utf8proc_int32_t cp) {
+  utf8proc_uint8_t bytes[4];
+  const auto n = utf8proc_encode_char(cp, bytes);
+  return std::string(reinterpret_cast<const char*>(bytes), static_cast<std::size_t>(n));
+}
+
+TEST(NfcTest, TheFastPathTakesOnlyCodePointsNfcNeverChanges) {
+  for (utf8proc_int32_t cp = 0; cp <= 0x10FFFF; ++cp) {
+    if (cp >= 0xD800 && cp <= 0xDFFF) continue;
+    const std::string one = Utf8(cp);
+    ASSERT_EQ(IsNfcStable(one), InStableSet(cp)) << std::hex << cp;
+    // No code point of the set is the second (or later) part of any canonical decomposition,
+    // so NFC never composes one with what stands before it.
+    utf8proc_int32_t parts[8];
+    int boundclass = 0;
+    const auto n = utf8proc_decompose_char(cp, parts, 8, UTF8PROC_DECOMPOSE, &boundclass);
+    for (utf8proc_ssize_t i = 1; i < n; ++i) ASSERT_FALSE(InStableSet(parts[i])) << std::hex << cp;
+    if (!InStableSet(cp)) continue;
+    const utf8proc_property_t* property = utf8proc_get_property(cp);
+    ASSERT_EQ(property->combining_class, 0) << std::hex << cp;
+    std::string nfc;
+    ASSERT_TRUE(AppendNfc(one + "a" + one, nfc));
+    utf8proc_uint8_t* mapped = nullptr;
+    const auto m = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(nfc.data()),
+                                static_cast<utf8proc_ssize_t>(nfc.size()), &mapped,
+                                static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
+    ASSERT_EQ(std::string(reinterpret_cast<const char*>(mapped), static_cast<std::size_t>(m)), nfc)
+        << std::hex << cp;
+    std::free(mapped);
+  }
+}
+
+TEST(NfcTest, TextOutsideTheFastPathIsStillNormalisedOrRefused) {
+  EXPECT_TRUE(IsNfcStable("张三·李四 ＡＢ，。"));
+  EXPECT_FALSE(IsNfcStable("depende\xCC\x82ncia"));  // a combining mark
+  EXPECT_EQ(ToNfc("\xE5\xBC\xA0"
+                  "e\xCC\x81"),
+            "\xE5\xBC\xA0\xC3\xA9");      // 张 + e + U+0301
+  EXPECT_FALSE(IsNfcStable("\xE5\xBC"));  // truncated
+  EXPECT_FALSE(IsNfcStable("\xC0\xAF"));  // overlong
+  std::string out;
+  EXPECT_FALSE(AppendNfc("\xE5\xBC", out));
+  EXPECT_FALSE(AppendNfc("a\xFF", out));
+  EXPECT_TRUE(out.empty());
 }
 
 }  // namespace
