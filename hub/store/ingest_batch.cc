@@ -141,7 +141,6 @@ void IngestBatchWriter::StartOrResume(const std::string& sha) {
 
 void IngestBatchWriter::Write(IngestChunk& chunk) {
   if (chunk.read == 0 && !batch_tx_) return;  // an empty last chunk: nothing to commit
-  EncodeBodies(chunk.records);
   if (!batch_tx_) BeginBatch();
   WriteRecords(chunk.records);
   WriteQuarantine(chunk.rejections);
@@ -188,13 +187,12 @@ void IngestBatchWriter::BeginBatch() {
   batch_at_ms_ = now_ms_();
 }
 
-// Every body compressed with its schema's dictionary, here on the writer thread (it has CPU to
-// spare while the reading thread bounds the run). The body that completes the samples of a
-// schema trains its dictionary; the rows of this chunk before it
-// are compressed with it too (all of them when the samples fit in one chunk, as in a fresh hub's
-// first file), earlier chunks stay raw. Chunks arrive in file order, so the dictionary and the
-// stored bytes are the same as when the reading thread did this.
-void IngestBatchWriter::EncodeBodies(std::vector<PreparedRecord>& records) {
+// Every body compressed with its schema's dictionary. The body that completes the samples of a
+// schema trains its dictionary; the rows of this chunk before it are compressed with it too (all
+// of them when the samples fit in one chunk, as in a fresh hub's first file), earlier chunks stay
+// raw. Chunks come in file order, so the dictionary and the stored bytes do not depend on the
+// thread that compresses them (session 10: the writer; session 11: the reader again).
+void IngestBatchWriter::CompressBodies(std::vector<PreparedRecord>& records) {
   for (std::size_t i = 0; i < records.size(); ++i) {
     PreparedRecord& p = records[i];
     const std::size_t trained = encoder_.trained().size();

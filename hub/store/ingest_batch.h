@@ -2,7 +2,8 @@
 // batches. A batch is ONE transaction holding its records, record_persons, change-log entries,
 // signed heads, quarantine rows and the run's progress; it is opened by the first chunk written
 // into it and committed by the chunk marked `commit`. Prepared records come from PrepareRecord
-// (any thread); an IngestBatchWriter is used by one thread at a time (the ingest writer thread).
+// (any thread). An IngestBatchWriter's CompressBodies is called by one thread (the reading
+// thread), everything else by one other thread at a time (the ingest writer thread).
 // Destroying a writer with an open batch rolls the batch back, as a crash would lose it.
 #pragma once
 
@@ -24,9 +25,8 @@
 namespace carehub {
 
 // One accepted row, Avro-encoded and hashed on the reading thread; its compressed body is filled
-// in by the writer thread (IngestBatchWriter::Write), which has CPU to spare while the reading
-// thread bounds the run. Compact on purpose (no CanonicalRecord): batches of tens of
-// thousands of rows stay at a few tens of MB.
+// in by IngestBatchWriter::CompressBodies before the chunk is handed to the writer. Compact on
+// purpose (no CanonicalRecord): batches of tens of thousands of rows stay at a few tens of MB.
 struct PreparedRecord {
   std::string record_id;
   std::int64_t record_key = 0;  // RecordKey(record_id)
@@ -74,9 +74,12 @@ class IngestBatchWriter {
   // The counters as committed (the open batch excluded).
   const IngestSummary& committed() const { return summary_; }
 
-  // Compresses the chunk's bodies, writes the chunk into the open batch (beginning
-  // one if none is open) and commits the batch when the chunk is its last. An empty chunk with
-  // no open batch writes nothing.
+  // Compresses the bodies of the next chunk (training a schema's dictionary from its first
+  // bodies); called for every chunk, in file order, by one thread (the reading thread, before
+  // it hands the chunk over), before Write.
+  void CompressBodies(std::vector<PreparedRecord>& records);
+  // Writes the chunk into the open batch (beginning one if none is open) and commits the batch
+  // when the chunk is its last. An empty chunk with no open batch writes nothing.
   void Write(IngestChunk& chunk);
   // Rolls back the open batch, if any.
   void Abort();
@@ -86,7 +89,6 @@ class IngestBatchWriter {
  private:
   void StartOrResume(const std::string& sha);
   void BeginBatch();
-  void EncodeBodies(std::vector<PreparedRecord>& records);
   void WriteRecords(std::vector<PreparedRecord>& records);
   void WriteNewVersion(PreparedRecord& p, int old_version, ChangeOp op);
   void WriteQuarantine(const std::vector<Rejection>& rejections);
@@ -103,7 +105,7 @@ class IngestBatchWriter {
   std::string profile_;
   std::function<std::int64_t()> now_ms_;
   ChangeLogWriter log_;
-  BodyEncoder encoder_;                        // bodies of the chunks, in file order
+  BodyEncoder encoder_;                        // CompressBodies' (the reading thread's)
   zstd::Compressor compressor_;                // new versions, re-encoded on this thread
   std::set<std::int64_t> batch_dictionaries_;  // stored in the open batch already
   sqlite::Statement lookup_, old_body_, insert_record_, update_record_, insert_quarantine_,

@@ -77,21 +77,27 @@ void ChunkPipeline::Fail() {
 }
 
 std::unique_ptr<IngestChunk> ChunkPipeline::NewChunk() {
+  std::unique_ptr<IngestChunk> chunk;
   {
     std::lock_guard lock(mutex_);
     if (!spare_.empty()) {
-      auto chunk = std::move(spare_.back());
+      chunk = std::move(spare_.back());
       spare_.pop_back();
-      return chunk;
     }
   }
-  auto chunk = std::make_unique<IngestChunk>();
+  if (chunk) {
+    // Emptied here, on the reading thread that allocated its rows: freed on the writer thread,
+    // they went back to the reader's malloc arena under its lock, one by one, and the reader's
+    // next rows missed its thread cache (glibc); the writer is the busier thread now.
+    chunk->Clear();
+    return chunk;
+  }
+  chunk = std::make_unique<IngestChunk>();
   chunk->records.reserve(kChunkRows);
   return chunk;
 }
 
 void ChunkPipeline::Recycle(std::unique_ptr<IngestChunk> chunk) {
-  chunk->Clear();
   std::lock_guard lock(mutex_);
   spare_.push_back(std::move(chunk));
 }
