@@ -33,6 +33,11 @@ using ExchangeClock = std::chrono::steady_clock;
 // Largest batch a server sends whatever the client asks (bounded memory on both sides), unless
 // the nearest signed head lies further.
 inline constexpr std::uint32_t kMaxServedEntries = 20000;
+// Batches of one origin held at once by a pulling hub: received and queued for the writer
+// (being written included) plus the one pulled ahead. Three keep the writer fed while the peer
+// reads the next batch and the loop decodes it (two left it waiting for the peer's read when
+// both cores were busy); each holds at most one pull's entries, so memory stays bounded.
+inline constexpr int kMaxBatchesHeld = 3;
 // An origin whose batch a peer refused to serve or this hub rejected is not pulled from that
 // peer again for this long (other members are asked meanwhile).
 inline constexpr std::chrono::seconds kRejectBackoff{5};

@@ -91,7 +91,7 @@ void Exchange::Impl::OnBatch(std::size_t index, wire::Batch batch,
   // sends it while this hub verifies and writes. Should this batch be rejected, the next one
   // does not continue the stored chain and is treated as a gap (asked again from the cursor).
   if (link.advertised[origin] > batch.head.seq && !in_flight.count(origin) &&
-      batch.head.seq == batch.entries.back().seq && applying[origin] == 0) {
+      batch.head.seq == batch.entries.back().seq && applying[origin] + 2 <= kMaxBatchesHeld) {
     in_flight[origin] = {index, batch.head.seq, ExchangeClock::now()};
     SendTo(link, wire::Pull{origin, batch.head.seq, options.max_batch});
   }
@@ -278,7 +278,9 @@ void Exchange::Impl::SchedulePulls() {
       if (origin == store.region() || !members.count(origin) || in_flight.count(origin)) continue;
       if (held_origins.count(origin)) continue;
       if (seq <= PullFrom(origin)) continue;
-      if (auto a = applying.find(origin); a != applying.end() && a->second >= 2) continue;
+      if (auto a = applying.find(origin); a != applying.end() && a->second >= kMaxBatchesHeld) {
+        continue;
+      }
       if (auto b = link.blocked.find(origin); b != link.blocked.end() && now < b->second) continue;
       if (auto d = link.deferred.find(origin); d != link.deferred.end() && now < d->second) {
         continue;

@@ -74,7 +74,10 @@ bool VerifyHead(const SignedHead& head, const SignPublicKey& origin_key);
 // so record_hash and entry_hash are recomputed and compared. kDerivedHere: this hub computed
 // them itself from the bodies and the first prev_hash (a protocol-version-4 BATCH, decoded by
 // wire::Decode), so recomputing them again proves nothing; every other check still runs.
-enum class EntryHashes { kClaimed, kDerivedHere };
+// kRecordHashesHere: this hub computed each record_hash from the body it holds
+// (Store::ReadChanges) but entry_hash is the stored one: entry_hash is recomputed and compared,
+// record_hash is not hashed a second time.
+enum class EntryHashes { kClaimed, kDerivedHere, kRecordHashesHere };
 
 // Checks that `entries` continue the chain at `from` (consecutive seqs from from.seq+1, each
 // prev_hash the previous entry_hash, record_hash = SHA-256(body), entry_hash recomputed, all of

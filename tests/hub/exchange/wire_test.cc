@@ -133,6 +133,29 @@ TEST(WireTest, VersionFourBatchesAreMarkedDerivedAndStillCheckedAgainstChainAndH
             std::nullopt);  // signed by another key
 }
 
+// A server reading a batch for serving hashed every body itself (Store::ReadChanges) but holds
+// the stored entry hashes: EntryHashes::kRecordHashesHere recomputes each entry_hash (not the
+// record_hash again), so a body changed at rest still makes the batch fail.
+TEST(WireTest, RecordHashesComputedHereStillCheckEveryStoredEntryHash) {
+  testing::TempDir dir;
+  std::filesystem::create_directories(dir / "a");
+  const HubKeys keys = HubKeys::Create(dir / "a");
+  Batch batch = ChainedBatch(0, 20);
+  batch.head = SignHead(keys, "310000", 20, batch.entries.back().entry_hash);
+  const auto here = EntryHashes::kRecordHashesHere;
+  EXPECT_EQ(VerifyBatch("310000", {}, batch.entries, batch.head, keys.sign_public(), here),
+            std::nullopt);
+  Batch damaged = batch;
+  damaged.entries[7].body.back() ^= 1;  // as read: the record_hash is of the changed body
+  damaged.entries[7].record_hash = RecordHash(damaged.entries[7].body);
+  EXPECT_NE(VerifyBatch("310000", {}, damaged.entries, damaged.head, keys.sign_public(), here),
+            std::nullopt);
+  EXPECT_EQ(VerifyBatch("310000", {}, damaged.entries, damaged.head, keys.sign_public(),
+                        EntryHashes::kDerivedHere),
+            std::nullopt)
+      << "the stored entry hash is only checked when it is not derived";
+}
+
 // The version-4 header: after the version-3 fields (count last), the first entry's prev_hash and
 // the u32 size of the entries once decompressed; frame 2 is one zstd frame of that content size.
 TEST(WireTest, VersionFourBatchLayoutIsAsDocumented) {
@@ -249,7 +272,10 @@ TEST(WireTest, VersionFiveHashMessagesRoundTripAndAreBounded) {
   const Frames frames = Encode(answer, 5);
   EXPECT_EQ(static_cast<std::uint8_t>(frames[0][4]), 12);
   EXPECT_EQ(frames[1].size(), 2u + 6 + 4 + 2 * (8 + 32));
-  EXPECT_EQ(frames[1].substr(0, 12), std::string("\x00\x06" "310000" "\x00\x00\x00\x02", 12));
+  EXPECT_EQ(frames[1].substr(0, 12), std::string("\x00\x06"
+                                                 "310000"
+                                                 "\x00\x00\x00\x02",
+                                                 12));
   EXPECT_EQ(frames[1].substr(12, 8), std::string("\x00\x00\x00\x00\x00\x00\x00\x01", 8));
   EXPECT_EQ(frames[1].substr(20, 32), std::string(32, '\x11'));
 
