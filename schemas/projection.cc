@@ -5,6 +5,7 @@
 // and maps (a negative count is followed by the block's byte size), union branch indexes.
 #include "schemas/projection.h"
 
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 
@@ -19,7 +20,8 @@ namespace {
 enum class Op : std::uint8_t {
   kNull,
   kBool,
-  kLong,  // int and long (and their logical types, e.g. date)
+  kInt,   // int (and its logical types, e.g. date): refused outside 32 bits, as the decoder does
+  kLong,  // long (and its logical types)
   kFloat,
   kDouble,
   kBytes,  // string and bytes
@@ -82,6 +84,8 @@ int Compile(avro_schema_t schema, const std::string& path, const std::map<std::s
       leaf(Op::kBool, 1);
       break;
     case AVRO_INT32:
+      leaf(Op::kInt, 1);
+      break;
     case AVRO_INT64:
       leaf(Op::kLong, 1);
       break;
@@ -210,6 +214,13 @@ class Walker {
       case Op::kBool: {
         const std::string_view byte = Take(1);
         return Emit(node, byte[0] != 0, {});
+      }
+      case Op::kInt: {
+        const std::int64_t number = Long();
+        if (number < INT32_MIN || number > INT32_MAX) {
+          throw Error::Corruption("avro int out of range");
+        }
+        return Emit(node, number, {});
       }
       case Op::kLong:
         return Emit(node, Long(), {});

@@ -110,6 +110,9 @@ struct RelayedColumns {
 };
 // Throws Error as DecodeSingleObject does when a body does not decode.
 RelayedColumns PrepareRelayedOne(std::string_view origin, const ChangeEntry& e);
+// The same columns for every entry (relayed_prepare.cc): bodies of a builtin writer schema are
+// read with a ProjectionReader instead of being decoded in full (the same values; a body the
+// projection does not take is decoded by PrepareRelayedOne, which throws as it does).
 std::vector<RelayedColumns> PrepareRelayed(std::string_view origin,
                                            std::span<const ChangeEntry> entries);
 

@@ -204,13 +204,7 @@ RelayedColumns PrepareRelayedOne(std::string_view origin, const ChangeEntry& e) 
   return p;
 }
 
-std::vector<RelayedColumns> PrepareRelayed(std::string_view origin,
-                                           std::span<const ChangeEntry> entries) {
-  std::vector<RelayedColumns> out;
-  out.reserve(entries.size());
-  for (const ChangeEntry& e : entries) out.push_back(PrepareRelayedOne(origin, e));
-  return out;
-}
+// PrepareRelayed: relayed_prepare.cc.
 
 Hash256 ContentHash(CanonicalRecord& record, std::string& scratch) {
   Provenance& p = record.provenance;
