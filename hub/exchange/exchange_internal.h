@@ -119,6 +119,9 @@ struct ApplyOutcome {
   ApplyResult result;
   bool gap = false;   // it does not continue what is held (an earlier batch was refused)
   bool busy = false;  // another writer held the lock: nothing written, pulled again later
+  // The writer's encoding dictionaries of the batch's schemas, for the decoder thread to
+  // compress the next batches' bodies with (PrepareRelayed).
+  std::map<std::uint64_t, DictionaryPtr> dictionaries;
 };
 
 // The writer thread's state (touched on the writer thread only): its connection's bulk mode
@@ -358,6 +361,7 @@ struct Exchange::Impl {
   // it is pulled again. A commit tells the loop, which announces the new heads at once.
   WriterState w;
   void WriteBatch(Store& s, const std::shared_ptr<PendingApply>& job);
+  std::map<std::uint64_t, DictionaryPtr> EncodingDictionaries(Store& s, const PendingApply& job);
   void BeginGroup(Store& s);
   void CommitGroup(Store& s);
   void CommitIdleGroup(Store& s);  // writer idle: commits unless the group may wait (no client)
@@ -369,6 +373,9 @@ struct Exchange::Impl {
   // of it queued.
   std::map<std::string, std::int64_t> applied_local, queued;
   std::map<std::string, int> applying;
+  // Writer schema -> the dictionary the writer compresses relayed bodies of it with, learnt
+  // from ApplyOutcome: PrepareRelayed compresses with it on the decoder thread.
+  std::map<std::uint64_t, DictionaryPtr> relay_dictionaries;
   std::int64_t writes_outstanding = 0;
   zmq::context_t context;
   std::unique_ptr<ZapHandler> zap;

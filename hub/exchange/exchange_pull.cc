@@ -153,6 +153,7 @@ void Exchange::Impl::WriteBatch(Store& s, const std::shared_ptr<PendingApply>& j
       out.result.rejected = std::string("undecodable record: ") + ErrorKindName(e.kind()).data();
     }
   }
+  if (out.result.applied > 0) out.dictionaries = EncodingDictionaries(s, *job);
   w.group_entries += out.result.applied;
   w.store_rows += out.result.applied;
   w.last_write = ExchangeClock::now();
@@ -164,9 +165,27 @@ void Exchange::Impl::WriteBatch(Store& s, const std::shared_ptr<PendingApply>& j
   mailbox.Post([this, job, out] { OnApplied(*job, out); });
 }
 
+// Writer thread: the dictionaries the writer's codec encodes the batch's schemas with (those
+// it has one for), for the decoder thread's PrepareRelayed. A batch holds bodies of one schema or
+// few.
+std::map<std::uint64_t, DictionaryPtr> Exchange::Impl::EncodingDictionaries(
+    Store& s, const PendingApply& job) {
+  std::map<std::uint64_t, DictionaryPtr> out;
+  std::uint64_t last = 0;
+  for (const ChangeEntry& e : job.batch.entries) {
+    const std::uint64_t fingerprint = SingleObjectFingerprint(e.body).value_or(0);
+    if (fingerprint == 0 || fingerprint == last) continue;
+    last = fingerprint;
+    if (out.count(fingerprint)) continue;
+    if (DictionaryPtr d = s.bodies().EncodingDictionary(fingerprint)) out.emplace(fingerprint, d);
+  }
+  return out;
+}
+
 void Exchange::Impl::OnApplied(const PendingApply& job, const ApplyOutcome& out) {
   const wire::Batch& batch = job.batch;
   const std::string& origin = batch.head.origin;
+  for (const auto& [fingerprint, dict] : out.dictionaries) relay_dictionaries[fingerprint] = dict;
   --writes_outstanding;
   if (--applying[origin] <= 0) applying.erase(origin);
   if (out.gap || out.busy || out.result.rejected || queued[origin] <= batch.head.seq) {
@@ -320,7 +339,8 @@ bool Exchange::Impl::CaughtUp() const {
 void Exchange::Impl::DecodeOffLoop(std::size_t index, wire::Frames frames) {
   links[index].decoding = true;
   auto in = std::make_shared<wire::Frames>(std::move(frames));
-  decoder->Post([this, index, in] {
+  // The writer's dictionaries as last reported (a copy: the decoder thread reads it).
+  decoder->Post([this, index, in, dictionaries = relay_dictionaries] {
     auto out = std::make_shared<DecodedBatch>();
     try {
       out->batch = std::get<wire::Batch>(wire::Decode(*in));
@@ -329,7 +349,7 @@ void Exchange::Impl::DecodeOffLoop(std::size_t index, wire::Frames frames) {
     }
     if (!out->error && !out->batch.entries.empty()) {
       try {
-        out->prepared = PrepareRelayed(out->batch.head.origin, out->batch.entries);
+        out->prepared = PrepareRelayed(out->batch.head.origin, out->batch.entries, &dictionaries);
       } catch (const Error&) {
         out->prepared.clear();  // a body that does not decode: the writer refuses the batch
       }

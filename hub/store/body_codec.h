@@ -70,6 +70,12 @@ class BodyEncoder {
   }
   // Dictionaries trained so far by this encoder, oldest first.
   const std::vector<DictionaryPtr>& trained() const { return trained_; }
+  // The dictionary Encode compresses bodies of `fingerprint` with (null: none yet). Once a
+  // schema has one it keeps it for the encoder's life.
+  DictionaryPtr DictionaryFor(std::uint64_t fingerprint) const {
+    const auto it = by_fingerprint_.find(fingerprint);
+    return it == by_fingerprint_.end() ? nullptr : it->second;
+  }
 
  private:
   struct Samples {
@@ -105,6 +111,12 @@ class BodyCodec {
   // Stores again the dictionaries this codec trained (a rolled-back transaction takes their
   // rows with it); writers call it at the start of their transaction.
   void StoreTrained();
+  // The dictionary Encode uses for bodies of `fingerprint` (null: stored raw or training). A
+  // body compressed with it by another thread (zstd::Compressor, same parameters) is the same
+  // bytes Encode would store.
+  DictionaryPtr EncodingDictionary(std::uint64_t fingerprint) {
+    return Encoder().DictionaryFor(fingerprint);
+  }
 
   // Bodies per schema the dictionaries of this connection are trained from (tests use few).
   std::size_t training_samples() const { return training_samples_; }

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "connectors/id_set.h"
+#include "hub/store/body_codec.h"
 #include "hub/store/sqlite_db.h"
 #include "hub/store/store.h"
 #include "schemas/record.h"
@@ -96,9 +97,9 @@ class RelayedBulk {
 };
 
 // What the writer needs of a relayed entry's body besides its bytes: the body decoded once into
-// its lookup columns. PrepareRelayed runs off the writer thread (the exchange's loop thread
-// prepares a batch while the writer writes the one before), so the writer only compresses and
-// inserts.
+// its lookup columns, and compressed when the writer's dictionary is known. PrepareRelayed runs
+// off the writer thread (the exchange's decoder thread prepares a batch while the writer writes
+// the one before), so the writer mostly only inserts.
 struct RelayedColumns {
   RecordKind kind = RecordKind::kAssessment;
   RecordStatus status = RecordStatus::kActive;
@@ -107,14 +108,22 @@ struct RelayedColumns {
   std::uint64_t fingerprint = 0;  // the writer schema's (0: none)
   bool of_entry = false;          // the body's record_id is the entry's
   bool derived_id = false;        // version 1 and the id its origin derives (IsNew)
+  // The body compressed with dictionary `dict` (PrepareRelayed given the writer's encoding
+  // dictionaries); the writer stores these bytes when its codec encodes the schema with the
+  // same dictionary, else it compresses the body itself.
+  std::optional<std::int64_t> dict;
+  std::string compressed;
 };
 // Throws Error as DecodeSingleObject does when a body does not decode.
 RelayedColumns PrepareRelayedOne(std::string_view origin, const ChangeEntry& e);
 // The same columns for every entry (relayed_prepare.cc): bodies of a builtin writer schema are
 // read with a ProjectionReader instead of being decoded in full (the same values; a body the
-// projection does not take is decoded by PrepareRelayedOne, which throws as it does).
-std::vector<RelayedColumns> PrepareRelayed(std::string_view origin,
-                                           std::span<const ChangeEntry> entries);
+// projection does not take is decoded by PrepareRelayedOne, which throws as it does). With
+// `dictionaries` (writer schema -> the dictionary the writer's BodyCodec encodes it with), each
+// body of such a schema is also compressed (`dict`, `compressed`).
+std::vector<RelayedColumns> PrepareRelayed(
+    std::string_view origin, std::span<const ChangeEntry> entries,
+    const std::map<std::uint64_t, DictionaryPtr>* dictionaries = nullptr);
 
 // Store::ApplyRemoteBatch on the relayed bulk path `bulk` (the same checks, transaction and
 // result; the run ends on an exception). `prepared`: PrepareRelayed of `entries`, or empty (the

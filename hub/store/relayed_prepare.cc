@@ -1,18 +1,21 @@
 // PrepareRelayed (relayed_bulk.h): the lookup columns of a relayed batch's bodies, read on the
-// exchange's loop thread while the writer writes the batch before. A body of a builtin writer
+// exchange's decoder thread while the writer writes the batch before. A body of a builtin writer
 // schema is read with a ProjectionReader (schemas/projection.h: only the dozen values the columns
 // need, as views into the body, every other field skipped by its type) instead of being decoded
 // into a CanonicalRecord (~40 values, a dozen heap strings per record: the decode and its
-// allocations were most of the loop thread's CPU in a catch-up, docs/PERFORMANCE.md "Session
+// allocations were most of that thread's CPU in a catch-up, docs/PERFORMANCE.md "Session
 // 11"). The walk checks the whole body as the decoder does (lengths, union branches, enum
 // symbols, nothing after the record); anything else — a registered (foreign) writer schema,
 // whose fields schema resolution maps, a body the walk refuses, a number outside an Avro int —
-// is decoded in full (PrepareRelayedOne), which throws where the decoder throws.
+// is decoded in full (PrepareRelayedOne), which throws where the decoder throws. Given the
+// writer's encoding dictionaries, the bodies are compressed here too (the writer's other large
+// per-body cost), with the same zstd parameters, so into the same bytes.
 #include <algorithm>
 #include <cstring>
 
 #include "hub/store/lookup_keys.h"
 #include "hub/store/relayed_bulk.h"
+#include "hub/store/zstd_codec.h"
 #include "schemas/codec.h"
 #include "schemas/error.h"
 #include "schemas/projection.h"
@@ -141,9 +144,11 @@ class Projector {
 
 }  // namespace
 
-std::vector<RelayedColumns> PrepareRelayed(std::string_view origin,
-                                           std::span<const ChangeEntry> entries) {
+std::vector<RelayedColumns> PrepareRelayed(
+    std::string_view origin, std::span<const ChangeEntry> entries,
+    const std::map<std::uint64_t, DictionaryPtr>* dictionaries) {
   thread_local Projector projector;  // its plans are compiled once per writer schema
+  thread_local zstd::Compressor compressor;
   std::vector<RelayedColumns> out;
   out.reserve(entries.size());
   for (const ChangeEntry& e : entries) {
@@ -158,6 +163,11 @@ std::vector<RelayedColumns> PrepareRelayed(std::string_view origin,
       }
     }
     if (!projected) p = PrepareRelayedOne(origin, e);
+    if (dictionaries == nullptr || !fingerprint) continue;
+    if (const auto d = dictionaries->find(*fingerprint); d != dictionaries->end() && d->second) {
+      compressor.Compress(d->second->dict, e.body, p.compressed);
+      p.dict = d->second->id();
+    }
   }
   return out;
 }

@@ -70,12 +70,23 @@ class RemoteWriter {
   // `prepared`: PrepareRelayedOne(origin, e), or null (prepared here).
   void Write(std::string_view origin, const ChangeEntry& e,
              const RelayedColumns* prepared = nullptr) {
-    WriteChange(origin, e);
+    WriteChange(origin, e, prepared);
     WriteRecord(origin, e, prepared);
   }
 
-  void WriteChange(std::string_view origin, const ChangeEntry& e) {
-    const std::optional<std::int64_t> dict = bodies_.Encode(e.body, compressed_);
+  // The body as stored: compressed by PrepareRelayed when it used the dictionary this codec
+  // encodes the schema with (the same bytes), else encoded here.
+  void WriteChange(std::string_view origin, const ChangeEntry& e,
+                   const RelayedColumns* prepared = nullptr) {
+    std::optional<std::int64_t> dict;
+    std::string_view stored;
+    if (prepared != nullptr && prepared->dict && EncodesWith(*prepared)) {
+      dict = prepared->dict;
+      stored = prepared->compressed;
+    } else {
+      dict = bodies_.Encode(e.body, compressed_);
+      stored = dict ? std::string_view(compressed_) : std::string_view(e.body);
+    }
     insert_change_.BindTextStatic(1, origin)
         .Bind(2, e.seq)
         .BindTextStatic(3, e.record_id)
@@ -83,7 +94,7 @@ class RemoteWriter {
         .Bind(5, static_cast<std::int64_t>(e.version))
         .BindBlobStatic(6, Bytes(e.entry_hash))
         .Bind(7, dict)
-        .BindBlobStatic(8, dict ? std::string_view(compressed_) : std::string_view(e.body))
+        .BindBlobStatic(8, stored)
         .Run();
   }
 
@@ -140,6 +151,14 @@ class RemoteWriter {
   }
 
  private:
+  bool EncodesWith(const RelayedColumns& p) {
+    if (p.fingerprint != encoding_fingerprint_ || !encoding_) {
+      encoding_ = bodies_.EncodingDictionary(p.fingerprint);
+      encoding_fingerprint_ = p.fingerprint;
+    }
+    return encoding_ && encoding_->id() == *p.dict;
+  }
+
   // Looks the record up: false when the stored version is newer than e's (the log keeps e,
   // records do not); else `stored_rowid` is its row, if any, and the person rows of tokens the
   // new version drops are queued for deletion.
@@ -181,6 +200,8 @@ class RemoteWriter {
 
   BodyCodec& bodies_;
   std::string compressed_, scratch_;
+  DictionaryPtr encoding_;  // bodies_' dictionary of encoding_fingerprint_ (EncodesWith)
+  std::uint64_t encoding_fingerprint_ = 0;
   PersonRows& persons_;
   RelayedBulk* bulk_;
   bool on_run_;

@@ -4,10 +4,12 @@
 // cannot take is still decoded in full, so an undecodable body throws as before.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "hub/store/body_codec.h"
 #include "hub/store/change_log.h"
 #include "hub/store/relayed_bulk.h"
 #include "schemas/codec.h"
@@ -110,6 +112,36 @@ TEST(RelayedPrepareTest, ADamagedBodyGivesWhatTheFullDecodeGivesOrThrowsAsItDoes
     ExpectSame(projected.at(0), *full, "variant " + std::to_string(i));
   }
   EXPECT_GT(thrown, 0);
+}
+
+// Given the writer's encoding dictionaries, PrepareRelayed also compresses each body of such a
+// schema: into exactly the bytes the writer's encoder stores (so the writer may store them as
+// they are); bodies of a schema without a dictionary are left to the writer.
+TEST(RelayedPrepareTest, BodiesAreCompressedIntoTheBytesTheWritersEncoderStores) {
+  std::vector<ChangeEntry> entries;
+  for (int i = 0; i < 400; ++i) {
+    entries.push_back(
+        EntryOf(testing::SampleRecord(RecordKind::kAssessment, i, i % 3 != 0), i + 1));
+  }
+  entries.push_back(EntryOf(testing::SampleRecord(RecordKind::kFacility, 1, true), 401));
+  BodyEncoder encoder({}, 200);
+  std::string bytes;
+  for (int i = 0; i < 200; ++i) encoder.Encode(entries[static_cast<std::size_t>(i)].body, bytes);
+  const std::uint64_t assessment = *SingleObjectFingerprint(entries[0].body);
+  const DictionaryPtr dict = encoder.DictionaryFor(assessment);
+  ASSERT_NE(dict, nullptr) << "trained from 200 bodies";
+  const std::map<std::uint64_t, DictionaryPtr> dictionaries{{assessment, dict}};
+  const std::vector<RelayedColumns> prepared = PrepareRelayed("310000", entries, &dictionaries);
+  for (std::size_t i = 0; i + 1 < entries.size(); ++i) {
+    ASSERT_EQ(prepared[i].dict, dict->id()) << i;
+    const DictionaryPtr used = encoder.Encode(entries[i].body, bytes);
+    ASSERT_EQ(used, dict);
+    EXPECT_EQ(prepared[i].compressed, bytes) << "entry " << i;
+    EXPECT_LT(prepared[i].compressed.size(), entries[i].body.size());
+  }
+  EXPECT_FALSE(prepared.back().dict.has_value()) << "a facility: no dictionary given";
+  EXPECT_TRUE(prepared.back().compressed.empty());
+  EXPECT_FALSE(PrepareRelayed("310000", entries).front().dict.has_value());
 }
 
 }  // namespace
