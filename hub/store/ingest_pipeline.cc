@@ -76,30 +76,33 @@ void ChunkPipeline::Fail() {
   space_.notify_all();
 }
 
+// Runs on the reading thread: the chunks the writer is done with are emptied here, by the thread
+// that allocated their rows (freed on the writer thread, the rows went back to the reader's
+// malloc arena under its lock, one by one, and the reader's next rows missed its thread cache),
+// all of them at once, so none keeps its rows past the next hand-over.
 std::unique_ptr<IngestChunk> ChunkPipeline::NewChunk() {
-  std::unique_ptr<IngestChunk> chunk;
+  std::vector<std::unique_ptr<IngestChunk>> written;
   {
     std::lock_guard lock(mutex_);
-    if (!spare_.empty()) {
-      chunk = std::move(spare_.back());
-      spare_.pop_back();
-    }
+    written.swap(written_);
   }
-  if (chunk) {
-    // Emptied here, on the reading thread that allocated its rows: freed on the writer thread,
-    // they went back to the reader's malloc arena under its lock, one by one, and the reader's
-    // next rows missed its thread cache (glibc); the writer is the busier thread now.
+  for (std::unique_ptr<IngestChunk>& chunk : written) {
     chunk->Clear();
+    spare_.push_back(std::move(chunk));
+  }
+  if (!spare_.empty()) {
+    std::unique_ptr<IngestChunk> chunk = std::move(spare_.back());
+    spare_.pop_back();
     return chunk;
   }
-  chunk = std::make_unique<IngestChunk>();
+  auto chunk = std::make_unique<IngestChunk>();
   chunk->records.reserve(kChunkRows);
   return chunk;
 }
 
 void ChunkPipeline::Recycle(std::unique_ptr<IngestChunk> chunk) {
   std::lock_guard lock(mutex_);
-  spare_.push_back(std::move(chunk));
+  written_.push_back(std::move(chunk));
 }
 
 }  // namespace carehub

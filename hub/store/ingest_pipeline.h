@@ -1,10 +1,10 @@
-// The hand-over between the reading thread of an ingest (parsing, validation, encoding) and one
-// writer thread (body compression, SQLite), so the two overlap. At most a few chunks are
+// The hand-over between the reading thread of an ingest (parsing, validation, encoding, body
+// compression) and one writer thread (SQLite), so the two overlap. At most a few chunks are
 // in flight; the reader blocks when they are all queued, which bounds memory. Chunks are recycled
-// so their vectors (and rows, IngestChunk) keep their capacity. A failure of the write function
-// ends the writer thread, calls `on_failure` there, and is rethrown to the reader at its next
-// Hand() or at Finish(). Contract: current(), Hand() and Finish() are called from one (the reading)
-// thread.
+// so their vectors keep their capacity; the reading thread empties them (NewChunk). A failure of
+// the write function ends the writer thread, calls `on_failure` there, and is rethrown to the
+// reader at its next Hand() or at Finish(). Contract: current(), Hand() and Finish() are called
+// from one (the reading) thread.
 #pragma once
 
 #include <condition_variable>
@@ -54,7 +54,8 @@ class ChunkPipeline {
   std::mutex mutex_;
   std::condition_variable ready_, space_;
   std::deque<std::unique_ptr<IngestChunk>> queue_;
-  std::vector<std::unique_ptr<IngestChunk>> spare_;
+  std::vector<std::unique_ptr<IngestChunk>> written_;  // by the writer, still holding their rows
+  std::vector<std::unique_ptr<IngestChunk>> spare_;    // emptied; the reading thread's only
   bool finished_ = false;
   bool stop_ = false;
   std::exception_ptr failure_;
