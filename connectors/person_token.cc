@@ -5,24 +5,24 @@
 
 namespace carehub {
 
-PersonTokenizer::PersonTokenizer(const std::vector<std::uint8_t>& federation_key) {
+namespace {
+
+std::string_view KeyBytes(const std::vector<std::uint8_t>& federation_key) {
   if (federation_key.empty()) throw Error::InvalidInput("empty federation key");
-  if (sodium_init() < 0) throw Error::IoError("libsodium failed to initialise");
-  crypto_auth_hmacsha256_init(&keyed_, federation_key.data(), federation_key.size());
+  return {reinterpret_cast<const char*>(federation_key.data()), federation_key.size()};
 }
 
-PersonTokenizer::~PersonTokenizer() { sodium_memzero(&keyed_, sizeof keyed_); }
+}  // namespace
+
+PersonTokenizer::PersonTokenizer(const std::vector<std::uint8_t>& federation_key)
+    : keyed_(KeyBytes(federation_key)) {
+  if (sodium_init() < 0) throw Error::IoError("libsodium failed to initialise");
+}
+
+PersonTokenizer::~PersonTokenizer() = default;
 
 Hmac256 PersonTokenizer::Mac(std::string_view label, std::string_view value) const {
-  crypto_auth_hmacsha256_state state = keyed_;
-  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(label.data()),
-                                label.size());
-  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(":"), 1);
-  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(value.data()),
-                                value.size());
-  Hmac256 out;
-  crypto_auth_hmacsha256_final(&state, out.data());
-  return out;
+  return keyed_.Mac({label, ":", value});
 }
 
 PersonToken PersonTokenizer::Token(IdScheme scheme, std::string_view normalised) const {

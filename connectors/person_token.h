@@ -1,6 +1,7 @@
 // Person tokens: HMAC-SHA256(federation key, scheme name + ":" + normalised identifier), the only
-// form in which a person travels between hubs (libsodium crypto_auth_hmacsha256). The key's
-// inner/outer state is prepared once, so one token costs two SHA-256 blocks. Immutable after
+// form in which a person travels between hubs (schemas/sha256.h HmacSha256: OpenSSL's SHA-256 with
+// the CPU's SHA extensions, ~3x libsodium's portable C; the same bytes). The key's inner/outer
+// state is prepared once, so one token costs two SHA-256 blocks. Immutable after
 // construction: Token may run concurrently. Holds the key material; never logs it.
 #pragma once
 
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "schemas/record.h"
+#include "schemas/sha256.h"
 
 namespace carehub {
 
@@ -30,7 +32,7 @@ class PersonTokenizer {
   Hmac256 Mac(std::string_view label, std::string_view value) const;
 
  private:
-  crypto_auth_hmacsha256_state keyed_;
+  HmacSha256 keyed_;
 };
 
 // The tokens of a raw identifier as typed by a person (any case, blanks, parentheses) under every

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <string_view>
 
 struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX
@@ -30,5 +31,24 @@ class Sha256Hasher {
 
 // SHA-256 of `bytes` (a context per thread, reused).
 std::array<std::uint8_t, 32> Sha256Of(std::string_view bytes);
+
+// HMAC-SHA256 (RFC 2104) under one fixed key through the same SHA-256: the key's inner and
+// outer states are prepared once, so the MAC of a short message costs two SHA-256 blocks. The
+// bytes of any HMAC-SHA256 (e.g. libsodium's crypto_auth_hmacsha256). Mac may run on any thread
+// concurrently; the key material is wiped when the object goes.
+class HmacSha256 {
+ public:
+  explicit HmacSha256(std::string_view key);
+  ~HmacSha256();
+  HmacSha256(const HmacSha256&) = delete;
+  HmacSha256& operator=(const HmacSha256&) = delete;
+
+  // The MAC of the concatenation of `parts`.
+  std::array<std::uint8_t, 32> Mac(std::initializer_list<std::string_view> parts) const;
+
+ private:
+  evp_md_ctx_st* inner_;  // after the key XOR ipad block
+  evp_md_ctx_st* outer_;  // after the key XOR opad block
+};
 
 }  // namespace carehub
