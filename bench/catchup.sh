@@ -7,8 +7,8 @@
 #      chain/hash/Ed25519 verification, apply — timed, with B's peak RSS (/usr/bin/time -v);
 #   4. digests of A and B compared (the catch-up is complete and exact).
 # Prints both times, records/s, the ratio ingest/sync (>= 1.0: catching up is at least as fast
-# as ingesting), CPU (user+sys) of each and B's peak RSS beside A's, and A's CPU while serving
-# the catch-up (A and B share the machine's cores).
+# as ingesting), CPU (user+sys) of each and B's peak RSS beside A's, A's CPU while serving
+# the catch-up (A and B share the machine's cores), and both exchange loops' longest step.
 #
 # usage: bench/catchup.sh [ROWS...]     (default 1000000; e.g. `bench/catchup.sh 1000000 5000000`)
 # env:   CAREHUB=path/to/carehub (default: the Release build in build/release, built when missing)
@@ -69,6 +69,10 @@ for rows in "${rows_list[@]}"; do
   echo "  A serving it: cpu $serve_cpu s"
   # Batches applied and group commits of B (fewer commits: fewer rewrites of the index pages).
   grep '^batches=' "$work/out.txt" | sed 's/^/  B: /' || true
+  # The exchange loops' longest step (what a member waits for an answer beyond the network) and
+  # time per part: B pulling, A serving (docs/PROTOCOL.md "Flow, notification, liveness").
+  grep '^loop:' "$work/out.txt" | sed 's/^/  B /' || true
+  grep '^loop:' "$work/a.out" | sed 's/^/  A /' || true
   echo "ratio ingest/sync: $(awk -v i="$ingest_secs" -v s="$sync_secs" 'BEGIN { printf "%.2f", (s > 0 ? i / s : 0) }') (target >= 1.0)"
   da=$(digest "$work/a"); db=$(digest "$work/b")
   if [ "$da" = "$db" ]; then echo "digests equal"; else echo "digests DIFFER"; echo "$da"; echo "$db"; exit 1; fi

@@ -97,7 +97,10 @@ std::int64_t CheckLogSlice(Store& store, const std::string& origin, const SignPu
                                  " FROM changes WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?");
   stmt.Bind(1, origin).Bind(2, at.seq).Bind(3, max);
   const std::int64_t from = at.seq;
-  std::map<std::int64_t, Hash256> hashes;  // seq -> stored entry_hash, for the signed heads
+  // (seq, stored entry_hash) in seq order, for the signed heads (a vector: a map was a malloc
+  // per entry)
+  std::vector<std::pair<std::int64_t, Hash256>> hashes;
+  hashes.reserve(static_cast<std::size_t>(std::min<std::int64_t>(max, kFullSlice)));
   std::int64_t read = 0;
   std::optional<std::string> body_problem;
   while (stmt.Step()) {
@@ -111,7 +114,7 @@ std::int64_t CheckLogSlice(Store& store, const std::string& origin, const SignPu
       continue;
     }
     CheckEntry(*e, body_problem, at, problems);
-    hashes[e->seq] = e->entry_hash;
+    hashes.emplace_back(e->seq, e->entry_hash);
   }
   sqlite::Statement heads(db,
                           "SELECT seq, head_hash, signature FROM signed_heads WHERE origin = ? "
@@ -119,10 +122,11 @@ std::int64_t CheckLogSlice(Store& store, const std::string& origin, const SignPu
   heads.Bind(1, origin).Bind(2, from).Bind(3, at.seq);
   while (heads.Step()) {
     const std::int64_t seq = heads.ColumnInt64(0);
-    const auto it = hashes.find(seq);
+    const auto it = std::lower_bound(hashes.begin(), hashes.end(), seq,
+                                     [](const auto& h, std::int64_t s) { return h.first < s; });
+    const bool held = it != hashes.end() && it->first == seq;
     CheckSignedHead(origin, seq, heads.ColumnBlob(1), heads.ColumnBlob(2),
-                    it == hashes.end() ? std::nullopt : std::optional<Hash256>(it->second), key,
-                    problems);
+                    held ? std::optional<Hash256>(it->second) : std::nullopt, key, problems);
   }
   return read;
 }
@@ -173,7 +177,7 @@ class RecordChecker {
   explicit RecordChecker(Store& store)
       : bodies_(store.bodies()),
         person_(store.db(), "SELECT 1 FROM record_persons WHERE token_key = ? AND record_key = ?"),
-        fields_({"status", "person.tokens.token", "subject_person.tokens.token"}) {}
+        fields_(ThreadFields()) {}
 
   void Check(const sqlite::Statement& row, std::vector<StoreProblem>& problems) {
     const std::string id = row.ColumnText(1);
@@ -222,7 +226,15 @@ class RecordChecker {
   BodyCodec& bodies_;
   std::string scratch_;
   sqlite::Statement person_;
-  ProjectionReader fields_;
+  ProjectionReader& fields_;
+
+  // One reader per thread, kept across slices: its plan per writer schema is compiled once (per
+  // slice it was ~3% of the background check).
+  static ProjectionReader& ThreadFields() {
+    thread_local ProjectionReader fields(
+        {"status", "person.tokens.token", "subject_person.tokens.token"});
+    return fields;
+  }
 };
 
 constexpr std::string_view kRecordCheckColumns =
