@@ -86,6 +86,14 @@ class ExchangeSyncTest : public ::testing::Test {
     return options;
   }
 
+  // A admits B and serves (started); B dials A.
+  void ServeAForB(std::optional<Server>& a) {
+    AddPeer(a_.db(), Member(b_, "b", std::nullopt), a_.region());
+    a.emplace(tmp_ / "a", Options());
+    AddPeer(b_.db(), Member(a_, "a", a->endpoint()), b_.region());
+    a->Start();
+  }
+
   TempDir tmp_;
   Store a_, b_, c_;
   LogLines log_;
@@ -94,11 +102,9 @@ class ExchangeSyncTest : public ::testing::Test {
 TEST_F(ExchangeSyncTest, RelayCarriesVerifiedRecordsToAHubThatNeverSawTheOrigin) {
   Ingest(a_, 0, 3500);  // four signed heads: 1000, 2000, 3000, 3500
   // A admits B; B dials A and admits C; C dials only B but trusts A as an origin.
-  AddPeer(a_.db(), Member(b_, "b", std::nullopt), a_.region());
-  Server a(tmp_ / "a", Options());
-  AddPeer(b_.db(), Member(a_, "a", a.endpoint()), b_.region());
+  std::optional<Server> a;
+  ServeAForB(a);
   AddPeer(b_.db(), Member(c_, "c", std::nullopt), b_.region());
-  a.Start();
   {
     Exchange b(tmp_ / "b", Options(false));
     const SyncReport report = b.SyncOnce(30s);
@@ -150,10 +156,8 @@ TEST_F(ExchangeSyncTest, RelayCarriesVerifiedRecordsToAHubThatNeverSawTheOrigin)
 // batch is then not applied, not counted as rejected, and pulled again once the lock is free.
 TEST_F(ExchangeSyncTest, ABusyStoreDefersTheBatchAndTheSyncStillCompletes) {
   Ingest(a_, 0, 1500);
-  AddPeer(a_.db(), Member(b_, "b", std::nullopt), a_.region());
-  Server a(tmp_ / "a", Options());
-  AddPeer(b_.db(), Member(a_, "a", a.endpoint()), b_.region());
-  a.Start();
+  std::optional<Server> a;
+  ServeAForB(a);
   b_.db().Exec("BEGIN IMMEDIATE");  // another writer on B, as a long ingest batch would be
   std::thread release([this] {
     std::this_thread::sleep_for(6500ms);
@@ -180,10 +184,8 @@ TEST_F(ExchangeSyncTest, ABusyStoreDefersTheBatchAndTheSyncStillCompletes) {
 // completes once the writer is gone.
 TEST_F(ExchangeSyncTest, WithNoClientAGroupSpansBatchesAndAWaitingWriterIsLetFirst) {
   Ingest(a_, 0, 3500);  // signed heads at 1000, 2000, 3000, 3500
-  AddPeer(a_.db(), Member(b_, "b", std::nullopt), a_.region());
-  Server a(tmp_ / "a", Options());
-  AddPeer(b_.db(), Member(a_, "a", a.endpoint()), b_.region());
-  a.Start();
+  std::optional<Server> a;
+  ServeAForB(a);
   const std::string writers = (tmp_ / "b" / "carehub.db-writers").string();
   std::thread waiter([&writers] {
     const auto until = std::chrono::steady_clock::now() + 2500ms;
@@ -235,13 +237,11 @@ TEST_F(ExchangeSyncTest, HubsExchangeOverIpv6) {
 
 TEST_F(ExchangeSyncTest, TamperedBodyAndForgedSignatureAreRejectedWithTheCursorUnchanged) {
   Ingest(a_, 0, 2000);
-  AddPeer(a_.db(), Member(b_, "b", std::nullopt), a_.region());
-  Server a(tmp_ / "a", Options());
-  AddPeer(b_.db(), Member(a_, "a", a.endpoint()), b_.region());
+  std::optional<Server> a;
+  ServeAForB(a);
   AddPeer(b_.db(), Member(c_, "c", std::nullopt), b_.region());
-  a.Start();
   ASSERT_TRUE(Exchange(tmp_ / "b", Options(false)).SyncOnce(30s).caught_up);
-  a.Stop();
+  a->Stop();
 
   // One byte of a relayed body (seq 1500, second batch) altered on B, a relay that does not
   // check what it serves (as a damaged or malicious one would not).
@@ -340,11 +340,9 @@ TEST_F(ExchangeSyncTest, ARunningHubPullsNewRecordsOnNotify) {
 // place), and the hub behind it converges to the origin's digest.
 TEST_F(ExchangeSyncTest, ADamagedRelayDetectsRepairsFromTheOriginAndTheHubBehindConverges) {
   Ingest(a_, 0, 3500);
-  AddPeer(a_.db(), Member(b_, "b", std::nullopt), a_.region());
-  Server a(tmp_ / "a", Options());
-  AddPeer(b_.db(), Member(a_, "a", a.endpoint()), b_.region());
+  std::optional<Server> a;
+  ServeAForB(a);
   AddPeer(b_.db(), Member(c_, "c", std::nullopt), b_.region());
-  a.Start();
   ASSERT_TRUE(Exchange(tmp_ / "b", Options(false)).SyncOnce(30s).caught_up);
   b_.db().Exec(
       "UPDATE changes SET body = substr(body, 1, length(body) - 1) || x'00' "
@@ -414,10 +412,8 @@ TEST_F(ExchangeSyncTest, TheBackgroundCheckWaitsWhileABulkLoadHasTheRecordIndexe
 // the minute the second repair waited before.
 TEST_F(ExchangeSyncTest, TheBackgroundCheckRepairsNewDamageSoonAfterAnEarlierRepair) {
   Ingest(a_, 0, 3500);
-  AddPeer(a_.db(), Member(b_, "b", std::nullopt), a_.region());
-  Server a(tmp_ / "a", Options());
-  AddPeer(b_.db(), Member(a_, "a", a.endpoint()), b_.region());
-  a.Start();
+  std::optional<Server> a;
+  ServeAForB(a);
   const std::string origin = Digest310(a_);
   ASSERT_TRUE(SyncUntilDigest(
       tmp_ / "b", Options(false), [&] { return Digest310(b_); }, origin));
@@ -454,11 +450,9 @@ TEST_F(ExchangeSyncTest, TheBackgroundCheckRepairsNewDamageSoonAfterAnEarlierRep
 // (compressed again) and a hub behind the relay converges to the origin's digest.
 TEST_F(ExchangeSyncTest, ADamagedCompressedChangeBodyOfARelayIsDetectedAndRepaired) {
   Ingest(a_, 0, 6000);
-  AddPeer(a_.db(), Member(b_, "b", std::nullopt), a_.region());
-  Server a(tmp_ / "a", Options());
-  AddPeer(b_.db(), Member(a_, "a", a.endpoint()), b_.region());
+  std::optional<Server> a;
+  ServeAForB(a);
   AddPeer(b_.db(), Member(c_, "c", std::nullopt), b_.region());
-  a.Start();
   const std::string origin = Digest310(a_);
   ASSERT_TRUE(SyncUntilDigest(
       tmp_ / "b", Options(false), [&] { return Digest310(b_); }, origin));
@@ -513,10 +507,8 @@ TEST_F(ExchangeSyncTest, ADamagedCompressedChangeBodyOfARelayIsDetectedAndRepair
 // while that first pass is still far from its end (before: only once the pass had ended).
 TEST_F(ExchangeSyncTest, TheBackgroundCheckActsOnDamageBeforeItsPassEnds) {
   Ingest(a_, 0, 6000);
-  AddPeer(a_.db(), Member(b_, "b", std::nullopt), a_.region());
-  Server a(tmp_ / "a", Options());
-  AddPeer(b_.db(), Member(a_, "a", a.endpoint()), b_.region());
-  a.Start();
+  std::optional<Server> a;
+  ServeAForB(a);
   const std::string origin = Digest310(a_);
   ASSERT_TRUE(SyncUntilDigest(
       tmp_ / "b", Options(false), [&] { return Digest310(b_); }, origin));
@@ -551,10 +543,8 @@ TEST_F(ExchangeSyncTest, TheBackgroundCheckActsOnDamageBeforeItsPassEnds) {
 // damaged entry in place: nothing is cut, the records stay.
 TEST_F(ExchangeSyncTest, ARelayProvesAndRewritesADamagedRangeInsteadOfCuttingItsLog) {
   Ingest(a_, 0, 3500);  // the origin signs 1000, 2000, 3000, 3500
-  AddPeer(a_.db(), Member(b_, "b", std::nullopt), a_.region());
-  Server a(tmp_ / "a", Options());
-  AddPeer(b_.db(), Member(a_, "a", a.endpoint()), b_.region());
-  a.Start();
+  std::optional<Server> a;
+  ServeAForB(a);
   const std::string origin = Digest310(a_);
   ExchangeOptions one_batch = Options(false);
   one_batch.max_batch = 20000;

@@ -86,6 +86,22 @@ class ForkEvidenceTest : public ::testing::Test {
     return options;
   }
 
+  // Serves the true history (A) and the rewritten one (A2), each admitting the members the test
+  // added, and syncs B from A and C from A2: both at seq 3000, on different branches.
+  void SyncBranches(std::optional<Server>& a, std::optional<Server>& a2) {
+    a.emplace(tmp_ / "a", Options(true));
+    a->Start();
+    a2.emplace(tmp_ / "a2", Options(true));
+    a2->Start();
+    AddPeer(b_->db(), Member(*a_, "a", a->endpoint()), b_->region());
+    AddPeer(c_->db(), Member(*a_, "a", a2->endpoint()), c_->region());
+    ASSERT_TRUE(Exchange(tmp_ / "b", Options(false)).SyncOnce(30s).caught_up);
+    ASSERT_TRUE(Exchange(tmp_ / "c", Options(false)).SyncOnce(30s).caught_up);
+    ASSERT_EQ(Head310(*b_).seq, 3000);
+    ASSERT_EQ(Head310(*c_).seq, 3000);
+    ASSERT_NE(Head310(*b_).head_hash, Head310(*c_).head_hash);
+  }
+
   TempDir tmp_;
   std::optional<Store> a_, a2_, b_, c_;
   LogLines log_;
@@ -95,21 +111,12 @@ TEST_F(ForkEvidenceTest, ReSignedRewrittenHistoryIsKeptAsEvidenceAndHeldUntilRes
   AddPeer(a_->db(), Member(*b_, "b", std::nullopt), "310000");
   AddPeer(a_->db(), Member(*c_, "c", std::nullopt), "310000");
   AddPeer(a2_->db(), Member(*c_, "c", std::nullopt), "310000");
-  Server a(tmp_ / "a", Options(true));
-  a.Start();
-  Server a2(tmp_ / "a2", Options(true));
-  a2.Start();
   // B holds the true chain, C the rewritten one; both at seq 3000.
-  AddPeer(b_->db(), Member(*a_, "a", a.endpoint()), b_->region());
-  AddPeer(c_->db(), Member(*a_, "a", a2.endpoint()), c_->region());
+  std::optional<Server> a, a2;
+  ASSERT_NO_FATAL_FAILURE(SyncBranches(a, a2));
   AddPeer(c_->db(), Member(*b_, "b", std::nullopt), c_->region());
-  ASSERT_TRUE(Exchange(tmp_ / "b", Options(false)).SyncOnce(30s).caught_up);
-  ASSERT_TRUE(Exchange(tmp_ / "c", Options(false)).SyncOnce(30s).caught_up);
   const SignedHead true_head = Head310(*b_);
   const SignedHead rewritten_head = Head310(*c_);
-  ASSERT_EQ(true_head.seq, 3000);
-  ASSERT_EQ(rewritten_head.seq, 3000);
-  ASSERT_NE(true_head.head_hash, rewritten_head.head_hash);
   const std::string b_digest = Digest310(*b_);
 
   // B meets C: C's WELCOME gossips its signed head of 310000, B's HELLO gossips B's.
@@ -175,7 +182,7 @@ TEST_F(ForkEvidenceTest, ReSignedRewrittenHistoryIsKeptAsEvidenceAndHeldUntilRes
   EXPECT_FALSE(switched.kept_held);
   ASSERT_TRUE(switched.cut_to.has_value());
   EXPECT_LT(*switched.cut_to, 2001);
-  SetEndpoint(*c_, "a", Member(*a_, "a", std::nullopt), a.endpoint());
+  SetEndpoint(*c_, "a", Member(*a_, "a", std::nullopt), a->endpoint());
   ASSERT_TRUE(Exchange(tmp_ / "c", Options(false)).SyncOnce(30s).caught_up);
   EXPECT_EQ(Digest310(*c_), Digest310(*a_));
   EXPECT_TRUE(ListForkEvidence(c_->db(), true).empty());
@@ -242,19 +249,12 @@ TEST_F(ForkEvidenceTest, AHubDialledByTheOtherBranchFindsTheForkPointThroughAnyM
   AddPeer(a_->db(), Member(*b_, "b", std::nullopt), "310000");
   AddPeer(a_->db(), Member(d, "d", std::nullopt), "310000");
   AddPeer(a2_->db(), Member(*c_, "c", std::nullopt), "310000");
-  Server a(tmp_ / "a", Options(true));
-  a.Start();
-  Server a2(tmp_ / "a2", Options(true));
-  a2.Start();
-  AddPeer(b_->db(), Member(*a_, "a", a.endpoint()), b_->region());
-  AddPeer(d.db(), Member(*a_, "a", a.endpoint()), d.region());
-  AddPeer(c_->db(), Member(*a_, "a", a2.endpoint()), c_->region());
-  ASSERT_TRUE(Exchange(tmp_ / "b", Options(false)).SyncOnce(30s).caught_up);
+  std::optional<Server> a, a2;
+  ASSERT_NO_FATAL_FAILURE(SyncBranches(a, a2));
+  AddPeer(d.db(), Member(*a_, "a", a->endpoint()), d.region());
   ASSERT_TRUE(Exchange(tmp_ / "d", Options(false)).SyncOnce(30s).caught_up);
-  ASSERT_TRUE(Exchange(tmp_ / "c", Options(false)).SyncOnce(30s).caught_up);
   const SignedHead true_head = Head310(*b_);
   ASSERT_EQ(Head310(d), true_head);
-  ASSERT_NE(Head310(*c_), true_head);
 
   // B dials C; C knows B without an endpoint.
   AddPeer(c_->db(), Member(*b_, "b", std::nullopt), c_->region());
@@ -300,16 +300,9 @@ TEST_F(ForkEvidenceTest, AHubDialledByTheOtherBranchFindsTheForkPointThroughAnyM
 TEST_F(ForkEvidenceTest, AHubDialledOnlyByTheOtherBranchAsksItForTheForkPoint) {
   AddPeer(a_->db(), Member(*b_, "b", std::nullopt), "310000");
   AddPeer(a2_->db(), Member(*c_, "c", std::nullopt), "310000");
-  Server a(tmp_ / "a", Options(true));
-  a.Start();
-  Server a2(tmp_ / "a2", Options(true));
-  a2.Start();
-  AddPeer(b_->db(), Member(*a_, "a", a.endpoint()), b_->region());
-  AddPeer(c_->db(), Member(*a_, "a", a2.endpoint()), c_->region());
-  ASSERT_TRUE(Exchange(tmp_ / "b", Options(false)).SyncOnce(30s).caught_up);
-  ASSERT_TRUE(Exchange(tmp_ / "c", Options(false)).SyncOnce(30s).caught_up);
+  std::optional<Server> a, a2;
+  ASSERT_NO_FATAL_FAILURE(SyncBranches(a, a2));
   const SignedHead true_head = Head310(*b_);
-  ASSERT_NE(Head310(*c_), true_head);
 
   // C knows B without an endpoint; B dials C and stays connected (serving).
   AddPeer(c_->db(), Member(*b_, "b", std::nullopt), c_->region());
