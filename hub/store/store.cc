@@ -365,7 +365,7 @@ std::vector<ChangeEntry> Store::ReadChanges(std::string_view origin, std::int64_
                          "WHERE origin = ? AND seq >= ? ORDER BY seq LIMIT ?");
   stmt.Bind(1, origin).Bind(2, std::max<std::int64_t>(after_seq, 1)).Bind(3, max + 1);
   std::vector<ChangeEntry> out;
-  std::string scratch;
+  out.reserve(static_cast<std::size_t>(std::clamp<std::int64_t>(max, 0, 1 << 16)));
   Hash256 prev = kZeroHash;
   while (stmt.Step()) {
     Hash256 entry_hash{};
@@ -388,7 +388,9 @@ std::vector<ChangeEntry> Store::ReadChanges(std::string_view origin, std::int64_
     e.op = static_cast<ChangeOp>(stmt.ColumnInt(2));
     e.version = static_cast<std::int32_t>(stmt.ColumnInt64(3));
     e.entry_hash = entry_hash;
-    e.body = std::string(BodyOrStored(stmt, 5, scratch));
+    // Decompressed straight into the entry's body (a raw or undecompressable blob is copied).
+    const std::string_view body = BodyOrStored(stmt, 5, e.body);
+    if (body.data() != e.body.data()) e.body.assign(body);
     e.record_hash = RecordHash(e.body);
     e.prev_hash = prev;
     prev = entry_hash;

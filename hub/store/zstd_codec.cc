@@ -93,11 +93,17 @@ void Decompressor::Decompress(const Dictionary& dict, std::string_view in, std::
 }
 
 std::string CompressFrame(std::string_view in, int level) {
-  std::string out(ZSTD_compressBound(in.size()), '\0');
-  const std::size_t n = ZSTD_compress(out.data(), out.size(), in.data(), in.size(), level);
+  // One context and buffer per thread: a batch frame is megabytes, and a fresh context and a
+  // zero-filled bound-sized string per frame were mapped and faulted in anew each time.
+  thread_local std::unique_ptr<ZSTD_CCtx_s, CCtxFree> cctx(ZSTD_createCCtx());
+  thread_local std::vector<char> buffer;
+  if (!cctx) throw Error::IoError("zstd: out of memory");
+  const std::size_t bound = ZSTD_compressBound(in.size());
+  if (buffer.size() < bound) buffer.resize(bound);
+  const std::size_t n =
+      ZSTD_compressCCtx(cctx.get(), buffer.data(), bound, in.data(), in.size(), level);
   Check(n, "compress");
-  out.resize(n);
-  return out;
+  return std::string(buffer.data(), n);
 }
 
 std::string DecompressFrame(std::string_view frame, std::size_t size) {
