@@ -11,7 +11,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <thread>
 
@@ -68,7 +70,8 @@ std::vector<ChildResult> RunCarehubAll(const std::vector<std::vector<std::string
 }
 
 BackgroundProcess::BackgroundProcess(const std::vector<std::string>& args,
-                                     const std::string& log_path) {
+                                     const std::string& log_path)
+    : log_path_(log_path) {
   const std::string self = SelfExecutable();
   std::vector<std::string> argv_storage;
   argv_storage.push_back(self);
@@ -99,8 +102,25 @@ BackgroundProcess::~BackgroundProcess() { Stop(); }
 
 bool BackgroundProcess::running() const {
   if (stopped_ || exited_) return false;
-  if (::waitpid(pid_, nullptr, WNOHANG) != 0) exited_ = true;
+  if (::waitpid(pid_, &wait_status_, WNOHANG) != 0) exited_ = true;
   return !exited_;
+}
+
+std::string BackgroundProcess::Ended(int lines) const {
+  std::string how = "still running";
+  if (exited_ && WIFEXITED(wait_status_))
+    how = "exited with status " + std::to_string(WEXITSTATUS(wait_status_));
+  if (exited_ && WIFSIGNALED(wait_status_))
+    how = "killed by signal " + std::to_string(WTERMSIG(wait_status_));
+  std::ifstream log(log_path_);
+  std::deque<std::string> tail;
+  for (std::string line; std::getline(log, line);) {
+    tail.push_back(line);
+    if (static_cast<int>(tail.size()) > lines) tail.pop_front();
+  }
+  std::string out = how + "; the end of " + log_path_ + ":";
+  for (const std::string& line : tail) out += "\n  " + line;
+  return out;
 }
 
 void BackgroundProcess::Stop(int grace_ms) {

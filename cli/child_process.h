@@ -39,11 +39,17 @@ class BackgroundProcess {
   BackgroundProcess& operator=(const BackgroundProcess&) = delete;
 
   bool running() const;
+  // Why it is no longer running, for an error message: its exit status or signal and the last
+  // `lines` lines of its log (a hub that stopped says why there; the demo's temporary directory
+  // may be gone by the time anyone looks).
+  std::string Ended(int lines = 8) const;
   // SIGTERM, wait up to `grace_ms`, then SIGKILL. Idempotent.
   void Stop(int grace_ms = 5000);
 
  private:
   Poco::Process::PID pid_ = 0;
+  std::string log_path_;
+  mutable int wait_status_ = 0;  // waitpid's status once reaped
   bool stopped_ = false;
   mutable bool exited_ = false;  // reaped by running(); never signal a reaped pid
 };

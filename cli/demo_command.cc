@@ -375,8 +375,8 @@ class DemoCommand : public Command {
     std::int64_t held = 0, target = 0;
     for (const auto& hub : hubs_) {
       if (!hub.server->running()) {
-        throw Error::IoError("hub " + std::string(hub.region->alias) + " stopped; see " +
-                             (hub.dir / "serve.log").string());
+        throw Error::IoError("hub " + std::string(hub.region->alias) +
+                             " stopped: " + hub.server->Ended());
       }
       Store store = Store::Open(hub.dir);
       for (const SignedHead& head : store.Heads()) {
