@@ -281,6 +281,10 @@ struct Exchange::Impl {
   std::optional<IncrementalVerifier> verifier;
   bool verify_paused = false;  // a bulk load has the record indexes dropped (VerifyStep)
   ExchangeClock::time_point last_verify_step{};
+  // The check yields to serving (options.verify_serving_interval): PULLs posted to the serve
+  // worker and not answered yet, and when the last BATCH with entries was sent.
+  int pulls_being_read = 0;
+  ExchangeClock::time_point last_batch_served{};
   std::map<std::string, ExchangeClock::time_point> last_origin_repair;
   std::map<std::string, std::string> last_pass_problem;  // origin -> first problem line
   std::set<std::string> acted_this_pass;  // origins whose problem this pass was acted on already

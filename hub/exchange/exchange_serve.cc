@@ -56,6 +56,7 @@ void Exchange::Impl::PostPull(const std::string& routing_id, ConnectedClient& cl
                               const wire::Pull& pull) {
   const auto key = std::make_pair(pull.origin, pull.after_seq);
   if (!client.serving.insert(key).second) return;  // a Lazy Pirate repeat of one being read
+  ++pulls_being_read;
   std::optional<SignPublicKey> signer;
   if (options.check_served) {
     if (pull.origin == store.region()) {
@@ -68,7 +69,9 @@ void Exchange::Impl::PostPull(const std::string& routing_id, ConnectedClient& cl
   reader->Post([this, routing_id, pull, signer, version, key](Store& s) {
     std::optional<std::string> damage;
     const wire::Message reply = ServePull(s, pull, signer, damage);
-    const bool batch = std::holds_alternative<wire::Batch>(reply);
+    const auto* const served = std::get_if<wire::Batch>(&reply);
+    const bool batch = served != nullptr;
+    const bool entries = batch && !served->entries.empty();
     auto frames = std::make_shared<wire::Frames>();
     try {
       *frames = wire::Encode(reply, version);
@@ -76,11 +79,13 @@ void Exchange::Impl::PostPull(const std::string& routing_id, ConnectedClient& cl
       *frames = wire::Encode(wire::ErrorReply{wire::ErrorCode::kInternal, pull.origin, e.what()},
                              version);
     }
-    mailbox.Post([this, routing_id, frames, batch, damage, key] {
+    mailbox.Post([this, routing_id, frames, batch, entries, damage, key] {
       if (const auto it = clients.find(routing_id); it != clients.end()) {
         it->second.serving.erase(key);
       }
+      --pulls_being_read;
       if (batch) ++stats.batches_served;
+      if (entries) last_batch_served = ExchangeClock::now();
       if (router) SendFrames(*router, *frames, &routing_id);
       if (damage) RepairOrigin(key.first, "a batch read for serving: " + *damage);
     });
@@ -325,7 +330,14 @@ bool Exchange::Impl::RecordIndexesReady() {
 void Exchange::Impl::VerifyStep() {
   if (options.verify_rows <= 0) return;
   const auto now = ExchangeClock::now();
-  if (now - last_verify_step < options.verify_interval) return;
+  // Yields to serving (a catch-up served to a member is CPU taken from that member on a shared
+  // machine), at a bounded pace: one slice per verify_serving_interval however busy. Serving: a
+  // PULL is being read, or a BATCH with entries left within that interval.
+  const bool serving =
+      pulls_being_read > 0 || now - last_batch_served < options.verify_serving_interval;
+  const auto interval = serving ? std::max(options.verify_interval, options.verify_serving_interval)
+                                : options.verify_interval;
+  if (now - last_verify_step < interval) return;
   last_verify_step = now;
   // Its own connection: it reads committed state in short read transactions, beside the
   // exchange's open group.
@@ -336,6 +348,11 @@ void Exchange::Impl::VerifyStep() {
     acted_this_pass.clear();
   }
   const bool finished = verifier->Step(*verify_store);
+  {
+    std::lock_guard lock(check_mutex);
+    ++check.slices;
+    if (serving) ++check.slices_while_serving;
+  }
   // Acted on as soon as a slice finds an origin's first problem, not at the end of the pass:
   // damage is detected within one pass of the cursor reaching it (docs/PROTOCOL.md).
   const std::vector<StoreProblem> found = finished ? verifier->last_pass() : verifier->current();

@@ -159,6 +159,15 @@ void AppendStoreCheckMetrics(std::string& out, const StoreCheckState& check,
   out += "# HELP carehub_store_check_passes_total Full background store checks completed.\n";
   out += "# TYPE carehub_store_check_passes_total counter\n";
   out += "carehub_store_check_passes_total{" + hub + "} " + std::to_string(check.passes) + "\n";
+  out += "# HELP carehub_store_check_slices_total Slices the background store check took.\n";
+  out += "# TYPE carehub_store_check_slices_total counter\n";
+  out += "carehub_store_check_slices_total{" + hub + "} " + std::to_string(check.slices) + "\n";
+  out +=
+      "# HELP carehub_store_check_slices_serving_total Of them, taken at the slower pace while "
+      "serving batches.\n";
+  out += "# TYPE carehub_store_check_slices_serving_total counter\n";
+  out += "carehub_store_check_slices_serving_total{" + hub + "} " +
+         std::to_string(check.slices_while_serving) + "\n";
   out += "# HELP carehub_store_repairs_total Repairs of damaged logs or records.\n";
   out += "# TYPE carehub_store_repairs_total counter\n";
   out += "carehub_store_repairs_total{" + hub + "} " + std::to_string(check.repairs) + "\n";

@@ -17,6 +17,7 @@
 
 #include "hub/exchange/exchange.h"
 #include "hub/exchange/peers.h"
+#include "hub/exchange/wire.h"
 #include "hub/store/bulk_load.h"
 #include "hub/store/digest.h"
 #include "hub/store/ingest.h"
@@ -695,6 +696,87 @@ TEST_F(ExchangeSyncTest, TheBackgroundCheckFindsAndRepairsADamagedRecord) {
   EXPECT_GE(check.passes, 1);
   EXPECT_EQ(check.repairs, 1);
   EXPECT_TRUE(log_.Contains("record(s) rewritten from the log"));
+}
+
+// Issue 16 (session 12): the background check yields to serving, at a bounded pace. A member
+// pulls A's log without pause (100 entries a PULL, over and over): A's check takes at most one
+// slice per verify_serving_interval (400 ms instead of every 20 ms), and still reaches and
+// repairs a damaged records row while the pulling goes on (one pass of 1200 entries and 1200
+// records is 5 slices of 500 rows: ~2 s at the serving pace; 30 s is the bound under load).
+TEST_F(ExchangeSyncTest, TheBackgroundCheckYieldsToServingButStillRepairsWhileServing) {
+  Ingest(a_, 0, 1200);
+  AddPeer(a_.db(), Member(b_, "b", std::nullopt), a_.region());
+  ExchangeOptions checking = Options();
+  checking.verify_rows = 500;
+  checking.verify_interval = 20ms;
+  checking.verify_serving_interval = 400ms;
+  const std::string before = Digest310(a_);
+  a_.db().Exec("UPDATE records SET seq = seq + 1 WHERE rowid = 1100");
+  ASSERT_NE(Digest310(a_), before);
+  Server a(tmp_ / "a", checking);
+  a.Start();
+
+  zmq::context_t context;
+  zmq::socket_t member(context, zmq::socket_type::dealer);
+  member.set(zmq::sockopt::curve_serverkey, a_.keys().curve_public());
+  member.set(zmq::sockopt::curve_publickey, b_.keys().curve_public());
+  member.set(zmq::sockopt::curve_secretkey, b_.keys().curve_secret());
+  member.set(zmq::sockopt::rcvtimeo, 10000);
+  member.set(zmq::sockopt::linger, 0);
+  member.connect(a.endpoint());
+  std::int64_t after = 0;
+  // One PULL, answered by a BATCH with entries; A's log over and over (signed heads 1000, 1200).
+  const auto pull_once = [&] {
+    const wire::Frames frames = wire::Encode(wire::Pull{a_.region(), after, 100});
+    for (std::size_t i = 0; i < frames.size(); ++i) {
+      member.send(zmq::buffer(frames[i]),
+                  i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+    }
+    wire::Frames got;
+    do {
+      zmq::message_t part;
+      if (!member.recv(part)) return false;
+      got.push_back(part.to_string());
+    } while (member.get(zmq::sockopt::rcvmore));
+    const wire::Message message = wire::Decode(got);
+    if (!std::holds_alternative<wire::Batch>(message)) return false;
+    const wire::Batch& batch = std::get<wire::Batch>(message);
+    if (batch.entries.empty()) return false;
+    after = batch.head.seq < 1100 ? batch.head.seq : 0;
+    return true;
+  };
+  ASSERT_TRUE(pull_once()) << "A does not serve";
+  const auto start = std::chrono::steady_clock::now();
+  const StoreCheckState at_start = a.exchange().StoreCheck();
+  std::chrono::duration<double> longest_gap{0};
+  int batches = 0;
+  while (Digest310(a_) != before && std::chrono::steady_clock::now() - start < 30s) {
+    const auto sent = std::chrono::steady_clock::now();
+    ASSERT_TRUE(pull_once()) << "A stopped serving";
+    longest_gap = std::max<std::chrono::duration<double>>(longest_gap,
+                                                          std::chrono::steady_clock::now() - sent);
+    ++batches;
+  }
+  const double served =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const StoreCheckState at_end = a.exchange().StoreCheck();
+  std::cerr << "[ measured ] repaired after " << served << " s of serving (" << batches
+            << " batches, longest " << longest_gap.count() << " s), slices "
+            << at_end.slices - at_start.slices << " ("
+            << at_end.slices_while_serving - at_start.slices_while_serving
+            << " at the serving pace)\n";
+  EXPECT_EQ(Digest310(a_), before) << "not repaired within 30 s of serving";
+  EXPECT_GE(at_end.repairs, 1);
+  // Each slice at the serving pace comes 400 ms or more after the one before it.
+  const std::int64_t bound = static_cast<std::int64_t>(served / 0.4) + 1;
+  EXPECT_LE(at_end.slices_while_serving - at_start.slices_while_serving, bound);
+  EXPECT_GE(at_end.slices_while_serving - at_start.slices_while_serving, 1);
+  // Served without a pause of 400 ms: every slice was taken at the serving pace (at full pace
+  // it would be one every 20 ms).
+  if (longest_gap < 400ms) {
+    EXPECT_LE(at_end.slices - at_start.slices, bound);
+  }
+  a.Stop();
 }
 
 // Issue 17: a member serving a damaged copy (its own check of served batches off) is refused
