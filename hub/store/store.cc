@@ -358,19 +358,27 @@ std::string_view Store::BodyOrStored(const sqlite::Statement& stmt, int column,
 
 std::vector<ChangeEntry> Store::ReadChanges(std::string_view origin, std::int64_t after_seq,
                                             std::int64_t max) {
+  std::vector<ChangeEntry> out;
+  out.reserve(static_cast<std::size_t>(std::clamp<std::int64_t>(max, 0, 1 << 16)));
+  ReadChanges(origin, after_seq, max, out);
+  return out;
+}
+
+void Store::ReadChanges(std::string_view origin, std::int64_t after_seq, std::int64_t max,
+                        std::vector<ChangeEntry>& out) {
   // record_hash and prev_hash are not stored (docs/STORE.md): SHA-256 of the body, and the
   // stored entry_hash of the entry before (of after_seq for the first one).
   sqlite::Statement stmt(db_,
                          "SELECT seq, record_id, op, version, entry_hash, dict, body FROM changes "
                          "WHERE origin = ? AND seq >= ? ORDER BY seq LIMIT ?");
   stmt.Bind(1, origin).Bind(2, std::max<std::int64_t>(after_seq, 1)).Bind(3, max + 1);
-  std::vector<ChangeEntry> out;
-  out.reserve(static_cast<std::size_t>(std::clamp<std::int64_t>(max, 0, 1 << 16)));
+  std::size_t n = 0;  // entries read; out[n..] are left from an earlier read, reused
   Hash256 prev = kZeroHash;
   while (stmt.Step()) {
     Hash256 entry_hash{};
     const std::string_view blob = stmt.ColumnBlob(4);
     if (blob.size() != entry_hash.size()) {
+      out.resize(n);
       throw Error::Corruption("change " + std::string(origin) + "/" +
                               std::to_string(stmt.ColumnInt64(0)) + ": entry_hash is not 32 bytes");
     }
@@ -380,11 +388,12 @@ std::vector<ChangeEntry> Store::ReadChanges(std::string_view origin, std::int64_
       prev = entry_hash;
       continue;
     }
-    if (static_cast<std::int64_t>(out.size()) == max) break;
-    ChangeEntry e;
-    e.origin = std::string(origin);
+    if (static_cast<std::int64_t>(n) == max) break;
+    ChangeEntry& e = n < out.size() ? out[n] : out.emplace_back();
+    ++n;
+    e.origin.assign(origin);
     e.seq = seq;
-    e.record_id = stmt.ColumnText(1);
+    e.record_id.assign(stmt.ColumnBlob(1));  // TEXT: its UTF-8 bytes, as ColumnText reads them
     e.op = static_cast<ChangeOp>(stmt.ColumnInt(2));
     e.version = static_cast<std::int32_t>(stmt.ColumnInt64(3));
     e.entry_hash = entry_hash;
@@ -394,9 +403,8 @@ std::vector<ChangeEntry> Store::ReadChanges(std::string_view origin, std::int64_
     e.record_hash = RecordHash(e.body);
     e.prev_hash = prev;
     prev = entry_hash;
-    out.push_back(std::move(e));
   }
-  return out;
+  out.resize(n);
 }
 
 std::optional<SignedHead> Store::Head(std::string_view origin) { return ReadHead(db_, origin); }

@@ -160,6 +160,11 @@ class Store {
   // out as stored, so the entry fails verification like any damaged one.
   std::vector<ChangeEntry> ReadChanges(std::string_view origin, std::int64_t after_seq,
                                        std::int64_t max);
+  // The same into `out` (replaced; its size is the number of entries read): the entries it
+  // holds are overwritten in place and keep their strings' capacity, so a reader that serves
+  // batch after batch into one vector allocates nothing per entry once warmed up.
+  void ReadChanges(std::string_view origin, std::int64_t after_seq, std::int64_t max,
+                   std::vector<ChangeEntry>& out);
   std::optional<SignedHead> Head(std::string_view origin);
   std::vector<SignedHead> Heads();  // every origin with a signed head, sorted by origin
   ChainCursor Tip(std::string_view origin);

@@ -27,6 +27,12 @@ TEST(ChangeLogTest, EntryHashAndHeadMessageFollowTheDocumentedLayout) {
   EXPECT_NE(EntryHash("310000", 2, ChangeOp::kUpsert, kId, 1, record_hash, kZeroHash), entry);
   EXPECT_NE(EntryHash("310000", 1, ChangeOp::kUpsert, kId, 2, record_hash, kZeroHash), entry);
   EXPECT_NE(EntryHash("320000", 1, ChangeOp::kUpsert, kId, 1, record_hash, kZeroHash), entry);
+  // The message is built in a buffer kept per thread: nothing of an earlier hash is left in it.
+  EXPECT_EQ(EntryHash("310000", 1, ChangeOp::kUpsert, kId, 1, record_hash, kZeroHash), entry);
+  EXPECT_EQ(
+      EntryHash("310000", 1, ChangeOp::kUpsert, std::string(300, 'x'), 1, record_hash, kZeroHash),
+      EntryHash("310000", 1, ChangeOp::kUpsert, std::string(300, 'x'), 1, record_hash, kZeroHash));
+  EXPECT_EQ(EntryHash("310000", 1, ChangeOp::kUpsert, kId, 1, record_hash, kZeroHash), entry);
 }
 
 class ChangeLogStoreTest : public ::testing::Test {
@@ -72,6 +78,38 @@ TEST_F(ChangeLogStoreTest, AppendedLogVerifiesAndHeadIsSigned) {
             std::nullopt);
   EXPECT_NE(VerifyBatch("310000", {4, all[3].entry_hash}, tail, *head, store_.keys().sign_public()),
             std::nullopt);
+}
+
+// The serve worker reads batch after batch into one vector (ReadChanges into `out`): entries left
+// from an earlier read, longer or shorter, of another origin, more or fewer of them, are
+// overwritten into exactly what a fresh read returns.
+TEST_F(ChangeLogStoreTest, ReadingIntoAReusedVectorEqualsAFreshRead) {
+  AppendEntries(1, 5);
+  AppendEntries(6, 3);
+  const auto all = store_.ReadChanges("310000", 0, 100);
+  const auto tail = store_.ReadChanges("310000", 5, 100);
+  ASSERT_EQ(all.size(), 8u);
+  ASSERT_EQ(tail.size(), 3u);
+  std::vector<ChangeEntry> reused(4);
+  for (ChangeEntry& e : reused) {
+    e.origin = "320000";
+    e.seq = 99;
+    e.record_id = std::string(200, 'r');
+    e.body = std::string(5000, 'b');
+    e.op = ChangeOp::kRetract;
+    e.version = 7;
+    e.record_hash = e.prev_hash = e.entry_hash = RecordHash("x");
+  }
+  store_.ReadChanges("310000", 0, 100, reused);  // more entries than held
+  EXPECT_EQ(reused, all);
+  store_.ReadChanges("310000", 5, 100, reused);  // fewer
+  EXPECT_EQ(reused, tail);
+  store_.ReadChanges("310000", 0, 2, reused);  // a limit
+  EXPECT_EQ(reused, std::vector<ChangeEntry>(all.begin(), all.begin() + 2));
+  store_.ReadChanges("310000", 8, 100, reused);  // none
+  EXPECT_TRUE(reused.empty());
+  store_.ReadChanges("310000", 0, 100, reused);
+  EXPECT_EQ(reused, all);
 }
 
 TEST_F(ChangeLogStoreTest, TamperingIsDetected) {
