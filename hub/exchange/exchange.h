@@ -41,11 +41,12 @@ struct ExchangeOptions {
   // every `verify_interval` (0 rows: off). The default checks at most 20000 rows a second.
   std::int64_t verify_rows = 2000;
   std::chrono::milliseconds verify_interval{100};
-  // The check yields to serving: while a BATCH with entries left within the last
-  // `verify_serving_interval`, it takes a slice only once per that interval (the default: 4000
-  // rows a second, a fifth of its idle pace), so a catch-up served to a member keeps the cores;
-  // a hub that serves all the time still checks at that pace (docs/PROTOCOL.md states the bound).
-  std::chrono::milliseconds verify_serving_interval{500};
+  // The check yields to the exchange's own work: while this hub serves or applies batches (a
+  // PULL being read or a batch being written, or a BATCH with entries sent or applied within the
+  // last `verify_busy_interval`) it takes a slice only once per that interval (the default: 4000
+  // rows a second, a fifth of its idle pace), so a catch-up keeps the cores; a hub that is busy
+  // all the time still checks at that pace (docs/PROTOCOL.md states the bound).
+  std::chrono::milliseconds verify_busy_interval{500};
   // Check every batch read for serving (chain, head hash and signature) before it leaves; a
   // damaged one is answered with ERROR internal and its origin repaired. Tests turn it off to
   // play a relay that serves damaged data, which its clients must refuse themselves.
@@ -93,7 +94,7 @@ struct StoreCheckState {
   std::int64_t repairs = 0;   // repairs run (background pass or a damaged batch found serving)
   bool sound = true;          // no problem in the last pass nor in a batch read for serving since
   std::int64_t slices = 0;    // slices checked (verify_rows rows each, the last of a pass fewer)
-  std::int64_t slices_while_serving = 0;  // of them, taken at the serving pace
+  std::int64_t slices_while_busy = 0;  // of them, taken at the busy pace (serving, applying)
 };
 
 struct ExchangeStats {

@@ -281,10 +281,11 @@ struct Exchange::Impl {
   std::optional<IncrementalVerifier> verifier;
   bool verify_paused = false;  // a bulk load has the record indexes dropped (VerifyStep)
   ExchangeClock::time_point last_verify_step{};
-  // The check yields to serving (options.verify_serving_interval): PULLs posted to the serve
-  // worker and not answered yet, and when the last BATCH with entries was sent.
+  // The check yields to serving and applying (options.verify_busy_interval): PULLs posted to
+  // the serve worker and not answered yet, and when the last BATCH with entries was sent or
+  // applied (batches with the writer: writes_outstanding).
   int pulls_being_read = 0;
-  ExchangeClock::time_point last_batch_served{};
+  ExchangeClock::time_point last_batch_moved{};
   std::map<std::string, ExchangeClock::time_point> last_origin_repair;
   std::map<std::string, std::string> last_pass_problem;  // origin -> first problem line
   std::set<std::string> acted_this_pass;  // origins whose problem this pass was acted on already

@@ -217,6 +217,7 @@ void Exchange::Impl::OnApplied(const PendingApply& job, const ApplyOutcome& out)
   local[origin] = std::max(LocalSeq(origin), batch.head.seq);
   applied_local[origin] = local[origin];
   ++stats.batches_applied;
+  if (out.result.applied > 0) last_batch_moved = now;  // the background check yields meanwhile
   stats.entries_applied += out.result.applied;
   OriginProgress& p = progress[origin];
   p.origin = origin;

@@ -98,7 +98,7 @@ void Exchange::Impl::PostPull(const std::string& routing_id, ConnectedClient& cl
       }
       --pulls_being_read;
       if (batch) ++stats.batches_served;
-      if (entries) last_batch_served = ExchangeClock::now();
+      if (entries) last_batch_moved = ExchangeClock::now();
       if (router) SendFrames(*router, *frames, &routing_id);
       if (damage) RepairOrigin(key.first, "a batch read for serving: " + *damage);
     });
@@ -347,13 +347,14 @@ bool Exchange::Impl::RecordIndexesReady() {
 void Exchange::Impl::VerifyStep() {
   if (options.verify_rows <= 0) return;
   const auto now = ExchangeClock::now();
-  // Yields to serving (a catch-up served to a member is CPU taken from that member on a shared
-  // machine), at a bounded pace: one slice per verify_serving_interval however busy. Serving: a
-  // PULL is being read, or a BATCH with entries left within that interval.
-  const bool serving =
-      pulls_being_read > 0 || now - last_batch_served < options.verify_serving_interval;
-  const auto interval = serving ? std::max(options.verify_interval, options.verify_serving_interval)
-                                : options.verify_interval;
+  // Yields to serving and applying (a catch-up served to a member is CPU taken from that member
+  // on a shared machine, one applied competes with this hub's writer), at a bounded pace: one
+  // slice per verify_busy_interval however busy. Busy: a PULL is being read or a batch written,
+  // or a BATCH with entries was sent or applied within that interval.
+  const bool busy = pulls_being_read > 0 || writes_outstanding > 0 ||
+                    now - last_batch_moved < options.verify_busy_interval;
+  const auto interval = busy ? std::max(options.verify_interval, options.verify_busy_interval)
+                             : options.verify_interval;
   if (now - last_verify_step < interval) return;
   last_verify_step = now;
   // Its own connection: it reads committed state in short read transactions, beside the
@@ -368,7 +369,7 @@ void Exchange::Impl::VerifyStep() {
   {
     std::lock_guard lock(check_mutex);
     ++check.slices;
-    if (serving) ++check.slices_while_serving;
+    if (busy) ++check.slices_while_busy;
   }
   // Acted on as soon as a slice finds an origin's first problem, not at the end of the pass:
   // damage is detected within one pass of the cursor reaching it (docs/PROTOCOL.md).

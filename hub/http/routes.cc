@@ -163,11 +163,11 @@ void AppendStoreCheckMetrics(std::string& out, const StoreCheckState& check,
   out += "# TYPE carehub_store_check_slices_total counter\n";
   out += "carehub_store_check_slices_total{" + hub + "} " + std::to_string(check.slices) + "\n";
   out +=
-      "# HELP carehub_store_check_slices_serving_total Of them, taken at the slower pace while "
-      "serving batches.\n";
-  out += "# TYPE carehub_store_check_slices_serving_total counter\n";
-  out += "carehub_store_check_slices_serving_total{" + hub + "} " +
-         std::to_string(check.slices_while_serving) + "\n";
+      "# HELP carehub_store_check_slices_busy_total Of them, taken at the slower pace while "
+      "serving or applying batches.\n";
+  out += "# TYPE carehub_store_check_slices_busy_total counter\n";
+  out += "carehub_store_check_slices_busy_total{" + hub + "} " +
+         std::to_string(check.slices_while_busy) + "\n";
   out += "# HELP carehub_store_repairs_total Repairs of damaged logs or records.\n";
   out += "# TYPE carehub_store_repairs_total counter\n";
   out += "carehub_store_repairs_total{" + hub + "} " + std::to_string(check.repairs) + "\n";

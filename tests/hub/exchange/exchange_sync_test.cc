@@ -700,16 +700,16 @@ TEST_F(ExchangeSyncTest, TheBackgroundCheckFindsAndRepairsADamagedRecord) {
 
 // Issue 16 (session 12): the background check yields to serving, at a bounded pace. A member
 // pulls A's log without pause (100 entries a PULL, over and over): A's check takes at most one
-// slice per verify_serving_interval (400 ms instead of every 20 ms), and still reaches and
+// slice per verify_busy_interval (400 ms instead of every 20 ms), and still reaches and
 // repairs a damaged records row while the pulling goes on (one pass of 1200 entries and 1200
-// records is 5 slices of 500 rows: ~2 s at the serving pace; 30 s is the bound under load).
+// records is 5 slices of 500 rows: ~2 s at the busy pace; 30 s is the bound under load).
 TEST_F(ExchangeSyncTest, TheBackgroundCheckYieldsToServingButStillRepairsWhileServing) {
   Ingest(a_, 0, 1200);
   AddPeer(a_.db(), Member(b_, "b", std::nullopt), a_.region());
   ExchangeOptions checking = Options();
   checking.verify_rows = 500;
   checking.verify_interval = 20ms;
-  checking.verify_serving_interval = 400ms;
+  checking.verify_busy_interval = 400ms;
   const std::string before = Digest310(a_);
   a_.db().Exec("UPDATE records SET seq = seq + 1 WHERE rowid = 1100");
   ASSERT_NE(Digest310(a_), before);
@@ -763,20 +763,48 @@ TEST_F(ExchangeSyncTest, TheBackgroundCheckYieldsToServingButStillRepairsWhileSe
   std::cerr << "[ measured ] repaired after " << served << " s of serving (" << batches
             << " batches, longest " << longest_gap.count() << " s), slices "
             << at_end.slices - at_start.slices << " ("
-            << at_end.slices_while_serving - at_start.slices_while_serving
-            << " at the serving pace)\n";
+            << at_end.slices_while_busy - at_start.slices_while_busy << " at the busy pace)\n";
   EXPECT_EQ(Digest310(a_), before) << "not repaired within 30 s of serving";
   EXPECT_GE(at_end.repairs, 1);
-  // Each slice at the serving pace comes 400 ms or more after the one before it.
+  // Each slice at the busy pace comes 400 ms or more after the one before it.
   const std::int64_t bound = static_cast<std::int64_t>(served / 0.4) + 1;
-  EXPECT_LE(at_end.slices_while_serving - at_start.slices_while_serving, bound);
-  EXPECT_GE(at_end.slices_while_serving - at_start.slices_while_serving, 1);
-  // Served without a pause of 400 ms: every slice was taken at the serving pace (at full pace
+  EXPECT_LE(at_end.slices_while_busy - at_start.slices_while_busy, bound);
+  EXPECT_GE(at_end.slices_while_busy - at_start.slices_while_busy, 1);
+  // Served without a pause of 400 ms: every slice was taken at the busy pace (at full pace
   // it would be one every 20 ms).
   if (longest_gap < 400ms) {
     EXPECT_LE(at_end.slices - at_start.slices, bound);
   }
   a.Stop();
+}
+
+// Issue 16 (session 12): the background check also yields while the hub applies batches (its
+// own catch-up competes with its writer): B serves, pulls A's 6000 entries in batches of 200
+// (30 batches), and its check, at full pace one slice every 20 ms, takes its slices at the busy
+// pace while the batches are written, and at full pace again once B has caught up.
+TEST_F(ExchangeSyncTest, TheBackgroundCheckYieldsWhileTheHubAppliesBatches) {
+  Ingest(a_, 0, 6000);
+  std::optional<Server> a;
+  ServeAForB(a);
+  const std::string origin = Digest310(a_);
+  ExchangeOptions pulling = Options();
+  pulling.max_batch = 200;
+  pulling.verify_rows = 100;
+  pulling.verify_interval = 20ms;
+  pulling.verify_busy_interval = 300ms;
+  Server b(tmp_ / "b", pulling);
+  b.Start();
+  EXPECT_TRUE(WaitForDigest([&] { return Digest310(b_); }, origin, 60s));
+  const StoreCheckState caught_up = b.exchange().StoreCheck();
+  EXPECT_GE(caught_up.slices_while_busy, 1) << "no slice at the busy pace while applying";
+  // Idle again: full pace (a slice every 20 ms; 2 s is 100 of them, 10 is a bound for load).
+  std::this_thread::sleep_for(2s);
+  const StoreCheckState idle = b.exchange().StoreCheck();
+  std::cerr << "[ measured ] slices while catching up " << caught_up.slices << " ("
+            << caught_up.slices_while_busy << " at the busy pace), 2 s later " << idle.slices
+            << " (" << idle.slices_while_busy << ")\n";
+  EXPECT_GE(idle.slices - caught_up.slices, 10) << "the check stayed at the busy pace";
+  b.Stop();
 }
 
 // Issue 17: a member serving a damaged copy (its own check of served batches off) is refused
