@@ -94,6 +94,7 @@ Exchange::Impl::Impl(const std::filesystem::path& dir, ExchangeOptions opts)
 }
 
 void Exchange::Impl::StartWorkers() {
+  HoldDictionaries(LoadBodyDictionaries(store.db().handle()));
   const int busy_ms = static_cast<int>(kWriteLockWait.count());
   StoreWorker::Hooks write_hooks;
   write_hooks.setup = [this](Store& s) {

@@ -168,6 +168,10 @@ struct Exchange::Impl {
     std::vector<RelayedColumns> prepared;  // empty: left to the writer
     std::optional<std::string> error;      // why the frames did not decode
   };
+  // Version 6: the dictionaries an applied batch brought (held from now on, listed in PULLs).
+  void HoldDictionaries(const std::vector<DictionaryPtr>& received);
+  // The ids a version-6 PULL lists (at most wire::kMaxPullDictionaries, the newest).
+  std::vector<std::uint32_t> HeldDictionaryIds() const;
   void DecodeOffLoop(std::size_t index, wire::Frames frames);
   void OnDecoded(std::size_t index, DecodedBatch decoded);
   // `prepared`: PrepareRelayed of the batch's entries, or empty (the writer prepares them).
@@ -198,7 +202,10 @@ struct Exchange::Impl {
   // with `key` (chain inside the batch, its head's hash and signature); `damage` says why not.
   static wire::Message ServePull(Store& store, const wire::Pull& pull,
                                  const std::optional<SignPublicKey>& key,
-                                 std::optional<std::string>& damage);
+                                 std::optional<std::string>& damage, std::uint8_t version = 0);
+  // Version 6: the batch's bodies as stored, and the dictionaries they use that `pull` did not
+  // list (a body whose dictionary cannot go along is sent raw).
+  static void AttachStored(const wire::Pull& pull, wire::Batch& batch);
 
   // Self-check (exchange_serve.cc): a background pass every options.verify_interval, and the
   // repair of an origin found damaged (its log cut back, pulled again from members).
@@ -381,6 +388,12 @@ struct Exchange::Impl {
   // Writer schema -> the dictionary the writer compresses relayed bodies of it with, learnt
   // from ApplyOutcome: PrepareRelayed compresses with it on the decoder thread.
   std::map<std::uint64_t, DictionaryPtr> relay_dictionaries;
+  // Body dictionaries this hub holds (stored at start, or received in version-6 BATCHes and
+  // stored by the writer with the first batch using them): a PULL lists them, the decoder
+  // thread decompresses received bodies with them. Replaced, never changed (shared with it).
+  std::shared_ptr<const wire::HeldDictionaries> held_dictionaries =
+      std::make_shared<wire::HeldDictionaries>();
+  std::vector<std::int64_t> held_order;  // ids, oldest first
   std::int64_t writes_outstanding = 0;
   zmq::context_t context;
   std::unique_ptr<ZapHandler> zap;

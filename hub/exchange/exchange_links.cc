@@ -53,7 +53,34 @@ wire::Hello Exchange::Impl::HelloMessage() {
 }
 
 void Exchange::Impl::SendTo(Link& link, const wire::Message& message) {
-  if (link.socket) SendFrames(*link.socket, wire::Encode(message, link.version));
+  if (!link.socket) return;
+  const auto* pull = std::get_if<wire::Pull>(&message);
+  if (pull != nullptr && link.version >= 6 && pull->dictionaries.empty()) {
+    wire::Pull listed = *pull;  // with the dictionaries held: the server does not send them
+    listed.dictionaries = HeldDictionaryIds();
+    return SendFrames(*link.socket, wire::Encode(listed, link.version));
+  }
+  SendFrames(*link.socket, wire::Encode(message, link.version));
+}
+
+void Exchange::Impl::HoldDictionaries(const std::vector<DictionaryPtr>& received) {
+  auto held = std::make_shared<wire::HeldDictionaries>(*held_dictionaries);
+  bool added = false;
+  for (const DictionaryPtr& d : received) {
+    if (!held->emplace(d->id(), d).second) continue;
+    held_order.push_back(d->id());
+    added = true;
+  }
+  if (added) held_dictionaries = std::move(held);
+}
+
+std::vector<std::uint32_t> Exchange::Impl::HeldDictionaryIds() const {
+  std::vector<std::uint32_t> ids;
+  const std::size_t n = std::min<std::size_t>(held_order.size(), wire::kMaxPullDictionaries);
+  for (auto it = held_order.end() - static_cast<std::ptrdiff_t>(n); it != held_order.end(); ++it) {
+    ids.push_back(static_cast<std::uint32_t>(*it));
+  }
+  return ids;
 }
 
 void Exchange::Impl::Timers() {

@@ -213,6 +213,9 @@ void Exchange::Impl::OnApplied(const PendingApply& job, const ApplyOutcome& out)
     problems.push_back(line);
     return;
   }
+  // Verified by use (its bodies decompressed with them into a chain that reached the signed
+  // head) and stored: listed in PULLs from now on.
+  HoldDictionaries(batch.dictionaries);
   const auto now = ExchangeClock::now();
   local[origin] = std::max(LocalSeq(origin), batch.head.seq);
   applied_local[origin] = local[origin];
@@ -341,16 +344,20 @@ void Exchange::Impl::DecodeOffLoop(std::size_t index, wire::Frames frames) {
   links[index].decoding = true;
   auto in = std::make_shared<wire::Frames>(std::move(frames));
   // The writer's dictionaries as last reported (a copy: the decoder thread reads it).
-  decoder->Post([this, index, in, dictionaries = relay_dictionaries] {
+  // Version 6: the dictionaries held, for the received bodies that use them unsent.
+  decoder->Post([this, index, in, dictionaries = relay_dictionaries, held = held_dictionaries] {
     auto out = std::make_shared<DecodedBatch>();
     try {
-      out->batch = std::get<wire::Batch>(wire::Decode(*in));
+      out->batch = std::get<wire::Batch>(wire::Decode(*in, held.get()));
     } catch (const std::exception& e) {
       out->error = e.what();
     }
     if (!out->error && !out->batch.entries.empty()) {
       try {
-        out->prepared = PrepareRelayed(out->batch.head.origin, out->batch.entries, &dictionaries);
+        // Bodies received compressed are stored as received (their frames move out of
+        // batch.stored); raw ones are compressed with the writer's dictionaries.
+        out->prepared = PrepareRelayed(out->batch.head.origin, out->batch.entries, &dictionaries,
+                                       out->batch.stored);
       } catch (const Error&) {
         out->prepared.clear();  // a body that does not decode: the writer refuses the batch
       }

@@ -23,6 +23,11 @@ std::vector<ChangeEntry>& ServedEntries() {
   thread_local std::vector<ChangeEntry> entries;
   return entries;
 }
+// The same for the bodies as stored (protocol version 6).
+std::vector<CompressedBody>& ServedStored() {
+  thread_local std::vector<CompressedBody> stored;
+  return stored;
+}
 
 }  // namespace
 
@@ -78,7 +83,7 @@ void Exchange::Impl::PostPull(const std::string& routing_id, ConnectedClient& cl
   const std::uint8_t version = client.version;
   reader->Post([this, routing_id, pull, signer, version, key](Store& s) {
     std::optional<std::string> damage;
-    wire::Message reply = ServePull(s, pull, signer, damage);
+    wire::Message reply = ServePull(s, pull, signer, damage, version);
     wire::Batch* const served = std::get_if<wire::Batch>(&reply);
     const bool batch = served != nullptr;
     const bool entries = batch && !served->entries.empty();
@@ -91,6 +96,7 @@ void Exchange::Impl::PostPull(const std::string& routing_id, ConnectedClient& cl
     }
     if (served && served->entries.size() <= kMaxServedEntries) {
       ServedEntries() = std::move(served->entries);  // back for the next batch
+      ServedStored() = std::move(served->stored);
     }
     mailbox.Post([this, routing_id, frames, batch, entries, damage, key] {
       if (const auto it = clients.find(routing_id); it != clients.end()) {
@@ -168,7 +174,7 @@ std::optional<wire::Message> Exchange::Impl::HandleRequest(const std::string& ro
 
 wire::Message Exchange::Impl::ServePull(Store& store, const wire::Pull& pull,
                                         const std::optional<SignPublicKey>& key,
-                                        std::optional<std::string>& damage) {
+                                        std::optional<std::string>& damage, std::uint8_t version) {
   const auto head = store.Head(pull.origin);
   if (!head) {
     return wire::ErrorReply{wire::ErrorCode::kUnknownOrigin, pull.origin,
@@ -213,7 +219,11 @@ wire::Message Exchange::Impl::ServePull(Store& store, const wire::Pull& pull,
   }
   // Into the worker's entries of the last batch (PostPull gives them back after encoding).
   batch.entries = std::move(ServedEntries());
-  store.ReadChanges(pull.origin, pull.after_seq, batch.head.seq - pull.after_seq, batch.entries);
+  // Version 6 sends the bodies as stored: read along (the check below still hashes every body).
+  if (version >= 6) batch.stored = std::move(ServedStored());
+  store.ReadChanges(pull.origin, pull.after_seq, batch.head.seq - pull.after_seq, batch.entries,
+                    version >= 6 ? &batch.stored : nullptr);
+  if (version >= 6) AttachStored(pull, batch);
   if (batch.entries.empty() || batch.entries.front().seq != pull.after_seq + 1 ||
       batch.entries.back().seq != batch.head.seq) {
     ServedEntries() = std::move(batch.entries);
@@ -234,6 +244,25 @@ wire::Message Exchange::Impl::ServePull(Store& store, const wire::Pull& pull,
                                 " is damaged; it is being repaired, pull it elsewhere"};
   }
   return batch;
+}
+
+void Exchange::Impl::AttachStored(const wire::Pull& pull, wire::Batch& batch) {
+  std::set<std::int64_t> listed(pull.dictionaries.begin(), pull.dictionaries.end());
+  std::set<std::int64_t> unsendable;
+  for (CompressedBody& body : batch.stored) {
+    if (!body.dict) continue;
+    const std::int64_t id = body.dict->id();
+    if (listed.count(id)) continue;
+    if (!unsendable.count(id) && batch.dictionaries.size() < wire::kMaxBatchDictionaries &&
+        body.dict->dict.bytes().size() <= wire::kMaxDictionaryBytes) {
+      batch.dictionaries.push_back(body.dict);
+      listed.insert(id);
+      continue;
+    }
+    unsendable.insert(id);
+    body.dict.reset();  // its entry's body goes raw
+    body.frame.clear();
+  }
 }
 
 void Exchange::Impl::RepairOrigin(const std::string& origin, const std::string& why,

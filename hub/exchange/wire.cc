@@ -166,6 +166,13 @@ Frames Encode(const Message& message, std::uint8_t version) {
           w.Short(m.origin);
           w.U64(static_cast<std::uint64_t>(m.after_seq));
           w.U32(m.max_entries);
+          if (version >= 6) {
+            if (m.dictionaries.size() > kMaxPullDictionaries) {
+              throw Error::InvalidInput("wire: a PULL lists more dictionaries than allowed");
+            }
+            w.U8(static_cast<std::uint8_t>(m.dictionaries.size()));
+            for (const std::uint32_t id : m.dictionaries) w.U32(id);
+          }
           frames.push_back(w.Take());
         } else if constexpr (std::is_same_v<T, Batch>) {
           internal::EncodeBatchFrames(m, version, frames);
@@ -227,13 +234,22 @@ Hello ReadHelloMessage(const Frames& frames, std::uint8_t version, const char* w
   return h;
 }
 
-Pull DecodePull(const Frames& frames) {
+Pull DecodePull(const Frames& frames, std::uint8_t version) {
   ExpectFrames(frames, 2, "PULL");
   Reader r(frames[1], "PULL");
   Pull p;
   p.origin = r.Short();
   p.after_seq = r.Seq();
   p.max_entries = r.U32();
+  if (version >= 6) {
+    const std::uint8_t count = r.U8();
+    if (count > kMaxPullDictionaries) r.Fail("more dictionaries than a PULL may list");
+    for (std::uint8_t i = 0; i < count; ++i) {
+      const std::uint32_t id = r.U32();
+      if (id == 0) r.Fail("dictionary id 0");
+      p.dictionaries.push_back(id);
+    }
+  }
   r.End();
   return p;
 }
@@ -310,7 +326,7 @@ std::uint8_t VersionOf(const Frames& frames) {
   return static_cast<std::uint8_t>(frames[0][3]);
 }
 
-Message Decode(const Frames& frames) {
+Message Decode(const Frames& frames, const HeldDictionaries* held) {
   const MessageType type = DecodeHeader(frames);
   const std::uint8_t version = VersionOf(frames);
   switch (type) {
@@ -321,9 +337,9 @@ Message Decode(const Frames& frames) {
     case MessageType::kNotify:
       return Notify{ReadHelloMessage(frames, version, "NOTIFY")};
     case MessageType::kPull:
-      return DecodePull(frames);
+      return DecodePull(frames, version);
     case MessageType::kBatch:
-      return internal::DecodeBatchFrames(frames, version);
+      return internal::DecodeBatchFrames(frames, version, held);
     case MessageType::kSchemaRequest:
       return DecodeSchemaRequest(frames);
     case MessageType::kSchema:

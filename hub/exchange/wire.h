@@ -4,12 +4,14 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
 
+#include "hub/store/body_codec.h"
 #include "hub/store/change_log.h"
 #include "schemas/error.h"
 
@@ -21,8 +23,11 @@ inline constexpr std::string_view kMagic = "CHX";
 // without the fields the receiver derives (seq, record_hash, prev_hash, entry_hash), the
 // entries frame compressed with zstd; everything else as in 3. 5: two more messages, HASH_REQUEST
 // (server -> client) and HASHES (its answer), with which a hub finds the fork point with a member
-// that dials it; everything else as in 4.
-inline constexpr std::uint8_t kProtocolVersion = 5;
+// that dials it; everything else as in 4. 6: BATCH entries carry each body as the sender stores
+// it (its at-rest zstd frame and dictionary id, or raw), the entries frame is not compressed,
+// and the dictionaries the entries use that the PULL did not list travel in a fourth frame;
+// PULL lists the dictionaries the client holds; everything else as in 5.
+inline constexpr std::uint8_t kProtocolVersion = 6;
 // The oldest version this hub still decodes and answers in (docs/PROTOCOL.md "Versions").
 inline constexpr std::uint8_t kOldestProtocolVersion = 2;
 
@@ -41,6 +46,11 @@ inline constexpr std::int64_t kMaxRequestFrameBytes = 256 << 10;
 inline constexpr std::int64_t kMaxReplyFrameBytes = std::int64_t{136} << 20;
 // zstd level of version-4 entries: measured best ratio per CPU on BATCH frames (PERFORMANCE.md).
 inline constexpr int kBatchZstdLevel = 1;
+// Version 6 (docs/PROTOCOL.md "BATCH"): dictionary ids one PULL may list, dictionaries one
+// BATCH may carry and the size of each (the trainer makes at most 32 KiB).
+inline constexpr std::uint32_t kMaxPullDictionaries = 64;
+inline constexpr std::uint32_t kMaxBatchDictionaries = 16;
+inline constexpr std::uint32_t kMaxDictionaryBytes = 64u << 10;
 // Seqs one HASH_REQUEST may ask for (and entry hashes one HASHES may carry).
 inline constexpr std::uint32_t kMaxHashSeqs = 64;
 
@@ -104,6 +114,9 @@ struct Pull {
   std::string origin;
   std::int64_t after_seq = 0;
   std::uint32_t max_entries = 0;
+  // Version 6: ids of body dictionaries the client holds (at most kMaxPullDictionaries): the
+  // server does not send these with a BATCH. Empty when encoded or decoded as version 2-5.
+  std::vector<std::uint32_t> dictionaries = {};
   bool operator==(const Pull&) const = default;
 };
 
@@ -118,6 +131,12 @@ struct Batch {
   // Set by Decode of a version-4 BATCH: the entries' hashes were computed here from the bodies
   // (EntryHashes::kDerivedHere), not received. Not part of the message (not compared).
   bool hashes_derived = false;
+  // Version 6. Encoding: each entry's body as stored (parallel to entries; an entry with a null
+  // dict, or all of them when this is empty, is sent raw) and the dictionaries to send along
+  // (those the entries use that the PULL did not list). Decoding: the same as received, each
+  // dictionary built and checked (every received frame decompressed into its entry's body).
+  std::vector<CompressedBody> stored = {};
+  std::vector<DictionaryPtr> dictionaries = {};
   bool operator==(const Batch& other) const {
     return head == other.head && after_seq == other.after_seq && entries == other.entries;
   }
@@ -172,9 +191,14 @@ MessageType TypeOf(const Message& message);
 // order and within kMaxBatchEntriesBytes (else Error kInvalidInput); its entries' hashes are not
 // sent (the receiver derives them from the first prev_hash).
 Frames Encode(const Message& message, std::uint8_t version = kProtocolVersion);
+// Body dictionaries a receiver holds, by id (version-6 BATCH entries may use them unsent).
+using HeldDictionaries = std::map<std::int64_t, DictionaryPtr>;
+
 // Throws WireError (kMalformed, kUnknownVersion) for anything that does not decode. Decodes
-// every version from kOldestProtocolVersion to kProtocolVersion.
-Message Decode(const Frames& frames);
+// every version from kOldestProtocolVersion to kProtocolVersion. A version-6 BATCH entry whose
+// dictionary is neither in the BATCH nor in `held` is malformed, as is a sent dictionary whose
+// id `held` holds with other bytes.
+Message Decode(const Frames& frames, const HeldDictionaries* held = nullptr);
 // The version byte of a message's frame 0 (0 when there is no valid header frame).
 std::uint8_t VersionOf(const Frames& frames);
 

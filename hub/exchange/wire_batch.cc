@@ -2,7 +2,12 @@
 // Versions 2 and 3 send every entry field; version 4 sends per entry only op, version,
 // record_id and body, zstd-compressed, and the receiver derives seq, record_hash, prev_hash and
 // entry_hash from the header's after_seq and prev_hash (the chain is checked against the signed
-// head as before, so verification is as strong as in version 3).
+// head as before, so verification is as strong as in version 3). Version 6 sends the same fields
+// plus each body's dictionary id, the body as the sender stores it (at-rest zstd frame or raw),
+// the entries frame uncompressed, and a frame 3 with the dictionaries the receiver lacks.
+#include <algorithm>
+#include <chrono>
+
 #include "hub/exchange/wire_io.h"
 #include "hub/store/zstd_codec.h"
 #include "schemas/error.h"
@@ -14,6 +19,8 @@ namespace {
 constexpr std::size_t kFullEntryMin = 8 + 1 + 4 + 2 + 96;
 // v4 entry: u8 op, u32 version, str16 record_id, body.
 constexpr std::size_t kLeanEntryMin = 1 + 4 + 2;
+// v6 entry: u8 op, u32 version, str16 record_id, u32 dict, body as stored.
+constexpr std::size_t kStoredEntryMin = 1 + 4 + 2 + 4;
 
 ChangeOp ReadOp(Reader& r) {
   const std::uint8_t op = r.U8();
@@ -189,9 +196,209 @@ Batch DecodeLean(const Frames& frames) {
   return b;
 }
 
+// --- version 6 ------------------------------------------------------------------------------
+
+// The packed size of `b`'s entries in version 4 (bodies uncompressed): a version-6 batch is
+// bounded by it too, so that what a receiver decompresses stays within kMaxBatchEntriesBytes.
+std::size_t LeanSize(const Batch& b) {
+  std::size_t packed = 0;
+  for (const ChangeEntry& e : b.entries) {
+    packed += 4 + kLeanEntryMin + e.record_id.size() + e.body.size();
+  }
+  return packed;
+}
+
+std::string StoredEntries(const Batch& b) {
+  const bool as_stored = b.stored.size() == b.entries.size();
+  auto frame_of = [&](std::size_t i) -> const CompressedBody* {
+    return as_stored && b.stored[i].dict ? &b.stored[i] : nullptr;
+  };
+  std::size_t size = 0;
+  for (std::size_t i = 0; i < b.entries.size(); ++i) {
+    const CompressedBody* c = frame_of(i);
+    size += 4 + kStoredEntryMin + b.entries[i].record_id.size() +
+            (c ? c->frame.size() : b.entries[i].body.size());
+  }
+  if (size > kMaxBatchEntriesBytes || LeanSize(b) > kMaxBatchEntriesBytes) {
+    throw Error::InvalidInput("wire: a version-6 BATCH of " + std::to_string(size) +
+                              " bytes exceeds the entries bound");
+  }
+  Writer w;
+  w.Reserve(size);
+  std::int64_t seq = b.after_seq;
+  for (std::size_t i = 0; i < b.entries.size(); ++i) {
+    const ChangeEntry& e = b.entries[i];
+    if (e.seq != ++seq) {
+      throw Error::InvalidInput("wire: version-6 BATCH entries must be after_seq+1..head seq");
+    }
+    const CompressedBody* c = frame_of(i);
+    const std::string_view body = c ? std::string_view(c->frame) : std::string_view(e.body);
+    w.U32(static_cast<std::uint32_t>(kStoredEntryMin + e.record_id.size() + body.size()));
+    w.U8(static_cast<std::uint8_t>(e.op));
+    w.U32(static_cast<std::uint32_t>(e.version));
+    w.Short(e.record_id);
+    w.U32(c ? static_cast<std::uint32_t>(c->dict->id()) : 0);
+    w.Raw(body);
+  }
+  return w.Take();
+}
+
+std::string DictionariesFrame(const std::vector<DictionaryPtr>& dictionaries) {
+  if (dictionaries.size() > kMaxBatchDictionaries) {
+    throw Error::InvalidInput("wire: a BATCH carries more dictionaries than allowed");
+  }
+  Writer w;
+  w.U8(static_cast<std::uint8_t>(dictionaries.size()));
+  for (const DictionaryPtr& d : dictionaries) {
+    if (d->dict.bytes().size() > kMaxDictionaryBytes) {
+      throw Error::InvalidInput("wire: a dictionary larger than a BATCH may carry");
+    }
+    w.U32(static_cast<std::uint32_t>(d->id()));
+    w.U64(d->fingerprint);
+    w.U32(static_cast<std::uint32_t>(d->dict.bytes().size()));
+    w.Raw(d->dict.bytes());
+  }
+  return w.Take();
+}
+
+void EncodeStored(const Batch& b, Frames& frames) {
+  if (!b.entries.empty() && b.entries.back().seq != b.head.seq) {
+    throw Error::InvalidInput("wire: a version-6 BATCH must end at its head");
+  }
+  std::string entries = StoredEntries(b);
+  Writer w;
+  WriteHeader(w, b, static_cast<std::uint32_t>(b.entries.size()));
+  w.Fixed(b.entries.empty() ? kZeroHash : b.entries.front().prev_hash);
+  w.U32(static_cast<std::uint32_t>(entries.size()));
+  frames.push_back(w.Take());
+  frames.push_back(std::move(entries));
+  frames.push_back(DictionariesFrame(b.dictionaries));
+}
+
+std::int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Frame 3: each dictionary built (its id must be the one in its bytes), none twice, none that
+// `held` holds under its id with other bytes.
+std::vector<DictionaryPtr> ReadDictionaries(const std::string& frame,
+                                            const HeldDictionaries* held) {
+  Reader r(frame, "BATCH dictionaries");
+  const std::uint8_t count = r.U8();
+  if (count > kMaxBatchDictionaries) r.Fail("more dictionaries than a batch may carry");
+  std::vector<DictionaryPtr> out;
+  for (std::uint8_t i = 0; i < count; ++i) {
+    const std::uint32_t id = r.U32();
+    const std::uint64_t fingerprint = r.U64();
+    const std::uint32_t size = r.U32();
+    if (size > kMaxDictionaryBytes) r.Fail("a dictionary larger than a batch may carry");
+    std::string bytes(r.Bytes(size));
+    DictionaryPtr d;
+    try {
+      d = std::make_shared<const BodyDictionary>(fingerprint, 0, NowMs(), std::move(bytes));
+    } catch (const Error& e) {
+      r.Fail(std::string("dictionary ") + std::to_string(id) + ": " + e.what());
+    }
+    if (id == 0 || d->id() != id) r.Fail("dictionary id " + std::to_string(id) + " is not its own");
+    if (std::any_of(out.begin(), out.end(), [&](const DictionaryPtr& o) { return o->id() == id; }))
+      r.Fail("dictionary " + std::to_string(id) + " sent twice");
+    if (held != nullptr) {
+      const auto it = held->find(id);
+      if (it != held->end() && it->second->dict.bytes() != d->dict.bytes())
+        r.Fail("dictionary " + std::to_string(id) + " differs from the one held under its id");
+    }
+    out.push_back(std::move(d));
+  }
+  r.End();
+  return out;
+}
+
+// Entry i's dictionary: one of the batch's, else one held; else the batch is malformed.
+const DictionaryPtr& FindDictionary(std::uint32_t id, const std::vector<DictionaryPtr>& sent,
+                                    const HeldDictionaries* held, const Reader& r) {
+  for (const DictionaryPtr& d : sent) {
+    if (d->id() == id) return d;
+  }
+  if (held != nullptr) {
+    if (const auto it = held->find(id); it != held->end() && it->second) return it->second;
+  }
+  r.Fail("unknown dictionary id " + std::to_string(id));
+}
+
+// The entries of a version-6 frame: each body decompressed (at most kMaxBatchEntriesBytes in
+// all) and its frame kept in b.stored, then every hash derived as in version 4.
+void ReadStored(std::string_view packed, std::uint32_t count, Hash256 prev,
+                const HeldDictionaries* held, Batch& b) {
+  thread_local zstd::Decompressor decompressor;
+  Reader r(packed, "BATCH entries");
+  b.entries.reserve(count);
+  b.stored.reserve(count);
+  std::size_t budget = kMaxBatchEntriesBytes;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    Reader entry(r.Bytes(r.U32()), "BATCH entry");
+    ChangeEntry& e = b.entries.emplace_back();
+    CompressedBody& c = b.stored.emplace_back();
+    e.origin = b.head.origin;
+    e.seq = b.after_seq + 1 + i;
+    e.op = ReadOp(entry);
+    e.version = ReadVersion(entry);
+    e.record_id = entry.Short();
+    const std::uint32_t dict = entry.U32();
+    const std::string_view body = entry.Rest();
+    if (dict == 0) {
+      e.body.assign(body);
+    } else {
+      c.dict = FindDictionary(dict, b.dictionaries, held, entry);
+      try {
+        decompressor.Decompress(c.dict->dict, body, e.body, true, budget);
+      } catch (const Error& error) {
+        entry.Fail("body of seq " + std::to_string(e.seq) + ": " + error.what());
+      }
+      c.frame.assign(body);
+    }
+    if (e.body.size() > budget) r.Fail("bodies larger than a batch may be");
+    budget -= e.body.size();
+    e.record_hash = RecordHash(e.body);
+    e.prev_hash = prev;
+    e.entry_hash = EntryHash(e);
+    prev = e.entry_hash;
+  }
+  r.End();
+}
+
+Batch DecodeStored(const Frames& frames, const HeldDictionaries* held) {
+  Reader r(frames[1], "BATCH");
+  Batch b;
+  ReadHeader(r, b);
+  const std::uint32_t count = r.U32();
+  Hash256 prev{};
+  r.Fixed(prev);
+  const std::uint32_t size = r.U32();
+  r.End();
+  b.dictionaries = ReadDictionaries(frames[3], held);
+  if (size != frames[2].size()) r.Fail("entries size is not the entries frame's");
+  if (count == 0) {
+    if (size != 0 || prev != kZeroHash || !b.dictionaries.empty())
+      r.Fail("an empty batch carries entries");
+    return b;
+  }
+  if (b.head.seq < b.after_seq || static_cast<std::uint64_t>(b.head.seq - b.after_seq) != count) {
+    r.Fail("count is not head seq - after_seq");
+  }
+  if (count > kMaxBatchEntries) r.Fail("more entries than a batch may hold");
+  if (size > kMaxBatchEntriesBytes) r.Fail("entries larger than a batch may be");
+  if (count > size / (4 + kStoredEntryMin)) r.Fail("count larger than the entries");
+  ReadStored(frames[2], count, prev, held, b);
+  b.hashes_derived = true;
+  return b;
+}
+
 }  // namespace
 
 void EncodeBatchFrames(const Batch& batch, std::uint8_t version, Frames& frames) {
+  if (version >= 6) return EncodeStored(batch, frames);
   if (version >= 4) return EncodeLean(batch, frames);
   Writer w;
   WriteHeader(w, batch, static_cast<std::uint32_t>(batch.entries.size()));
@@ -199,11 +406,13 @@ void EncodeBatchFrames(const Batch& batch, std::uint8_t version, Frames& frames)
   frames.push_back(FullEntries(batch.entries));
 }
 
-Batch DecodeBatchFrames(const Frames& frames, std::uint8_t version) {
-  if (frames.size() != 3) {
-    throw WireError(ErrorCode::kMalformed,
-                    "malformed BATCH: expected 3 frames, got " + std::to_string(frames.size()));
+Batch DecodeBatchFrames(const Frames& frames, std::uint8_t version, const HeldDictionaries* held) {
+  const std::size_t expected = version >= 6 ? 4 : 3;
+  if (frames.size() != expected) {
+    throw WireError(ErrorCode::kMalformed, "malformed BATCH: expected " + std::to_string(expected) +
+                                               " frames, got " + std::to_string(frames.size()));
   }
+  if (version >= 6) return DecodeStored(frames, held);
   return version >= 4 ? DecodeLean(frames) : DecodeFull(frames);
 }
 

@@ -94,9 +94,11 @@ class Reader {
 };
 
 // BATCH frames 1 and 2 in `version` (wire_batch.cc): versions 2 and 3 carry every entry field,
-// version 4 leaves out what the receiver derives and compresses the entries with zstd.
+// version 4 leaves out what the receiver derives and compresses the entries with zstd, version
+// 6 sends each body as stored (no frame compression) and its dictionaries in a frame 3.
 void EncodeBatchFrames(const Batch& batch, std::uint8_t version, Frames& frames);
 // Decodes frames 1 and 2 (frames[0] is the checked header); throws WireError kMalformed.
-Batch DecodeBatchFrames(const Frames& frames, std::uint8_t version);
+Batch DecodeBatchFrames(const Frames& frames, std::uint8_t version,
+                        const HeldDictionaries* held = nullptr);
 
 }  // namespace carehub::wire::internal

@@ -119,6 +119,15 @@ const BodyDictionary& BodyCodec::Dictionary(std::int64_t id) {
   return *by_id_.emplace(id, std::move(d)).first->second;
 }
 
+DictionaryPtr BodyCodec::Find(std::int64_t id) {
+  try {
+    Dictionary(id);
+  } catch (const Error&) {
+    return nullptr;
+  }
+  return by_id_.at(id);
+}
+
 std::string_view BodyCodec::Read(std::optional<std::int64_t> dict, std::string_view stored,
                                  std::string& out) {
   if (!dict) return stored;

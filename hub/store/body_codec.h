@@ -49,6 +49,14 @@ struct BodyDictionary {
 };
 using DictionaryPtr = std::shared_ptr<const BodyDictionary>;
 
+// A body as a change row stores it, owned: the zstd frame compressed with `dict`, or nothing
+// (`dict` null) for a body stored raw, whose bytes are the body itself. Version-6 BATCH entries
+// travel so (docs/PROTOCOL.md "BATCH"); the receiver stores such a frame unchanged.
+struct CompressedBody {
+  DictionaryPtr dict;
+  std::string frame;
+};
+
 // Every stored dictionary, oldest first.
 std::vector<DictionaryPtr> LoadBodyDictionaries(sqlite3* db);
 // Inserts `d` in the caller's transaction unless it is stored. Throws Error::Corruption when
@@ -108,6 +116,8 @@ class BodyCodec {
   // its schema's dictionary (returns its id), or nullopt to store `body` raw. A dictionary
   // trained now is stored in body_dictionaries in the same transaction.
   std::optional<std::int64_t> Encode(std::string_view body, std::string& out);
+  // The stored dictionary `id` (null when this store holds none under that id).
+  DictionaryPtr Find(std::int64_t id);
   // Stores again the dictionaries this codec trained (a rolled-back transaction takes their
   // rows with it); writers call it at the start of their transaction.
   void StoreTrained();

@@ -113,6 +113,10 @@ struct RelayedColumns {
   // same dictionary, else it compresses the body itself.
   std::optional<std::int64_t> dict;
   std::string compressed;
+  // Set when `compressed` is the frame as received (a version-6 BATCH, compressed with
+  // `received`, not necessarily the writer's dictionary): the writer stores it unchanged under
+  // its id, storing the dictionary too when it has not yet.
+  DictionaryPtr received;
 };
 // Throws Error as DecodeSingleObject does when a body does not decode.
 RelayedColumns PrepareRelayedOne(std::string_view origin, const ChangeEntry& e);
@@ -120,10 +124,13 @@ RelayedColumns PrepareRelayedOne(std::string_view origin, const ChangeEntry& e);
 // read with a ProjectionReader instead of being decoded in full (the same values; a body the
 // projection does not take is decoded by PrepareRelayedOne, which throws as it does). With
 // `dictionaries` (writer schema -> the dictionary the writer's BodyCodec encodes it with), each
-// body of such a schema is also compressed (`dict`, `compressed`).
+// body of such a schema is also compressed (`dict`, `compressed`). With `received` (one per
+// entry: the bodies as a version-6 BATCH sent them), a received frame is taken instead (moved
+// out of `received`) and only the raw bodies are compressed.
 std::vector<RelayedColumns> PrepareRelayed(
     std::string_view origin, std::span<const ChangeEntry> entries,
-    const std::map<std::uint64_t, DictionaryPtr>* dictionaries = nullptr);
+    const std::map<std::uint64_t, DictionaryPtr>* dictionaries = nullptr,
+    std::span<CompressedBody> received = {});
 
 // Store::ApplyRemoteBatch on the relayed bulk path `bulk` (the same checks, transaction and
 // result; the run ends on an exception). `prepared`: PrepareRelayed of `entries`, or empty (the

@@ -9,7 +9,8 @@
 // whose fields schema resolution maps, a body the walk refuses, a number outside an Avro int —
 // is decoded in full (PrepareRelayedOne), which throws where the decoder throws. Given the
 // writer's encoding dictionaries, the bodies are compressed here too (the writer's other large
-// per-body cost), with the same zstd parameters, so into the same bytes.
+// per-body cost), with the same zstd parameters, so into the same bytes. A body a version-6
+// BATCH sent compressed is stored as received (the frame is taken over, not compressed again).
 #include <algorithm>
 #include <cstring>
 
@@ -146,12 +147,15 @@ class Projector {
 
 std::vector<RelayedColumns> PrepareRelayed(
     std::string_view origin, std::span<const ChangeEntry> entries,
-    const std::map<std::uint64_t, DictionaryPtr>* dictionaries) {
+    const std::map<std::uint64_t, DictionaryPtr>* dictionaries,
+    std::span<CompressedBody> received) {
   thread_local Projector projector;  // its plans are compiled once per writer schema
   thread_local zstd::Compressor compressor;
   std::vector<RelayedColumns> out;
   out.reserve(entries.size());
-  for (const ChangeEntry& e : entries) {
+  const bool as_received = received.size() == entries.size();
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const ChangeEntry& e = entries[i];
     RelayedColumns& p = out.emplace_back();
     const auto fingerprint = SingleObjectFingerprint(e.body);
     bool projected = false;
@@ -163,6 +167,12 @@ std::vector<RelayedColumns> PrepareRelayed(
       }
     }
     if (!projected) p = PrepareRelayedOne(origin, e);
+    if (as_received && received[i].dict) {  // stored as received, not compressed again
+      p.received = received[i].dict;
+      p.dict = p.received->id();
+      p.compressed = std::move(received[i].frame);
+      continue;
+    }
     if (dictionaries == nullptr || !fingerprint) continue;
     if (const auto d = dictionaries->find(*fingerprint); d != dictionaries->end() && d->second) {
       compressor.Compress(d->second->dict, e.body, p.compressed);

@@ -364,21 +364,40 @@ std::vector<ChangeEntry> Store::ReadChanges(std::string_view origin, std::int64_
   return out;
 }
 
+// ReadChanges' body as stored at columns 5 (dict) and 6 (bytes), into stored[index] (reused):
+// the frame and its dictionary when it decompressed, else {null, ""} (raw, or damaged: the
+// entry carries the stored bytes).
+void Store::StoredAsIs(const sqlite::Statement& stmt, bool decompressed, std::size_t index,
+                       std::vector<CompressedBody>& stored, DictionaryPtr& last) {
+  CompressedBody& out = index < stored.size() ? stored[index] : stored.emplace_back();
+  if (!decompressed) {
+    out.dict.reset();
+    out.frame.clear();
+    return;
+  }
+  const std::int64_t id = *stmt.ColumnOptionalInt64(5);
+  if (!last || last->id() != id) last = bodies_->Find(id);
+  out.dict = last;
+  out.frame.assign(stmt.ColumnBlob(6));
+}
+
 void Store::ReadChanges(std::string_view origin, std::int64_t after_seq, std::int64_t max,
-                        std::vector<ChangeEntry>& out) {
+                        std::vector<ChangeEntry>& out, std::vector<CompressedBody>* stored) {
   // record_hash and prev_hash are not stored (docs/STORE.md): SHA-256 of the body, and the
   // stored entry_hash of the entry before (of after_seq for the first one).
   sqlite::Statement stmt(db_,
                          "SELECT seq, record_id, op, version, entry_hash, dict, body FROM changes "
                          "WHERE origin = ? AND seq >= ? ORDER BY seq LIMIT ?");
   stmt.Bind(1, origin).Bind(2, std::max<std::int64_t>(after_seq, 1)).Bind(3, max + 1);
-  std::size_t n = 0;  // entries read; out[n..] are left from an earlier read, reused
+  std::size_t n = 0;        // entries read; out[n..] are left from an earlier read, reused
+  DictionaryPtr last_dict;  // the previous entry's (a batch uses one dictionary or few)
   Hash256 prev = kZeroHash;
   while (stmt.Step()) {
     Hash256 entry_hash{};
     const std::string_view blob = stmt.ColumnBlob(4);
     if (blob.size() != entry_hash.size()) {
       out.resize(n);
+      if (stored != nullptr) stored->resize(n);
       throw Error::Corruption("change " + std::string(origin) + "/" +
                               std::to_string(stmt.ColumnInt64(0)) + ": entry_hash is not 32 bytes");
     }
@@ -399,12 +418,15 @@ void Store::ReadChanges(std::string_view origin, std::int64_t after_seq, std::in
     e.entry_hash = entry_hash;
     // Decompressed straight into the entry's body (a raw or undecompressable blob is copied).
     const std::string_view body = BodyOrStored(stmt, 5, e.body);
-    if (body.data() != e.body.data()) e.body.assign(body);
+    const bool decompressed = body.data() == e.body.data();
+    if (!decompressed) e.body.assign(body);
+    if (stored != nullptr) StoredAsIs(stmt, decompressed, n - 1, *stored, last_dict);
     e.record_hash = RecordHash(e.body);
     e.prev_hash = prev;
     prev = entry_hash;
   }
   out.resize(n);
+  if (stored != nullptr) stored->resize(n);
 }
 
 std::optional<SignedHead> Store::Head(std::string_view origin) { return ReadHead(db_, origin); }

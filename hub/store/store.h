@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "hub/store/body_codec.h"
 #include "hub/store/change_log.h"
 #include "hub/store/keys.h"
 #include "hub/store/sqlite_db.h"
@@ -163,8 +164,11 @@ class Store {
   // The same into `out` (replaced; its size is the number of entries read): the entries it
   // holds are overwritten in place and keep their strings' capacity, so a reader that serves
   // batch after batch into one vector allocates nothing per entry once warmed up.
+  // With `stored`: also each entry's body as stored (a version-6 BATCH sends it so), one per
+  // entry, reused in place as `out`; a raw body, or one that does not decompress, as {null, ""}
+  // (the entry's body is then the stored bytes, sent raw).
   void ReadChanges(std::string_view origin, std::int64_t after_seq, std::int64_t max,
-                   std::vector<ChangeEntry>& out);
+                   std::vector<ChangeEntry>& out, std::vector<CompressedBody>* stored = nullptr);
   std::optional<SignedHead> Head(std::string_view origin);
   std::vector<SignedHead> Heads();  // every origin with a signed head, sorted by origin
   ChainCursor Tip(std::string_view origin);
@@ -207,6 +211,8 @@ class Store {
  private:
   Store(std::filesystem::path dir, sqlite::Database db, HubKeys keys);
   std::string_view BodyOrStored(const sqlite::Statement& stmt, int column, std::string& scratch);
+  void StoredAsIs(const sqlite::Statement& stmt, bool decompressed, std::size_t index,
+                  std::vector<CompressedBody>& stored, DictionaryPtr& last);
   std::filesystem::path dir_;
   sqlite::Database db_;
   std::unique_ptr<BodyCodec> bodies_;  // after db_: destroyed before the connection closes

@@ -3,6 +3,7 @@
 // store.cc so that the other lookups link without the codec.
 #include <algorithm>
 #include <cstring>
+#include <set>
 
 #include "hub/store/body_codec.h"
 #include "hub/store/bulk_load.h"
@@ -56,7 +57,8 @@ class RemoteWriter {
         upsert_head_(db,
                      "INSERT INTO heads(origin, seq, head_hash, signature) VALUES(?, ?, ?, ?) "
                      "ON CONFLICT(origin) DO UPDATE SET seq = excluded.seq, "
-                     "head_hash = excluded.head_hash, signature = excluded.signature") {
+                     "head_hash = excluded.head_hash, signature = excluded.signature"),
+        db_(db) {
     bodies_.StoreTrained();  // a rolled-back transaction may have taken their rows
     // A bulk load of the hub's own file may have dropped the record indexes (bulk_load.h):
     // without them every lookup below would scan `records`, so they are built first, in this
@@ -80,7 +82,11 @@ class RemoteWriter {
                    const RelayedColumns* prepared = nullptr) {
     std::optional<std::int64_t> dict;
     std::string_view stored;
-    if (prepared != nullptr && prepared->dict && EncodesWith(*prepared)) {
+    if (prepared != nullptr && prepared->received) {
+      StoreReceived(*prepared->received);
+      dict = prepared->dict;
+      stored = prepared->compressed;
+    } else if (prepared != nullptr && prepared->dict && EncodesWith(*prepared)) {
       dict = prepared->dict;
       stored = prepared->compressed;
     } else {
@@ -151,6 +157,15 @@ class RemoteWriter {
   }
 
  private:
+  // A dictionary a version-6 BATCH's frames use, stored in this transaction unless it is
+  // (StoreBodyDictionary: a different dictionary under its id throws Error::Corruption). Once
+  // per dictionary and writer (a batch's).
+  void StoreReceived(const BodyDictionary& d) {
+    if (received_.count(d.id())) return;
+    StoreBodyDictionary(db_.handle(), d);
+    received_.insert(d.id());
+  }
+
   bool EncodesWith(const RelayedColumns& p) {
     if (p.fingerprint != encoding_fingerprint_ || !encoding_) {
       encoding_ = bodies_.EncodingDictionary(p.fingerprint);
@@ -200,12 +215,14 @@ class RemoteWriter {
 
   BodyCodec& bodies_;
   std::string compressed_, scratch_;
-  DictionaryPtr encoding_;  // bodies_' dictionary of encoding_fingerprint_ (EncodesWith)
+  DictionaryPtr encoding_;           // bodies_' dictionary of encoding_fingerprint_ (EncodesWith)
+  std::set<std::int64_t> received_;  // dictionaries StoreReceived stored (or found stored)
   std::uint64_t encoding_fingerprint_ = 0;
   PersonRows& persons_;
   RelayedBulk* bulk_;
   bool on_run_;
   sqlite::Statement insert_change_, lookup_, insert_record_, update_record_, upsert_head_;
+  sqlite::Database& db_;
 };
 
 }  // namespace

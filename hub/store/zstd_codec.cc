@@ -69,7 +69,8 @@ Decompressor::Decompressor() : dctx_(ZSTD_createDCtx()) {
   Check(ZSTD_DCtx_setParameter(dctx_.get(), ZSTD_d_format, ZSTD_f_zstd1_magicless), "format");
 }
 
-void Decompressor::Decompress(const Dictionary& dict, std::string_view in, std::string& out) {
+void Decompressor::Decompress(const Dictionary& dict, std::string_view in, std::string& out,
+                              bool strict, std::size_t max_size) {
   ZSTD_frameHeader header{};
   const std::size_t rest =
       ZSTD_getFrameHeader_advanced(&header, in.data(), in.size(), ZSTD_f_zstd1_magicless);
@@ -79,6 +80,12 @@ void Decompressor::Decompress(const Dictionary& dict, std::string_view in, std::
     throw Error::Corruption(ZSTD_isError(rest)
                                 ? std::string("not a zstd frame: ") + ZSTD_getErrorName(rest)
                                 : std::string("not a zstd frame of a body"));
+  }
+  if (strict && (!header.checksumFlag || header.dictID != 0)) {
+    throw Error::Corruption("a body frame without checksum or with a dictionary ID");
+  }
+  if (strict && header.frameContentSize > max_size) {
+    throw Error::Corruption("a body frame declaring more bytes than allowed");
   }
   ZSTD_DCtx* d = dctx_.get();
   const std::size_t ref = ZSTD_DCtx_refDDict(d, dict.ddict());

@@ -88,8 +88,11 @@ class Decompressor {
  public:
   Decompressor();
   // Replaces `out` with `in` decompressed with `dict`. Throws Error::Corruption with zstd's
-  // reason when `in` is not a frame of this format or does not decompress with `dict`.
-  void Decompress(const Dictionary& dict, std::string_view in, std::string& out);
+  // reason when `in` is not a frame of this format or does not decompress with `dict`; with
+  // `strict` also when the frame has no checksum or declares more than `max_size` bytes (a body
+  // received from a peer, docs/PROTOCOL.md "BATCH", version 6: checked before allocating).
+  void Decompress(const Dictionary& dict, std::string_view in, std::string& out,
+                  bool strict = false, std::size_t max_size = 0);
 
  private:
   std::unique_ptr<ZSTD_DCtx_s, DCtxFree> dctx_;

@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """An independent exchange client written from docs/PROTOCOL.md alone (python3-zmq with CURVE,
-hashlib, python3-cryptography for Ed25519, python3-zstandard for version 4).
+hashlib, python3-cryptography for Ed25519, python3-zstandard for versions 4 to 6).
 
 Connects to a hub, says HELLO in the given protocol version, pulls every entry of ORIGIN from 0
 to the advertised head, checks the chain (version 2/3: the hashes sent; version 4: the hashes
-derived from the bodies) and every head signature, and prints one JSON line:
-{"version": V, "entries": N, "head_seq": S, "head_hash": HEX, "batches": B, "entry_bytes": E}.
+derived from the bodies; version 6: from the bodies decompressed with the dictionaries sent or
+held) and every head signature, and prints one JSON line:
+{"version": V, "entries": N, "head_seq": S, "head_hash": HEX, "batches": B, "entry_bytes": E,
+ "compressed_bodies": C}.
 
 usage: wire_client.py ENDPOINT SERVER_CURVE_PUBLIC CLIENT_CURVE_PUBLIC CLIENT_CURVE_SECRET
                       REGION ORIGIN ORIGIN_SIGN_KEY_HEX VERSION
@@ -112,10 +114,62 @@ def entries_v4(origin, after, count, prev, size, frame):
     r.end()
 
 
-def pull_all(sock, version, origin, key, target):
+def dictionaries_v6(frame, dictionaries):
+    """Frame 3 of a version-6 BATCH: u8 count, then (u32 id, u64 fingerprint, u32 size, bytes)."""
+    import zstandard
+    r = Reader(frame)
+    count = r.u8()
+    if count > 16:
+        raise ValueError("too many dictionaries")
+    for _ in range(count):
+        dict_id, _fingerprint, size = r.u32(), r.u64(), r.u32()
+        if size > 65536:
+            raise ValueError("dictionary too large")
+        data = r.take(size)
+        if dict_id == 0 or len(data) < 8 or int.from_bytes(data[4:8], "little") != dict_id:
+            raise ValueError("dictionary id is not its own")
+        if dictionaries.get(dict_id, data) != data:
+            raise ValueError("dictionary differs from the one held")
+        dictionaries[dict_id] = data
+    r.end()
+    return {i: zstandard.ZstdDecompressor(dict_data=zstandard.ZstdCompressionDict(d),
+                                          format=zstandard.FORMAT_ZSTD1_MAGICLESS)
+            for i, d in dictionaries.items()}
+
+
+def entries_v6(origin, after, count, prev, size, frame, decompressors, stats):
+    if size != len(frame) or size > 128 << 20 or count > 1_000_000 or count > size // 15:
+        raise ValueError("beyond the version-6 limits")
+    r = Reader(frame)
+    for i in range(count):
+        e = Reader(r.take(r.u32()))
+        op, version = e.u8(), e.u32()
+        record_id = e.str16()
+        dict_id = e.u32()
+        body = e.take(len(e.data) - e.pos)
+        if dict_id:
+            if dict_id not in decompressors:
+                raise ValueError(f"unknown dictionary id {dict_id}")
+            # A magicless frame with content size and checksum (zstandard checks the checksum).
+            body = decompressors[dict_id].decompress(body)
+            stats["compressed_bodies"] += 1
+        seq = after + 1 + i
+        ehash = entry_hash(origin, seq, op, record_id, version, hashlib.sha256(body).digest(),
+                           prev)
+        yield seq, prev, ehash
+        prev = ehash
+    r.end()
+
+
+def pull_all(sock, version, origin, key, target, stats):
     held, tip, batches, entry_bytes = 0, bytes(32), 0, 0
+    dictionaries = {}  # version 6: id -> dictionary bytes, listed in every PULL
     while held < target:
-        send(sock, version, "PULL", str16(origin) + struct.pack(">QI", held, 5000))
+        pull = str16(origin) + struct.pack(">QI", held, 5000)
+        if version >= 6:
+            ids = list(dictionaries)[-64:]
+            pull += struct.pack(">B", len(ids)) + b"".join(struct.pack(">I", i) for i in ids)
+        send(sock, version, "PULL", pull)
         mtype, frames = receive(sock, version)
         if mtype != TYPES["BATCH"]:
             raise ValueError(f"expected BATCH, got type {mtype}")
@@ -123,7 +177,15 @@ def pull_all(sock, version, origin, key, target):
         if r.str16() != origin or r.u64() != held:
             raise ValueError("batch of another pull")
         head_seq, head_hash, signature, count = r.u64(), r.take(32), r.take(64), r.u32()
-        if version >= 4:
+        if version >= 6:
+            prev, size = r.take(32), r.u32()
+            if len(frames) != 3:
+                raise ValueError("a version-6 BATCH has 4 frames")
+            if count and prev != tip:
+                raise ValueError("prev_hash does not continue the chain")
+            decompressors = dictionaries_v6(frames[2], dictionaries)
+            entries = entries_v6(origin, held, count, prev, size, frames[1], decompressors, stats)
+        elif version >= 4:
             prev, size = r.take(32), r.u32()
             if count and prev != tip:
                 raise ValueError("prev_hash does not continue the chain")
@@ -168,9 +230,12 @@ def main(argv):
         o = r.str16()
         heads[o] = r.u64()
     r.end()
-    seq, tip, batches, entry_bytes = pull_all(sock, version, origin, key, heads.get(origin, 0))
+    stats = {"compressed_bodies": 0}
+    seq, tip, batches, entry_bytes = pull_all(sock, version, origin, key, heads.get(origin, 0),
+                                              stats)
     print(json.dumps({"version": version, "entries": seq, "head_seq": seq, "head_hash": tip.hex(),
-                      "batches": batches, "entry_bytes": entry_bytes}))
+                      "batches": batches, "entry_bytes": entry_bytes,
+                      "compressed_bodies": stats["compressed_bodies"]}))
 
 
 if __name__ == "__main__":

@@ -153,6 +153,60 @@ TEST_F(ExchangeSyncTest, RelayCarriesVerifiedRecordsToAHubThatNeverSawTheOrigin)
   EXPECT_EQ(Digest310(c_), Digest310(a_));
 }
 
+// The change rows of origin 310000 whose body is stored compressed: seq -> (dict, stored bytes).
+std::map<std::int64_t, std::pair<std::int64_t, std::string>> StoredFrames(Store& store) {
+  sqlite::Statement stmt(store.db(),
+                         "SELECT seq, dict, body FROM changes WHERE origin = '310000' AND dict "
+                         "IS NOT NULL ORDER BY seq");
+  std::map<std::int64_t, std::pair<std::int64_t, std::string>> out;
+  while (stmt.Step()) {
+    out[stmt.ColumnInt64(0)] = {stmt.ColumnInt64(1), std::string(stmt.ColumnBlob(2))};
+  }
+  return out;
+}
+
+// Protocol version 6 (docs/PROTOCOL.md "Entries frame, version 6"): bodies travel as A stores
+// them; B stores A's frames byte for byte under A's dictionary ids (and A's dictionary with
+// them), and C, which pulls from B only, gets the same bytes again. Digests equal, C's log
+// verifies with A's key.
+TEST_F(ExchangeSyncTest, VersionSixRelaysTheOriginsStoredFramesByteForByte) {
+  Ingest(a_, 0, 9000);  // the first 4096 bodies train the dictionary
+  const auto at_a = StoredFrames(a_);
+  ASSERT_GT(at_a.size(), 4000u);
+  const std::int64_t dict = at_a.begin()->second.first;
+  std::optional<Server> a;
+  ServeAForB(a);
+  AddPeer(b_.db(), Member(c_, "c", std::nullopt), b_.region());
+  {
+    Exchange b(tmp_ / "b", Options(false));
+    EXPECT_TRUE(b.SyncOnce(30s).caught_up);
+  }
+  Server b(tmp_ / "b", Options());
+  AddPeer(c_.db(), Member(b_, "b", b.endpoint()), c_.region());
+  AddPeer(c_.db(), Member(a_, "a", std::nullopt), c_.region());
+  b.Start();
+  {
+    Exchange c(tmp_ / "c", Options(false));
+    EXPECT_TRUE(c.SyncOnce(30s).caught_up);
+  }
+  for (Store* relay : {&b_, &c_}) {
+    const auto got = StoredFrames(*relay);
+    int differ = 0;
+    for (const auto& [seq, frame] : at_a) {
+      const auto it = got.find(seq);
+      if (it == got.end() || it->second != frame) ++differ;
+    }
+    EXPECT_EQ(differ, 0) << relay->region();
+    EXPECT_EQ(relay->db().QueryInt("SELECT count(*) FROM body_dictionaries WHERE id = " +
+                                   std::to_string(dict)),
+              1);
+  }
+  EXPECT_EQ(Digest310(b_), Digest310(a_));
+  EXPECT_EQ(Digest310(c_), Digest310(a_));
+  EXPECT_EQ(VerifyStoredLog(c_.db(), "310000", a_.keys().sign_public()), std::nullopt);
+  EXPECT_TRUE(VerifyStore(c_).sound());
+}
+
 // An ingest batch can hold the store's write lock longer than busy_timeout (5 s): the relayed
 // batch is then not applied, not counted as rejected, and pulled again once the lock is free.
 TEST_F(ExchangeSyncTest, ABusyStoreDefersTheBatchAndTheSyncStillCompletes) {
@@ -953,16 +1007,16 @@ TEST_F(ExchangeSyncTest, SyncOnceFinishesTheRepairItStartedBeforeItReturns) {
   EXPECT_TRUE(log_.Contains("repair: origin 310000 seq 3000..3000 proven from seq 2999"));
 }
 
-// Protocol versions (docs/PROTOCOL.md "Versions"): a client starts in version 5 and, answered
-// ERROR unknown_version by an older hub, speaks the version that hub answered in (5 -> 4, 5 -> 3
-// or 5 -> 2 at once); a version-5 hub answers an older client in the client's version.
+// Protocol versions (docs/PROTOCOL.md "Versions"): a client starts in version 6 and, answered
+// ERROR unknown_version by an older hub, speaks the version that hub answered in (6 -> 5, 6 -> 4,
+// 6 -> 3 or 6 -> 2 at once); a version-6 hub answers an older client in the client's version.
 TEST(ExchangeVersionTest, HubsOfEveryVersionExchangeTheSameVerifiedRecords) {
   TempDir tmp;
   Store a = Store::Init(tmp / "a", {.region = "sh"});
   Ingest(a, 0, 2500);
   LogLines log;
   int records = 2500;
-  for (const std::uint8_t older : {4, 3, 2}) {
+  for (const std::uint8_t older : {5, 4, 3, 2}) {
     const std::string name = "b" + std::to_string(older);
     Store b = Store::Init(tmp / name,
                           {.region = "js", .federation_key_file = tmp / "a" / "federation.key"});
@@ -984,7 +1038,7 @@ TEST(ExchangeVersionTest, HubsOfEveryVersionExchangeTheSameVerifiedRecords) {
     EXPECT_EQ(Digest310(b), Digest310(a));
     server.Stop();
 
-    // The other way round: a version-5 hub serves a client that speaks only `older`.
+    // The other way round: a version-6 hub serves a client that speaks only `older`.
     Ingest(a, 2500 + older * 100, 2600 + older * 100);
     Server newest(tmp / "a", {.listen = "tcp://127.0.0.1:*", .log = log.Sink()});
     RemovePeer(b.db(), "a");
@@ -1003,20 +1057,23 @@ TEST(ExchangeVersionTest, HubsOfEveryVersionExchangeTheSameVerifiedRecords) {
 
 // docs/PROTOCOL.md is precise enough to implement from: an independent client written from it
 // alone (tests/data/exchange/wire_client.py: python3-zmq CURVE, hashlib, python3-cryptography,
-// python3-zstandard) pulls a hub's whole log in versions 2, 3, 4 and 5, re-deriving and checking
-// every hash and head signature, and ends at the hub's signed head.
+// python3-zstandard) pulls a hub's whole log in versions 2 to 6, re-deriving and checking every
+// hash and head signature, and ends at the hub's signed head; in version 6 it decompresses the
+// bodies sent as stored with the dictionary sent along (5000 records: the first 4096 train it).
 TEST(ExchangeVersionTest, AClientWrittenFromTheProtocolDocPullsInEveryVersion) {
   TempDir tmp;
   Store a = Store::Init(tmp / "a", {.region = "sh"});
   Store py = Store::Init(tmp / "py",
                          {.region = "gd", .federation_key_file = tmp / "a" / "federation.key"});
-  Ingest(a, 0, 2500);
+  Ingest(a, 0, 5000);
   AddPeer(a.db(), Member(py, "py", std::nullopt), a.region());
   Server server(tmp / "a", {.listen = "tcp://127.0.0.1:*"});
   server.Start();
   const std::string head_hash = ToHex(a.Head("310000")->head_hash);
+  const auto compressed = a.db().QueryInt("SELECT count(dict) FROM changes");
+  ASSERT_GT(compressed.value_or(0), 0);
   std::map<int, int> entry_bytes;
-  for (const int version : {2, 3, 4, 5}) {
+  for (const int version : {2, 3, 4, 5, 6}) {
     std::string out;
     const std::string command =
         "/usr/bin/python3 " +
@@ -1025,7 +1082,10 @@ TEST(ExchangeVersionTest, AClientWrittenFromTheProtocolDocPullsInEveryVersion) {
         "' '" + py.keys().curve_secret() + "' " + py.region() + " 310000 " +
         ToHex(a.keys().sign_public()) + " " + std::to_string(version) + " 2>&1";
     ASSERT_EQ(testing::RunCommand(command, &out), 0) << "version " << version << ": " << out;
-    EXPECT_NE(out.find("\"entries\": 2500"), std::string::npos) << out;
+    EXPECT_NE(out.find("\"entries\": 5000"), std::string::npos) << out;
+    const std::string bodies =
+        "\"compressed_bodies\": " + std::to_string(version == 6 ? *compressed : 0);
+    EXPECT_NE(out.find(bodies), std::string::npos) << out;
     EXPECT_NE(out.find("\"head_hash\": \"" + head_hash + "\""), std::string::npos) << out;
     const auto at = out.find("\"entry_bytes\": ");
     ASSERT_NE(at, std::string::npos) << out;

@@ -183,7 +183,7 @@ TEST(WireTest, VersionFourBatchLayoutIsAsDocumented) {
 }
 
 TEST(WireTest, PullLayoutIsBigEndianAsDocumented) {
-  const Frames frames = Encode(Pull{"310000", 0x0102, 0x0A0B0C0D});
+  const Frames frames = Encode(Pull{"310000", 0x0102, 0x0A0B0C0D}, 5);  // (6: wire_v6_test.cc)
   ASSERT_EQ(frames.size(), 2u);
   EXPECT_EQ(frames[0], std::string("CHX\x05\x03", 5));
   const std::string expected = std::string("\x00\x06", 2) + "310000" +
