@@ -91,7 +91,9 @@ TEST(WireV6Test, BodiesTravelAsStoredAndDecodeToTheSameChain) {
   for (std::size_t i = 0; i < got.stored.size(); ++i) {
     EXPECT_EQ(got.stored[i].frame, batch.stored[i].frame) << i;  // byte for byte
     EXPECT_EQ(got.stored[i].dict != nullptr, batch.stored[i].dict != nullptr) << i;
-    if (got.stored[i].dict) EXPECT_EQ(got.stored[i].dict->id(), dict->id());
+    if (got.stored[i].dict) {
+      EXPECT_EQ(got.stored[i].dict->id(), dict->id());
+    }
   }
   ASSERT_EQ(got.dictionaries.size(), 1u);
   EXPECT_EQ(got.dictionaries[0]->dict.bytes(), dict->dict.bytes());
