@@ -150,8 +150,9 @@ def entries_v6(origin, after, count, prev, size, frame, decompressors, stats):
         if dict_id:
             if dict_id not in decompressors:
                 raise ValueError(f"unknown dictionary id {dict_id}")
-            # A magicless frame with content size and checksum (zstandard checks the checksum).
-            body = decompressors[dict_id].decompress(body)
+            # A magicless frame with content size and checksum, which zstd checks while it
+            # streams (the one-shot decompress() reads the content size as if magic led).
+            body = decompressors[dict_id].decompressobj().decompress(body)
             stats["compressed_bodies"] += 1
         seq = after + 1 + i
         ehash = entry_hash(origin, seq, op, record_id, version, hashlib.sha256(body).digest(),
