@@ -41,7 +41,9 @@ inline constexpr std::uint32_t kMaxBatchEntriesBytes = 128u << 20;
 // frame, 112 bytes per origin, so 256 KiB leaves room for over 2000 origins. A client receives
 // replies: the largest is a BATCH entries frame, at most 128 MiB decompressed (version 4; zstd
 // adds at most 0.4% to incompressible input) — 136 MiB covers it and a version-3 frame of the
-// same batch (104 more bytes per entry, 20000 entries a batch).
+// same batch (104 more bytes per entry, 20000 entries a batch). A version-6 entries frame is
+// sent uncompressed and bounded by kMaxBatchEntriesBytes as sent; its dictionaries frame by
+// kMaxBatchDictionaries x kMaxDictionaryBytes.
 inline constexpr std::int64_t kMaxRequestFrameBytes = 256 << 10;
 inline constexpr std::int64_t kMaxReplyFrameBytes = std::int64_t{136} << 20;
 // zstd level of version-4 entries: measured best ratio per CPU on BATCH frames (PERFORMANCE.md).
