@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <ctime>
-#include <filesystem>
 #include <mutex>
 
 namespace carehub::sqlite {
@@ -28,6 +27,11 @@ ErrorKind KindOf(int extended_code) {
 }
 
 std::string WritersFile(const std::string& db_path) { return db_path + "-writers"; }
+
+// The page size of a database file created by carehub (SQLite's default is 4096). Set before
+// the first write (journal_mode=WAL writes the header); an existing file keeps its own. Measured
+// in docs/PERFORMANCE.md "Session 12: the writer's WAL and pages".
+constexpr int kNewDatabasePageSize = 16384;
 
 }  // namespace
 
@@ -117,6 +121,10 @@ Database::Database(const std::string& path, const DatabaseOptions& options) : pa
   busy_->timeout_ms = options.busy_timeout_ms;
   busy_->announce = options.mode != OpenMode::kReadOnly;
   sqlite3_busy_handler(raw, &BusyWait::Handler, busy_.get());
+  if (options.mode == OpenMode::kReadWriteCreate) {
+    Exec("PRAGMA page_size=" +
+         std::to_string(kNewDatabasePageSize));  // no-op for a file with pages
+  }
   if (options.mode != OpenMode::kReadOnly) Exec("PRAGMA journal_mode=WAL");
   // temp_store stays FILE (the default): sorts larger than the page cache (CREATE INDEX in a
   // migration, the digest's ORDER BY record_id over millions of records) spill to temporary
@@ -316,10 +324,19 @@ void Transaction::Rollback() {
   db_.Exec(nested_ ? "ROLLBACK TO carehub_nested; RELEASE carehub_nested" : "ROLLBACK");
 }
 
-BulkWriteMode::BulkWriteMode(Database& db, int cache_mib) : db_(db) {
+BulkWriteMode::BulkWriteMode(Database& db, int cache_mib, std::uint64_t wal_restart_bytes)
+    : db_(db), wal_restart_bytes_(wal_restart_bytes) {
   db_.Exec("PRAGMA cache_size=-" + std::to_string(cache_mib * 1024));
-  db_.Exec("PRAGMA wal_autocheckpoint=0");
+  db_.Exec("PRAGMA wal_autocheckpoint=0");  // removes SQLite's own WAL hook: ours replaces it
+  frame_bytes_ = static_cast<std::uint64_t>(db_.QueryInt("PRAGMA page_size").value_or(4096)) +
+                 kWalFrameHeaderBytes;
+  sqlite3_wal_hook(db_.handle(), &BulkWriteMode::WalHook, this);
   thread_ = std::thread([this] { Loop(); });
+}
+
+int BulkWriteMode::WalHook(void* self, sqlite3* /*db*/, const char* /*schema*/, int frames) {
+  static_cast<BulkWriteMode*>(self)->wal_frames_ = frames;
+  return SQLITE_OK;
 }
 
 BulkWriteMode::~BulkWriteMode() {
@@ -341,15 +358,15 @@ BulkWriteMode::~BulkWriteMode() {
 // from its beginning only after a checkpoint that caught up with the writer, which a writer
 // that keeps committing never allows: the WAL grew without bound (35 GB after 4M ingested rows)
 // and every page lookup searched a wal-index that large. Past this size the writer itself,
-// between transactions, checkpoints with TRUNCATE (waiting for readers through the busy
-// handler), so its next transaction starts a fresh WAL.
-constexpr std::uintmax_t kWalTruncateBytes = 256ull << 20;
-
+// between transactions, checkpoints with RESTART (waiting for readers through the busy
+// handler), so its next transaction writes the WAL from its beginning again. RESTART, not
+// TRUNCATE: the file keeps its size and its pages stay in the page cache, so the next 256 MiB
+// of frames overwrite cached pages in place; after a TRUNCATE every frame extended the file
+// again (ext4 block allocation, the zeroing of each new page a 4120-byte frame only partly
+// covers, the freeing of the cut pages): 0.6 s of kernel time per million records (session 12).
 void BulkWriteMode::Poke() {
-  std::error_code ignored;
-  const std::uintmax_t wal_bytes = std::filesystem::file_size(db_.path() + "-wal", ignored);
-  if (!ignored && wal_bytes > kWalTruncateBytes) {
-    sqlite3_wal_checkpoint_v2(db_.handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr,
+  if (static_cast<std::uint64_t>(wal_frames_) * frame_bytes_ > wal_restart_bytes_) {
+    sqlite3_wal_checkpoint_v2(db_.handle(), nullptr, SQLITE_CHECKPOINT_RESTART, nullptr,
                               nullptr);  // SQLITE_BUSY: tried again after the next commit
     return;
   }

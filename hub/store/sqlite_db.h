@@ -59,7 +59,9 @@ class Database {
  public:
   // Opens (or creates) the file and applies carehub's settings: WAL, synchronous=NORMAL (WAL
   // keeps commits atomic and durable up to the last checkpoint on power loss, and every commit
-  // on a process crash), busy_timeout, foreign_keys=ON.
+  // on a process crash), busy_timeout, foreign_keys=ON. A file created here gets carehub's page
+  // size (kNewDatabasePageSize in sqlite_db.cc, docs/STORE.md); an existing file keeps its own
+  // (in WAL mode not even VACUUM changes it).
   explicit Database(const std::string& path, const DatabaseOptions& options = {});
   ~Database();
   Database(Database&&) noexcept;
@@ -180,21 +182,31 @@ class Transaction {
 // random-key indexes, and WAL checkpoints moved to a second connection on its own thread
 // (SQLite's PASSIVE checkpoint runs beside a writer), so the writer never stops to copy pages
 // into the database file and fsync it. Call Poke() after commits, outside a transaction: it
-// also keeps the WAL below 256 MiB (a TRUNCATE checkpoint by the writer when it is larger). The
+// also keeps the WAL near 256 MiB (when its frames pass that, a RESTART checkpoint by the
+// writer, so that the next transaction overwrites the WAL file from its beginning; the file is
+// not cut: writing over cached pages costs the kernel less than extending a file). The
 // destructor stops the thread and restores the connection's default cache and autocheckpoint. Best
 // effort: when the second connection cannot be opened, the writer checkpoints as usual.
 class BulkWriteMode {
  public:
-  BulkWriteMode(Database& db, int cache_mib);
+  static constexpr std::uint64_t kWalRestartBytes = 256ull << 20;
+  // wal_restart_bytes: the WAL size past which Poke() restarts it (smaller in tests).
+  BulkWriteMode(Database& db, int cache_mib, std::uint64_t wal_restart_bytes = kWalRestartBytes);
   ~BulkWriteMode();
   BulkWriteMode(const BulkWriteMode&) = delete;
   BulkWriteMode& operator=(const BulkWriteMode&) = delete;
   void Poke();
 
  private:
+  static constexpr std::uint64_t kWalFrameHeaderBytes = 24;
+  // sqlite3_wal_hook: after each commit of db_, the number of frames in its WAL.
+  static int WalHook(void* self, sqlite3* db, const char* schema, int frames);
   void Loop();
 
   Database& db_;
+  std::uint64_t wal_restart_bytes_;
+  std::uint64_t frame_bytes_ = 0;  // page size + frame header
+  int wal_frames_ = 0;             // written by WalHook on the writer's thread, read by Poke
   std::mutex mutex_;
   std::condition_variable wake_;
   bool poked_ = false;
