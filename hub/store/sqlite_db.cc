@@ -330,8 +330,8 @@ BulkWriteMode::BulkWriteMode(Database& db, int cache_mib, std::uint64_t wal_rest
   db_.Exec("PRAGMA wal_autocheckpoint=0");  // removes SQLite's own WAL hook: ours replaces it
   frame_bytes_ = static_cast<std::uint64_t>(db_.QueryInt("PRAGMA page_size").value_or(4096)) +
                  kWalFrameHeaderBytes;
-  sqlite3_wal_hook(db_.handle(), &BulkWriteMode::WalHook, this);
   thread_ = std::thread([this] { Loop(); });
+  sqlite3_wal_hook(db_.handle(), &BulkWriteMode::WalHook, this);  // last: nothing throws after it
 }
 
 int BulkWriteMode::WalHook(void* self, sqlite3* /*db*/, const char* /*schema*/, int frames) {
@@ -346,9 +346,11 @@ BulkWriteMode::~BulkWriteMode() {
   }
   wake_.notify_all();
   thread_.join();
+  // SQLite's own hook and autocheckpoint back first: they cannot fail, and the hook must not
+  // outlive this object whatever the PRAGMA below does.
+  sqlite3_wal_autocheckpoint(db_.handle(), 1000);
   try {
-    db_.Exec("PRAGMA wal_autocheckpoint=1000; PRAGMA cache_size=-" +
-             std::to_string(DatabaseOptions{}.cache_kib));
+    db_.Exec("PRAGMA cache_size=-" + std::to_string(DatabaseOptions{}.cache_kib));
   } catch (const Error&) {
     // Destructors do not throw; the settings are per connection and only about speed.
   }
