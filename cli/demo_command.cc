@@ -3,13 +3,11 @@
 // operator uses: init, keys, peers, gen, ingest, serve, digest, recognize, publish. Hubs are not
 // all connected, so relays must carry records. Leaves the hubs serving HTTP until Ctrl-C, or
 // stops them with --exit.
-#include <Poco/Exception.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
-#include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <signal.h>
 
@@ -21,13 +19,13 @@
 #include <iostream>
 #include <map>
 #include <optional>
-#include <random>
 #include <set>
 #include <sstream>
 #include <thread>
 
 #include "cli/child_process.h"
 #include "cli/command.h"
+#include "cli/loopback_port.h"
 #include "connectors/generator.h"
 #include "connectors/profile.h"
 #include "hub/store/store.h"
@@ -68,42 +66,6 @@ constexpr double kDemoDefectRate = 0.03;
 
 volatile sig_atomic_t g_stop_requested = 0;
 void OnSignal(int) { g_stop_requested = 1; }
-
-// The lowest port of the kernel's ephemeral range: port-0 binds and the source ports of
-// outgoing connections are drawn from it (32768 by default).
-int EphemeralPortsStart() {
-  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
-  int low = 0;
-  return range >> low && low > 2048 ? low : 32768;
-}
-
-// A loopback port nothing listens on, distinct from every port picked before. The hubs bind
-// their ports only after the ingest (seconds to minutes later), so the port comes from below the
-// ephemeral range: one picked inside it could meanwhile become the source port of any outgoing
-// connection on the machine (a test suite running beside the demo makes many), and the hub's
-// bind would fail. A port only an explicit bind can take is as free at start as when picked,
-// unless another program binds that very port.
-int FreeLoopbackPort() {
-  static std::set<int> picked;
-  static std::mt19937 random(std::random_device{}());
-  const int high = EphemeralPortsStart() - 1;
-  std::uniform_int_distribution<int> ports(std::max(1024, high - 12000), high);
-  for (int attempt = 0; attempt < 1000; ++attempt) {
-    const int port = ports(random);
-    if (picked.contains(port)) continue;
-    try {
-      Poco::Net::ServerSocket probe(
-          Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(port)));
-    } catch (const Poco::Exception&) {
-      continue;  // in use
-    }
-    picked.insert(port);
-    return port;
-  }
-  Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
-  picked.insert(socket.address().port());
-  return socket.address().port();
-}
 
 double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
