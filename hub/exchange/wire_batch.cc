@@ -139,6 +139,19 @@ void EncodeLean(const Batch& b, Frames& frames) {
   frames.push_back(std::move(entries));
 }
 
+// The bounds of a non-empty BATCH of versions 4 and 6, checked before anything is allocated:
+// `count` entries continue after_seq up to the head, within the batch limits, each entry taking
+// at least its length prefix and `entry_min` bytes of the `size` announced.
+void CheckBatchBounds(const Batch& b, std::uint32_t count, std::uint32_t size,
+                      std::size_t entry_min, const Reader& r) {
+  if (b.head.seq < b.after_seq || static_cast<std::uint64_t>(b.head.seq - b.after_seq) != count) {
+    r.Fail("count is not head seq - after_seq");
+  }
+  if (count > kMaxBatchEntries) r.Fail("more entries than a batch may hold");
+  if (size > kMaxBatchEntriesBytes) r.Fail("entries larger than a batch may be");
+  if (count > size / (4 + entry_min)) r.Fail("count larger than the entries");
+}
+
 // Decompresses frame 2 into exactly `size` bytes: one zstd frame declaring that content size,
 // nothing after it. `size` is bounded by kMaxBatchEntriesBytes before anything is allocated.
 std::string Decompress(const std::string& frame, std::uint32_t size, const Reader& r) {
@@ -185,12 +198,7 @@ Batch DecodeLean(const Frames& frames) {
       r.Fail("an empty batch carries entries");
     return b;
   }
-  if (b.head.seq < b.after_seq || static_cast<std::uint64_t>(b.head.seq - b.after_seq) != count) {
-    r.Fail("count is not head seq - after_seq");
-  }
-  if (count > kMaxBatchEntries) r.Fail("more entries than a batch may hold");
-  if (size > kMaxBatchEntriesBytes) r.Fail("entries larger than a batch may be");
-  if (count > size / (4 + kLeanEntryMin)) r.Fail("count larger than the entries");
+  CheckBatchBounds(b, count, size, kLeanEntryMin, r);
   ReadLean(Decompress(frames[2], size, r), count, prev, b);
   b.hashes_derived = true;
   return b;
@@ -384,12 +392,7 @@ Batch DecodeStored(const Frames& frames, const HeldDictionaries* held) {
       r.Fail("an empty batch carries entries");
     return b;
   }
-  if (b.head.seq < b.after_seq || static_cast<std::uint64_t>(b.head.seq - b.after_seq) != count) {
-    r.Fail("count is not head seq - after_seq");
-  }
-  if (count > kMaxBatchEntries) r.Fail("more entries than a batch may hold");
-  if (size > kMaxBatchEntriesBytes) r.Fail("entries larger than a batch may be");
-  if (count > size / (4 + kStoredEntryMin)) r.Fail("count larger than the entries");
+  CheckBatchBounds(b, count, size, kStoredEntryMin, r);
   ReadStored(frames[2], count, prev, held, b);
   b.hashes_derived = true;
   return b;
