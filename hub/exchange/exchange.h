@@ -48,8 +48,11 @@ struct ExchangeOptions {
   // all the time still checks at that pace (docs/PROTOCOL.md states the bound).
   std::chrono::milliseconds verify_busy_interval{500};
   // Check every batch read for serving (chain, head hash and signature) before it leaves; a
-  // damaged one is answered with ERROR internal and its origin repaired. Tests turn it off to
-  // play a relay that serves damaged data, which its clients must refuse themselves.
+  // damaged one is answered with ERROR internal and its origin repaired. To a version-7 client
+  // only what needs no body hashed is checked (the signed head and the stored log's shape) and
+  // the range of a batch it refuses (REFUSED) is checked in full. Tests turn it off to
+  // play a relay that serves damaged data, which its clients must refuse themselves (REFUSED
+  // is then not checked either).
   bool check_served = true;
   // Newest protocol version spoken (docs/PROTOCOL.md "Versions"); 0 = this build's newest.
   // Requests in a newer version are answered ERROR unknown_version, links start in it. Tests
@@ -95,6 +98,12 @@ struct StoreCheckState {
   bool sound = true;          // no problem in the last pass nor in a batch read for serving since
   std::int64_t slices = 0;    // slices checked (verify_rows rows each, the last of a pass fewer)
   std::int64_t slices_while_busy = 0;  // of them, taken at the busy pace (serving, applying)
+  // Version 7: REFUSED from members (a batch this hub served, refused for its content) whose
+  // range this hub checked and found damaged (then repaired) or sound, and those not checked
+  // (one at a time per member, one a second; or check_served off, or an unknown origin).
+  std::int64_t refused_damaged = 0;
+  std::int64_t refused_sound = 0;
+  std::int64_t refused_dropped = 0;
 };
 
 struct ExchangeStats {
@@ -106,8 +115,9 @@ struct ExchangeStats {
   std::int64_t batches_served = 0;
   std::int64_t notifies_sent = 0;
   std::int64_t connections_denied = 0;
-  std::int64_t pulls_lost = 0;   // PULLs found unanswered by a later PONG, sent again
-  std::int64_t forks_found = 0;  // new fork evidence recorded (docs/PROTOCOL.md "Fork evidence")
+  std::int64_t pulls_lost = 0;    // PULLs found unanswered by a later PONG, sent again
+  std::int64_t forks_found = 0;   // new fork evidence recorded (docs/PROTOCOL.md "Fork evidence")
+  std::int64_t refused_sent = 0;  // version 7: REFUSED sent to servers whose batch was refused
 };
 
 // How long the exchange loop's steps take (docs/PROTOCOL.md "Flow, notification, liveness"): the

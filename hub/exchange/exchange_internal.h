@@ -206,6 +206,29 @@ struct Exchange::Impl {
   // Version 6: the batch's bodies as stored, and the dictionaries they use that `pull` did not
   // list (a body whose dictionary cannot go along is sent raw).
   static void AttachStored(const wire::Pull& pull, wire::Batch& batch);
+  // Version 7: the cheap check of a batch read as stored (contiguous, the last stored entry
+  // hash is the signed head's, its signature verifies); nullopt when it passes.
+  static std::optional<std::string> CheckServedCheaply(const wire::Batch& batch,
+                                                       const SignPublicKey& key);
+  static wire::ErrorReply DamagedReply(const std::string& origin);  // ERROR internal
+  static std::optional<SignedHead> ServedHead(Store& store, const std::string& origin,
+                                              std::int64_t after_seq, std::int64_t limit,
+                                              const SignedHead& fallback);
+  // Version 7: a member's REFUSED of a batch this hub served: that range checked on the serve
+  // worker (bounded per member: refused_checks) and repaired when damaged.
+  void OnRefused(const std::string& user, const wire::Refused& refused);
+  struct RefusedChecks {
+    bool checking = false;             // a check of this member's REFUSED is with the worker
+    ExchangeClock::time_point next{};  // no further check started before
+  };
+  std::map<std::string, RefusedChecks> refused_checks;  // member name ->
+  // Client side, version 7: tells the server of `link` that this hub refused its `batch` for
+  // its content (`why`), so that it checks that range of its log.
+  void SendRefused(Link& link, const wire::Batch& batch, const std::string& why);
+  // A version-7 BATCH whose body did not decompress (Batch::damaged): refused like a batch the
+  // writer refuses (logged, the origin not pulled from that peer for kRejectBackoff) and
+  // REFUSED sent.
+  void RefuseDamaged(std::size_t index, const wire::Batch& batch);
 
   // Self-check (exchange_serve.cc): a background pass every options.verify_interval, and the
   // repair of an origin found damaged (its log cut back, pulled again from members).

@@ -211,6 +211,7 @@ void Exchange::Impl::OnApplied(const PendingApply& job, const ApplyOutcome& out)
                              *out.result.rejected;
     Log(line);
     problems.push_back(line);
+    SendRefused(link, batch, *out.result.rejected);
     return;
   }
   // Verified by use (its bodies decompressed with them into a chain that reached the signed
@@ -374,7 +375,32 @@ void Exchange::Impl::OnDecoded(std::size_t index, DecodedBatch decoded) {
     Log("peer " + link.peer.name + " sent an undecodable message: " + *decoded.error);
     return;
   }
+  if (decoded.batch.damaged) return RefuseDamaged(index, decoded.batch);
   OnBatch(index, std::move(decoded.batch), std::move(decoded.prepared));
+}
+
+void Exchange::Impl::RefuseDamaged(std::size_t index, const wire::Batch& batch) {
+  Link& link = links[index];
+  const std::string& origin = batch.head.origin;
+  if (auto it = in_flight.find(origin);
+      it != in_flight.end() && it->second.link == index && it->second.after == batch.after_seq) {
+    in_flight.erase(it);
+  }
+  ++stats.batches_rejected;
+  link.blocked[origin] = ExchangeClock::now() + kRejectBackoff;
+  const std::string line =
+      "rejected batch of origin " + origin + " (seq " + std::to_string(batch.after_seq + 1) + ".." +
+      std::to_string(batch.head.seq) + ") from peer " + link.peer.name + ": " + *batch.damaged;
+  Log(line);
+  problems.push_back(line);
+  SendRefused(link, batch, *batch.damaged);
+}
+
+void Exchange::Impl::SendRefused(Link& link, const wire::Batch& batch, const std::string& why) {
+  if (link.version < 7 || batch.head.seq <= batch.after_seq) return;
+  SendTo(link, wire::Refused{batch.head.origin, batch.after_seq, batch.head.seq,
+                             why.substr(0, wire::kMaxRefusedReasonBytes)});
+  ++stats.refused_sent;
 }
 
 }  // namespace carehub

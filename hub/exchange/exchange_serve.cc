@@ -2,6 +2,7 @@
 // (ZAP admitted them; their name is the connection's User-Id) and announces new heads.
 #include "hub/exchange/exchange_internal.h"
 #include "hub/store/bulk_load.h"
+#include "hub/store/zstd_codec.h"
 #include "schemas/codec.h"
 
 namespace carehub {
@@ -13,6 +14,10 @@ constexpr auto kClientForgotten = 30s;
 // finds it (its own log cannot be cut, so it may stay damaged until an operator acts); the
 // background check is bounded by its own pass instead.
 constexpr auto kOriginRepairInterval = 60s;
+// A member's REFUSED (version 7) is checked at most once per this interval, one at a time per
+// member; more are dropped (counted): a member makes this hub verify at most one served batch a
+// second, whatever it sends.
+constexpr auto kRefusedCheckInterval = 1s;
 
 // The serve worker's entries, kept from batch to batch: ReadChanges overwrites them in place, so
 // a catch-up served batch after batch allocates and frees no string per entry (40,000 mallocs
@@ -111,6 +116,72 @@ void Exchange::Impl::PostPull(const std::string& routing_id, ConnectedClient& cl
   });
 }
 
+namespace {
+
+// A member's reason text as a log shows it: printable ASCII only (it is the member's claim).
+std::string Printable(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c < 0x20 || c > 0x7e) c = '?';
+  }
+  return out;
+}
+
+}  // namespace
+
+// Version 7: a member refused a BATCH this hub served without hashing its bodies. Its claim is
+// not trusted: the range is checked here as a version-6 PULL of it is (ServePull's full check:
+// every body decompressed and hashed, the chain, the head and its signature) on the serve
+// worker, and repaired when damaged as a damaged batch read for serving is. Bound: one check
+// per member at a time and at most one per kRefusedCheckInterval, each at most one served
+// batch (kMaxServedEntries, or up to the nearest signed head); others are dropped and counted.
+void Exchange::Impl::OnRefused(const std::string& user, const wire::Refused& refused) {
+  const std::string range = "origin " + refused.origin + " seq " +
+                            std::to_string(refused.after_seq + 1) + ".." +
+                            std::to_string(refused.head_seq);
+  const SignPublicKey* key = OriginKey(refused.origin);
+  RefusedChecks& member = refused_checks[user];
+  const auto now = ExchangeClock::now();
+  if (!options.check_served || key == nullptr || member.checking || now < member.next) {
+    std::lock_guard lock(check_mutex);
+    ++check.refused_dropped;
+    return;
+  }
+  member.checking = true;
+  member.next = now + kRefusedCheckInterval;
+  Log("member " + user + " refused the batch of " + range + " this hub served (" +
+      Printable(refused.reason) + "); checking that range");
+  const wire::Pull pull{refused.origin, refused.after_seq,
+                        static_cast<std::uint32_t>(std::min<std::int64_t>(
+                            refused.head_seq - refused.after_seq, kMaxServedEntries))};
+  reader->Post([this, user, pull, key = *key, range](Store& s) {
+    std::optional<std::string> damage;
+    wire::Message reply = ServePull(s, pull, key, damage, /*version=*/5);  // the full check
+    std::string outcome = "the range verifies here";
+    if (auto* batch = std::get_if<wire::Batch>(&reply)) {
+      if (!batch->entries.empty())
+        outcome += " (seq " + std::to_string(pull.after_seq + 1) + ".." +
+                   std::to_string(batch->head.seq) + ")";
+      if (batch->entries.size() <= kMaxServedEntries) ServedEntries() = std::move(batch->entries);
+    } else if (auto* error = std::get_if<wire::ErrorReply>(&reply); error && !damage) {
+      outcome = "nothing to check: " + error->detail;
+    }
+    mailbox.Post([this, user, range, damage, outcome, origin = pull.origin] {
+      refused_checks[user].checking = false;
+      {
+        std::lock_guard lock(check_mutex);
+        ++(damage ? check.refused_damaged : check.refused_sound);
+      }
+      if (damage) {
+        RepairOrigin(origin, "a batch member " + user + " refused (REFUSED): " + *damage);
+        return;
+      }
+      Log("member " + user + " refused the batch of " + range + ": " + outcome +
+          "; nothing repaired");
+    });
+  });
+}
+
 // A member speaks for the region it is registered with, and no other: a HELLO claiming another
 // region is refused (the member's name is the connection's ZAP User-Id).
 std::optional<std::string> Exchange::Impl::CheckHelloRegion(const std::string& user,
@@ -164,12 +235,49 @@ std::optional<wire::Message> Exchange::Impl::HandleRequest(const std::string& ro
         } else if constexpr (std::is_same_v<T, wire::Hashes>) {
           OnProbeHashes(user, m);  // the answer to this hub's HASH_REQUEST: not answered
           return std::nullopt;
+        } else if constexpr (std::is_same_v<T, wire::Refused>) {
+          OnRefused(user, m);  // checked on the serve worker: not answered
+          return std::nullopt;
         } else {
           return wire::ErrorReply{wire::ErrorCode::kMalformed, "",
                                   "this message type is not a request"};
         }
       },
       request);
+}
+
+// The signed head a served batch after `after_seq` ends at: the furthest within `limit`, else
+// the nearest beyond; `fallback` (the origin's head) when none is stored. nullopt when the row
+// is corrupt.
+std::optional<SignedHead> Exchange::Impl::ServedHead(Store& store, const std::string& origin,
+                                                     std::int64_t after_seq, std::int64_t limit,
+                                                     const SignedHead& fallback) {
+  sqlite::Statement within(store.db(),
+                           "SELECT seq, head_hash, signature FROM signed_heads WHERE origin = ?1 "
+                           "AND seq > ?2 AND seq <= ?3 ORDER BY seq DESC LIMIT 1");
+  within.Bind(1, origin).Bind(2, after_seq).Bind(3, limit);
+  bool found = within.Step();
+  sqlite::Statement beyond(store.db(),
+                           "SELECT seq, head_hash, signature FROM signed_heads WHERE origin = ?1 "
+                           "AND seq > ?2 ORDER BY seq ASC LIMIT 1");
+  sqlite::Statement* row = &within;
+  if (!found) {
+    beyond.Bind(1, origin).Bind(2, after_seq);
+    found = beyond.Step();
+    row = &beyond;
+  }
+  if (!found) return fallback;
+  SignedHead head;
+  head.origin = origin;
+  head.seq = row->ColumnInt64(0);
+  const std::string_view hash = row->ColumnBlob(1);
+  const std::string_view signature = row->ColumnBlob(2);
+  if (hash.size() != head.head_hash.size() || signature.size() != head.signature.size()) {
+    return std::nullopt;
+  }
+  std::copy(hash.begin(), hash.end(), head.head_hash.begin());
+  std::copy(signature.begin(), signature.end(), head.signature.begin());
+  return head;
 }
 
 wire::Message Exchange::Impl::ServePull(Store& store, const wire::Pull& pull,
@@ -186,43 +294,32 @@ wire::Message Exchange::Impl::ServePull(Store& store, const wire::Pull& pull,
     batch.head = *head;
     return batch;
   }
-  // End the batch at a signed head: the furthest within the limit, else the nearest beyond.
   const std::int64_t limit =
       pull.after_seq + std::clamp<std::int64_t>(pull.max_entries, 1, kMaxServedEntries);
-  sqlite::Statement within(store.db(),
-                           "SELECT seq, head_hash, signature FROM signed_heads WHERE origin = ?1 "
-                           "AND seq > ?2 AND seq <= ?3 ORDER BY seq DESC LIMIT 1");
-  within.Bind(1, pull.origin).Bind(2, pull.after_seq).Bind(3, limit);
-  bool found = within.Step();
-  sqlite::Statement beyond(store.db(),
-                           "SELECT seq, head_hash, signature FROM signed_heads WHERE origin = ?1 "
-                           "AND seq > ?2 ORDER BY seq ASC LIMIT 1");
-  sqlite::Statement* row = &within;
-  if (!found) {
-    beyond.Bind(1, pull.origin).Bind(2, pull.after_seq);
-    found = beyond.Step();
-    row = &beyond;
-  }
-  if (!found) {
-    batch.head = *head;
-  } else {
-    batch.head.origin = pull.origin;
-    batch.head.seq = row->ColumnInt64(0);
-    const std::string_view hash = row->ColumnBlob(1);
-    const std::string_view signature = row->ColumnBlob(2);
-    if (hash.size() != batch.head.head_hash.size() ||
-        signature.size() != batch.head.signature.size()) {
-      return wire::ErrorReply{wire::ErrorCode::kInternal, pull.origin, "corrupt signed head"};
-    }
-    std::copy(hash.begin(), hash.end(), batch.head.head_hash.begin());
-    std::copy(signature.begin(), signature.end(), batch.head.signature.begin());
-  }
+  const std::optional<SignedHead> end =
+      ServedHead(store, pull.origin, pull.after_seq, limit, *head);
+  if (!end) return wire::ErrorReply{wire::ErrorCode::kInternal, pull.origin, "corrupt signed head"};
+  batch.head = *end;
   // Into the worker's entries of the last batch (PostPull gives them back after encoding).
   batch.entries = std::move(ServedEntries());
   // Version 6 sends the bodies as stored: read along (the check below still hashes every body).
+  // Version 7: read as stored and nothing decompressed; the client verifies every entry and
+  // says what it refuses (REFUSED), so only what is cheap is checked here.
   if (version >= 6) batch.stored = std::move(ServedStored());
-  store.ReadChanges(pull.origin, pull.after_seq, batch.head.seq - pull.after_seq, batch.entries,
-                    version >= 6 ? &batch.stored : nullptr);
+  const bool unhashed = version >= 7;
+  try {
+    if (unhashed) {
+      store.ReadChangesAsStored(pull.origin, pull.after_seq, batch.head.seq - pull.after_seq,
+                                batch.entries, batch.stored);
+    } else {
+      store.ReadChanges(pull.origin, pull.after_seq, batch.head.seq - pull.after_seq, batch.entries,
+                        version >= 6 ? &batch.stored : nullptr);
+    }
+  } catch (const Error& e) {  // a stored entry_hash that is not 32 bytes
+    if (e.kind() != ErrorKind::kCorruption) throw;
+    damage = e.what();
+    return DamagedReply(pull.origin);
+  }
   if (version >= 6) AttachStored(pull, batch);
   if (batch.entries.empty() || batch.entries.front().seq != pull.after_seq + 1 ||
       batch.entries.back().seq != batch.head.seq) {
@@ -233,23 +330,54 @@ wire::Message Exchange::Impl::ServePull(Store& store, const wire::Pull& pull,
                                 pull.origin};
   }
   if (!key) return batch;
-  const ChainCursor from{batch.after_seq, batch.entries.front().prev_hash};
-  // ReadChanges hashed every body it read: only the stored entry hashes are recomputed.
-  damage = VerifyBatch(pull.origin, from, batch.entries, batch.head, *key,
-                       EntryHashes::kRecordHashesHere);
+  if (unhashed) {
+    damage = CheckServedCheaply(batch, *key);
+  } else {
+    const ChainCursor from{batch.after_seq, batch.entries.front().prev_hash};
+    // ReadChanges hashed every body it read: only the stored entry hashes are recomputed.
+    damage = VerifyBatch(pull.origin, from, batch.entries, batch.head, *key,
+                         EntryHashes::kRecordHashesHere);
+  }
   if (damage) {
     ServedEntries() = std::move(batch.entries);
-    return wire::ErrorReply{wire::ErrorCode::kInternal, pull.origin,
-                            "this hub's copy of origin " + pull.origin +
-                                " is damaged; it is being repaired, pull it elsewhere"};
+    return DamagedReply(pull.origin);
   }
   return batch;
+}
+
+wire::ErrorReply Exchange::Impl::DamagedReply(const std::string& origin) {
+  return wire::ErrorReply{wire::ErrorCode::kInternal, origin,
+                          "this hub's copy of origin " + origin +
+                              " is damaged; it is being repaired, pull it elsewhere"};
+}
+
+// Version 7: what a batch read as stored shows without hashing a body. The entries are
+// after_seq+1..head.seq (ServePull checked its ends, seqs are unique), each stored entry_hash
+// 32 bytes (ReadChangesAsStored); the last one must be the signed head, whose signature
+// verifies. Damage inside the batch is left to the client, which refuses it (REFUSED).
+std::optional<std::string> Exchange::Impl::CheckServedCheaply(const wire::Batch& batch,
+                                                              const SignPublicKey& key) {
+  const std::string& origin = batch.head.origin;
+  if (static_cast<std::int64_t>(batch.entries.size()) != batch.head.seq - batch.after_seq) {
+    return "origin " + origin + ": the entries read are not seq " +
+           std::to_string(batch.after_seq + 1) + ".." + std::to_string(batch.head.seq);
+  }
+  if (batch.entries.back().entry_hash != batch.head.head_hash) {
+    return "origin " + origin + ": the stored entry hash of seq " + std::to_string(batch.head.seq) +
+           " is not its signed head's";
+  }
+  if (!VerifyHead(batch.head, key)) {
+    return "origin " + origin + ": the signature of its signed head " +
+           std::to_string(batch.head.seq) + " does not verify";
+  }
+  return std::nullopt;
 }
 
 void Exchange::Impl::AttachStored(const wire::Pull& pull, wire::Batch& batch) {
   std::set<std::int64_t> listed(pull.dictionaries.begin(), pull.dictionaries.end());
   std::set<std::int64_t> unsendable;
-  for (CompressedBody& body : batch.stored) {
+  for (std::size_t i = 0; i < batch.stored.size(); ++i) {
+    CompressedBody& body = batch.stored[i];
     if (!body.dict) continue;
     const std::int64_t id = body.dict->id();
     if (listed.count(id)) continue;
@@ -260,7 +388,17 @@ void Exchange::Impl::AttachStored(const wire::Pull& pull, wire::Batch& batch) {
       continue;
     }
     unsendable.insert(id);
-    body.dict.reset();  // its entry's body goes raw
+    // Its entry's body goes raw; read as stored (version 7), it is decompressed here first (a
+    // frame that does not decompress goes as its stored bytes: the client refuses it).
+    if (std::string& raw = batch.entries[i].body; raw.empty()) {
+      thread_local zstd::Decompressor decompressor;
+      try {
+        decompressor.Decompress(body.dict->dict, body.frame, raw);
+      } catch (const Error&) {
+        raw = body.frame;
+      }
+    }
+    body.dict.reset();
     body.frame.clear();
   }
 }

@@ -126,6 +126,8 @@ std::string_view MessageTypeName(MessageType type) {
       return "HASH_REQUEST";
     case MessageType::kHashes:
       return "HASHES";
+    case MessageType::kRefused:
+      return "REFUSED";
   }
   return "";
 }
@@ -135,19 +137,32 @@ MessageType TypeOf(const Message& message) {
       MessageType::kHello,  MessageType::kWelcome,       MessageType::kPull,
       MessageType::kBatch,  MessageType::kSchemaRequest, MessageType::kSchema,
       MessageType::kNotify, MessageType::kPing,          MessageType::kPong,
-      MessageType::kError,  MessageType::kHashRequest,   MessageType::kHashes};
+      MessageType::kError,  MessageType::kHashRequest,   MessageType::kHashes,
+      MessageType::kRefused};
   return kTypes[message.index()];
 }
 
-Frames Encode(const Message& message, std::uint8_t version) {
+namespace {
+
+// Error kInvalidInput unless `type` exists in `version` (a spoken one).
+void CheckEncodable(MessageType type, std::uint8_t version) {
   if (version < kOldestProtocolVersion || version > kProtocolVersion) {
     throw Error::InvalidInput("wire: cannot encode protocol version " + std::to_string(version));
   }
-  const MessageType type = TypeOf(message);
-  if ((type == MessageType::kHashRequest || type == MessageType::kHashes) && version < 5) {
+  const std::uint8_t since = type == MessageType::kRefused ? 7
+                             : type == MessageType::kHashRequest || type == MessageType::kHashes
+                                 ? 5
+                                 : kOldestProtocolVersion;
+  if (version < since) {
     throw Error::InvalidInput("wire: " + std::string(MessageTypeName(type)) +
                               " does not exist in protocol version " + std::to_string(version));
   }
+}
+
+}  // namespace
+
+Frames Encode(const Message& message, std::uint8_t version) {
+  CheckEncodable(TypeOf(message), version);
   Frames frames;
   Writer header;
   header.Raw(kMagic);
@@ -204,6 +219,15 @@ Frames Encode(const Message& message, std::uint8_t version) {
             w.Fixed(hash);
           }
           frames.push_back(w.Take());
+        } else if constexpr (std::is_same_v<T, Refused>) {
+          if (m.head_seq <= m.after_seq || m.reason.size() > kMaxRefusedReasonBytes) {
+            throw Error::InvalidInput("wire: a REFUSED names no entries or too long a reason");
+          }
+          w.Short(m.origin);
+          w.U64(static_cast<std::uint64_t>(m.after_seq));
+          w.U64(static_cast<std::uint64_t>(m.head_seq));
+          frames.push_back(w.Take());
+          frames.push_back(m.reason);
         }
       },
       message);
@@ -319,6 +343,21 @@ T DecodeHashMessage(const Frames& frames, const char* what) {
   return m;
 }
 
+// REFUSED: str16 origin, u64 after_seq, u64 head_seq (> after_seq); frame 2 the reason text.
+Refused DecodeRefused(const Frames& frames) {
+  ExpectFrames(frames, 3, "REFUSED");
+  Reader r(frames[1], "REFUSED");
+  Refused m;
+  m.origin = r.Short();
+  m.after_seq = r.Seq();
+  m.head_seq = r.Seq();
+  r.End();
+  if (m.head_seq <= m.after_seq) r.Fail("head seq not above after_seq");
+  if (frames[2].size() > kMaxRefusedReasonBytes) r.Fail("reason longer than allowed");
+  m.reason = frames[2];
+  return m;
+}
+
 }  // namespace
 
 std::uint8_t VersionOf(const Frames& frames) {
@@ -355,6 +394,9 @@ Message Decode(const Frames& frames, const HeldDictionaries* held) {
     case MessageType::kHashes:
       if (version < 5) break;
       return DecodeHashMessage<Hashes>(frames, "HASHES");
+    case MessageType::kRefused:
+      if (version < 7) break;
+      return DecodeRefused(frames);
   }
   throw WireError(ErrorCode::kMalformed,
                   "malformed message: unknown type " + std::to_string(static_cast<int>(type)));

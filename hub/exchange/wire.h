@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -26,8 +27,12 @@ inline constexpr std::string_view kMagic = "CHX";
 // that dials it; everything else as in 4. 6: BATCH entries carry each body as the sender stores
 // it (its at-rest zstd frame and dictionary id, or raw), the entries frame is not compressed,
 // and the dictionaries the entries use that the PULL did not list travel in a fourth frame;
-// PULL lists the dictionaries the client holds; everything else as in 5.
-inline constexpr std::uint8_t kProtocolVersion = 6;
+// PULL lists the dictionaries the client holds; everything else as in 5. 7: one more message,
+// REFUSED (client -> server: a BATCH of that server refused for its content), and a BATCH whose
+// body does not decompress is refused (Batch::damaged), not malformed; a server may send
+// batches to a version-7 client without hashing their bodies, since the client verifies them
+// and reports what it refuses (docs/PROTOCOL.md "Serving a PULL"); everything else as in 6.
+inline constexpr std::uint8_t kProtocolVersion = 7;
 // The oldest version this hub still decodes and answers in (docs/PROTOCOL.md "Versions").
 inline constexpr std::uint8_t kOldestProtocolVersion = 2;
 
@@ -55,6 +60,8 @@ inline constexpr std::uint32_t kMaxBatchDictionaries = 16;
 inline constexpr std::uint32_t kMaxDictionaryBytes = 64u << 10;
 // Seqs one HASH_REQUEST may ask for (and entry hashes one HASHES may carry).
 inline constexpr std::uint32_t kMaxHashSeqs = 64;
+// Bytes of a REFUSED's reason text (version 7).
+inline constexpr std::size_t kMaxRefusedReasonBytes = 256;
 
 enum class MessageType : std::uint8_t {
   kHello = 1,
@@ -69,6 +76,7 @@ enum class MessageType : std::uint8_t {
   kError = 10,
   kHashRequest = 11,  // version 5
   kHashes = 12,       // version 5
+  kRefused = 13,      // version 7
 };
 
 enum class ErrorCode : std::uint16_t {
@@ -139,6 +147,11 @@ struct Batch {
   // dictionary built and checked (every received frame decompressed into its entry's body).
   std::vector<CompressedBody> stored = {};
   std::vector<DictionaryPtr> dictionaries = {};
+  // Set by Decode of a version-7 BATCH whose framing decodes but whose content cannot be used:
+  // a body that does not decompress with its dictionary (in version 6 that batch is malformed).
+  // Says which seq and why (no record content); `entries` and `stored` are then empty. The
+  // receiver refuses such a batch and tells the server (REFUSED). Not part of the message.
+  std::optional<std::string> damaged = std::nullopt;
   bool operator==(const Batch& other) const {
     return head == other.head && after_seq == other.after_seq && entries == other.entries;
   }
@@ -182,13 +195,25 @@ struct Hashes {
   bool operator==(const Hashes&) const = default;
 };
 
+// Version 7, client -> server: the client refused the server's BATCH of `origin` after_seq ..
+// head_seq for its content (a body that does not decompress, a hash, the chain, the head or its
+// signature). `reason` says what failed (at most kMaxRefusedReasonBytes, never record
+// contents). Not answered; the server checks that range of its log itself.
+struct Refused {
+  std::string origin;
+  std::int64_t after_seq = 0;
+  std::int64_t head_seq = 0;  // > after_seq
+  std::string reason;
+  bool operator==(const Refused&) const = default;
+};
+
 using Message = std::variant<Hello, Welcome, Pull, Batch, SchemaRequest, Schema, Notify, Ping, Pong,
-                             ErrorReply, HashRequest, Hashes>;
+                             ErrorReply, HashRequest, Hashes, Refused>;
 using Frames = std::vector<std::string>;
 
 MessageType TypeOf(const Message& message);
 // Encodes in `version` (kOldestProtocolVersion..kProtocolVersion; HASH_REQUEST and HASHES only in
-// 5 and later, else Error kInvalidInput); version 2 leaves out the
+// 5 and later, REFUSED only in 7 and later, else Error kInvalidInput); version 2 leaves out the
 // signed heads of HELLO/WELCOME/NOTIFY. A version-4 BATCH needs entries after_seq+1..head.seq in
 // order and within kMaxBatchEntriesBytes (else Error kInvalidInput); its entries' hashes are not
 // sent (the receiver derives them from the first prev_hash).

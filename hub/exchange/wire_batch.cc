@@ -5,6 +5,9 @@
 // head as before, so verification is as strong as in version 3). Version 6 sends the same fields
 // plus each body's dictionary id, the body as the sender stores it (at-rest zstd frame or raw),
 // the entries frame uncompressed, and a frame 3 with the dictionaries the receiver lacks.
+// Version 7 lays a BATCH out as version 6; a body that does not decompress makes it damaged
+// (Batch::damaged, refused by the receiver) instead of malformed, and the sender may leave the
+// bodies it sends as stored undecompressed (their frames' declared sizes bound the batch).
 #include <algorithm>
 #include <chrono>
 
@@ -208,10 +211,18 @@ Batch DecodeLean(const Frames& frames) {
 
 // The packed size of `b`'s entries in version 4 (bodies uncompressed): a version-6 batch is
 // bounded by it too, so that what a receiver decompresses stays within kMaxBatchEntriesBytes.
+// An entry sent as stored without its body decompressed (a version-7 server does not
+// decompress what it serves) counts the size its frame declares.
 std::size_t LeanSize(const Batch& b) {
+  const bool as_stored = b.stored.size() == b.entries.size();
   std::size_t packed = 0;
-  for (const ChangeEntry& e : b.entries) {
-    packed += 4 + kLeanEntryMin + e.record_id.size() + e.body.size();
+  for (std::size_t i = 0; i < b.entries.size(); ++i) {
+    const ChangeEntry& e = b.entries[i];
+    std::size_t body = e.body.size();
+    if (as_stored && b.stored[i].dict && body == 0) {
+      body = zstd::BodyContentSize(b.stored[i].frame).value_or(b.stored[i].frame.size());
+    }
+    packed += 4 + kLeanEntryMin + e.record_id.size() + body;
   }
   return packed;
 }
@@ -336,9 +347,12 @@ const DictionaryPtr& FindDictionary(std::uint32_t id, const std::vector<Dictiona
 }
 
 // The entries of a version-6 frame: each body decompressed (at most kMaxBatchEntriesBytes in
-// all) and its frame kept in b.stored, then every hash derived as in version 4.
+// all) and its frame kept in b.stored, then every hash derived as in version 4. A body that does
+// not decompress makes the batch malformed, or with `refuse` (version 7) damaged: the rest is
+// still parsed (framing errors stay malformed), nothing more decompressed, and b.damaged says
+// which seq.
 void ReadStored(std::string_view packed, std::uint32_t count, Hash256 prev,
-                const HeldDictionaries* held, Batch& b) {
+                const HeldDictionaries* held, bool refuse, Batch& b) {
   thread_local zstd::Decompressor decompressor;
   Reader r(packed, "BATCH entries");
   b.entries.reserve(count);
@@ -356,16 +370,21 @@ void ReadStored(std::string_view packed, std::uint32_t count, Hash256 prev,
     const std::uint32_t dict = entry.U32();
     const std::string_view body = entry.Rest();
     if (dict == 0) {
-      e.body.assign(body);
+      if (!b.damaged) e.body.assign(body);
     } else {
       c.dict = FindDictionary(dict, b.dictionaries, held, entry);
+      if (b.damaged) continue;
       try {
         decompressor.Decompress(c.dict->dict, body, e.body, true, budget);
       } catch (const Error& error) {
-        entry.Fail("body of seq " + std::to_string(e.seq) + ": " + error.what());
+        const std::string why = "body of seq " + std::to_string(e.seq) + ": " + error.what();
+        if (!refuse) entry.Fail(why);
+        b.damaged = why;
+        continue;
       }
       c.frame.assign(body);
     }
+    if (b.damaged) continue;
     if (e.body.size() > budget) r.Fail("bodies larger than a batch may be");
     budget -= e.body.size();
     e.record_hash = RecordHash(e.body);
@@ -374,9 +393,13 @@ void ReadStored(std::string_view packed, std::uint32_t count, Hash256 prev,
     prev = e.entry_hash;
   }
   r.End();
+  if (b.damaged) {
+    b.entries.clear();
+    b.stored.clear();
+  }
 }
 
-Batch DecodeStored(const Frames& frames, const HeldDictionaries* held) {
+Batch DecodeStored(const Frames& frames, std::uint8_t version, const HeldDictionaries* held) {
   Reader r(frames[1], "BATCH");
   Batch b;
   ReadHeader(r, b);
@@ -393,8 +416,8 @@ Batch DecodeStored(const Frames& frames, const HeldDictionaries* held) {
     return b;
   }
   CheckBatchBounds(b, count, size, kStoredEntryMin, r);
-  ReadStored(frames[2], count, prev, held, b);
-  b.hashes_derived = true;
+  ReadStored(frames[2], count, prev, held, version >= 7, b);
+  b.hashes_derived = !b.damaged;
   return b;
 }
 
@@ -415,7 +438,7 @@ Batch DecodeBatchFrames(const Frames& frames, std::uint8_t version, const HeldDi
     throw WireError(ErrorCode::kMalformed, "malformed BATCH: expected " + std::to_string(expected) +
                                                " frames, got " + std::to_string(frames.size()));
   }
-  if (version >= 6) return DecodeStored(frames, held);
+  if (version >= 6) return DecodeStored(frames, version, held);
   return version >= 4 ? DecodeLean(frames) : DecodeFull(frames);
 }
 

@@ -171,6 +171,16 @@ void AppendStoreCheckMetrics(std::string& out, const StoreCheckState& check,
   out += "# HELP carehub_store_repairs_total Repairs of damaged logs or records.\n";
   out += "# TYPE carehub_store_repairs_total counter\n";
   out += "carehub_store_repairs_total{" + hub + "} " + std::to_string(check.repairs) + "\n";
+  out +=
+      "# HELP carehub_refused_checks_total REFUSED from members (protocol version 7): the "
+      "range checked and found damaged (repaired) or sound, or not checked (dropped).\n";
+  out += "# TYPE carehub_refused_checks_total counter\n";
+  for (const auto& [outcome, n] :
+       {std::pair{"damaged", check.refused_damaged}, std::pair{"sound", check.refused_sound},
+        std::pair{"dropped", check.refused_dropped}}) {
+    out += "carehub_refused_checks_total{" + hub + ",outcome=\"" + outcome + "\"} " +
+           std::to_string(n) + "\n";
+  }
   out += "# HELP carehub_store_sound 1 when the last check and every batch served since verify.\n";
   out += "# TYPE carehub_store_sound gauge\n";
   out += "carehub_store_sound{" + hub + "} " + (check.sound ? "1" : "0") + "\n";

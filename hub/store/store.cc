@@ -381,8 +381,39 @@ void Store::StoredAsIs(const sqlite::Statement& stmt, bool decompressed, std::si
   out.frame.assign(stmt.ColumnBlob(6));
 }
 
+// ReadChangesAsStored's body of a row (columns 5 dict, 6 bytes) into stored[index] and `e`: the
+// frame and its dictionary, or the stored bytes as the entry's body (raw, or a dictionary this
+// store does not hold).
+void Store::StoredFrame(const sqlite::Statement& stmt, std::size_t index,
+                        std::vector<CompressedBody>& stored, DictionaryPtr& last, ChangeEntry& e) {
+  CompressedBody& out = index < stored.size() ? stored[index] : stored.emplace_back();
+  const std::optional<std::int64_t> id = stmt.ColumnOptionalInt64(5);
+  if (id && (!last || last->id() != *id)) last = bodies_->Find(*id);
+  if (id && last) {
+    out.dict = last;
+    out.frame.assign(stmt.ColumnBlob(6));
+    e.body.clear();
+    return;
+  }
+  out.dict.reset();
+  out.frame.clear();
+  e.body.assign(stmt.ColumnBlob(6));
+}
+
 void Store::ReadChanges(std::string_view origin, std::int64_t after_seq, std::int64_t max,
                         std::vector<ChangeEntry>& out, std::vector<CompressedBody>* stored) {
+  ReadChangeRows(origin, after_seq, max, out, stored, false);
+}
+
+void Store::ReadChangesAsStored(std::string_view origin, std::int64_t after_seq, std::int64_t max,
+                                std::vector<ChangeEntry>& out,
+                                std::vector<CompressedBody>& stored) {
+  ReadChangeRows(origin, after_seq, max, out, &stored, true);
+}
+
+void Store::ReadChangeRows(std::string_view origin, std::int64_t after_seq, std::int64_t max,
+                           std::vector<ChangeEntry>& out, std::vector<CompressedBody>* stored,
+                           bool as_stored) {
   // record_hash and prev_hash are not stored (docs/STORE.md): SHA-256 of the body, and the
   // stored entry_hash of the entry before (of after_seq for the first one).
   sqlite::Statement stmt(db_,
@@ -416,13 +447,19 @@ void Store::ReadChanges(std::string_view origin, std::int64_t after_seq, std::in
     e.op = static_cast<ChangeOp>(stmt.ColumnInt(2));
     e.version = static_cast<std::int32_t>(stmt.ColumnInt64(3));
     e.entry_hash = entry_hash;
+    e.prev_hash = prev;
+    prev = entry_hash;
+    if (as_stored) {
+      StoredFrame(stmt, n - 1, *stored, last_dict, e);
+      e.record_hash = kZeroHash;
+      continue;
+    }
     // Decompressed straight into the entry's body (a raw or undecompressable blob is copied).
     const std::string_view body = BodyOrStored(stmt, 5, e.body);
     const bool decompressed = body.data() == e.body.data();
     if (!decompressed) e.body.assign(body);
     if (stored != nullptr) StoredAsIs(stmt, decompressed, n - 1, *stored, last_dict);
     e.record_hash = RecordHash(e.body);
-    e.prev_hash = prev;
     prev = entry_hash;
   }
   out.resize(n);

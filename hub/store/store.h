@@ -169,6 +169,15 @@ class Store {
   // (the entry's body is then the stored bytes, sent raw).
   void ReadChanges(std::string_view origin, std::int64_t after_seq, std::int64_t max,
                    std::vector<ChangeEntry>& out, std::vector<CompressedBody>* stored = nullptr);
+  // The same range as stored, nothing decompressed nor hashed (a version-7 server sends it so,
+  // docs/PROTOCOL.md "Serving a PULL"): each entry's seq, op, version, record_id, stored
+  // entry_hash and prev_hash (the stored entry_hash of the entry before); its body in `stored`
+  // as the frame and its dictionary, or, for a body stored raw (or naming a dictionary this
+  // store does not hold: damage, sent raw for the receiver to refuse), in the entry's body with
+  // {null, ""} in `stored`. record_hash is left zero. Throws Error::Corruption for a stored
+  // entry_hash that is not 32 bytes, as ReadChanges.
+  void ReadChangesAsStored(std::string_view origin, std::int64_t after_seq, std::int64_t max,
+                           std::vector<ChangeEntry>& out, std::vector<CompressedBody>& stored);
   std::optional<SignedHead> Head(std::string_view origin);
   std::vector<SignedHead> Heads();  // every origin with a signed head, sorted by origin
   ChainCursor Tip(std::string_view origin);
@@ -213,6 +222,13 @@ class Store {
   std::string_view BodyOrStored(const sqlite::Statement& stmt, int column, std::string& scratch);
   void StoredAsIs(const sqlite::Statement& stmt, bool decompressed, std::size_t index,
                   std::vector<CompressedBody>& stored, DictionaryPtr& last);
+  // ReadChangesAsStored's body of the row at `stmt` into e / stored[index] (reused).
+  void StoredFrame(const sqlite::Statement& stmt, std::size_t index,
+                   std::vector<CompressedBody>& stored, DictionaryPtr& last, ChangeEntry& e);
+  // Both ReadChanges: `as_stored` leaves the bodies as stored (then `stored` is given).
+  void ReadChangeRows(std::string_view origin, std::int64_t after_seq, std::int64_t max,
+                      std::vector<ChangeEntry>& out, std::vector<CompressedBody>* stored,
+                      bool as_stored);
   std::filesystem::path dir_;
   sqlite::Database db_;
   std::unique_ptr<BodyCodec> bodies_;  // after db_: destroyed before the connection closes

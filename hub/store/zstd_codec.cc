@@ -99,6 +99,17 @@ void Decompressor::Decompress(const Dictionary& dict, std::string_view in, std::
   if (n != out.size()) throw Error::Corruption("decompresses to another size than its header's");
 }
 
+std::optional<std::uint64_t> BodyContentSize(std::string_view frame) {
+  ZSTD_frameHeader header{};
+  const std::size_t rest =
+      ZSTD_getFrameHeader_advanced(&header, frame.data(), frame.size(), ZSTD_f_zstd1_magicless);
+  if (rest != 0 || header.frameType != ZSTD_frame ||
+      header.frameContentSize == ZSTD_CONTENTSIZE_UNKNOWN) {
+    return std::nullopt;
+  }
+  return header.frameContentSize;
+}
+
 std::string CompressFrame(std::string_view in, int level) {
   // One context and buffer per thread: a batch frame is megabytes, and a fresh context and a
   // zero-filled bound-sized string per frame were mapped and faulted in anew each time.

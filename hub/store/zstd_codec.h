@@ -98,6 +98,11 @@ class Decompressor {
   std::unique_ptr<ZSTD_DCtx_s, DCtxFree> dctx_;
 };
 
+// The content size a body frame (the at-rest format above) declares in its header; nullopt when
+// `frame` does not start with such a header or declares none. Reads the header only (a server
+// bounds a version-7 BATCH by it without decompressing the bodies it sends).
+std::optional<std::uint64_t> BodyContentSize(std::string_view frame);
+
 // `in` as one standard zstd frame at `level`, declaring its content size (ZSTD_compress).
 std::string CompressFrame(std::string_view in, int level);
 

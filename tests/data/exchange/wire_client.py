@@ -1,11 +1,11 @@
 #!/usr/bin/python3
 """An independent exchange client written from docs/PROTOCOL.md alone (python3-zmq with CURVE,
-hashlib, python3-cryptography for Ed25519, python3-zstandard for versions 4 to 6).
+hashlib, python3-cryptography for Ed25519, python3-zstandard for versions 4 to 7).
 
 Connects to a hub, says HELLO in the given protocol version, pulls every entry of ORIGIN from 0
 to the advertised head, checks the chain (version 2/3: the hashes sent; version 4: the hashes
-derived from the bodies; version 6: from the bodies decompressed with the dictionaries sent or
-held) and every head signature, and prints one JSON line:
+derived from the bodies; versions 6 and 7, whose BATCH is laid out alike: from the bodies
+decompressed with the dictionaries sent or held) and every head signature, and prints one JSON line:
 {"version": V, "entries": N, "head_seq": S, "head_hash": HEX, "batches": B, "entry_bytes": E,
  "compressed_bodies": C}.
 

@@ -390,7 +390,8 @@ TEST_F(ExchangeSyncTest, ARunningHubPullsNewRecordsOnNotify) {
 }
 
 // Issue 17: a relay whose copy of the origin's log is damaged (one byte of a relayed change
-// body) notices when it reads the batch for serving, answers ERROR instead of the bad batch,
+// body) notices when it reads the batch for serving to a client of protocol version 6 or older
+// (for version 7: ExchangeRefusedTest), answers ERROR instead of the bad batch,
 // fetches the damaged range again from the origin (proven from the entry below it, rewritten in
 // place), and the hub behind it converges to the origin's digest.
 TEST_F(ExchangeSyncTest, ADamagedRelayDetectsRepairsFromTheOriginAndTheHubBehindConverges) {
@@ -413,7 +414,11 @@ TEST_F(ExchangeSyncTest, ADamagedRelayDetectsRepairsFromTheOriginAndTheHubBehind
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::string> problems;
   {
-    Exchange c(tmp_ / "c", Options(false));
+    // A version-6 client: B checks every batch in full before sending it (a version-7 client is
+    // sent it unchecked, refuses it and says so: ExchangeRefusedTest).
+    ExchangeOptions version6 = Options(false);
+    version6.protocol_version = 6;
+    Exchange c(tmp_ / "c", version6);
     while (Digest310(c_) != Digest310(a_) && std::chrono::steady_clock::now() - start < 40s) {
       const SyncReport report = c.SyncOnce(2s);
       problems.insert(problems.end(), report.problems.begin(), report.problems.end());
@@ -1016,7 +1021,7 @@ TEST(ExchangeVersionTest, HubsOfEveryVersionExchangeTheSameVerifiedRecords) {
   Ingest(a, 0, 2500);
   LogLines log;
   int records = 2500;
-  for (const std::uint8_t older : {5, 4, 3, 2}) {
+  for (const std::uint8_t older : {6, 5, 4, 3, 2}) {
     const std::string name = "b" + std::to_string(older);
     Store b = Store::Init(tmp / name,
                           {.region = "js", .federation_key_file = tmp / "a" / "federation.key"});
@@ -1038,7 +1043,7 @@ TEST(ExchangeVersionTest, HubsOfEveryVersionExchangeTheSameVerifiedRecords) {
     EXPECT_EQ(Digest310(b), Digest310(a));
     server.Stop();
 
-    // The other way round: a version-6 hub serves a client that speaks only `older`.
+    // The other way round: the newest hub (version 7) serves a client that speaks only `older`.
     Ingest(a, 2500 + older * 100, 2600 + older * 100);
     Server newest(tmp / "a", {.listen = "tcp://127.0.0.1:*", .log = log.Sink()});
     RemovePeer(b.db(), "a");
@@ -1057,9 +1062,10 @@ TEST(ExchangeVersionTest, HubsOfEveryVersionExchangeTheSameVerifiedRecords) {
 
 // docs/PROTOCOL.md is precise enough to implement from: an independent client written from it
 // alone (tests/data/exchange/wire_client.py: python3-zmq CURVE, hashlib, python3-cryptography,
-// python3-zstandard) pulls a hub's whole log in versions 2 to 6, re-deriving and checking every
-// hash and head signature, and ends at the hub's signed head; in version 6 it decompresses the
-// bodies sent as stored with the dictionary sent along (5000 records: the first 4096 train it).
+// python3-zstandard) pulls a hub's whole log in versions 2 to 7, re-deriving and checking every
+// hash and head signature, and ends at the hub's signed head; in versions 6 and 7 it decompresses
+// the bodies sent as stored with the dictionary sent along (5000 records: the first 4096 train
+// it; in version 7 the hub sends them without having decompressed or hashed them).
 TEST(ExchangeVersionTest, AClientWrittenFromTheProtocolDocPullsInEveryVersion) {
   TempDir tmp;
   Store a = Store::Init(tmp / "a", {.region = "sh"});
@@ -1073,7 +1079,7 @@ TEST(ExchangeVersionTest, AClientWrittenFromTheProtocolDocPullsInEveryVersion) {
   const auto compressed = a.db().QueryInt("SELECT count(dict) FROM changes");
   ASSERT_GT(compressed.value_or(0), 0);
   std::map<int, int> entry_bytes;
-  for (const int version : {2, 3, 4, 5, 6}) {
+  for (const int version : {2, 3, 4, 5, 6, 7}) {
     std::string out;
     const std::string command =
         "/usr/bin/python3 " +
@@ -1084,7 +1090,7 @@ TEST(ExchangeVersionTest, AClientWrittenFromTheProtocolDocPullsInEveryVersion) {
     ASSERT_EQ(testing::RunCommand(command, &out), 0) << "version " << version << ": " << out;
     EXPECT_NE(out.find("\"entries\": 5000"), std::string::npos) << out;
     const std::string bodies =
-        "\"compressed_bodies\": " + std::to_string(version == 6 ? *compressed : 0);
+        "\"compressed_bodies\": " + std::to_string(version >= 6 ? *compressed : 0);
     EXPECT_NE(out.find(bodies), std::string::npos) << out;
     EXPECT_NE(out.find("\"head_hash\": \"" + head_hash + "\""), std::string::npos) << out;
     const auto at = out.find("\"entry_bytes\": ");

@@ -54,7 +54,8 @@ std::vector<wire::Message> OneOfEachType() {
           wire::Pong{{7}},
           wire::ErrorReply{wire::ErrorCode::kGap, "310000", "detail"},
           wire::HashRequest{"310000", {1}},
-          wire::Hashes{"310000", {}}};
+          wire::Hashes{"310000", {}},
+          wire::Refused{"310000", 0, 1, "reason"}};
 }
 
 TEST(ProtocolDocTest, MessageTableEqualsTheWireTypes) {

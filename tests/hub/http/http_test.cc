@@ -1026,6 +1026,10 @@ TEST_F(HttpTest, ServeWithHttpShowsLiveLinksAndStopsOnSigterm) {
                 "carehub_exchange_loop_busy_seconds_total{hub=\"310000\",part=\"store_check\"}"),
             std::string::npos)
       << metrics.body;
+  // Protocol version 7: REFUSED from members, by what the check of the range found.
+  EXPECT_NE(metrics.body.find("carehub_refused_checks_total{hub=\"310000\",outcome=\"sound\"} 0"),
+            std::string::npos)
+      << metrics.body;
 
   EXPECT_EQ(serve_a.Stop(), 0) << serve_a.Log();
   EXPECT_NE(serve_a.Log().find("stopped:"), std::string::npos) << serve_a.Log();
