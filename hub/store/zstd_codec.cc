@@ -99,15 +99,26 @@ void Decompressor::Decompress(const Dictionary& dict, std::string_view in, std::
   if (n != out.size()) throw Error::Corruption("decompresses to another size than its header's");
 }
 
+// RFC 8878 3.1.1.1 without the magic number: the frame header descriptor, the window descriptor
+// unless single-segment, the dictionary ID (0, 1, 2 or 4 bytes), then the content size (1 byte
+// when single-segment and flagged 0, else 0, 2, 4 or 8 bytes; little-endian; 2 bytes hold
+// size - 256). Parsed here: ZSTD_getFrameHeader_advanced took ~0.1 us a body, a tenth of what
+// a version-7 server spends on a batch.
 std::optional<std::uint64_t> BodyContentSize(std::string_view frame) {
-  ZSTD_frameHeader header{};
-  const std::size_t rest =
-      ZSTD_getFrameHeader_advanced(&header, frame.data(), frame.size(), ZSTD_f_zstd1_magicless);
-  if (rest != 0 || header.frameType != ZSTD_frame ||
-      header.frameContentSize == ZSTD_CONTENTSIZE_UNKNOWN) {
-    return std::nullopt;
-  }
-  return header.frameContentSize;
+  if (frame.empty()) return std::nullopt;
+  const auto descriptor = static_cast<std::uint8_t>(frame[0]);
+  if ((descriptor & 0x08) != 0) return std::nullopt;  // the reserved bit
+  const bool single_segment = ((descriptor >> 5) & 1) != 0;
+  static constexpr std::size_t kDictIdBytes[] = {0, 1, 2, 4};
+  static constexpr std::size_t kSizeBytes[] = {0, 2, 4, 8};
+  const int size_flag = descriptor >> 6;
+  const std::size_t size_bytes = size_flag == 0 && single_segment ? 1 : kSizeBytes[size_flag];
+  const std::size_t at = 1 + (single_segment ? 0 : 1) + kDictIdBytes[descriptor & 3];
+  if (size_bytes == 0 || frame.size() < at + size_bytes) return std::nullopt;
+  std::uint64_t size = 0;
+  for (std::size_t i = size_bytes; i-- > 0;)
+    size = (size << 8) | static_cast<std::uint8_t>(frame[at + i]);
+  return size_bytes == 2 ? size + 256 : size;
 }
 
 std::string CompressFrame(std::string_view in, int level) {

@@ -186,5 +186,27 @@ TEST(WireV7Test, ABodyThatDoesNotDecompressMakesTheBatchDamagedNotMalformed) {
   EXPECT_EQ(sound.entries.back().entry_hash, sound.head.head_hash);
 }
 
+// A version-7 server bounds a batch by the content sizes its body frames declare, read from
+// each frame's header by hand (RFC 8878): every size class of the field, as zstd writes it.
+TEST(WireV7Test, TheContentSizeABodyFrameDeclaresIsReadFromItsHeader) {
+  const DictionaryPtr dict = Trained();
+  zstd::Compressor compressor;
+  zstd::Decompressor decompressor;
+  for (const std::size_t size : {1, 7, 255, 256, 257, 1000, 65535, 65791, 65792, 65793, 300000}) {
+    std::string body;
+    for (int i = 0; body.size() < size; ++i) body += Body(i % 1000);
+    body.resize(size);
+    std::string frame;
+    compressor.Compress(dict->dict, body, frame);
+    EXPECT_EQ(zstd::BodyContentSize(frame), size) << size;
+    std::string back;
+    decompressor.Decompress(dict->dict, frame, back, true, 1 << 20);  // zstd reads the same
+    EXPECT_EQ(back.size(), size);
+    EXPECT_FALSE(zstd::BodyContentSize(frame.substr(0, 1)).has_value()) << size;
+  }
+  EXPECT_FALSE(zstd::BodyContentSize("").has_value());
+  EXPECT_FALSE(zstd::BodyContentSize(std::string(1, '\x08') + "abcdefgh").has_value());
+}
+
 }  // namespace
 }  // namespace carehub::wire
