@@ -13,6 +13,7 @@ namespace carehub {
 namespace {
 
 constexpr std::size_t kShards = 256;
+constexpr std::size_t kFirstSlots = 64;     // of a shard's table when it first grows
 constexpr std::size_t kKeysPerBlock = 512;  // 4 KiB of the file: one pread
 constexpr double kBloomBitsPerKey = 10;     // ~1% of new keys cost a pread
 constexpr std::size_t kIoKeys = 8192;       // buffered reads and writes of the merge
@@ -73,8 +74,21 @@ class KeyReader {
 
 void IdSet::FileCloser::operator()(std::FILE* f) const { std::fclose(f); }
 
-IdSet::IdSet(std::size_t spill_at)
-    : spill_at_(std::max<std::size_t>(spill_at, 1)), shards_(kShards) {}
+namespace {
+// A shard's slots: the power of two that holds its share of `spill_at` at a load of 3/4.
+std::size_t MaxShardSlots(std::size_t spill_at) {
+  const std::size_t share = (spill_at + kShards - 1) / kShards;
+  std::size_t slots = kFirstSlots;
+  while (share * 4 > slots * 3) slots *= 2;
+  return slots;
+}
+}  // namespace
+
+IdSet::IdSet(std::size_t spill_at, std::size_t filter_bytes)
+    : spill_at_(std::max<std::size_t>(spill_at, 1)),
+      max_slots_(MaxShardSlots(spill_at_)),
+      filter_bytes_(filter_bytes),
+      shards_(kShards) {}
 
 IdSet::~IdSet() = default;
 
@@ -90,9 +104,34 @@ bool IdSet::Insert(std::uint64_t key) {
   return true;
 }
 
+std::size_t IdSet::memory_bytes() const {
+  std::size_t bytes = bloom_.bytes() + block_firsts_.capacity() * sizeof(std::uint64_t);
+  for (const Shard& shard : shards_) bytes += shard.slots.capacity() * sizeof(std::uint64_t);
+  return bytes;
+}
+
+// True when `shard` has no room for one more key without growing past its largest size.
+bool IdSet::TableFull(const Shard& shard) const { return (shard.size + 1) * 4 > max_slots_ * 3; }
+
+bool IdSet::ShardHas(const Shard& shard, std::uint64_t key) {
+  const std::size_t mask = shard.slots.size() - 1;
+  for (std::size_t i = static_cast<std::size_t>(key) & mask; shard.slots[i] != 0;
+       i = (i + 1) & mask) {
+    if (shard.slots[i] == key) return true;
+  }
+  return false;
+}
+
 bool IdSet::TableInsert(std::uint64_t key) {
   Shard& shard = shards_[key >> 56];
-  if ((shard.size + 1) * 4 > shard.slots.size() * 3) Grow(shard);
+  if ((shard.size + 1) * 4 > shard.slots.size() * 3) {
+    if (TableFull(shard)) {
+      if (ShardHas(shard, key)) return false;  // looked up before the spill empties it
+      Spill();
+    } else {
+      Grow(shard);
+    }
+  }
   const std::size_t mask = shard.slots.size() - 1;
   std::size_t i = static_cast<std::size_t>(key) & mask;
   while (shard.slots[i] != 0) {
@@ -109,7 +148,7 @@ bool IdSet::TableInsert(std::uint64_t key) {
 // whole table.
 void IdSet::Grow(Shard& shard) {
   std::vector<std::uint64_t> old = std::move(shard.slots);
-  shard.slots.assign(old.empty() ? 64 : old.size() * 2, 0);
+  shard.slots.assign(old.empty() ? kFirstSlots : old.size() * 2, 0);
   const std::size_t mask = shard.slots.size() - 1;
   for (std::uint64_t k : old) {
     if (k == 0) continue;
@@ -136,20 +175,27 @@ bool IdSet::FileContains(std::uint64_t key) const {
 
 // Merges the table's keys (each shard sorted in place; shards are in key order) with the file
 // into a new file, filling the block index and the Bloom filter on the way; empties the table.
+// A fixed filter is made once and takes the table's keys; a grown one is remade from all keys.
 void IdSet::Spill() {
   const std::size_t total = spilled_ + table_size_;
   File out(std::tmpfile());
   if (!out) Fail("cannot create a temporary file");
-  bloom_ = BloomFilter();  // freed before the larger one is made
-  bloom_ = BloomFilter(BloomFilter::BlocksFor(total, kBloomBitsPerKey));
+  const bool remake = filter_bytes_ == 0 || bloom_.empty();
+  if (remake) {
+    bloom_ = BloomFilter();  // freed before the larger one is made
+    bloom_ = BloomFilter(
+        filter_bytes_ > 0 ? std::max<std::size_t>(filter_bytes_ / (BloomFilter::kBlockBits / 8), 1)
+                          : BloomFilter::BlocksFor(total, kBloomBitsPerKey));
+  }
+  const bool filter_old = filter_bytes_ == 0;  // a kept filter has the file's keys already
   std::vector<std::uint64_t> firsts;
   firsts.reserve(total / kKeysPerBlock + 1);
   KeyWriter writer(out.get());
   KeyReader old(file_.get());
   std::size_t written = 0;
-  const auto put = [&](std::uint64_t key) {
+  const auto put = [&](std::uint64_t key, bool add_to_filter) {
     if (written % kKeysPerBlock == 0) firsts.push_back(key);
-    bloom_.Insert(key);
+    if (add_to_filter) bloom_.Insert(key);
     writer.Put(key);
     ++written;
   };
@@ -157,13 +203,13 @@ void IdSet::Spill() {
     auto end = std::remove(shard.slots.begin(), shard.slots.end(), std::uint64_t{0});
     std::sort(shard.slots.begin(), end);
     for (auto it = shard.slots.begin(); it != end; ++it) {
-      while (!old.Done() && old.Peek() < *it) put(old.Peek()), old.Next();
-      put(*it);
+      while (!old.Done() && old.Peek() < *it) put(old.Peek(), filter_old), old.Next();
+      put(*it, true);
     }
     std::fill(shard.slots.begin(), shard.slots.end(), 0);
     shard.size = 0;
   }
-  while (!old.Done()) put(old.Peek()), old.Next();
+  while (!old.Done()) put(old.Peek(), filter_old), old.Next();
   writer.Flush();
   file_ = std::move(out);
   block_firsts_ = std::move(firsts);

@@ -11,8 +11,12 @@
 namespace carehub {
 namespace {
 
-TEST(IdSetTest, AnswersAsASetAcrossSpills) {
-  IdSet set(1000);  // spills every 1000 table keys
+// The same checks with a filter grown at each spill and with a fixed one (4 KiB: 20000 keys
+// give it under 2 bits a key, so many lookups pass the filter and go to the file).
+class IdSetFilterTest : public ::testing::TestWithParam<std::size_t> {};
+
+TEST_P(IdSetFilterTest, AnswersAsASetAcrossSpills) {
+  IdSet set(1000, GetParam());  // spills every 1000 table keys
   std::unordered_set<std::uint64_t> reference;
   std::mt19937_64 random(7);
   std::vector<std::uint64_t> keys;
@@ -35,6 +39,8 @@ TEST(IdSetTest, AnswersAsASetAcrossSpills) {
   EXPECT_EQ(set.size(), reference.size());
 }
 
+INSTANTIATE_TEST_SUITE_P(GrownAndFixed, IdSetFilterTest, ::testing::Values(0, 4096));
+
 TEST(IdSetTest, KeysSharingAShardAndNeighboursOfSpilledKeysStayDistinct) {
   IdSet set(64);
   std::vector<std::uint64_t> keys;
@@ -45,6 +51,40 @@ TEST(IdSetTest, KeysSharingAShardAndNeighboursOfSpilledKeysStayDistinct) {
     EXPECT_FALSE(set.Insert(key));
     EXPECT_TRUE(set.Insert(key + 1));  // odd neighbours were never inserted
   }
+}
+
+// A shard never grows past its share of spill_at: keys that all share one shard spill long
+// before the table holds spill_at of them, and the set stays exact.
+TEST(IdSetTest, OneFullShardSpillsTheTable) {
+  IdSet set(1 << 16, 4096);  // a shard's share: 256 keys, 512 slots
+  std::vector<std::uint64_t> keys;
+  for (std::uint64_t i = 1; i <= 2000; ++i) keys.push_back((std::uint64_t{0x17} << 56) | (i * 3));
+  for (std::uint64_t key : keys) EXPECT_TRUE(set.Insert(key));
+  EXPECT_GE(set.spilled(), 1500u);
+  EXPECT_EQ(set.size(), keys.size());
+  for (std::uint64_t key : keys) EXPECT_FALSE(set.Insert(key));
+  EXPECT_LE(set.memory_bytes(), 256 * 512 * 8 + 512 * 8 + 4096 + 8 * (2000 / 512 + 1));
+}
+
+// Issue 16 (peak RSS flat from 1M to 5M rows): with a fixed filter the set's memory after
+// 20x its first spill is what it was at the first spill, but for the block index (8 bytes per
+// 512 spilled keys); a grown filter takes 10 bits more for every key spilled.
+TEST(IdSetTest, FixedFilterMemoryDoesNotGrowWithTheKeys) {
+  constexpr std::size_t kSpillAt = 4096;
+  constexpr std::size_t kFilter = 64 * 1024;
+  IdSet fixed(kSpillAt, kFilter);
+  IdSet grown(kSpillAt);
+  std::mt19937_64 random(11);
+  std::size_t at_first_spill = 0;
+  for (int i = 0; i < 20 * static_cast<int>(kSpillAt); ++i) {
+    const std::uint64_t key = random();
+    EXPECT_TRUE(fixed.Insert(key));
+    EXPECT_TRUE(grown.Insert(key));
+    if (at_first_spill == 0 && fixed.spilled() > 0) at_first_spill = fixed.memory_bytes();
+  }
+  ASSERT_GT(at_first_spill, kFilter);
+  EXPECT_LE(fixed.memory_bytes(), at_first_spill + 8 * (fixed.spilled() / 512 + 1));
+  EXPECT_GE(grown.memory_bytes(), fixed.memory_bytes() - kFilter + grown.spilled() * 10 / 8);
 }
 
 }  // namespace
