@@ -16,7 +16,9 @@ constexpr std::size_t kShards = 256;
 constexpr std::size_t kFirstSlots = 64;     // of a shard's table when it first grows
 constexpr std::size_t kKeysPerBlock = 512;  // 4 KiB of the file: one pread
 constexpr double kBloomBitsPerKey = 10;     // ~1% of new keys cost a pread
-constexpr std::size_t kIoKeys = 8192;       // buffered reads and writes of the merge
+// A fixed filter is kept while it has at least this many bits per key (~7% false positives).
+constexpr double kFixedBitsPerKeyAtLeast = 6;
+constexpr std::size_t kIoKeys = 8192;  // buffered reads and writes of the merge
 
 [[noreturn]] void Fail(const std::string& what) {
   throw Error::IoError("duplicate-id set: " + what + ": " + std::strerror(errno));
@@ -175,19 +177,21 @@ bool IdSet::FileContains(std::uint64_t key) const {
 
 // Merges the table's keys (each shard sorted in place; shards are in key order) with the file
 // into a new file, filling the block index and the Bloom filter on the way; empties the table.
-// A fixed filter is made once and takes the table's keys; a grown one is remade from all keys.
+// A fixed filter is made at the first spill and takes only the table's keys after; a grown one
+// (and a fixed one that would drop below kFixedBitsPerKeyAtLeast) is remade from all keys.
 void IdSet::Spill() {
   const std::size_t total = spilled_ + table_size_;
   File out(std::tmpfile());
   if (!out) Fail("cannot create a temporary file");
-  const bool remake = filter_bytes_ == 0 || bloom_.empty();
+  const bool remake = filter_bytes_ == 0 || bloom_.empty() ||
+                      static_cast<double>(total) * kFixedBitsPerKeyAtLeast >
+                          static_cast<double>(bloom_.bytes()) * 8;
   if (remake) {
     bloom_ = BloomFilter();  // freed before the larger one is made
-    bloom_ = BloomFilter(
-        filter_bytes_ > 0 ? std::max<std::size_t>(filter_bytes_ / (BloomFilter::kBlockBits / 8), 1)
-                          : BloomFilter::BlocksFor(total, kBloomBitsPerKey));
+    bloom_ = BloomFilter(std::max(filter_bytes_ / (BloomFilter::kBlockBits / 8),
+                                  BloomFilter::BlocksFor(total, kBloomBitsPerKey)));
   }
-  const bool filter_old = filter_bytes_ == 0;  // a kept filter has the file's keys already
+  const bool filter_old = remake;  // a kept filter has the file's keys already
   std::vector<std::uint64_t> firsts;
   firsts.reserve(total / kKeysPerBlock + 1);
   KeyWriter writer(out.get());

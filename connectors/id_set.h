@@ -1,5 +1,6 @@
 // The record ids one file has shown so far, for the reader's duplicate_row check, in memory
-// that does not grow with the file (issue 16: peak RSS flat from 1M to 5M rows). A record id is
+// that does not grow with the file up to 11M ids (issue 16: peak RSS flat from 1M to 5M rows;
+// but for the block index below, 8 bytes per 512 ids, 78 KiB at 5M). A record id is
 // a SHA-256 in hex, so its 64-bit prefix is uniform; the set keeps prefixes, and a false
 // duplicate needs a 64-bit collision (about 1e-6 for 5M ids). The relayed bulk path
 // (hub/store/relayed_bulk.h) keeps the record keys a catch-up wrote in one too: any uniform
@@ -15,7 +16,8 @@
 // through costs one pread of a block. The filter is either
 //   - fixed (`filter_bytes` > 0, the reader's default: 8 MiB, made at the first spill and kept,
 //     each spill adds its keys): memory stays put and the false positives rise with the keys,
-//     ~0.2% at 5M (13 bits a key), ~3% at 10M, each one pread; or
+//     ~0.2% at 5M (13 bits a key), ~5% at 10M, each one pread; a spill that would leave it
+//     under 6 bits a key (~7%; past 11M keys with 8 MiB) remakes it at 10 bits a key; or
 //   - grown (`filter_bytes` 0): remade at each spill with 10 bits for every spilled key (~1%).
 // Exact: Insert answers as a set of all prefixes inserted would. Not thread-safe.
 #pragma once
@@ -32,7 +34,7 @@ namespace carehub {
 class IdSet {
  public:
   // The reader's set: 3 * 2^18 keys fill 4096 slots a shard at a load of 3/4 (8 MiB of table),
-  // and an 8 MiB filter: 16 MiB from the first spill on, whatever the number of ids.
+  // and an 8 MiB filter: 16 MiB from the first spill on (~750k ids) to 11M ids.
   static constexpr std::size_t kDefaultSpillAt = std::size_t{3} << 18;
   static constexpr std::size_t kDefaultFilterBytes = std::size_t{8} << 20;
 

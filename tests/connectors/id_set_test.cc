@@ -87,5 +87,22 @@ TEST(IdSetTest, FixedFilterMemoryDoesNotGrowWithTheKeys) {
   EXPECT_GE(grown.memory_bytes(), fixed.memory_bytes() - kFilter + grown.spilled() * 10 / 8);
 }
 
+// A fixed filter that would fall below 6 bits a key is remade at 10 bits a key: its false
+// positives (a pread each) stay bounded and the memory grows from then on, exact throughout.
+TEST(IdSetTest, FixedFilterIsRemadeBelowSixBitsAKey) {
+  IdSet set(1024, 1024);  // 8192 bits: kept up to 1365 keys
+  std::unordered_set<std::uint64_t> reference;
+  std::mt19937_64 random(5);
+  std::size_t at_first_spill = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const std::uint64_t key = (i % 4 == 3) ? *reference.begin() : random();
+    EXPECT_EQ(set.Insert(key), reference.insert(key).second) << "insert " << i;
+    if (at_first_spill == 0 && set.spilled() > 0) at_first_spill = set.memory_bytes();
+  }
+  EXPECT_EQ(set.size(), reference.size());
+  // 15000 keys at 10 bits: ~18.7 KB of filter instead of 1 KiB.
+  EXPECT_GT(set.memory_bytes(), at_first_spill + set.spilled() * 10 / 8 / 2);
+}
+
 }  // namespace
 }  // namespace carehub
