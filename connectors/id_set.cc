@@ -124,6 +124,14 @@ bool IdSet::ShardHas(const Shard& shard, std::uint64_t key) {
   return false;
 }
 
+void IdSet::Prefetch(std::uint64_t key) const {
+  const Shard& shard = shards_[key >> 56];
+  if (!shard.slots.empty()) {
+    __builtin_prefetch(&shard.slots[static_cast<std::size_t>(key) & (shard.slots.size() - 1)]);
+  }
+  if (spilled_ > 0) bloom_.Prefetch(key);
+}
+
 bool IdSet::TableInsert(std::uint64_t key) {
   Shard& shard = shards_[key >> 56];
   if ((shard.size + 1) * 4 > shard.slots.size() * 3) {

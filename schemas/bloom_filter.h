@@ -40,6 +40,10 @@ class BloomFilter {
 
   void Insert(std::uint64_t key);
   bool MayContain(std::uint64_t key) const;
+  // Asks the CPU to fetch the block of `key` ahead of a MayContain of it (no effect otherwise).
+  void Prefetch(std::uint64_t key) const {
+    if (!empty()) __builtin_prefetch(&blocks_[BlockIndex(key)]);
+  }
 
   bool empty() const { return blocks_.empty(); }
   std::size_t blocks() const { return blocks_.size(); }

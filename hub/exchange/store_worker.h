@@ -41,6 +41,46 @@ class Mailbox {
   std::vector<std::function<void()>> waiting_;
 };
 
+// Objects handed back from one thread to another to be used again, their heap buffers kept (the
+// exchange's received batches: decoded into on the decoder thread, given back by the loop once
+// applied, so that neither allocates nor frees per entry). At most `capacity` are kept: one
+// given beyond that is destroyed by Give, so the memory held stays bounded.
+template <typename T>
+class SparePool {
+ public:
+  explicit SparePool(std::size_t capacity) : capacity_(capacity) {}
+  SparePool(const SparePool&) = delete;
+  SparePool& operator=(const SparePool&) = delete;
+
+  // A kept one (the most recently given), else a new T. Any thread.
+  T Take() {
+    std::lock_guard lock(mutex_);
+    if (spares_.empty()) return T{};
+    T out = std::move(spares_.back());
+    spares_.pop_back();
+    return out;
+  }
+  // Any thread.
+  void Give(T spare) {
+    {
+      std::lock_guard lock(mutex_);
+      if (spares_.size() >= capacity_) return;  // destroyed here, outside the lock
+      spares_.push_back(std::move(spare));
+    }
+  }
+  // Destroys every kept one (on the calling thread). Any thread.
+  void Clear() {
+    std::vector<T> dropped;
+    std::lock_guard lock(mutex_);
+    dropped.swap(spares_);
+  }
+
+ private:
+  const std::size_t capacity_;
+  std::mutex mutex_;
+  std::vector<T> spares_;
+};
+
 // Runs jobs in the order they were posted on a thread of its own; an exception a job throws is
 // rethrown on the loop thread through `mailbox`.
 class JobThread {

@@ -365,6 +365,13 @@ std::uint8_t VersionOf(const Frames& frames) {
   return static_cast<std::uint8_t>(frames[0][3]);
 }
 
+void DecodeBatch(const Frames& frames, Batch& batch, const HeldDictionaries* held) {
+  if (DecodeHeader(frames) != MessageType::kBatch) {
+    throw WireError(ErrorCode::kMalformed, "malformed message: a BATCH was expected");
+  }
+  internal::DecodeBatchFrames(frames, VersionOf(frames), held, batch);
+}
+
 Message Decode(const Frames& frames, const HeldDictionaries* held) {
   const MessageType type = DecodeHeader(frames);
   const std::uint8_t version = VersionOf(frames);

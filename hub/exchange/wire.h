@@ -226,6 +226,11 @@ using HeldDictionaries = std::map<std::int64_t, DictionaryPtr>;
 // dictionary is neither in the BATCH nor in `held` is malformed, as is a sent dictionary whose
 // id `held` holds with other bytes.
 Message Decode(const Frames& frames, const HeldDictionaries* held = nullptr);
+// Decode of a message that must be a BATCH (else WireError kMalformed) into `batch`: the entries
+// and stored bodies it holds (from an earlier batch) are overwritten in place and keep their
+// strings' capacity, so that a receiver decoding batch after batch into recycled vectors
+// allocates nothing per entry once warmed up; the result is the one Decode gives.
+void DecodeBatch(const Frames& frames, Batch& batch, const HeldDictionaries* held = nullptr);
 // The version byte of a message's frame 0 (0 when there is no valid header frame).
 std::uint8_t VersionOf(const Frames& frames);
 

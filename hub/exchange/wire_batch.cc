@@ -165,31 +165,49 @@ std::string Decompress(const std::string& frame, std::uint32_t size, const Reade
   }
 }
 
+// `to` = `bytes`, in place when it fits; else allocated at its size (growing a reused string
+// doubles its capacity in libstdc++: every reused body would end up ~1.5x its size).
+void AssignReused(std::string& to, std::string_view bytes) {
+  if (bytes.size() > to.capacity()) {
+    to = std::string(bytes);
+  } else {
+    to.assign(bytes);
+  }
+}
+
+// Entry i of a batch being decoded into `entries`: the one left there by an earlier batch
+// (its strings keep their capacity: nothing allocated per entry once warmed up), else a new one.
+ChangeEntry& ReuseEntry(std::vector<ChangeEntry>& entries, std::size_t i) {
+  return i < entries.size() ? entries[i] : entries.emplace_back();
+}
+
 // The lean entries of `packed` with every derived field: seq from after_seq, record_hash =
 // SHA-256(body), prev_hash = the previous entry_hash (the header's prev_hash for the first).
+// Entries already in b.entries are overwritten in place (ReuseEntry).
 void ReadLean(std::string_view packed, std::uint32_t count, Hash256 prev, Batch& b) {
   Reader r(packed, "BATCH entries");
   b.entries.reserve(count);
+  b.stored.clear();
   for (std::uint32_t i = 0; i < count; ++i) {
     Reader entry(r.Bytes(r.U32()), "BATCH entry");
-    ChangeEntry& e = b.entries.emplace_back();
-    e.origin = b.head.origin;
+    ChangeEntry& e = ReuseEntry(b.entries, i);
+    e.origin.assign(b.head.origin);
     e.seq = b.after_seq + 1 + i;
     e.op = ReadOp(entry);
     e.version = ReadVersion(entry);
-    e.record_id = entry.Short();
-    e.body = std::string(entry.Rest());
+    AssignReused(e.record_id, entry.Short());
+    AssignReused(e.body, entry.Rest());
     e.record_hash = RecordHash(e.body);
     e.prev_hash = prev;
     e.entry_hash = EntryHash(e);
     prev = e.entry_hash;
   }
   r.End();
+  b.entries.resize(count);
 }
 
-Batch DecodeLean(const Frames& frames) {
+void DecodeLean(const Frames& frames, Batch& b) {
   Reader r(frames[1], "BATCH");
-  Batch b;
   ReadHeader(r, b);
   const std::uint32_t count = r.U32();
   Hash256 prev{};
@@ -199,12 +217,13 @@ Batch DecodeLean(const Frames& frames) {
   if (count == 0) {
     if (size != 0 || !frames[2].empty() || prev != kZeroHash)
       r.Fail("an empty batch carries entries");
-    return b;
+    b.entries.clear();
+    b.stored.clear();
+    return;
   }
   CheckBatchBounds(b, count, size, kLeanEntryMin, r);
   ReadLean(Decompress(frames[2], size, r), count, prev, b);
   b.hashes_derived = true;
-  return b;
 }
 
 // --- version 6 ------------------------------------------------------------------------------
@@ -356,17 +375,19 @@ void ReadStored(std::string_view packed, std::uint32_t count, Hash256 prev,
   std::size_t budget = kMaxBatchEntriesBytes;
   for (std::uint32_t i = 0; i < count; ++i) {
     Reader entry(r.Bytes(r.U32()), "BATCH entry");
-    ChangeEntry& e = b.entries.emplace_back();
-    CompressedBody& c = b.stored.emplace_back();
-    e.origin = b.head.origin;
+    ChangeEntry& e = ReuseEntry(b.entries, i);
+    CompressedBody& c = i < b.stored.size() ? b.stored[i] : b.stored.emplace_back();
+    e.origin.assign(b.head.origin);
     e.seq = b.after_seq + 1 + i;
     e.op = ReadOp(entry);
     e.version = ReadVersion(entry);
-    e.record_id = entry.Short();
+    AssignReused(e.record_id, entry.Short());
     const std::uint32_t dict = entry.U32();
     const std::string_view body = entry.Rest();
     if (dict == 0) {
-      if (!b.damaged) e.body.assign(body);
+      c.dict.reset();
+      c.frame.clear();
+      if (!b.damaged) AssignReused(e.body, body);
     } else {
       c.dict = FindDictionary(dict, b.dictionaries, held, entry);
       if (b.damaged) continue;
@@ -378,7 +399,7 @@ void ReadStored(std::string_view packed, std::uint32_t count, Hash256 prev,
         b.damaged = why;
         continue;
       }
-      c.frame.assign(body);
+      AssignReused(c.frame, body);
     }
     if (b.damaged) continue;
     if (e.body.size() > budget) r.Fail("bodies larger than a batch may be");
@@ -392,12 +413,15 @@ void ReadStored(std::string_view packed, std::uint32_t count, Hash256 prev,
   if (b.damaged) {
     b.entries.clear();
     b.stored.clear();
+    return;
   }
+  b.entries.resize(count);
+  b.stored.resize(count);
 }
 
-Batch DecodeStored(const Frames& frames, std::uint8_t version, const HeldDictionaries* held) {
+void DecodeStored(const Frames& frames, std::uint8_t version, const HeldDictionaries* held,
+                  Batch& b) {
   Reader r(frames[1], "BATCH");
-  Batch b;
   ReadHeader(r, b);
   const std::uint32_t count = r.U32();
   Hash256 prev{};
@@ -409,12 +433,13 @@ Batch DecodeStored(const Frames& frames, std::uint8_t version, const HeldDiction
   if (count == 0) {
     if (size != 0 || prev != kZeroHash || !b.dictionaries.empty())
       r.Fail("an empty batch carries entries");
-    return b;
+    b.entries.clear();
+    b.stored.clear();
+    return;
   }
   CheckBatchBounds(b, count, size, kStoredEntryMin, r);
   ReadStored(frames[2], count, prev, held, version >= 7, b);
   b.hashes_derived = !b.damaged;
-  return b;
 }
 
 }  // namespace
@@ -429,13 +454,33 @@ void EncodeBatchFrames(const Batch& batch, std::uint8_t version, Frames& frames)
 }
 
 Batch DecodeBatchFrames(const Frames& frames, std::uint8_t version, const HeldDictionaries* held) {
+  Batch b;
+  DecodeBatchFrames(frames, version, held, b);
+  return b;
+}
+
+void DecodeBatchFrames(const Frames& frames, std::uint8_t version, const HeldDictionaries* held,
+                       Batch& into) {
   const std::size_t expected = version >= 6 ? 4 : 3;
   if (frames.size() != expected) {
     throw WireError(ErrorCode::kMalformed, "malformed BATCH: expected " + std::to_string(expected) +
                                                " frames, got " + std::to_string(frames.size()));
   }
-  if (version >= 6) return DecodeStored(frames, version, held);
-  return version >= 4 ? DecodeLean(frames) : DecodeFull(frames);
+  if (version < 4) {
+    into = DecodeFull(frames);
+    return;
+  }
+  // Everything but the entry vectors is set anew; those are overwritten in place and resized.
+  into.head = {};
+  into.after_seq = 0;
+  into.hashes_derived = false;
+  into.damaged.reset();
+  into.dictionaries.clear();
+  if (version >= 6) {
+    DecodeStored(frames, version, held, into);
+  } else {
+    DecodeLean(frames, into);
+  }
 }
 
 }  // namespace carehub::wire::internal

@@ -100,5 +100,9 @@ void EncodeBatchFrames(const Batch& batch, std::uint8_t version, Frames& frames)
 // Decodes frames 1 and 2 (frames[0] is the checked header); throws WireError kMalformed.
 Batch DecodeBatchFrames(const Frames& frames, std::uint8_t version,
                         const HeldDictionaries* held = nullptr);
+// The same into `into`: versions 4 and later overwrite the entries (and stored bodies) it holds
+// in place, keeping their strings' capacity (wire::DecodeBatch).
+void DecodeBatchFrames(const Frames& frames, std::uint8_t version, const HeldDictionaries* held,
+                       Batch& into);
 
 }  // namespace carehub::wire::internal

@@ -66,6 +66,11 @@ class RelayedBulk {
   // id is the one its origin derives); its key is then in the set (written without a probe).
   bool IsNew(std::string_view origin, std::int32_t version, bool derived_id,
              std::int64_t record_key);
+  // A hint: `record_key` is likely to be passed to IsNew soon (a few entries ahead); its set
+  // lookup is fetched into the cache meanwhile. No effect on the run.
+  void Prefetch(std::int64_t record_key) const {
+    if (written_) written_->Prefetch(static_cast<std::uint64_t>(record_key));
+  }
   // Every other record written (or probed) while a run is open, whatever its origin.
   void Written(std::int64_t record_key);
   // A probe is about to be made: builds the indexes this run dropped first.
@@ -131,6 +136,13 @@ std::vector<RelayedColumns> PrepareRelayed(
     std::string_view origin, std::span<const ChangeEntry> entries,
     const std::map<std::uint64_t, DictionaryPtr>* dictionaries = nullptr,
     std::span<CompressedBody> received = {});
+// The same into `out` (replaced; one per entry): the columns it holds from an earlier batch are
+// overwritten in place, keeping their buffers, so a receiver that prepares batch after batch
+// into recycled vectors allocates little per entry once warmed up (a frame taken from
+// `received` replaces the buffer of its entry's `compressed`, which is freed).
+void PrepareRelayed(std::string_view origin, std::span<const ChangeEntry> entries,
+                    const std::map<std::uint64_t, DictionaryPtr>* dictionaries,
+                    std::span<CompressedBody> received, std::vector<RelayedColumns>& out);
 
 // Store::ApplyRemoteBatch on the relayed bulk path `bulk` (the same checks, transaction and
 // result; the run ends on an exception). `prepared`: PrepareRelayed of `entries`, or empty (the

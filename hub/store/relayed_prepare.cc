@@ -143,20 +143,46 @@ class Projector {
   ProjectionReader reader_{Paths()};
 };
 
+// `p` as a new RelayedColumns, its heap buffers (tokens, compressed) kept for reuse.
+RelayedColumns& Cleared(RelayedColumns& p) {
+  p.kind = RecordKind::kAssessment;
+  p.status = RecordStatus::kActive;
+  p.columns.subject_org.reset();
+  p.columns.pivot_level.reset();
+  p.columns.effective_on.reset();
+  p.columns.valid_until.reset();
+  p.columns.tokens.clear();
+  p.record_key = 0;
+  p.fingerprint = 0;
+  p.of_entry = false;
+  p.derived_id = false;
+  p.dict.reset();
+  p.compressed.clear();
+  p.received.reset();
+  return p;
+}
+
 }  // namespace
 
 std::vector<RelayedColumns> PrepareRelayed(
     std::string_view origin, std::span<const ChangeEntry> entries,
     const std::map<std::uint64_t, DictionaryPtr>* dictionaries,
     std::span<CompressedBody> received) {
+  std::vector<RelayedColumns> out;
+  PrepareRelayed(origin, entries, dictionaries, received, out);
+  return out;
+}
+
+void PrepareRelayed(std::string_view origin, std::span<const ChangeEntry> entries,
+                    const std::map<std::uint64_t, DictionaryPtr>* dictionaries,
+                    std::span<CompressedBody> received, std::vector<RelayedColumns>& out) {
   thread_local Projector projector;  // its plans are compiled once per writer schema
   thread_local zstd::Compressor compressor;
-  std::vector<RelayedColumns> out;
   out.reserve(entries.size());
   const bool as_received = received.size() == entries.size();
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const ChangeEntry& e = entries[i];
-    RelayedColumns& p = out.emplace_back();
+    RelayedColumns& p = i < out.size() ? Cleared(out[i]) : out.emplace_back();
     const auto fingerprint = SingleObjectFingerprint(e.body);
     bool projected = false;
     if (fingerprint && IsBuiltin(*fingerprint)) {
@@ -170,6 +196,7 @@ std::vector<RelayedColumns> PrepareRelayed(
     if (as_received && received[i].dict) {  // stored as received, not compressed again
       p.received = received[i].dict;
       p.dict = p.received->id();
+      // Taken over (not swapped with the old buffer: both would then be held per entry).
       p.compressed = std::move(received[i].frame);
       continue;
     }
@@ -179,7 +206,7 @@ std::vector<RelayedColumns> PrepareRelayed(
       p.dict = d->second->id();
     }
   }
-  return out;
+  out.resize(entries.size());
 }
 
 }  // namespace carehub

@@ -90,7 +90,14 @@ void Decompressor::Decompress(const Dictionary& dict, std::string_view in, std::
   ZSTD_DCtx* d = dctx_.get();
   const std::size_t ref = ZSTD_DCtx_refDDict(d, dict.ddict());
   if (ZSTD_isError(ref)) throw Error::IoError(std::string("zstd: ") + ZSTD_getErrorName(ref));
-  out.resize(static_cast<std::size_t>(header.frameContentSize));
+  const auto size = static_cast<std::size_t>(header.frameContentSize);
+  if (size > out.capacity()) {
+    // Allocated at its size: growing a reused buffer would double its capacity (libstdc++),
+    // and receivers decode into reused entries (wire::DecodeBatch).
+    out = std::string(size, '\0');
+  } else {
+    out.resize(size);
+  }
   const std::size_t n = ZSTD_decompressDCtx(d, out.data(), out.size(), in.data(), in.size());
   if (ZSTD_isError(n)) {
     ZSTD_DCtx_reset(d, ZSTD_reset_session_only);

@@ -115,6 +115,48 @@ TEST(WireV6Test, BodiesTravelAsStoredAndDecodeToTheSameChain) {
   EXPECT_EQ(std::get<Batch>(Decode(Encode(empty, 6))), empty);
 }
 
+// A receiver decodes batch after batch into the vectors of applied ones (wire::DecodeBatch):
+// whatever those held before — more or fewer entries, other bodies, frames where this batch has
+// raw bodies, another version's — the result is the one Decode gives, and the strings of the
+// entries kept are reused (their buffers stay where they were).
+TEST(WireV6Test, DecodingIntoAnEarlierBatchGivesWhatDecodeGives) {
+  const DictionaryPtr dict = Trained(0);
+  const HeldDictionaries held{{dict->id(), dict}};
+  Batch into;
+  DecodeBatch(Encode(StoredBatch(dict, 0, 80), 6), into);
+  const char* const kept_body = into.entries[3].body.data();
+  std::vector<Batch> sent = {StoredBatch(dict, 80, 50), StoredBatch(dict, 130, 60)};
+  Batch raw = StoredBatch(dict, 190, 30);
+  raw.stored.clear();  // every body raw: no frame may be left from before
+  raw.dictionaries.clear();
+  sent.push_back(raw);
+  for (const Batch& batch : sent) {
+    for (const std::uint8_t version : {std::uint8_t{6}, std::uint8_t{4}, std::uint8_t{6}}) {
+      const Frames frames = Encode(batch, version);
+      DecodeBatch(frames, into, &held);
+      const Batch fresh = std::get<Batch>(Decode(frames, &held));
+      ASSERT_EQ(into, fresh) << "version " << int{version};
+      EXPECT_TRUE(into.hashes_derived);
+      ASSERT_EQ(into.stored.size(), fresh.stored.size());
+      for (std::size_t i = 0; i < fresh.stored.size(); ++i) {
+        EXPECT_EQ(into.stored[i].frame, fresh.stored[i].frame) << i;
+        EXPECT_EQ(into.stored[i].dict != nullptr, fresh.stored[i].dict != nullptr) << i;
+      }
+      EXPECT_EQ(into.dictionaries.size(), fresh.dictionaries.size());
+    }
+  }
+  // The buffers of entry 3 survived every batch (bodies of one size here: no reallocation).
+  EXPECT_EQ(into.entries[3].body.data(), kept_body);
+  // Caught up: nothing left of the batch before.
+  Batch empty = StoredBatch(dict, 220, 0);
+  empty.dictionaries.clear();
+  DecodeBatch(Encode(empty, 6), into);
+  EXPECT_EQ(into, empty);
+  EXPECT_TRUE(into.stored.empty());
+  // Only a BATCH decodes so.
+  EXPECT_THROW(DecodeBatch(Encode(Ping{7}, 6), into), WireError);
+}
+
 TEST(WireV6Test, ADictionaryNotSentMustBeHeldAndHeldOnesMustNotDiffer) {
   const DictionaryPtr dict = Trained(0);
   Batch batch = StoredBatch(dict);

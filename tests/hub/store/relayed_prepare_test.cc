@@ -144,5 +144,49 @@ TEST(RelayedPrepareTest, BodiesAreCompressedIntoTheBytesTheWritersEncoderStores)
   EXPECT_FALSE(PrepareRelayed("310000", entries).front().dict.has_value());
 }
 
+// A receiver prepares batch after batch into the columns of applied ones: whatever those held
+// (other kinds, tokens, organisations, compressed bodies), the result is what a fresh
+// PrepareRelayed gives.
+TEST(RelayedPrepareTest, PreparingIntoEarlierColumnsGivesWhatAFreshPrepareGives) {
+  std::vector<ChangeEntry> mixed, assessments;
+  for (int i = 0; i < 60; ++i) {
+    const RecordKind kind = kAllKinds[static_cast<std::size_t>(i) % std::size(kAllKinds)];
+    mixed.push_back(EntryOf(testing::SampleRecord(kind, i, i % 2 == 0), i));
+    assessments.push_back(
+        EntryOf(testing::SampleRecord(RecordKind::kAssessment, i, i % 3 != 0), i));
+  }
+  BodyEncoder encoder({}, 40);
+  std::string bytes;
+  for (const ChangeEntry& e : assessments) encoder.Encode(e.body, bytes);
+  const std::uint64_t assessment = *SingleObjectFingerprint(assessments[0].body);
+  const DictionaryPtr dict = encoder.DictionaryFor(assessment);
+  ASSERT_NE(dict, nullptr);
+  const std::map<std::uint64_t, DictionaryPtr> dictionaries{{assessment, dict}};
+  std::vector<RelayedColumns> into;
+  const auto check = [&](std::span<const ChangeEntry> entries, bool received) {
+    std::vector<CompressedBody> frames(received ? entries.size() : 0);
+    for (std::size_t i = 0; i < frames.size(); i += 2) {  // every other one sent compressed
+      frames[i].dict = dict;
+      frames[i].frame = "frame " + std::to_string(i);
+    }
+    std::vector<CompressedBody> copy = frames;
+    PrepareRelayed("310000", entries, &dictionaries, frames, into);
+    const std::vector<RelayedColumns> fresh =
+        PrepareRelayed("310000", entries, &dictionaries, copy);
+    ASSERT_EQ(into.size(), fresh.size());
+    for (std::size_t i = 0; i < fresh.size(); ++i) {
+      ExpectSame(into[i], fresh[i], "entry " + std::to_string(i));
+      EXPECT_EQ(into[i].dict, fresh[i].dict) << i;
+      EXPECT_EQ(into[i].compressed, fresh[i].compressed) << i;
+      EXPECT_EQ(into[i].received, fresh[i].received) << i;
+    }
+  };
+  check(mixed, false);
+  check(assessments, true);
+  check(std::span<const ChangeEntry>(mixed).first(25), false);
+  check(assessments, false);
+  check(mixed, true);
+}
+
 }  // namespace
 }  // namespace carehub
