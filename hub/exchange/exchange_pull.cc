@@ -15,6 +15,9 @@ using namespace std::chrono_literals;
 constexpr auto kBusyBackoff = 1s;
 constexpr std::int64_t kGroupMinEntries = 20000;
 constexpr std::int64_t kGroupMaxEntries = 400000;
+// A PULL while the writer holds nothing of the origin (docs/PROTOCOL.md "Serving a PULL": a
+// client asks for at least 10000 entries, origins sign a head every 10000).
+constexpr std::uint32_t kFillPullEntries = 10000;
 
 double Seconds(ExchangeClock::duration d) { return std::chrono::duration<double>(d).count(); }
 
@@ -339,7 +342,13 @@ void Exchange::Impl::SchedulePulls() {
       }
       const std::int64_t after = PullFrom(origin);
       in_flight[origin] = {i, after, now};
-      SendTo(link, wire::Pull{origin, after, options.max_batch});
+      // With nothing of the origin at the writer, the pipeline fills: a first batch of half the
+      // size (the server ends it at the signed head 10000 entries on) is read, sent and decoded
+      // in half the time before the writer can start; the pipelined pulls ask for full ones.
+      const std::uint32_t max = applying.count(origin)
+                                    ? options.max_batch
+                                    : std::min(options.max_batch, kFillPullEntries);
+      SendTo(link, wire::Pull{origin, after, max});
     }
   }
 }
