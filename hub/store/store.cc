@@ -460,7 +460,6 @@ void Store::ReadChangeRows(std::string_view origin, std::int64_t after_seq, std:
     if (!decompressed) e.body.assign(body);
     if (stored != nullptr) StoredAsIs(stmt, decompressed, n - 1, *stored, last_dict);
     e.record_hash = RecordHash(e.body);
-    prev = entry_hash;
   }
   out.resize(n);
   if (stored != nullptr) stored->resize(n);
