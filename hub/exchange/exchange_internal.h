@@ -176,6 +176,9 @@ struct Exchange::Impl {
   void OnDecoded(std::size_t index, DecodedBatch decoded);
   // `prepared`: PrepareRelayed of the batch's entries, or empty (the writer prepares them).
   void OnBatch(std::size_t index, wire::Batch batch, std::vector<RelayedColumns> prepared = {});
+  // The writer schemas of `batch`'s bodies this hub does not know (SCHEMA_REQUEST them first).
+  std::set<std::uint64_t> MissingSchemas(const wire::Batch& batch,
+                                         const std::vector<RelayedColumns>& prepared);
   void ApplyBatch(std::size_t index, wire::Batch batch,
                   std::vector<RelayedColumns> prepared);                 // hands it to the writer
   void OnApplied(const PendingApply& job, const ApplyOutcome& outcome);  // back on the loop

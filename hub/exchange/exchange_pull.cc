@@ -71,21 +71,8 @@ void Exchange::Impl::OnBatch(std::size_t index, wire::Batch batch,
     link.advertised[origin] = std::max(link.advertised[origin], batch.head.seq);
     return;
   }
-  // Records written with a schema this hub does not know: fetch it first. (Each writer schema is
-  // looked up once: the lookup copies its JSON, once per entry it cost the loop ~60 MB a batch.)
-  // Prepared columns hold each body's fingerprint: read there, the loop does not touch every
-  // body (cache misses: ~0.04 s per million entries). (Prepared bodies all decoded: their
-  // schemas are known, a fingerprint 0 among them is no schema to fetch.)
-  std::set<std::uint64_t> seen, missing;
-  const bool have_prepared = prepared.size() == batch.entries.size();
-  for (std::size_t i = 0; i < batch.entries.size(); ++i) {
-    const auto fingerprint = have_prepared ? std::optional<std::uint64_t>(prepared[i].fingerprint)
-                                           : SingleObjectFingerprint(batch.entries[i].body);
-    if (fingerprint && seen.insert(*fingerprint).second && !SchemaJsonByFingerprint(*fingerprint)) {
-      missing.insert(*fingerprint);
-    }
-  }
-  if (!missing.empty()) {
+  // Records written with a schema this hub does not know: fetch it first.
+  if (const std::set<std::uint64_t> missing = MissingSchemas(batch, prepared); !missing.empty()) {
     for (std::uint64_t fingerprint : missing) {
       if (link.schema_requested.insert(fingerprint).second) {
         SendTo(link, wire::SchemaRequest{fingerprint});
@@ -104,6 +91,24 @@ void Exchange::Impl::OnBatch(std::size_t index, wire::Batch batch,
     SendTo(link, wire::Pull{origin, batch.head.seq, options.max_batch});
   }
   ApplyBatch(index, std::move(batch), std::move(prepared));
+}
+
+// Each writer schema is looked up once: the lookup copies its JSON, once per entry it cost the
+// loop ~60 MB a batch. Prepared columns hold each body's fingerprint: read there, the loop does
+// not touch every body (cache misses: ~0.04 s per million entries). (Prepared bodies all
+// decoded: their schemas are known, a fingerprint 0 among them is no schema to fetch.)
+std::set<std::uint64_t> Exchange::Impl::MissingSchemas(
+    const wire::Batch& batch, const std::vector<RelayedColumns>& prepared) {
+  std::set<std::uint64_t> seen, missing;
+  const bool have_prepared = prepared.size() == batch.entries.size();
+  for (std::size_t i = 0; i < batch.entries.size(); ++i) {
+    const auto fingerprint = have_prepared ? std::optional<std::uint64_t>(prepared[i].fingerprint)
+                                           : SingleObjectFingerprint(batch.entries[i].body);
+    if (fingerprint && seen.insert(*fingerprint).second && !SchemaJsonByFingerprint(*fingerprint)) {
+      missing.insert(*fingerprint);
+    }
+  }
+  return missing;
 }
 
 std::int64_t Exchange::Impl::PullFrom(const std::string& origin) const {
