@@ -4,7 +4,8 @@
 #   1. `carehub gen` ROWS Shanghai assessments (no defects, so every row is a record);
 #   2. baseline: `carehub ingest` of that file into a fresh hub A (what B would do on its own);
 #   3. `carehub serve` A; B (a fresh hub, A its member) runs `carehub sync --once`: CURVE, ZAP,
-#      chain/hash/Ed25519 verification, apply — timed, with B's peak RSS (/usr/bin/time -v);
+#      chain/hash/Ed25519 verification, apply — timed, with B's peak RSS (/usr/bin/time -v) and
+#      its RSS at 1/4, 1/2, 3/4 of the run (sampled every 0.25 s: memory flat while catching up);
 #   4. digests of A and B compared (the catch-up is complete and exact).
 # Prints both times, records/s, the ratio ingest/sync (>= 1.0: catching up is at least as fast
 # as ingesting), CPU (user+sys) of each and B's peak RSS beside A's, A's CPU while serving
@@ -59,7 +60,10 @@ for rows in "${rows_list[@]}"; do
   "$carehub" serve --dir "$work/a" --zmq "tcp://127.0.0.1:$pa" >"$work/a.out" 2>"$work/a.log" & server=$!
   sleep 1
   serve_ticks=$(awk '{ print $14 + $15 }' "/proc/$server/stat")
+  : >"$work/b_rss.txt"
+  rss_curve "$carehub sync --dir $work/b" "$work/b_rss.txt" & sampler=$!
   timed "$carehub" sync --dir "$work/b" --once --timeout 7200
+  wait "$sampler" || true
   sync_secs=$secs sync_cpu=$cpu sync_rss=$rss_mb
   # A's serving shares the machine's cores with B: its CPU (user+sys) during the catch-up.
   serve_cpu=$(awk -v t0="$serve_ticks" -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15 - t0) / hz }' "/proc/$server/stat")
@@ -67,6 +71,9 @@ for rows in "${rows_list[@]}"; do
   printf 'sync catch-up of B from A:          %8.2f s %9s records/s  cpu %7s s  peak RSS %5s MB\n' \
     "$sync_secs" "$(rate "$records" "$sync_secs")" "$sync_cpu" "$sync_rss"
   echo "  A serving it: cpu $serve_cpu s"
+  # Memory flat while catching up: B's RSS at a quarter, half and three quarters of the run
+  # (the end's index build included in the peak).
+  echo "  B's RSS over the catch-up: $(rss_quarters "$work/b_rss.txt")"
   # Batches applied and group commits of B (fewer commits: fewer rewrites of the index pages).
   grep '^batches=' "$work/out.txt" | sed 's/^/  B: /' || true
   # The exchange loops' longest step (what a member waits for an answer beyond the network) and

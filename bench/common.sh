@@ -30,3 +30,20 @@ timed() {
 
 # rate N SECONDS: N per second, rounded.
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }'; }
+
+# rss_curve PATTERN FILE: appends the VmRSS (MB) of the process whose command line starts with
+# PATTERN (waited for up to 20 s) to FILE every 0.25 s while it runs. Run in the background
+# beside `timed`; rss_quarters FILE then says whether the memory stayed flat.
+rss_curve() {
+  local pid="" i
+  for i in $(seq 400); do pid=$(pgrep -f "^$1" | head -1) && [ -n "$pid" ] && break; sleep 0.05; done
+  [ -n "$pid" ] || return 0
+  while kill -0 "$pid" 2>/dev/null; do
+    awk '/^VmRSS/ { print int($2 / 1024) }' "/proc/$pid/status" >>"$2" 2>/dev/null || true
+    sleep 0.25
+  done
+}
+# rss_quarters FILE: the samples at 1/4, 1/2 and 3/4 of the run and the largest, in MB.
+rss_quarters() {
+  awk '{ v[NR] = $1; if ($1 > m) m = $1 } END { if (NR) printf "%d / %d / %d MB, peak %d MB", v[int(NR / 4) + 1], v[int(NR / 2) + 1], v[int(3 * NR / 4) + 1], m }' "$1"
+}

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "cli/exchange_memory.h"
 #include "hub/exchange/exchange.h"
 #include "schemas/error.h"
 
@@ -28,6 +29,7 @@ class SyncCommand : public Command {
     if (!args.Has("once")) {
       throw Error::InvalidInput("sync runs with --once; use `carehub serve` to stay in sync");
     }
+    UseExchangeAllocatorSetting();
     ExchangeOptions options;
     options.only_peer = args.Get("peer");
     options.max_batch =

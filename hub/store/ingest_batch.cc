@@ -13,11 +13,6 @@ namespace {
 // serves at most kMaxServedEntries (20000) entries per batch when heads allow it.
 constexpr std::int64_t kSignedHeadEvery = 10000;
 
-// Person rows queued past this many are written before the batch ends, in its transaction:
-// batches grow with the store (400k rows from 3.2M stored), and the queue (24 bytes a row)
-// with them; one more sorted pass over the person index per 2^18 rows bounds it at 6 MiB.
-constexpr std::size_t kPersonRowsQueuedAtMost = std::size_t{1} << 18;
-
 std::int64_t SystemNowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -150,7 +145,7 @@ void IngestBatchWriter::Write(IngestChunk& chunk) {
   if (chunk.last_row > 0) last_row_ = chunk.last_row;
   if (chunk.commit) {
     CommitBatch();
-  } else if (persons_.Size() >= kPersonRowsQueuedAtMost) {
+  } else if (persons_.Size() >= PersonRows::kQueuedAtMost) {
     persons_.Flush();
   }
 }

@@ -22,6 +22,12 @@ namespace carehub {
 
 class PersonRows {
  public:
+  // A writer whose transaction queued this many rows flushes before it goes on (in the same
+  // transaction): batches and groups grow with the store (400k rows from 3.2M stored), and the
+  // queue with them; one more sorted pass over the person index per 2^18 rows bounds it at
+  // 4 MiB (2^17 cost a 5M ingest's writer ~4% more, docs/PERFORMANCE.md session 13).
+  static constexpr std::size_t kQueuedAtMost = std::size_t{1} << 18;
+
   explicit PersonRows(sqlite::Database& db);
   PersonRows(const PersonRows&) = delete;
   PersonRows& operator=(const PersonRows&) = delete;
@@ -32,20 +38,31 @@ class PersonRows {
 
   // Writes the queued ops (DeleteAll first, then the rest in key order) and empties the queue.
   void Flush();
-  void Clear() { ops_.clear(); }
-  std::size_t Size() const { return ops_.size(); }
+  void Clear();
+  std::size_t Size() const { return inserts_.size() + removals_.size(); }
   void Truncate(std::size_t mark);
 
  private:
-  enum class Kind : std::uint8_t { kInsert, kDelete, kDeleteAll };
-  struct Op {
+  struct Row {
     std::int64_t token_key;
     std::int64_t record_key;
-    std::uint32_t order;  // position in the queue, set by Flush (in the padding: 24 bytes)
+  };
+  enum class Kind : std::uint8_t { kDelete, kDeleteAll };
+  struct Removal {
+    Row row;              // kDeleteAll: record_key only
+    std::uint32_t order;  // position in the queue (inserts and removals together)
     Kind kind;
   };
-  // A deque, not a vector: no doubling past the batch (a 400k-row batch held 12.6 MB for 9.6).
-  std::deque<Op> ops_;
+  // Drops the ops a later op of the queue voids and runs the DeleteAlls; what stays takes effect
+  // in any order (no row is both inserted and deleted).
+  void DropSuperseded();
+  void WriteInKeyOrder();
+
+  // Inserts apart, 16 bytes each: a group of relayed batches (up to 400k entries) queues only
+  // inserts, and with the position of each kept implicitly (the removals carry theirs) the
+  // group's queue is 6.4 MB at most, not 9.6. Deques, not vectors: no doubling past the group.
+  std::deque<Row> inserts_;
+  std::deque<Removal> removals_;
   sqlite::Statement insert_, delete_, delete_all_;
 };
 

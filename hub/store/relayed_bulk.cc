@@ -42,7 +42,7 @@ bool RelayedBulk::BeginBatch(const std::string& origin, std::int64_t tip_seq) {
   const auto expected = expected_.find(origin);
   const std::int64_t coming = expected == expected_.end() ? 0 : expected->second;
   runs_[origin] = {0, coming};
-  if (!written_) written_.emplace(keys_in_memory_);
+  if (!written_) written_.emplace(keys_in_memory_, IdSet::kDefaultFilterBytes);
   if (!drop_tried_) {
     drop_tried_ = true;
     // Rebuilding the indexes over the whole store must cost less than the random inserts.

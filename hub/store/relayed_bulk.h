@@ -43,8 +43,11 @@ class RelayedBulk {
  public:
   // `may_drop` false: the indexes are never dropped (a serving hub whose background check
   // looks records up by id on the loop thread: without them each lookup would scan).
-  // `keys_in_memory`: record keys the set holds in memory before it spills (IdSet).
-  static constexpr std::size_t kKeysInMemory = std::size_t{1} << 19;  // at most ~8 MiB
+  // `keys_in_memory`: record keys the set holds in memory before it spills (IdSet). The set is
+  // the reader's: an 8 MiB table, then with the first spill a fixed 8 MiB Bloom filter, so its
+  // memory stays put from ~790k records to 11M (a filter grown at 10 bits per key was the part
+  // of a catch-up's memory that grew with the records: 6 MB at 5M).
+  static constexpr std::size_t kKeysInMemory = IdSet::kDefaultSpillAt;
   explicit RelayedBulk(sqlite::Database& db, bool may_drop = true,
                        std::size_t keys_in_memory = kKeysInMemory)
       : db_(db), keys_in_memory_(keys_in_memory), drop_tried_(!may_drop) {}

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <set>
 #include <utility>
 
@@ -80,6 +81,69 @@ TEST_F(PersonRowsTest, TruncateDropsWhatWasQueuedAfterTheMark) {
   rows.Flush();
   tx.Commit();
   EXPECT_EQ(PersonRowsOf(store_.db()), (Rows{{1, 1}}));
+}
+
+// The queue keeps inserts apart from removals (16 bytes each): whatever the mix, the rows after a
+// Flush are those of the ops applied one by one in the order queued, from the same stored rows.
+TEST_F(PersonRowsTest, RandomQueuesEndAsIfEachOpRanInTheOrderQueued) {
+  std::mt19937 random(16);
+  const auto pick = [&random](int n) { return static_cast<std::int64_t>(random() % n) - 1; };
+  for (int round = 0; round < 60; ++round) {
+    sqlite::Transaction tx(store_.db());
+    store_.db().Exec("DELETE FROM record_persons");
+    Rows expected;
+    for (int i = 0; i < 6; ++i) {  // stored before the queue
+      const std::pair<std::int64_t, std::int64_t> row{pick(4), pick(4)};
+      store_.db().Exec("INSERT OR IGNORE INTO record_persons VALUES(" + std::to_string(row.first) +
+                       ", " + std::to_string(row.second) + ")");
+      expected.insert(row);
+    }
+    PersonRows rows(store_.db());
+    for (int op = 0; op < 40; ++op) {
+      const std::int64_t token = pick(4);
+      const std::int64_t record = pick(4);
+      switch (random() % 6) {
+        case 0:
+        case 1:
+        case 2:
+          rows.Insert(token, record);
+          expected.emplace(token, record);
+          break;
+        case 3:
+        case 4:
+          rows.Delete(token, record);
+          expected.erase({token, record});
+          break;
+        default:
+          rows.DeleteAll(record);
+          std::erase_if(expected, [record](const auto& row) { return row.second == record; });
+      }
+    }
+    rows.Flush();
+    EXPECT_EQ(rows.Size(), 0U);
+    EXPECT_EQ(PersonRowsOf(store_.db()), expected) << "round " << round;
+    tx.Rollback();
+  }
+}
+
+// Truncate keeps the ops queued before the mark, inserts and removals alike.
+TEST_F(PersonRowsTest, TruncateBetweenInsertsAndRemovalsKeepsWhatCameBefore) {
+  sqlite::Transaction tx(store_.db());
+  PersonRows rows(store_.db());
+  rows.Insert(1, 1);
+  rows.Delete(1, 1);
+  rows.Insert(2, 2);
+  const std::size_t mark = rows.Size();
+  rows.Delete(2, 2);
+  rows.Insert(3, 3);
+  rows.DeleteAll(2);
+  rows.Insert(1, 1);
+  rows.Truncate(mark);
+  EXPECT_EQ(rows.Size(), 3U);
+  rows.Insert(4, 4);
+  rows.Flush();
+  tx.Commit();
+  EXPECT_EQ(PersonRowsOf(store_.db()), (Rows{{2, 2}, {4, 4}}));
 }
 
 // As the exchange's writer does: batches applied into one transaction with one queue, flushed
