@@ -22,6 +22,7 @@
 #include "hub/store/verify.h"
 #include "tests/support/exchange_harness.h"
 #include "tests/support/hub_test_records.h"
+#include "tests/support/raw_member.h"
 #include "tests/support/temp_dir.h"
 
 namespace carehub {
@@ -30,6 +31,7 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using testing::LogLines;
+using testing::RawMember;
 using testing::Server;
 using testing::TempDir;
 using testing::TestAssessment;
@@ -195,41 +197,6 @@ TEST_F(ExchangeRefusedTest, AVersionSixPeerOnEitherSideKeepsTheServersFullCheck)
   EXPECT_EQ(b_server_->exchange().StoreCheck().refused_damaged, 0);
   EXPECT_EQ(b_server_->exchange().StoreCheck().refused_dropped, 0);
 }
-
-// A member's side of a connection to A, as raw frames (the test sees exactly what A does).
-class RawMember {
- public:
-  RawMember(zmq::context_t& context, const Store& member, const Store& server,
-            const std::string& endpoint)
-      : socket_(context, zmq::socket_type::dealer) {
-    socket_.set(zmq::sockopt::linger, 0);
-    socket_.set(zmq::sockopt::curve_serverkey, server.keys().curve_public());
-    socket_.set(zmq::sockopt::curve_publickey, member.keys().curve_public());
-    socket_.set(zmq::sockopt::curve_secretkey, member.keys().curve_secret());
-    socket_.connect(endpoint);
-  }
-  void SendRaw(const wire::Frames& frames) {
-    for (std::size_t i = 0; i < frames.size(); ++i) {
-      socket_.send(zmq::buffer(frames[i]),
-                   i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
-    }
-  }
-  void Send(const wire::Message& message) { SendRaw(wire::Encode(message)); }
-  std::optional<wire::Message> Receive(std::chrono::milliseconds wait) {
-    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-    if (zmq::poll(&item, 1, wait) <= 0) return std::nullopt;
-    wire::Frames frames;
-    do {
-      zmq::message_t part;
-      if (!socket_.recv(part, zmq::recv_flags::dontwait)) break;
-      frames.push_back(part.to_string());
-    } while (socket_.get(zmq::sockopt::rcvmore));
-    return wire::Decode(frames);
-  }
-
- private:
-  zmq::socket_t socket_;
-};
 
 TEST_F(ExchangeRefusedTest, ARefusedOfASoundRangeChangesNothingButTheCounterAndTheLog) {
   Ingest(a_, 0, 3000);

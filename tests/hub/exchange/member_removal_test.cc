@@ -15,6 +15,7 @@
 #include "hub/exchange/wire.h"
 #include "hub/store/store.h"
 #include "tests/support/exchange_harness.h"
+#include "tests/support/raw_member.h"
 #include "tests/support/temp_dir.h"
 
 namespace carehub {
@@ -23,55 +24,8 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
+using testing::RawMember;
 using testing::Server;
-
-// A member hub's side of a connection, as raw frames.
-class RawMember {
- public:
-  RawMember(zmq::context_t& context, const Store& member, const Store& server,
-            const std::string& endpoint)
-      : socket_(context, zmq::socket_type::dealer) {
-    socket_.set(zmq::sockopt::linger, 0);
-    socket_.set(zmq::sockopt::curve_serverkey, server.keys().curve_public());
-    socket_.set(zmq::sockopt::curve_publickey, member.keys().curve_public());
-    socket_.set(zmq::sockopt::curve_secretkey, member.keys().curve_secret());
-    socket_.set(zmq::sockopt::reconnect_ivl, 50);
-    socket_.connect(endpoint);
-  }
-  // Never blocks: once the hub has refused us there is no connection to queue on.
-  void Send(const wire::Message& message) {
-    const wire::Frames frames = wire::Encode(message);
-    for (std::size_t i = 0; i < frames.size(); ++i) {
-      const auto flags = i + 1 < frames.size()
-                             ? zmq::send_flags::sndmore | zmq::send_flags::dontwait
-                             : zmq::send_flags::dontwait;
-      if (!socket_.send(zmq::buffer(frames[i]), flags)) return;
-    }
-  }
-  // Sends raw frames as one message (any bytes, any size).
-  void SendRaw(const std::vector<std::string>& frames) {
-    for (std::size_t i = 0; i < frames.size(); ++i) {
-      socket_.send(zmq::buffer(frames[i]),
-                   i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
-    }
-  }
-  zmq::socket_t& socket() { return socket_; }
-  // The next whole message within `wait`, decoded.
-  std::optional<wire::Message> Receive(std::chrono::milliseconds wait) {
-    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-    if (zmq::poll(&item, 1, wait) <= 0) return std::nullopt;
-    wire::Frames frames;
-    do {
-      zmq::message_t part;
-      if (!socket_.recv(part, zmq::recv_flags::dontwait)) break;
-      frames.push_back(part.to_string());
-    } while (socket_.get(zmq::sockopt::rcvmore));
-    return wire::Decode(frames);
-  }
-
- private:
-  zmq::socket_t socket_;
-};
 
 class MemberRemovalTest : public ::testing::Test {
  protected:
