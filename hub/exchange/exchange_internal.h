@@ -418,7 +418,6 @@ struct Exchange::Impl {
   std::map<std::uint64_t, DictionaryPtr> EncodingDictionaries(Store& s, const PendingApply& job);
   void BeginGroup(Store& s);
   void CommitGroup(Store& s);
-  void InGroup(const std::function<void()>& step);  // rolled back when `step` throws
   void CommitIdleGroup(Store& s);  // writer idle: commits unless the group may wait (no client)
   std::int64_t GroupTarget() const;
   ExchangeClock::duration GroupMaxAge() const;

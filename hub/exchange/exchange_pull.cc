@@ -175,8 +175,6 @@ void Exchange::Impl::WriteBatch(Store& s, const std::shared_ptr<PendingApply>& j
   if (out.result.rejected || w.group_entries >= GroupTarget() ||
       ExchangeClock::now() - w.group_started >= GroupMaxAge() || s.db().OtherWriterWaiting()) {
     CommitGroup(s);
-  } else if (w.persons->Size() >= PersonRows::kQueuedAtMost) {
-    InGroup([this] { w.persons->Flush(); });  // the queue's memory stays bounded (person_rows.h)
   }
   mailbox.Post([this, job, out] {
     OnApplied(*job, out);
@@ -289,10 +287,13 @@ void Exchange::Impl::CommitIdleGroup(Store& s) {
   CommitGroup(s);
 }
 
-// Writer thread: `step` inside the open group; when it throws, the group is rolled back.
-void Exchange::Impl::InGroup(const std::function<void()>& step) {
+void Exchange::Impl::CommitGroup(Store&) {
+  if (!w.group) return;
   try {
-    step();
+    // A first catch-up that reached the advertised heads builds its indexes in this group.
+    if (w.relay_bulk->ShouldFinish()) w.relay_bulk->Finish();
+    w.persons->Flush();
+    w.group->Commit();
   } catch (...) {
     w.persons->Clear();
     w.group.reset();
@@ -300,16 +301,6 @@ void Exchange::Impl::InGroup(const std::function<void()>& step) {
     group_open.store(false, std::memory_order_relaxed);
     throw;
   }
-}
-
-void Exchange::Impl::CommitGroup(Store&) {
-  if (!w.group) return;
-  InGroup([this] {
-    // A first catch-up that reached the advertised heads builds its indexes in this group.
-    if (w.relay_bulk->ShouldFinish()) w.relay_bulk->Finish();
-    w.persons->Flush();
-    w.group->Commit();
-  });
   w.group.reset();
   group_open.store(false, std::memory_order_relaxed);
   const bool wrote = w.group_entries > 0;
