@@ -22,10 +22,11 @@ namespace carehub {
 
 class PersonRows {
  public:
-  // A writer whose transaction queued this many rows flushes before it goes on (in the same
-  // transaction): batches and groups grow with the store (400k rows from 3.2M stored), and the
-  // queue with them; one more sorted pass over the person index per 2^18 rows bounds it at
-  // 4 MiB (2^17 cost a 5M ingest's writer ~4% more, docs/PERFORMANCE.md session 13).
+  // An ingest batch that queued this many rows flushes before it goes on (in its transaction):
+  // batches grow with the store (400k rows from 3.2M stored), and the queue with them; one more
+  // sorted pass over the person index per 2^18 rows bounds it at 4 MiB (2^17 cost a 5M ingest's
+  // writer ~4% more, docs/PERFORMANCE.md session 13). The exchange's group flushes at its commit
+  // only (at most 400k rows, 6.4 MB): the same bound cost a 5M catch-up's writer 5-10% more.
   static constexpr std::size_t kQueuedAtMost = std::size_t{1} << 18;
 
   explicit PersonRows(sqlite::Database& db);
