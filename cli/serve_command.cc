@@ -12,7 +12,6 @@
 #include <optional>
 
 #include "cli/command.h"
-#include "cli/exchange_memory.h"
 #include "cli/tls_options.h"
 #include "hub/exchange/exchange.h"
 #include "hub/http/server.h"
@@ -42,7 +41,6 @@ class ServeCommand : public Command {
     AddTlsOptions(options);
   }
   int Run(const ParsedArgs& args, std::ostream& out) override {
-    UseExchangeAllocatorSetting();
     ExchangeOptions options;
     options.listen = args.GetOr("zmq", "tcp://127.0.0.1:7301");
     options.max_batch =
